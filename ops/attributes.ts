@@ -1,0 +1,128 @@
+// Attribute schemas: one declaration per op gives the defaults, the doc and (by inference)
+// the TypeScript type of the parsed attributes.
+import type { AttributeProto } from '../src/onnx/proto';
+import { AttributeType, int64ToNumber } from '../src/onnx/proto';
+
+export type AttrKind = 'float' | 'int' | 'string' | 'ints';
+
+export interface AttrSpec {
+  kind: AttrKind;
+  default?: number | string | readonly number[];
+  required?: boolean;
+  doc: string;
+}
+
+export type AttrSchema = Record<string, AttrSpec>;
+
+type KindValue<K extends AttrKind> = K extends 'float' | 'int' ? number : K extends 'string' ? string : number[];
+
+/** The parsed attribute values of a schema: defaulted and required ones are always present. */
+export type AttrValues<S extends AttrSchema> = {
+  [K in keyof S]: S[K] extends { default: unknown } | { required: true }
+    ? KindValue<S[K]['kind']>
+    : KindValue<S[K]['kind']> | undefined;
+};
+
+/** A clear error about one node of a model. */
+export class LpOpError extends Error {
+  constructor(
+    readonly op: string,
+    readonly node: string,
+    detail: string,
+  ) {
+    super(`${op} node '${node}': ${detail}`);
+    this.name = 'LpOpError';
+  }
+}
+
+const kindCodes: Record<AttrKind, number> = {
+  float: AttributeType.FLOAT,
+  int: AttributeType.INT,
+  string: AttributeType.STRING,
+  ints: AttributeType.INTS,
+};
+
+function kindOf(a: AttributeProto): AttrKind | 'other' {
+  const t = a.type ?? 0;
+  if (t === AttributeType.FLOAT) return 'float';
+  if (t === AttributeType.INT) return 'int';
+  if (t === AttributeType.STRING) return 'string';
+  if (t === AttributeType.INTS) return 'ints';
+  if (t === 0) {
+    // IR 1 models carry no type; infer it from the field in use.
+    if (a.f !== undefined) return 'float';
+    if (a.i !== undefined) return 'int';
+    if (a.s !== undefined) return 'string';
+    if (a.ints !== undefined) return 'ints';
+  }
+  return 'other';
+}
+
+/** Parses a node's attributes against a schema; unknown names, wrong types and missing required ones are errors. */
+export function parseAttributes<S extends AttrSchema>(
+  schema: S,
+  attrs: readonly AttributeProto[],
+  op: string,
+  node: string,
+): AttrValues<S> {
+  const out: Record<string, unknown> = {};
+  for (const a of attrs) {
+    const name = a.name ?? '';
+    const spec = schema[name];
+    if (spec === undefined) {
+      throw new LpOpError(op, node, `unknown attribute '${name}' (expected one of ${Object.keys(schema).join(', ')})`);
+    }
+    if (name in out) throw new LpOpError(op, node, `attribute '${name}' is given twice`);
+    if (a.ref_attr_name) {
+      throw new LpOpError(op, node, `attribute '${name}' refers to '${a.ref_attr_name}'; only literal values are supported`);
+    }
+    const kind = kindOf(a);
+    // An int where a float is expected is accepted (torch.onnx writes p=2 as an int sometimes).
+    if (kind !== spec.kind && !(spec.kind === 'float' && kind === 'int')) {
+      throw new LpOpError(op, node, `attribute '${name}' must be ${spec.kind}, got ${kind}`);
+    }
+    if (kind === 'float') out[name] = a.f ?? 0;
+    else if (kind === 'int') out[name] = int64ToNumber(a.i ?? 0, `attribute '${name}'`);
+    else if (kind === 'string') out[name] = Buffer.from(a.s ?? new Uint8Array()).toString('utf8');
+    else out[name] = (a.ints ?? []).map((v) => int64ToNumber(v, `attribute '${name}'`));
+  }
+  for (const [name, spec] of Object.entries(schema)) {
+    if (name in out) continue;
+    if (spec.default !== undefined) {
+      out[name] = Array.isArray(spec.default) ? [...(spec.default as number[])] : spec.default;
+    } else if (spec.required) {
+      throw new LpOpError(op, node, `required attribute '${name}' is missing`);
+    }
+  }
+  return out as AttrValues<S>;
+}
+
+/** AttributeProtos for values, in schema order; defaults are written only when `withDefaults`. */
+export function encodeAttributes<S extends AttrSchema>(
+  schema: S,
+  values: Partial<Record<keyof S, number | string | readonly number[] | undefined>>,
+  withDefaults = false,
+): AttributeProto[] {
+  const out: AttributeProto[] = [];
+  for (const [name, spec] of Object.entries(schema)) {
+    const v = values[name as keyof S];
+    if (v === undefined) continue;
+    if (!withDefaults && spec.default !== undefined && sameValue(v, spec.default)) continue;
+    out.push(attributeProto(name, spec.kind, v));
+  }
+  return out;
+}
+
+function sameValue(a: number | string | readonly number[], b: number | string | readonly number[]): boolean {
+  if (Array.isArray(a) && Array.isArray(b)) return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b;
+}
+
+export function attributeProto(name: string, kind: AttrKind, v: number | string | readonly number[]): AttributeProto {
+  const a: AttributeProto = { name, type: kindCodes[kind] };
+  if (kind === 'float') a.f = v as number;
+  else if (kind === 'int') a.i = v as number;
+  else if (kind === 'string') a.s = new Uint8Array(Buffer.from(v as string, 'utf8'));
+  else a.ints = [...(v as number[])];
+  return a;
+}

@@ -1,0 +1,177 @@
+// Building function bodies from standard ONNX ops (default domain, opset >= 18).
+import type { AttributeProto, FunctionProto, NodeProto } from '../src/onnx/proto';
+import { attributeProto } from './attributes';
+import { type AutoPad, type WindowKind, checkWindowAttrs, type WindowAttrs } from './geometry';
+import { LP_DOMAIN } from './types';
+
+export const MIN_BODY_OPSET = 18;
+
+export const attr = {
+  f: (name: string, v: number) => attributeProto(name, 'float', v),
+  i: (name: string, v: number) => attributeProto(name, 'int', v),
+  is: (name: string, v: readonly number[]) => attributeProto(name, 'ints', v),
+  s: (name: string, v: string) => attributeProto(name, 'string', v),
+};
+
+/** Emits nodes with unique value names into one function body. */
+export class BodyBuilder {
+  readonly nodes: NodeProto[] = [];
+  private count = 0;
+
+  constructor(readonly opset: number) {
+    if (opset < MIN_BODY_OPSET) throw new RangeError(`function bodies need ONNX opset >= ${MIN_BODY_OPSET}, got ${opset}`);
+  }
+
+  /** One node; returns its output name. */
+  op(type: string, inputs: readonly string[], attrs: AttributeProto[] = []): string {
+    const out = `t${this.count++}_${type}`;
+    this.nodes.push({ input: [...inputs], output: [out], op_type: type, attribute: attrs });
+    return out;
+  }
+
+  private constant(dataType: number, dims: number[], raw: Uint8Array): string {
+    const value = { dims, data_type: dataType, raw_data: raw };
+    const a: AttributeProto = { name: 'value', type: 4, t: value };
+    return this.op('Constant', [], [a]);
+  }
+
+  /** float32 constant; a scalar when dims is []. */
+  float(values: readonly number[], dims: number[] = values.length === 1 ? [] : [values.length]): string {
+    const f = Float32Array.from(values);
+    return this.constant(1, dims, new Uint8Array(f.buffer));
+  }
+
+  /** int64 constant (1-D unless dims given). */
+  ints(values: readonly number[], dims: number[] = [values.length]): string {
+    const v = BigInt64Array.from(values.map((x) => BigInt(x)));
+    return this.constant(7, dims, new Uint8Array(v.buffer));
+  }
+
+  shape(x: string, start?: number, end?: number): string {
+    const a: AttributeProto[] = [];
+    if (start !== undefined) a.push(attr.i('start', start));
+    if (end !== undefined) a.push(attr.i('end', end));
+    return this.op('Shape', [x], a);
+  }
+
+  concat(parts: readonly string[], axis = 0): string {
+    return parts.length === 1 ? parts[0] : this.op('Concat', parts, [attr.i('axis', axis)]);
+  }
+
+  reduce(type: string, x: string, axes: readonly number[], keepdims: boolean): string {
+    return this.op(type, [x, this.ints(axes)], [attr.i('keepdims', keepdims ? 1 : 0)]);
+  }
+
+  /** x where x > 0, else 1: a safe divisor for the max-scaling. */
+  positiveOrOne(x: string): string {
+    return this.op('Where', [this.op('Greater', [x, this.float([0])]), x, this.float([1])]);
+  }
+
+  /** The function proto: inputs/outputs are the given names in order. */
+  finish(name: string, overload: string, inputs: string[], outputs: string[], doc: string): FunctionProto {
+    return {
+      name,
+      domain: LP_DOMAIN,
+      overload,
+      input: inputs,
+      output: outputs,
+      node: this.nodes,
+      doc_string: doc,
+      opset_import: [{ domain: '', version: this.opset }],
+    };
+  }
+}
+
+/** a(x): the magnitude of ops.md, from the mode and eps attributes. */
+export function emitMagnitude(b: BodyBuilder, x: string, mode: string, eps: number): string {
+  if (mode === 'abs') {
+    const ax = b.op('Abs', [x]);
+    return eps > 0 ? b.op('Max', [ax, b.float([eps])]) : ax;
+  }
+  return b.op('Max', [x, b.float([eps])]);
+}
+
+/** The in-graph window geometry of one node: pads to apply with Pad and output sizes to Slice to. */
+export interface EmittedWindow {
+  /** int64 [2 * (2 + r)] pads for Pad over N, C and the spatial axes (zeros for N and C) */
+  pads: string;
+  /** int64 [r]: the output spatial sizes when the Conv result must be cut (ceil_mode), else undefined */
+  outSizes?: string;
+  /** int64 [r] pads begin / end of the spatial axes, for a second Pad (count_include_pad) */
+  padBegin: string;
+  padEnd: string;
+  /** extra zeros appended at the end of each spatial axis so that ceil_mode windows exist */
+  extraEnd: number[];
+}
+
+/**
+ * Pads and output sizes computed in the graph from the input's shape (so one body serves every
+ * input size); mirrors ops/geometry.ts resolveWindow.
+ */
+export function emitWindow(b: BodyBuilder, x: string, kind: WindowKind, attrs: WindowAttrs, rank: number): EmittedWindow {
+  const { kernel, strides, dilations, pads, autoPad } = checkWindowAttrs(attrs, rank);
+  const ceil = kind === 'pool' && (attrs.ceil_mode ?? 0) !== 0;
+  const extraEnd = ceil ? strides.map((s) => s - 1) : strides.map(() => 0);
+  let padBegin: string;
+  let padEnd: string;
+  const spatial = b.shape(x, 2);
+  if (autoPad === 'NOTSET' || autoPad === 'VALID') {
+    padBegin = b.ints(autoPad === 'VALID' ? kernel.map(() => 0) : pads.slice(0, rank));
+    padEnd = b.ints(autoPad === 'VALID' ? kernel.map(() => 0) : pads.slice(rank));
+  } else {
+    ({ padBegin, padEnd } = emitSamePads(b, spatial, kind, kernel, strides, dilations, autoPad));
+  }
+  const zeros2 = b.ints([0, 0]);
+  const endWithExtra = extraEnd.some((e) => e > 0) ? b.op('Add', [padEnd, b.ints(extraEnd)]) : padEnd;
+  const allPads = b.concat([zeros2, padBegin, zeros2, endWithExtra]);
+  let outSizes: string | undefined;
+  if (ceil) {
+    // out = ceil(room / s) + 1, minus one when the last window starts inside the end padding.
+    const span = b.ints(kernel.map((k, i) => dilations[i] * (k - 1) + 1));
+    const s = b.ints(strides);
+    const sm1 = b.ints(strides.map((v) => v - 1));
+    const one = b.ints(rank === 1 ? [1] : kernel.map(() => 1));
+    const room = b.op('Sub', [b.op('Add', [b.op('Add', [spatial, padBegin]), padEnd]), span]);
+    const out = b.op('Add', [b.op('Div', [b.op('Add', [room, sm1]), s]), one]);
+    const lastStart = b.op('Mul', [b.op('Sub', [out, one]), s]);
+    const drop = b.op('Cast', [b.op('GreaterOrEqual', [lastStart, b.op('Add', [spatial, padBegin])])], [attr.i('to', 7)]);
+    outSizes = b.op('Sub', [out, drop]);
+  }
+  return { pads: allPads, outSizes, padBegin, padEnd, extraEnd };
+}
+
+function emitSamePads(
+  b: BodyBuilder,
+  spatial: string,
+  kind: WindowKind,
+  kernel: number[],
+  strides: number[],
+  dilations: number[],
+  autoPad: AutoPad,
+): { padBegin: string; padEnd: string } {
+  const span = b.ints(kernel.map((k, i) => (kind === 'pool' ? k : dilations[i] * (k - 1) + 1)));
+  const s = b.ints(strides);
+  const sm1 = b.ints(strides.map((v) => v - 1));
+  const two = b.ints(kernel.map(() => 2));
+  const zero = b.ints(kernel.map(() => 0));
+  const outs = b.op('Div', [b.op('Add', [spatial, sm1]), s]);
+  const needed = b.op('Sub', [b.op('Add', [b.op('Mul', [b.op('Sub', [outs, b.ints(kernel.map(() => 1))]), s]), span]), spatial]);
+  const total = b.op('Max', [needed, zero]);
+  const small = b.op('Div', [total, two]);
+  const large = b.op('Sub', [total, small]);
+  return autoPad === 'SAME_UPPER' ? { padBegin: small, padEnd: large } : { padBegin: large, padEnd: small };
+}
+
+/** Cuts the spatial axes (2..) of x to outSizes. */
+export function emitCut(b: BodyBuilder, x: string, outSizes: string, rank: number): string {
+  const axes = Array.from({ length: rank }, (_, i) => i + 2);
+  return b.op('Slice', [x, b.ints(axes.map(() => 0)), outSizes, b.ints(axes)]);
+}
+
+/** One-hot filters [prod(k), 1, k...]: a Conv with them lays every window out along channels. */
+export function emitUnfoldFilters(b: BodyBuilder, kernel: readonly number[]): string {
+  const taps = kernel.reduce((a, k) => a * k, 1);
+  const values = new Array<number>(taps * taps).fill(0);
+  for (let t = 0; t < taps; t++) values[t * taps + t] = 1;
+  return b.float(values, [taps, 1, ...kernel]);
+}

@@ -1,0 +1,223 @@
+import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
+import { type AttrValues, LpOpError, parseAttributes } from './attributes';
+import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
+import { checkFloatInput, product, sameDim } from './common';
+import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, type WindowAttrs } from './geometry';
+import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
+
+const attributes = {
+  kernel_shape: { kind: 'ints', doc: 'inferred from W when absent' },
+  strides: { kind: 'ints', doc: 'default 1 per axis' },
+  pads: { kind: 'ints', doc: '[begin..., end...], default 0' },
+  dilations: { kind: 'ints', doc: 'default 1 per axis' },
+  auto_pad: { kind: 'string', default: 'NOTSET', doc: 'NOTSET, SAME_UPPER, SAME_LOWER or VALID' },
+  group: { kind: 'int', default: 1, doc: 'C_in and C_out are divisible by group' },
+} as const;
+
+export type L1ConvAttrs = AttrValues<typeof attributes>;
+
+const doc = `l1-distance ("adder") convolution with the geometry of ONNX Conv (1 to 3 spatial dims): the
+multiply-accumulate is replaced by the negative l1 distance between each input patch and each filter.
+Padded positions have value 0, so they contribute |W|.
+  Y[n, co, o] = B[co] - sum_{ci in group of co} sum_k | Xpadded[n, ci, o * s + k * d] - W[co, ci', k] |`;
+
+const OP = 'L1Conv';
+
+function windowAttrs(a: L1ConvAttrs, kernel: number[]): WindowAttrs {
+  return { kernel_shape: kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, auto_pad: a.auto_pad };
+}
+
+/** Kernel shape: the attribute, checked against W; or W's spatial dims. */
+function kernelOf(a: L1ConvAttrs, wShape: readonly Dim[] | undefined, node: string): number[] | undefined {
+  const fromW = wShape?.slice(2);
+  if (a.kernel_shape) {
+    if (fromW && fromW.length !== a.kernel_shape.length) {
+      throw new LpOpError(OP, node, `kernel_shape [${a.kernel_shape}] has ${a.kernel_shape.length} dims but W has ${fromW.length} spatial dims`);
+    }
+    fromW?.forEach((d, i) => {
+      if (typeof d === 'number' && d !== a.kernel_shape?.[i]) {
+        throw new LpOpError(OP, node, `kernel_shape [${a.kernel_shape}] disagrees with W's spatial dims [${fromW}]`);
+      }
+    });
+    return a.kernel_shape;
+  }
+  if (fromW?.every((d) => typeof d === 'number')) return fromW as number[];
+  return undefined;
+}
+
+function validate(a: L1ConvAttrs, ctx: NodeContext): void {
+  inferShape(a, ctx);
+}
+
+function inferShape(a: L1ConvAttrs, ctx: NodeContext): ValueType {
+  const { node } = ctx;
+  const [x, w, bias] = ctx.inputs;
+  if (!ctx.present[0] || !ctx.present[1]) throw new LpOpError(OP, node, 'inputs X and W are required');
+  checkFloatInput(OP, node, 'X', x);
+  checkFloatInput(OP, node, 'W', w);
+  if (ctx.present[2]) checkFloatInput(OP, node, 'B', bias);
+  if (!(a.group >= 1)) throw new LpOpError(OP, node, `group = ${a.group}; must be >= 1`);
+  const xs = x?.shape;
+  const ws = w?.shape;
+  if (xs && (xs.length < 3 || xs.length > 5)) {
+    throw new LpOpError(OP, node, `X must be [N, C_in, D1 (, D2 (, D3))], got rank ${xs.length}`);
+  }
+  if (ws && (ws.length < 3 || ws.length > 5)) {
+    throw new LpOpError(OP, node, `W must be [C_out, C_in / group, k1 (, k2 (, k3))], got rank ${ws.length}`);
+  }
+  if (xs && ws && xs.length !== ws.length) {
+    throw new LpOpError(OP, node, `rank mismatch: X has rank ${xs.length}, W has rank ${ws.length}`);
+  }
+  if (ws && typeof ws[0] === 'number' && ws[0] % a.group !== 0) {
+    throw new LpOpError(OP, node, `C_out = ${ws[0]} is not divisible by group = ${a.group}`);
+  }
+  if (xs && typeof xs[1] === 'number') {
+    if (xs[1] % a.group !== 0) throw new LpOpError(OP, node, `C_in = ${xs[1]} is not divisible by group = ${a.group}`);
+    if (ws && typeof ws[1] === 'number' && ws[1] * a.group !== xs[1]) {
+      throw new LpOpError(OP, node, `channel mismatch: X has C_in = ${xs[1]} but W has ${ws[1]} channels per group x group ${a.group}`);
+    }
+  }
+  const bs = bias?.shape;
+  if (ctx.present[2] && bs && (bs.length !== 1 || !sameDim(bs[0], ws?.[0]))) {
+    throw new LpOpError(OP, node, `B must be [C_out] = [${ws?.[0] ?? '?'}], got [${bs}]`);
+  }
+  const kernel = kernelOf(a, ws, node);
+  const rank = xs ? xs.length - 2 : ws ? ws.length - 2 : kernel?.length;
+  if (kernel && rank !== undefined && kernel.length !== rank) {
+    throw new LpOpError(OP, node, `kernel_shape has ${kernel.length} dims but X has ${rank} spatial dims`);
+  }
+  if (!xs) return { elemType: 1 };
+  let out: Dim[];
+  try {
+    out = kernel ? outputDims('conv', xs.slice(2), windowAttrs(a, kernel)) : xs.slice(2).map(() => null);
+  } catch (e) {
+    if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
+    throw e;
+  }
+  return { elemType: 1, shape: [xs[0], ws ? ws[0] : null, ...out] };
+}
+
+function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string): NdArray {
+  const [X, W, B] = inputs;
+  if (!X || !W) throw new LpOpError(OP, node, 'inputs X and W are required');
+  const ctx: NodeContext = {
+    node,
+    inputs: inputs.map((t) => (t ? { elemType: 1, shape: t.dims } : undefined)),
+    constants: [],
+    present: inputs.map((t) => t !== undefined),
+  };
+  inferShape(a, ctx);
+  const kernel = kernelOf(a, W.dims, node) as number[];
+  let axes: AxisWindow[];
+  try {
+    axes = resolveWindow('conv', X.dims.slice(2), windowAttrs(a, kernel));
+  } catch (e) {
+    if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
+    throw e;
+  }
+  const ax = [...axes];
+  while (ax.length < 3) ax.push({ input: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 });
+  const [N, Cin] = X.dims;
+  const Cout = W.dims[0];
+  const cg = Cin / a.group;
+  const coPerGroup = Cout / a.group;
+  const inSize = product(X.dims.slice(2));
+  const kSize = product(kernel);
+  const outSpatial = axes.map((g) => g.output);
+  const outSize = product(outSpatial);
+  const y = new Float64Array(N * Cout * outSize);
+  for (let n = 0; n < N; n++) {
+    for (let co = 0; co < Cout; co++) {
+      const g = Math.floor(co / coPerGroup);
+      let o = 0;
+      for (let o0 = 0; o0 < ax[0].output; o0++) {
+        for (let o1 = 0; o1 < ax[1].output; o1++) {
+          for (let o2 = 0; o2 < ax[2].output; o2++) {
+            let s = 0;
+            for (let ci = 0; ci < cg; ci++) {
+              const xBase = (n * Cin + g * cg + ci) * inSize;
+              const wBase = (co * cg + ci) * kSize;
+              let k = 0;
+              for (let k0 = 0; k0 < ax[0].kernel; k0++) {
+                const i0 = o0 * ax[0].stride - ax[0].padBegin + k0 * ax[0].dilation;
+                for (let k1 = 0; k1 < ax[1].kernel; k1++) {
+                  const i1 = o1 * ax[1].stride - ax[1].padBegin + k1 * ax[1].dilation;
+                  for (let k2 = 0; k2 < ax[2].kernel; k2++) {
+                    const i2 = o2 * ax[2].stride - ax[2].padBegin + k2 * ax[2].dilation;
+                    const inside = i0 >= 0 && i0 < ax[0].input && i1 >= 0 && i1 < ax[1].input && i2 >= 0 && i2 < ax[2].input;
+                    const xv = inside ? X.data[xBase + (i0 * ax[1].input + i1) * ax[2].input + i2] : 0;
+                    s += Math.abs(xv - W.data[wBase + k++]);
+                  }
+                }
+              }
+            }
+            y[(n * Cout + co) * outSize + o++] = (B ? B.data[co] : 0) - s;
+          }
+        }
+      }
+    }
+  }
+  return { dims: [N, Cout, ...outSpatial], data: y };
+}
+
+function resolvedKernel(a: L1ConvAttrs, ctx: NodeContext): number[] {
+  const kernel = kernelOf(a, ctx.inputs[1]?.shape ?? ctx.constants[1]?.dims, ctx.node);
+  if (!kernel) throw new LpOpError(OP, ctx.node, 'kernel_shape is absent and the shape of W is unknown');
+  return kernel;
+}
+
+function bodyKey(a: L1ConvAttrs, ctx: NodeContext): string {
+  const kernel = resolvedKernel(a, ctx);
+  const parts = Object.keys(attributes).map((k) => `${k}=${JSON.stringify(a[k as keyof L1ConvAttrs]) ?? '-'}`);
+  return `L1Conv(${parts.join(',')},kernel=${kernel},B=${ctx.present[2] ? 1 : 0})`;
+}
+
+/**
+ * A Conv with one-hot filters lays every window out along channels ([N*C_in, taps, O...]);
+ * ReduceL1 of (windows - filters) over a group's channels and taps gives the distance.
+ */
+function functionBody(a: L1ConvAttrs, ctx: NodeContext, o: FunctionBodyOptions): FunctionProto {
+  const kernel = resolvedKernel(a, ctx);
+  const r = kernel.length;
+  const taps = product(kernel);
+  const b = new BodyBuilder(o.opset);
+  const ones = new Array<number>(r).fill(1);
+  const w = emitWindow(b, 'X', 'conv', windowAttrs(a, kernel), r);
+  const padded = b.op('Pad', ['X', w.pads, b.float([0])]);
+  const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
+  const convAttrs = [attr.is('strides', a.strides ?? ones), attr.is('dilations', a.dilations ?? ones)];
+  const windows = b.op('Conv', [flat, emitUnfoldFilters(b, kernel)], convAttrs);
+  // [N*C_in, taps, O...] -> [N, group, 1, C_in/group * taps, L]
+  const cgTaps = b.op('Mul', [b.shape('W', 1, 2), b.ints([taps])]);
+  const n = b.shape('X', 0, 1);
+  const g = b.ints([a.group]);
+  const grouped = b.op('Reshape', [windows, b.concat([n, g, b.ints([1]), cgTaps, b.ints([-1])])]);
+  // W [C_out, C_in/group, k...] -> [group, C_out/group, C_in/group * taps, 1]
+  const filters = b.op('Reshape', ['W', b.concat([g, b.ints([-1]), cgTaps, b.ints([1])])]);
+  const dist = b.reduce('ReduceL1', b.op('Sub', [grouped, filters]), [3], false);
+  const outShape = b.concat([n, b.ints([-1]), b.shape(windows, 2)]);
+  let y = b.op('Reshape', [b.op('Neg', [dist]), outShape]);
+  if (ctx.present[2]) y = b.op('Add', [y, b.op('Reshape', ['B', b.ints([-1, ...ones])])]);
+  b.op('Identity', [y]);
+  b.nodes[b.nodes.length - 1].output = ['Y'];
+  const inputs = ctx.present[2] ? ['X', 'W', 'B'] : ['X', 'W'];
+  return b.finish(o.name, o.overload, inputs, ['Y'], `Function body of com.lponnx L1Conv (${o.overload})`);
+}
+
+export const l1Conv: OpDefinition<typeof attributes> = {
+  opType: 'L1Conv',
+  doc,
+  inputs: [
+    { name: 'X', doc: 'T, [N, C_in, D1 (, D2 (, D3))]' },
+    { name: 'W', doc: 'T, [C_out, C_in / group, k1 (, k2 (, k3))]' },
+    { name: 'B', optional: true, doc: 'T, [C_out]' },
+  ],
+  outputs: [{ name: 'Y', doc: 'T, [N, C_out, O1 (, O2 (, O3))]' }],
+  attributes,
+  parse: (attrs: readonly AttributeProto[], node: string) => parseAttributes(attributes, attrs, OP, node),
+  validate,
+  inferShape,
+  reference,
+  bodyKey,
+  functionBody,
+};

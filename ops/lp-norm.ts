@@ -1,0 +1,211 @@
+import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
+import { type AttrValues, LpOpError, parseAttributes } from './attributes';
+import { attr, BodyBuilder, emitMagnitude } from './body';
+import type { Dim } from './geometry';
+import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
+import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, sameDim } from './common';
+
+const attributes = {
+  p: { kind: 'float', default: 2.0, doc: 'exponent for every unit when input P is absent; > 0 or +inf' },
+  eps: { kind: 'float', default: 0.0, doc: 'floor on magnitudes: a(x) = max(|x|, eps) or max(x, eps)' },
+  sum_eps: { kind: 'float', default: 0.0, doc: 'added to the (normalised) sum before the root' },
+  mean: { kind: 'int', default: 0, doc: '0: weighted norm; 1: weighted power mean (divide by the row sum of W)' },
+  mode: { kind: 'string', default: 'abs', doc: '"abs": a(x) = max(|x|, eps); "clamp": a(x) = max(x, eps)' },
+} as const;
+
+export type LpNormAttrs = AttrValues<typeof attributes>;
+
+const doc = `Weighted Lp-norm (or weighted power mean) layer: one output unit per row of W, reducing the last axis of X.
+  Y[..., j] = ( (sum_i W[j,i] * a(X[..., i]) ^ P[j]) / Z[j] + sum_eps ) ^ (1 / P[j])
+  Z[j] = 1 (mean = 0) or sum_i W[j,i] (mean = 1)
+  P[j] = +inf: Y[..., j] = max { a(X[..., i]) : W[j,i] > 0 } (0 if no weight is > 0)`;
+
+const OP = 'LpNorm';
+
+function checkAttrs(a: LpNormAttrs, node: string): void {
+  if (a.mode !== 'abs' && a.mode !== 'clamp') throw new LpOpError(OP, node, `mode '${a.mode}' is not "abs" or "clamp"`);
+  if (a.mean !== 0 && a.mean !== 1) throw new LpOpError(OP, node, `mean = ${a.mean}; must be 0 or 1`);
+  if (!(a.eps >= 0)) throw new LpOpError(OP, node, `eps = ${a.eps}; must be >= 0`);
+  if (!(a.sum_eps >= 0)) throw new LpOpError(OP, node, `sum_eps = ${a.sum_eps}; must be >= 0`);
+  if (!(a.p > 0)) throw new LpOpError(OP, node, `attribute p = ${a.p}; must be > 0 (or +inf)`);
+}
+
+function checkWeights(W: NdArray, mean: number, node: string): void {
+  const [M, K] = W.dims;
+  for (let j = 0; j < M; j++) {
+    let rowSum = 0;
+    for (let i = 0; i < K; i++) {
+      const w = W.data[j * K + i];
+      if (Number.isNaN(w)) throw new LpOpError(OP, node, `W${formatIndex([j, i])} is NaN; weights must be >= 0`);
+      if (w < 0) throw new LpOpError(OP, node, `W${formatIndex([j, i])} = ${w} is negative; weights must be >= 0`);
+      rowSum += w;
+    }
+    if (mean === 1 && rowSum === 0) {
+      throw new LpOpError(OP, node, `mean = 1 but row ${j} of W sums to 0 (the power mean is undefined)`);
+    }
+  }
+}
+
+function validate(a: LpNormAttrs, ctx: NodeContext): void {
+  const { node } = ctx;
+  checkAttrs(a, node);
+  const [x, w, p] = ctx.inputs;
+  if (!ctx.present[0] || !ctx.present[1]) throw new LpOpError(OP, node, 'inputs X and W are required');
+  checkFloatInput(OP, node, 'X', x);
+  checkFloatInput(OP, node, 'W', w);
+  if (ctx.present[2]) checkFloatInput(OP, node, 'P', p);
+  if (x?.shape && x.shape.length < 1) throw new LpOpError(OP, node, 'X must have rank >= 1, got a scalar');
+  if (w?.shape && w.shape.length !== 2) throw new LpOpError(OP, node, `W must have rank 2 [M, K], got rank ${w.shape.length}`);
+  const K = x?.shape?.[x.shape.length - 1];
+  const M = w?.shape?.[0];
+  if (x?.shape && w?.shape && !sameDim(K, w.shape[1])) {
+    throw new LpOpError(OP, node, `K of X (${K}) does not equal K of W (${w.shape[1]})`);
+  }
+  if (ctx.present[2] && p?.shape) checkExponentShape(p.shape, M, node);
+  const W = ctx.constants[1];
+  if (W) checkWeights(W, a.mean, node);
+  const P = ctx.constants[2];
+  if (P) checkExponents(OP, node, P);
+}
+
+function checkExponentShape(shape: Dim[], M: Dim | undefined, node: string): void {
+  if (shape.length > 1) throw new LpOpError(OP, node, `P must be [M], [1] or a scalar, got rank ${shape.length}`);
+  if (shape.length === 1 && typeof shape[0] === 'number' && shape[0] !== 1 && typeof M === 'number' && shape[0] !== M) {
+    throw new LpOpError(OP, node, `P has length ${shape[0]}; expected M = ${M}, 1 or a scalar`);
+  }
+}
+
+function inferShape(a: LpNormAttrs, ctx: NodeContext): ValueType {
+  validate(a, ctx);
+  const [x, w] = ctx.inputs;
+  const M: Dim = w?.shape ? w.shape[0] : null;
+  return { elemType: 1, shape: x?.shape ? [...x.shape.slice(0, -1), M] : undefined };
+}
+
+function reference(a: LpNormAttrs, inputs: (NdArray | undefined)[], node: string): NdArray {
+  checkAttrs(a, node);
+  const [X, W, P] = inputs;
+  if (!X || !W) throw new LpOpError(OP, node, 'inputs X and W are required');
+  if (X.dims.length < 1) throw new LpOpError(OP, node, 'X must have rank >= 1, got a scalar');
+  if (W.dims.length !== 2) throw new LpOpError(OP, node, `W must have rank 2 [M, K], got rank ${W.dims.length}`);
+  const K = X.dims[X.dims.length - 1];
+  const [M, KW] = W.dims;
+  if (K !== KW) throw new LpOpError(OP, node, `K of X (${K}) does not equal K of W (${KW})`);
+  checkWeights(W, a.mean, node);
+  if (P) {
+    checkExponentShape(P.dims, M, node);
+    checkExponents(OP, node, P);
+  }
+  const rows = X.data.length / K;
+  const y = new Float64Array(rows * M);
+  const mag = new Float64Array(K);
+  for (let r = 0; r < rows; r++) {
+    for (let i = 0; i < K; i++) mag[i] = magnitude(X.data[r * K + i], a.mode, a.eps);
+    for (let j = 0; j < M; j++) {
+      const p = P ? P.data[P.data.length === 1 ? 0 : j] : a.p;
+      const wrow = W.data.subarray(j * K, (j + 1) * K);
+      y[r * M + j] = unit(mag, wrow, p, a.mean === 1, a.sum_eps);
+    }
+  }
+  return { dims: [...X.dims.slice(0, -1), M], data: y };
+}
+
+/** One output: scaled by the largest magnitude among weighted inputs so that a^p cannot overflow. */
+function unit(mag: Float64Array, w: Float64Array, p: number, mean: boolean, sumEps: number): number {
+  let m = 0;
+  let nan = false;
+  for (let i = 0; i < mag.length; i++) {
+    if (Number.isNaN(mag[i])) {
+      // 0 * NaN is NaN: a NaN input reaches every unit of its row, except through p = inf with w = 0.
+      if (p !== Number.POSITIVE_INFINITY || w[i] > 0) nan = true;
+    } else if (w[i] > 0 && mag[i] > m) m = mag[i];
+  }
+  if (nan) return Number.NaN;
+  if (p === Number.POSITIVE_INFINITY) return m;
+  let z = 1;
+  if (mean) {
+    z = 0;
+    for (let i = 0; i < w.length; i++) z += w[i];
+  }
+  if (sumEps > 0) m = Math.max(m, sumEps ** (1 / p));
+  if (m === 0) return 0;
+  let s = 0;
+  for (let i = 0; i < mag.length; i++) if (w[i] > 0) s += w[i] * (mag[i] / m) ** p;
+  return m * (s / z + sumEps / m ** p) ** (1 / p);
+}
+
+function bodyKey(a: LpNormAttrs, ctx: NodeContext): string {
+  return `LpNorm(p=${a.p},eps=${a.eps},sum_eps=${a.sum_eps},mean=${a.mean},mode=${a.mode},P=${exponentSource(ctx, 2)})`;
+}
+
+/**
+ * Shared exponent: Pow then MatMul (no [..., M, K] intermediate). Per-unit exponents: a broadcast
+ * [..., M, K] power. Both scale by the row maximum of a(x) (and by sum_eps^(1/p) when that is larger).
+ */
+function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions): FunctionProto {
+  const b = new BodyBuilder(o.opset);
+  const src = exponentSource(ctx, 2);
+  const inputs = src === 'attr' ? ['X', 'W'] : ['X', 'W', 'P'];
+  const am = emitMagnitude(b, 'X', a.mode, a.eps);
+  const infOnly = src === 'attr' && a.p === Number.POSITIVE_INFINITY;
+  const mayBeInf = src === 'shared?inf' || src === 'per-unit?inf';
+  // Max over weighted inputs, for p = +inf: [..., 1, K] against the W > 0 mask [M, K].
+  const maxPath = () => {
+    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
+    const masked = b.op('Where', [b.op('Greater', ['W', b.float([0])]), a3, b.float([0])]);
+    return b.reduce('ReduceMax', masked, [-1], false);
+  };
+  if (infOnly) {
+    b.op('Identity', [maxPath()]);
+    return finish(b, o, inputs);
+  }
+  const shared = src === 'attr' || src.startsWith('shared');
+  let p = src === 'attr' ? b.float([a.p]) : b.op('Reshape', ['P', b.ints([-1])]);
+  const isInf = mayBeInf ? b.op('IsInf', [p], [attr.i('detect_negative', 0)]) : undefined;
+  if (isInf) p = b.op('Where', [isInf, b.float([1]), p]);
+  const m = b.reduce('ReduceMax', am, [-1], true);
+  let scale = m;
+  if (a.sum_eps > 0) scale = b.op('Max', [m, b.op('Pow', [b.float([a.sum_eps]), b.op('Reciprocal', [p])])]);
+  const safe = b.positiveOrOne(scale);
+  let sum: string;
+  if (shared) {
+    const powered = b.op('Pow', [b.op('Div', [am, safe]), p]);
+    sum = b.op('MatMul', [powered, b.op('Transpose', ['W'], [attr.is('perm', [1, 0])])]);
+  } else {
+    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
+    const safe3 = b.op('Unsqueeze', [safe, b.ints([-1])]);
+    const pc = b.op('Unsqueeze', [p, b.ints([-1])]);
+    const powered = b.op('Pow', [b.op('Div', [a3, safe3]), pc]);
+    sum = b.reduce('ReduceSum', b.op('Mul', [powered, 'W']), [-1], false);
+  }
+  if (a.mean === 1) sum = b.op('Div', [sum, b.reduce('ReduceSum', 'W', [1], false)]);
+  if (a.sum_eps > 0) sum = b.op('Add', [sum, b.op('Div', [b.float([a.sum_eps]), b.op('Pow', [safe, p])])]);
+  let y = b.op('Mul', [safe, b.op('Pow', [sum, b.op('Reciprocal', [p])])]);
+  if (isInf) y = b.op('Where', [isInf, maxPath(), y]);
+  b.op('Identity', [y]);
+  return finish(b, o, inputs);
+}
+
+function finish(b: BodyBuilder, o: FunctionBodyOptions, inputs: string[]): FunctionProto {
+  const last = b.nodes[b.nodes.length - 1];
+  last.output = ['Y'];
+  return b.finish(o.name, o.overload, inputs, ['Y'], `Function body of com.lponnx LpNorm (${o.overload})`);
+}
+
+export const lpNorm: OpDefinition<typeof attributes> = {
+  opType: 'LpNorm',
+  doc,
+  inputs: [
+    { name: 'X', doc: 'T, [..., K], rank >= 1' },
+    { name: 'W', doc: 'T, [M, K], weights >= 0' },
+    { name: 'P', optional: true, doc: 'T, [M], [1] or []: exponents; when absent attribute p is used' },
+  ],
+  outputs: [{ name: 'Y', doc: 'T, [..., M]' }],
+  attributes,
+  parse: (attrs: readonly AttributeProto[], node: string) => parseAttributes(attributes, attrs, OP, node),
+  validate,
+  inferShape,
+  reference,
+  bodyKey,
+  functionBody,
+};

@@ -1,0 +1,303 @@
+import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
+import { type AttrValues, LpOpError, parseAttributes } from './attributes';
+import { attr, BodyBuilder, emitCut, emitMagnitude, emitUnfoldFilters, emitWindow } from './body';
+import { checkExponents, checkFloatInput, exponentSource, magnitude, product } from './common';
+import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, type WindowAttrs } from './geometry';
+import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
+
+const attributes = {
+  kernel_shape: { kind: 'ints', doc: 'window size per spatial axis; required unless global = 1' },
+  strides: { kind: 'ints', doc: 'default 1 per axis' },
+  pads: { kind: 'ints', doc: '[begin..., end...], default 0' },
+  dilations: { kind: 'ints', doc: 'default 1 per axis' },
+  auto_pad: { kind: 'string', default: 'NOTSET', doc: 'NOTSET, SAME_UPPER, SAME_LOWER or VALID' },
+  ceil_mode: { kind: 'int', default: 0, doc: 'ceil instead of floor for the output size' },
+  count_include_pad: { kind: 'int', default: 0, doc: 'mean = 1: whether padded positions count in Z' },
+  p: { kind: 'float', default: 2.0, doc: 'exponent for every channel when input P is absent; > 0 or +inf' },
+  eps: { kind: 'float', default: 0.0, doc: 'floor on magnitudes' },
+  mean: { kind: 'int', default: 0, doc: '0: Lp pooling; 1: generalised mean (GeM)' },
+  mode: { kind: 'string', default: 'abs', doc: '"abs" or "clamp"' },
+  global: { kind: 'int', default: 0, doc: '1: the window is the whole spatial extent' },
+} as const;
+
+export type LpPoolAttrs = AttrValues<typeof attributes>;
+
+const doc = `Lp pooling / generalised-mean (GeM) pooling over windows of an N-C-spatial tensor (1 to 3 spatial dims),
+with the pooling geometry of ONNX AveragePool. Padded positions contribute 0 to the sum.
+  Y[n, c, o] = ( (sum_{k in window(o)} a(X[n, c, pos(o, k)]) ^ P[c]) / Z(o) ) ^ (1 / P[c])
+  Z(o) = 1 (mean = 0) or the count of window positions (mean = 1; padded ones only when count_include_pad = 1)
+  P[c] = +inf: max over the window of a(x); global = 1: one window over the whole spatial extent`;
+
+const OP = 'LpPool';
+
+function windowAttrs(a: LpPoolAttrs): WindowAttrs {
+  return {
+    kernel_shape: a.kernel_shape ?? [],
+    strides: a.strides,
+    pads: a.pads,
+    dilations: a.dilations,
+    auto_pad: a.auto_pad,
+    ceil_mode: a.ceil_mode,
+  };
+}
+
+function checkAttrs(a: LpPoolAttrs, node: string, spatialRank: number | undefined): void {
+  if (a.mode !== 'abs' && a.mode !== 'clamp') throw new LpOpError(OP, node, `mode '${a.mode}' is not "abs" or "clamp"`);
+  for (const k of ['mean', 'global', 'ceil_mode', 'count_include_pad'] as const) {
+    if (a[k] !== 0 && a[k] !== 1) throw new LpOpError(OP, node, `${k} = ${a[k]}; must be 0 or 1`);
+  }
+  if (!(a.eps >= 0)) throw new LpOpError(OP, node, `eps = ${a.eps}; must be >= 0`);
+  if (!(a.p > 0)) throw new LpOpError(OP, node, `attribute p = ${a.p}; must be > 0 (or +inf)`);
+  if (a.global === 0 && a.kernel_shape === undefined) {
+    throw new LpOpError(OP, node, 'required attribute kernel_shape is missing (it may be omitted only when global = 1)');
+  }
+  if (a.global === 0 && spatialRank !== undefined) {
+    try {
+      outputDims('pool', new Array<Dim>(spatialRank).fill(null), windowAttrs(a));
+    } catch (e) {
+      if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
+      throw e;
+    }
+  }
+}
+
+function spatialRankOf(x: ValueType | undefined, node: string): number | undefined {
+  if (!x?.shape) return undefined;
+  const r = x.shape.length - 2;
+  if (r < 1 || r > 3) throw new LpOpError(OP, node, `X must be [N, C, D1 (, D2 (, D3))], got rank ${x.shape.length}`);
+  return r;
+}
+
+function checkExponentShape(shape: readonly Dim[], C: Dim | undefined, node: string): void {
+  if (shape.length > 1) throw new LpOpError(OP, node, `P must be [C], [1] or a scalar, got rank ${shape.length}`);
+  if (shape.length === 1 && typeof shape[0] === 'number' && shape[0] !== 1 && typeof C === 'number' && shape[0] !== C) {
+    throw new LpOpError(OP, node, `P has length ${shape[0]}; expected C = ${C}, 1 or a scalar`);
+  }
+}
+
+function validate(a: LpPoolAttrs, ctx: NodeContext): void {
+  const { node } = ctx;
+  const [x, p] = ctx.inputs;
+  if (!ctx.present[0]) throw new LpOpError(OP, node, 'input X is required');
+  checkFloatInput(OP, node, 'X', x);
+  if (ctx.present[1]) checkFloatInput(OP, node, 'P', p);
+  const r = spatialRankOf(x, node);
+  checkAttrs(a, node, r);
+  if (ctx.present[1] && p?.shape) checkExponentShape(p.shape, x?.shape?.[1], node);
+  const P = ctx.constants[1];
+  if (P) checkExponents(OP, node, P);
+}
+
+function inferShape(a: LpPoolAttrs, ctx: NodeContext): ValueType {
+  validate(a, ctx);
+  const x = ctx.inputs[0];
+  if (!x?.shape) return { elemType: 1 };
+  const spatial = x.shape.slice(2);
+  if (a.global === 1) return { elemType: 1, shape: [x.shape[0], x.shape[1], ...spatial.map(() => 1)] };
+  let out: Dim[];
+  try {
+    out = outputDims('pool', spatial, windowAttrs(a));
+  } catch (e) {
+    if (e instanceof GeometryError) throw new LpOpError(OP, ctx.node, e.message);
+    throw e;
+  }
+  return { elemType: 1, shape: [x.shape[0], x.shape[1], ...out] };
+}
+
+function resolve(a: LpPoolAttrs, spatial: number[], node: string): AxisWindow[] {
+  if (a.global === 1) {
+    return spatial.map((d) => ({ input: d, kernel: d, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 }));
+  }
+  try {
+    return resolveWindow('pool', spatial, windowAttrs(a));
+  } catch (e) {
+    if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
+    throw e;
+  }
+}
+
+function reference(a: LpPoolAttrs, inputs: (NdArray | undefined)[], node: string): NdArray {
+  const [X, P] = inputs;
+  if (!X) throw new LpOpError(OP, node, 'input X is required');
+  const r = spatialRankOf({ elemType: 1, shape: X.dims }, node) as number;
+  checkAttrs(a, node, r);
+  const [N, C] = X.dims;
+  if (P) {
+    checkExponentShape(P.dims, C, node);
+    checkExponents(OP, node, P);
+  }
+  const axes = resolve(a, X.dims.slice(2), node);
+  // Pad the rank to 3 spatial axes with unit axes so one loop nest serves 1D, 2D and 3D.
+  const ax: AxisWindow[] = [...axes];
+  while (ax.length < 3) ax.push({ input: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 });
+  const outSpatial = axes.map((g) => g.output);
+  const inSize = product(X.dims.slice(2));
+  const outSize = product(outSpatial);
+  const y = new Float64Array(N * C * outSize);
+  const vals: number[] = [];
+  for (let n = 0; n < N; n++) {
+    for (let c = 0; c < C; c++) {
+      const p = P ? P.data[P.data.length === 1 ? 0 : c] : a.p;
+      const base = (n * C + c) * inSize;
+      let o = 0;
+      for (let o0 = 0; o0 < ax[0].output; o0++) {
+        for (let o1 = 0; o1 < ax[1].output; o1++) {
+          for (let o2 = 0; o2 < ax[2].output; o2++) {
+            vals.length = 0;
+            let padded = 0;
+            const starts = [o0, o1, o2].map((oi, i) => oi * ax[i].stride - ax[i].padBegin);
+            for (let k0 = 0; k0 < ax[0].kernel; k0++) {
+              const i0 = starts[0] + k0 * ax[0].dilation;
+              for (let k1 = 0; k1 < ax[1].kernel; k1++) {
+                const i1 = starts[1] + k1 * ax[1].dilation;
+                for (let k2 = 0; k2 < ax[2].kernel; k2++) {
+                  const i2 = starts[2] + k2 * ax[2].dilation;
+                  const inside = [i0, i1, i2].every((v, i) => v >= 0 && v < ax[i].input);
+                  if (inside) {
+                    vals.push(magnitude(X.data[base + (i0 * ax[1].input + i1) * ax[2].input + i2], a.mode, a.eps));
+                  } else if ([i0, i1, i2].every((v, i) => v >= -ax[i].padBegin && v < ax[i].input + ax[i].padEnd)) {
+                    padded++;
+                  }
+                }
+              }
+            }
+            const count = a.mean === 1 ? vals.length + (a.count_include_pad === 1 ? padded : 0) : 1;
+            y[(n * C + c) * outSize + o++] = pool(vals, p, count);
+          }
+        }
+      }
+    }
+  }
+  return { dims: [N, C, ...outSpatial], data: y };
+}
+
+/** (sum v^p / count)^(1/p), scaled by the window maximum. */
+function pool(vals: readonly number[], p: number, count: number): number {
+  let m = 0;
+  for (const v of vals) {
+    if (Number.isNaN(v)) return Number.NaN;
+    if (v > m) m = v;
+  }
+  if (p === Number.POSITIVE_INFINITY || m === 0) return m;
+  let s = 0;
+  for (const v of vals) s += (v / m) ** p;
+  return m * (s / count) ** (1 / p);
+}
+
+function bodyKey(a: LpPoolAttrs, ctx: NodeContext): string {
+  const parts = Object.keys(attributes).map((k) => `${k}=${JSON.stringify(a[k as keyof LpPoolAttrs]) ?? '-'}`);
+  return `LpPool(${parts.join(',')},rank=${spatialRankOf(ctx.inputs[0], ctx.node) ?? '?'},P=${exponentSource(ctx, 1)})`;
+}
+
+/**
+ * Windows are laid out along a new axis by a Conv with one-hot filters (it applies pads,
+ * strides and dilations), so each window is scaled by its own maximum before the power.
+ * p = +inf (attribute) is MaxPool of a(x); global pooling reduces over the spatial axes.
+ */
+function functionBody(a: LpPoolAttrs, ctx: NodeContext, o: FunctionBodyOptions): FunctionProto {
+  const r = spatialRankOf(ctx.inputs[0], ctx.node);
+  if (r === undefined) throw new LpOpError(OP, ctx.node, 'the rank of X must be known to build the function body');
+  const b = new BodyBuilder(o.opset);
+  const src = exponentSource(ctx, 1);
+  const inputs = src === 'attr' ? ['X'] : ['X', 'P'];
+  const am = emitMagnitude(b, 'X', a.mode, a.eps);
+  const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
+  const ones = (n: number) => new Array<number>(n).fill(1);
+  if (src === 'attr' && a.p === Number.POSITIVE_INFINITY) {
+    if (a.global === 1) b.reduce('ReduceMax', am, spatialAxes, true);
+    else b.op('MaxPool', [am], poolAttrs(a, r));
+    return finish(b, o, inputs);
+  }
+  let p = src === 'attr' ? b.float([a.p]) : b.op('Reshape', ['P', b.ints([-1, ...ones(r)])]);
+  const isInf = src.endsWith('?inf') ? b.op('IsInf', [p], [attr.i('detect_negative', 0)]) : undefined;
+  if (isInf) p = b.op('Where', [isInf, b.float([1]), p]);
+  let y: string;
+  let max: string;
+  if (a.global === 1) {
+    max = b.reduce('ReduceMax', am, spatialAxes, true);
+    const safe = b.positiveOrOne(max);
+    const powered = b.op('Pow', [b.op('Div', [am, safe]), p]);
+    const s = b.reduce(a.mean === 1 ? 'ReduceMean' : 'ReduceSum', powered, spatialAxes, true);
+    y = b.op('Mul', [safe, b.op('Pow', [s, b.op('Reciprocal', [p])])]);
+  } else {
+    const w = emitWindow(b, am, 'pool', windowAttrs(a), r);
+    const kernel = a.kernel_shape as number[];
+    const convAttrs = [attr.is('strides', a.strides ?? ones(r)), attr.is('dilations', a.dilations ?? ones(r))];
+    const padded = b.op('Pad', [am, w.pads, b.float([0])]);
+    const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
+    let windows = b.op('Conv', [flat, emitUnfoldFilters(b, kernel)], convAttrs);
+    if (w.outSizes) windows = emitCut(b, windows, w.outSizes, r);
+    // [N*C, taps, O...] -> [N, C, taps, O...]
+    windows = b.op('Reshape', [windows, b.concat([b.shape('X', 0, 2), b.shape(windows, 1)])]);
+    const wmax = b.reduce('ReduceMax', windows, [2], true);
+    const safe = b.positiveOrOne(wmax);
+    const pc = src === 'attr' ? p : b.op('Unsqueeze', [p, b.ints([1])]);
+    let s = b.reduce('ReduceSum', b.op('Pow', [b.op('Div', [windows, safe]), pc]), [2], false);
+    if (a.mean === 1) s = b.op('Div', [s, emitCounts(b, a, w, r, kernel, convAttrs)]);
+    max = b.op('Squeeze', [wmax, b.ints([2])]);
+    y = b.op('Mul', [b.op('Squeeze', [safe, b.ints([2])]), b.op('Pow', [s, b.op('Reciprocal', [p])])]);
+  }
+  if (isInf) y = b.op('Where', [isInf, max, y]);
+  b.op('Identity', [y]);
+  return finish(b, o, inputs);
+}
+
+/** Z(o) of every window, [1, 1, O...]: a ones-image padded as the data and summed per window. */
+function emitCounts(
+  b: BodyBuilder,
+  a: LpPoolAttrs,
+  w: ReturnType<typeof emitWindow>,
+  r: number,
+  kernel: number[],
+  convAttrs: AttributeProto[],
+): string {
+  const onesShape = b.concat([b.ints([1, 1]), b.shape('X', 2)]);
+  let mask = b.op('ConstantOfShape', [onesShape], [{ name: 'value', type: 4, t: { dims: [1], data_type: 1, raw_data: new Uint8Array(new Float32Array([1]).buffer) } }]);
+  if (a.count_include_pad === 1) {
+    // Explicit (or SAME) pads count, the extra ceil_mode overhang does not.
+    const zeros2 = b.ints([0, 0]);
+    mask = b.op('Pad', [mask, b.concat([zeros2, w.padBegin, zeros2, w.padEnd]), b.float([1])]);
+    mask = b.op('Pad', [mask, b.ints([0, 0, ...kernel.map(() => 0), 0, 0, ...w.extraEnd]), b.float([0])]);
+  } else {
+    mask = b.op('Pad', [mask, w.pads, b.float([0])]);
+  }
+  let counts = b.op('Conv', [mask, b.float(new Array(product(kernel)).fill(1), [1, 1, ...kernel])], convAttrs);
+  if (w.outSizes) counts = emitCut(b, counts, w.outSizes, r);
+  return counts;
+}
+
+function poolAttrs(a: LpPoolAttrs, r: number): AttributeProto[] {
+  const ones = new Array<number>(r).fill(1);
+  const out = [
+    attr.is('kernel_shape', a.kernel_shape as number[]),
+    attr.is('strides', a.strides ?? ones),
+    attr.is('dilations', a.dilations ?? ones),
+    attr.i('ceil_mode', a.ceil_mode),
+    attr.s('auto_pad', a.auto_pad),
+  ];
+  if (a.auto_pad === 'NOTSET') out.push(attr.is('pads', a.pads ?? [...ones, ...ones].map(() => 0)));
+  return out;
+}
+
+function finish(b: BodyBuilder, o: FunctionBodyOptions, inputs: string[]): FunctionProto {
+  b.nodes[b.nodes.length - 1].output = ['Y'];
+  return b.finish(o.name, o.overload, inputs, ['Y'], `Function body of com.lponnx LpPool (${o.overload})`);
+}
+
+export const lpPool: OpDefinition<typeof attributes> = {
+  opType: 'LpPool',
+  doc,
+  inputs: [
+    { name: 'X', doc: 'T, [N, C, D1 (, D2 (, D3))]' },
+    { name: 'P', optional: true, doc: 'T, [C], [1] or []: exponents per channel; when absent attribute p is used' },
+  ],
+  outputs: [{ name: 'Y', doc: 'T, [N, C, O1 (, O2 (, O3))]' }],
+  attributes,
+  parse: (attrs: readonly AttributeProto[], node: string) => parseAttributes(attributes, attrs, OP, node),
+  validate,
+  inferShape,
+  reference,
+  bodyKey,
+  functionBody,
+};
+

@@ -1,0 +1,143 @@
+// Dual-path assembly: every com.lponnx node keeps its single custom node and gets a model-local
+// function (standard ops only) beside it, chosen by `overload`, so the model runs on a stock
+// onnxruntime and on fused kernels where lp-onnx is registered.
+import { MIN_BODY_OPSET } from '../../ops/body';
+import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
+import type { ValueType } from '../../ops/types';
+import { inferTypes, isLpNode, ModelError } from '../graph/infer';
+import { constantInitializers, nodeContext, nodeLabel, opsetVersion, valueInfo } from '../graph/model';
+import type { FunctionProto, ModelProto, NodeProto } from '../onnx/proto';
+import { int64ToNumber } from '../onnx/proto';
+import type { ExternalReader } from '../onnx/tensor';
+import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
+
+export const DEFAULT_OPSET = 18;
+export const MAX_OPSET = 23;
+
+export interface ExportOptions {
+  /** default-domain opset of the model and its function bodies (>= 18); default: the model's, raised to 18 */
+  opset?: number;
+  /** names the source in messages */
+  what?: string;
+  readExternal?: ExternalReader;
+}
+
+export interface ExportReport {
+  lpNodes: { name: string; opType: string; overload: string }[];
+  functions: number;
+}
+
+/** Returns a new dual-path model; the input is not modified. */
+export function exportDualPath(source: ModelProto, options: ExportOptions = {}): { model: ModelProto; report: ExportReport } {
+  const what = options.what ?? 'model';
+  const model: ModelProto = structuredClone(source);
+  const graph = model.graph ?? {};
+  const modelOpset = opsetVersion(model, '');
+  const opset = options.opset ?? Math.max(modelOpset ?? DEFAULT_OPSET, DEFAULT_OPSET);
+  if (!Number.isInteger(opset) || opset < MIN_BODY_OPSET || opset > MAX_OPSET) {
+    throw new ModelError(`${what}: opset ${opset} is not supported for function bodies (expected ${MIN_BODY_OPSET} to ${MAX_OPSET})`);
+  }
+  if (modelOpset !== undefined && modelOpset > opset) {
+    throw new ModelError(`${what}: the model imports ONNX opset ${modelOpset}; --opset ${opset} would lower it (use --opset ${modelOpset} or higher)`);
+  }
+  const lpVersion = opsetVersion(model, LP_DOMAIN);
+  if (lpVersion !== undefined && lpVersion !== LP_OPSET_VERSION) {
+    throw new ModelError(`${what}: the model imports ${LP_DOMAIN} version ${lpVersion}; lp-onnx implements version ${LP_OPSET_VERSION}`);
+  }
+  checkFunctionsInGraph(graph.node ?? [], model.functions ?? [], what);
+
+  const types = inferTypes(model, what, options.readExternal);
+  const constants = constantInitializers(graph);
+  const bodies = new Map<string, FunctionProto>();
+  const report: ExportReport = { lpNodes: [], functions: 0 };
+  const counters = new Map<string, number>();
+  const nodes = graph.node ?? [];
+  nodes.forEach((n, index) => {
+    if (!isLpNode(n.domain)) return;
+    const label = nodeLabel(n, index);
+    const op = lpOp(n.op_type ?? '');
+    if (!op) throw new ModelError(`${what}: node '${label}': unknown op '${n.op_type}' in domain ${LP_DOMAIN} (expected LpNorm, LpPool or L1Conv)`);
+    if ((n.output ?? []).length !== 1) {
+      throw new ModelError(`${what}: node '${label}': ${n.op_type} has exactly one output, got ${(n.output ?? []).length}`);
+    }
+    if ((n.input ?? []).length > op.inputs.length) {
+      throw new ModelError(`${what}: node '${label}': ${n.op_type} takes at most ${op.inputs.length} inputs, got ${(n.input ?? []).length}`);
+    }
+    try {
+      const attrs = op.parse(n.attribute ?? [], label);
+      const ctx = nodeContext(n, label, types, constants, options.readExternal);
+      op.validate(attrs, ctx);
+      const key = op.bodyKey(attrs, ctx);
+      let body = bodies.get(key);
+      if (!body) {
+        const k = (counters.get(op.opType) ?? 0) + 1;
+        counters.set(op.opType, k);
+        const overload = `v${k}`;
+        body = op.functionBody(attrs, ctx, { opset, name: op.opType, overload });
+        body.doc_string = `${body.doc_string}\nkey: ${key}`;
+        bodies.set(key, body);
+      }
+      n.overload = body.overload;
+      report.lpNodes.push({ name: label, opType: op.opType, overload: body.overload ?? '' });
+    } catch (e) {
+      throw new ModelError(`${what}: ${(e as Error).message}`);
+    }
+  });
+
+  // Replace earlier lp function bodies (re-export is idempotent), keep other local functions.
+  model.functions = [...(model.functions ?? []).filter((f) => f.domain !== LP_DOMAIN), ...bodies.values()];
+  report.functions = bodies.size;
+  setOpset(model, '', opset);
+  if (report.lpNodes.length > 0) setOpset(model, LP_DOMAIN, LP_OPSET_VERSION);
+  model.ir_version = Math.max(int64ToNumber(model.ir_version ?? 0, 'ir_version'), 10);
+  writeValueInfo(model, types);
+  setMetadata(model, 'lp-onnx.producer', `${PRODUCER_NAME} ${PRODUCER_VERSION}`);
+  model.producer_name ||= PRODUCER_NAME;
+  model.producer_version ||= PRODUCER_VERSION;
+  return { model, report };
+}
+
+/** A node that calls a model-local function must find it (domain, name, overload). */
+function checkFunctionsInGraph(nodes: NodeProto[], functions: FunctionProto[], what: string): void {
+  const localDomains = new Set(functions.map((f) => f.domain ?? ''));
+  for (const n of nodes) {
+    if (isLpNode(n.domain) || !localDomains.has(n.domain ?? '') || !n.domain) continue;
+    const found = functions.some((f) => f.domain === n.domain && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? ''));
+    if (!found) throw new ModelError(`${what}: node '${n.name}' calls ${n.domain}::${n.op_type} but the model has no such function`);
+  }
+}
+
+export function setOpset(model: ModelProto, domain: string, version: number): void {
+  model.opset_import ??= [];
+  const entry = model.opset_import.find((o) => (o.domain ?? '') === domain || (domain === '' && o.domain === 'ai.onnx'));
+  if (entry) entry.version = version;
+  else model.opset_import.push({ domain, version });
+}
+
+export function setMetadata(model: ModelProto, key: string, value: string): void {
+  model.metadata_props ??= [];
+  const e = model.metadata_props.find((m) => m.key === key);
+  if (e) e.value = value;
+  else model.metadata_props.push({ key, value });
+}
+
+/** value_info for every inferred intermediate; graph outputs get their inferred type where none was declared. */
+function writeValueInfo(model: ModelProto, types: Map<string, ValueType>): void {
+  const graph = model.graph ?? {};
+  const skip = new Set<string>([
+    ...(graph.input ?? []).map((i) => i.name ?? ''),
+    ...(graph.initializer ?? []).map((i) => i.name ?? ''),
+    ...(graph.output ?? []).map((o) => o.name ?? ''),
+  ]);
+  const produced = (graph.node ?? []).flatMap((n) => n.output ?? []).filter((o) => o && !skip.has(o));
+  const existing = new Map((graph.value_info ?? []).map((v) => [v.name ?? '', v]));
+  graph.value_info = produced.flatMap((name) => {
+    const t = types.get(name);
+    return t && t.elemType ? [valueInfo(name, t)] : existing.has(name) ? [existing.get(name) as NonNullable<ReturnType<typeof existing.get>>] : [];
+  });
+  for (const out of graph.output ?? []) {
+    const t = types.get(out.name ?? '');
+    if (t?.shape && !out.type?.tensor_type?.shape) out.type = valueInfo(out.name ?? '', t).type;
+    else if (t && !out.type) out.type = valueInfo(out.name ?? '', t).type;
+  }
+}

@@ -1,0 +1,78 @@
+// Shape inference over a whole graph: lp nodes through ops/, standard ops through std-ops,
+// anything else keeps what the model declares.
+import type { Dim } from '../../ops/geometry';
+import { LP_DOMAIN, lpOp } from '../../ops/index';
+import type { NdArray, ValueType } from '../../ops/types';
+import type { ModelProto, TensorProto } from '../onnx/proto';
+import type { ExternalReader } from '../onnx/tensor';
+import { constantInitializers, declaredTypes, nodeContext, nodeLabel, toNdArray, topologicalOrder } from './model';
+import { nodeView, STD_OPS } from './std-ops';
+
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
+function mergeType(declared: ValueType | undefined, inferred: ValueType): ValueType {
+  if (!declared?.shape || !inferred.shape || declared.shape.length !== inferred.shape.length) {
+    return inferred.shape ? inferred : (declared ?? inferred);
+  }
+  const shape: Dim[] = inferred.shape.map((d, i) => (d === null ? (declared.shape as Dim[])[i] : d));
+  return { elemType: inferred.elemType || declared.elemType, shape };
+}
+
+export function isLpNode(domain: string | undefined): boolean {
+  return domain === LP_DOMAIN;
+}
+
+export function isStdDomain(domain: string | undefined): boolean {
+  return !domain || domain === 'ai.onnx';
+}
+
+/** Types of every value that can be inferred. `what` names the file in messages. */
+export function inferTypes(model: ModelProto, what: string, readExternal?: ExternalReader): Map<string, ValueType> {
+  const graph = model.graph ?? {};
+  const types = declaredTypes(graph);
+  const constants: Map<string, TensorProto> = constantInitializers(graph);
+  const values = new Map<string, NdArray>();
+  const valueOf = (name: string): NdArray | undefined => {
+    if (values.has(name)) return values.get(name);
+    const c = constants.get(name);
+    if (!c) return undefined;
+    const v = toNdArray(c, readExternal);
+    values.set(name, v);
+    return v;
+  };
+  const nodes = topologicalOrder(graph, what);
+  nodes.forEach((n, index) => {
+    const label = nodeLabel(n, index);
+    const outputs = n.output ?? [];
+    try {
+      if (isLpNode(n.domain)) {
+        const op = lpOp(n.op_type ?? '');
+        if (!op) throw new ModelError(`unknown op '${n.op_type}' in domain ${LP_DOMAIN} (expected LpNorm, LpPool or L1Conv)`);
+        const attrs = op.parse(n.attribute ?? [], label);
+        const out = op.inferShape(attrs, nodeContext(n, label, types, constants, readExternal));
+        if (outputs[0]) types.set(outputs[0], mergeType(types.get(outputs[0]), out));
+        return;
+      }
+      const std = isStdDomain(n.domain) ? STD_OPS[n.op_type ?? ''] : undefined;
+      if (!std) return;
+      const view = nodeView(n, label);
+      const ins = (n.input ?? []).map((x) => (x ? types.get(x) : undefined));
+      const vals = (n.input ?? []).map((x) => (x ? valueOf(x) : undefined));
+      const outs = std.infer(view, ins, vals);
+      outs.forEach((t, i) => {
+        if (outputs[i]) types.set(outputs[i], mergeType(types.get(outputs[i]), t));
+      });
+      if (n.op_type === 'Constant' && outputs[0]) values.set(outputs[0], std.evaluate(view, [])[0]);
+    } catch (e) {
+      if (e instanceof ModelError) throw new ModelError(`${what}: node '${label}': ${e.message}`);
+      const msg = (e as Error).message;
+      throw new ModelError(`${what}: ${msg.includes(label) ? msg : `node '${label}': ${msg}`}`);
+    }
+  });
+  return types;
+}
