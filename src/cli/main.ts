@@ -1,0 +1,129 @@
+// The `lp-onnx` command line.
+import yargs from 'yargs';
+import { LpOpError } from '../../ops/attributes';
+import { GeometryError } from '../../ops/geometry';
+import { exportDualPath, MAX_OPSET } from '../export/dual-path';
+import { lowerModel } from '../export/lower';
+import { BuilderError } from '../graph/builder';
+import { ModelError } from '../graph/infer';
+import { OnnxFormatError } from '../onnx/codec';
+import { TensorDataError } from '../onnx/tensor';
+import { NpyError } from '../runtime/npy';
+import { PRODUCER_VERSION } from '../version';
+import { formatInspect, inspectModel } from './inspect';
+import { loadModel, saveModel, UsageError } from './model-io';
+import { BACKENDS, type Backend, makeFeeds, parseAssignments, runModel, summarize, writeOutputs } from './run';
+
+const KNOWN_ERRORS = [UsageError, ModelError, OnnxFormatError, TensorDataError, LpOpError, GeometryError, BuilderError, NpyError];
+
+function checkOpset(v: number | undefined): number | undefined {
+  if (v === undefined) return undefined;
+  if (!Number.isInteger(v) || v < 18 || v > MAX_OPSET) throw new UsageError(`--opset ${v}: expected an integer from 18 to ${MAX_OPSET}`);
+  return v;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  let failed = false;
+  const fail = (e: unknown) => {
+    failed = true;
+    const err = e as Error;
+    const known = KNOWN_ERRORS.some((k) => err instanceof k);
+    process.stderr.write(`lp-onnx: error: ${err?.message ?? String(e)}\n`);
+    if (!known && process.env.LP_ONNX_DEBUG) process.stderr.write(`${err?.stack}\n`);
+    process.exitCode = known ? 1 : 2;
+  };
+  const cli = yargs(argv)
+    .scriptName('lp-onnx')
+    .usage('$0 <command> [options]\n\nDeploy Lp-norm networks (LpNorm, LpPool, L1Conv) as dual-path ONNX models.')
+    .command(
+      'export <input>',
+      'write a dual-path model: every com.lponnx node plus a standard-op function body',
+      (y) =>
+        y
+          .positional('input', { type: 'string', demandOption: true, describe: 'an .onnx model with com.lponnx nodes' })
+          .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'the .onnx file to write' })
+          .option('opset', { type: 'number', describe: `ONNX opset of the function bodies (18-${MAX_OPSET}; default: the model's, at least 18)` })
+          .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data next to the model (default: as the input)' }),
+      (a) => {
+        const loaded = loadModel(a.input);
+        const { model, report } = exportDualPath(loaded.model, { opset: checkOpset(a.opset), what: a.input });
+        saveModel(a.o, model, a['external-data'] ?? loaded.hadExternalData);
+        const byType = new Map<string, number>();
+        for (const n of report.lpNodes) byType.set(n.opType, (byType.get(n.opType) ?? 0) + 1);
+        const kinds = [...byType].map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
+        process.stdout.write(`wrote ${a.o}: ${report.lpNodes.length} lp nodes (${kinds}), ${report.functions} function bodies\n`);
+      },
+    )
+    .command(
+      'lower <input>',
+      'inline the lp functions: the result uses the default ONNX domain only',
+      (y) =>
+        y
+          .positional('input', { type: 'string', demandOption: true })
+          .option('o', { alias: 'output', type: 'string', demandOption: true })
+          .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data' }),
+      (a) => {
+        const loaded = loadModel(a.input);
+        const lpNodes = (loaded.model.graph?.node ?? []).filter((n) => n.domain === 'com.lponnx');
+        const missing = lpNodes.filter((n) => !(loaded.model.functions ?? []).some((f) => f.domain === n.domain && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? '')));
+        if (missing.length) {
+          throw new ModelError(`${a.input}: node '${missing[0].name}' (${missing[0].op_type}) has no function body; run 'lp-onnx export' first`);
+        }
+        const { model, inlined } = lowerModel(loaded.model, a.input);
+        saveModel(a.o, model, a['external-data'] ?? loaded.hadExternalData);
+        process.stdout.write(`wrote ${a.o}: ${inlined} function calls inlined, ${(model.graph?.node ?? []).length} nodes\n`);
+      },
+    )
+    .command(
+      'inspect <model>',
+      'inputs, outputs, opsets, op counts, lp nodes, parameters, function bodies',
+      (y) => y.positional('model', { type: 'string', demandOption: true }).option('json', { type: 'boolean', describe: 'print JSON' }),
+      (a) => {
+        const loaded = loadModel(a.model);
+        const r = inspectModel(loaded.model, a.model);
+        process.stdout.write(`${a.json ? JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) : formatInspect(r)}\n`);
+      },
+    )
+    .command(
+      'run <model>',
+      'run a model and write its outputs as .npy',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true })
+          .option('input', { type: 'string', array: true, default: [] as string[], describe: 'NAME=file.npy (repeatable); missing inputs are seeded random' })
+          .option('seed', { type: 'number', default: 0, describe: 'seed of the random inputs' })
+          .option('dim', { type: 'string', array: true, default: [] as string[], describe: 'NAME=SIZE for a symbolic dim of random inputs (default 1)' })
+          .option('backend', { choices: BACKENDS, default: 'ort' as Backend, describe: 'reference (float64 TypeScript), ort (onnxruntime-node), ort-web (onnxruntime-web wasm)' })
+          .option('out', { type: 'string', describe: 'folder for the output .npy files' }),
+      async (a) => {
+        if (!Number.isInteger(a.seed) || a.seed < 0) throw new UsageError(`--seed ${a.seed}: expected a non-negative integer`);
+        const dims = new Map<string, number>();
+        for (const [k, v] of parseAssignments(a.dim, '--dim')) {
+          const n = Number(v);
+          if (!Number.isInteger(n) || n < 1) throw new UsageError(`--dim ${k}=${v}: expected a positive integer`);
+          dims.set(k, n);
+        }
+        const loaded = loadModel(a.model);
+        const feeds = makeFeeds(loaded.model, a.model, parseAssignments(a.input, '--input'), dims, a.seed);
+        const t0 = performance.now();
+        const outputs = await runModel(loaded.model, a.model, a.backend as Backend, feeds, loaded.readExternal);
+        const ms = performance.now() - t0;
+        process.stdout.write(`${a.model} on ${a.backend}: ${ms.toFixed(1)} ms\n`);
+        for (const [k, t] of Object.entries(feeds)) process.stdout.write(`  in  ${summarize(k, t)}\n`);
+        for (const [k, t] of Object.entries(outputs)) process.stdout.write(`  out ${summarize(k, t)}\n`);
+        if (a.out) for (const p of writeOutputs(a.out, outputs)) process.stdout.write(`  wrote ${p}\n`);
+      },
+    )
+    .demandCommand(1, 'name a command (see --help)')
+    .strict()
+    .version(PRODUCER_VERSION)
+    .help()
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    });
+  try {
+    await cli.parseAsync();
+  } catch (e) {
+    if (!failed) fail(e);
+  }
+}
