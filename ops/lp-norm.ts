@@ -131,7 +131,7 @@ function unit(mag: Float64Array, w: Float64Array, p: number, mean: boolean, sumE
   if (m === 0) return 0;
   let s = 0;
   for (let i = 0; i < mag.length; i++) if (w[i] > 0) s += w[i] * (mag[i] / m) ** p;
-  return m * (s / z + sumEps / m ** p) ** (1 / p);
+  return m * (s / z + (sumEps > 0 ? sumEps / m ** p : 0)) ** (1 / p);
 }
 
 function bodyKey(a: LpNormAttrs, ctx: NodeContext): string {

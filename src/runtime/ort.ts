@@ -32,7 +32,8 @@ export function loadOrt(backend: OrtBackend): OrtModule {
 /** Runs a model (bytes) once; returns every graph output. */
 export async function runOrt(backend: OrtBackend, model: Uint8Array, feeds: Record<string, Tensor>, options: object = {}): Promise<Record<string, Tensor>> {
   const ort = loadOrt(backend);
-  const session = await ort.InferenceSession.create(model, { logSeverityLevel: 3, ...options });
+  const ep = backend === 'ort' ? ['cpu'] : ['wasm'];
+  const session = await ort.InferenceSession.create(model, { logSeverityLevel: 3, executionProviders: ep, ...options });
   try {
     const input: Record<string, unknown> = {};
     for (const [name, t] of Object.entries(feeds)) {

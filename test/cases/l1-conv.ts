@@ -1,0 +1,25 @@
+import type { OpCase } from './types';
+
+const X = (dims: number[], fill: 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' = 'mixed') => ({ dims, fill });
+const W = (dims: number[], fill: 'mixed' | 'huge' | 'tiny' = 'mixed') => ({ dims, fill });
+const B = (n: number) => ({ dims: [n], fill: 'mixed' as const });
+
+export const l1ConvCases: OpCase[] = [
+  { name: 'l1conv 1d k1 point cloud', op: 'L1Conv', inputs: [X([2, 3, 20]), W([5, 3, 1])], attrs: {} },
+  { name: 'l1conv 1d k3 pads bias', op: 'L1Conv', inputs: [X([2, 3, 12]), W([4, 3, 3]), B(4)], attrs: { pads: [1, 1] } },
+  { name: 'l1conv 2d k3 pad1 bias', op: 'L1Conv', inputs: [X([2, 3, 8, 7]), W([4, 3, 3, 3]), B(4)], attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'l1conv 2d stride 2 asymmetric pads', op: 'L1Conv', inputs: [X([1, 3, 9, 8]), W([4, 3, 3, 2])], attrs: { strides: [2, 2], pads: [1, 0, 0, 1] } },
+  { name: 'l1conv 2d dilation 2', op: 'L1Conv', inputs: [X([1, 2, 9, 9]), W([3, 2, 3, 3])], attrs: { dilations: [2, 2] } },
+  { name: 'l1conv 2d group 2', op: 'L1Conv', inputs: [X([2, 4, 6, 6]), W([6, 2, 3, 3]), B(6)], attrs: { group: 2, pads: [1, 1, 1, 1] } },
+  { name: 'l1conv 2d depthwise', op: 'L1Conv', inputs: [X([1, 4, 6, 6]), W([4, 1, 3, 3])], attrs: { group: 4 } },
+  { name: 'l1conv 2d same_upper stride 2', op: 'L1Conv', inputs: [X([1, 2, 7, 8]), W([3, 2, 3, 3])], attrs: { auto_pad: 'SAME_UPPER', strides: [2, 2] } },
+  { name: 'l1conv 2d same_lower dilated', op: 'L1Conv', inputs: [X([1, 2, 7, 8]), W([3, 2, 2, 3])], attrs: { auto_pad: 'SAME_LOWER', dilations: [2, 1] } },
+  { name: 'l1conv 2d valid', op: 'L1Conv', inputs: [X([1, 2, 7, 6]), W([3, 2, 3, 3])], attrs: { auto_pad: 'VALID', strides: [2, 1] } },
+  { name: 'l1conv 2d kernel_shape given', op: 'L1Conv', inputs: [X([1, 2, 6, 6]), W([3, 2, 2, 3])], attrs: { kernel_shape: [2, 3] } },
+  { name: 'l1conv 3d k3 pad1', op: 'L1Conv', inputs: [X([1, 2, 5, 4, 6]), W([3, 2, 3, 3, 3]), B(3)], attrs: { pads: [1, 1, 1, 1, 1, 1] } },
+  { name: 'l1conv 3d k2 s2 group', op: 'L1Conv', inputs: [X([2, 4, 4, 4, 4]), W([4, 2, 2, 2, 2])], attrs: { strides: [2, 2, 2], group: 2 } },
+  { name: 'l1conv huge', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'huge'), W([2, 2, 3, 3], 'huge')], attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'l1conv tiny', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'tiny'), W([2, 2, 3, 3], 'tiny')], attrs: {} },
+  { name: 'l1conv zeros', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'zeros'), W([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'l1conv weights fed at run time', op: 'L1Conv', inputs: [X([1, 2, 6, 6]), W([3, 2, 3, 3]), B(3)], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, feedWeights: true },
+];

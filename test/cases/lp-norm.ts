@@ -1,0 +1,37 @@
+import type { Fill, OpCase } from './types';
+
+const X = (dims: number[], fill: Fill = 'mixed') => ({ dims, fill });
+const W = (m: number, k: number) => ({ dims: [m, k], fill: 'weights' as const });
+const inf = Number.POSITIVE_INFINITY;
+
+export const lpNormCases: OpCase[] = [
+  { name: 'lpnorm shared p=2 default', op: 'LpNorm', inputs: [X([4, 16]), W(8, 16)], attrs: {} },
+  { name: 'lpnorm p=1', op: 'LpNorm', inputs: [X([4, 16]), W(8, 16)], attrs: { p: 1 } },
+  { name: 'lpnorm p=3.7 mean', op: 'LpNorm', inputs: [X([4, 16], 'positive'), { dims: [8, 16], fill: 'positive' }], attrs: { p: 3.7, mean: 1 } },
+  { name: 'lpnorm p=64', op: 'LpNorm', inputs: [X([3, 12]), W(5, 12)], attrs: { p: 64 } },
+  { name: 'lpnorm p=inf attr', op: 'LpNorm', inputs: [X([4, 16]), W(8, 16)], attrs: { p: inf } },
+  { name: 'lpnorm p=0.5', op: 'LpNorm', inputs: [X([4, 16], 'positive'), W(8, 16)], attrs: { p: 0.5 } },
+  { name: 'lpnorm per-unit P 1,2,3.7,64,inf', op: 'LpNorm', inputs: [X([4, 10]), W(6, 10), { dims: [6], values: [1, 2, 3.7, 64, inf, 1.5] }], attrs: {} },
+  { name: 'lpnorm per-unit P finite', op: 'LpNorm', inputs: [X([4, 10]), W(6, 10), { dims: [6], fill: 'exponents' }], attrs: { mean: 1 } },
+  { name: 'lpnorm per-unit P fed at run time', op: 'LpNorm', inputs: [X([4, 10]), W(6, 10), { dims: [6], values: [1, 2, 3.7, 8, inf, 1.5] }], attrs: {}, feedWeights: true },
+  { name: 'lpnorm shared P [1] fed at run time', op: 'LpNorm', inputs: [X([4, 10]), W(6, 10), { dims: [1], values: [3.7] }], attrs: {}, feedWeights: true },
+  { name: 'lpnorm shared P [1] = inf', op: 'LpNorm', inputs: [X([4, 10]), W(6, 10), { dims: [1], values: [inf] }], attrs: {} },
+  { name: 'lpnorm scalar P', op: 'LpNorm', inputs: [X([4, 10]), W(6, 10), { dims: [], values: [2.5] }], attrs: {} },
+  { name: 'lpnorm clamp eps mean (GeM-like)', op: 'LpNorm', inputs: [X([4, 16]), W(8, 16)], attrs: { mode: 'clamp', eps: 1e-6, mean: 1, p: 3 } },
+  { name: 'lpnorm seed layer eps sum_eps', op: 'LpNorm', inputs: [X([4, 16]), W(8, 16), { dims: [8], fill: 'exponents' }], attrs: { eps: 1e-6, sum_eps: 1e-6 } },
+  { name: 'lpnorm zeros eps 0', op: 'LpNorm', inputs: [X([2, 8], 'zeros'), W(4, 8)], attrs: { p: 3 } },
+  { name: 'lpnorm zeros sum_eps p=64', op: 'LpNorm', inputs: [X([2, 8], 'zeros'), W(4, 8)], attrs: { p: 64, sum_eps: 1e-6 } },
+  { name: 'lpnorm negatives abs', op: 'LpNorm', inputs: [X([4, 16], 'negative'), W(8, 16)], attrs: { p: 2.5 } },
+  { name: 'lpnorm negatives clamp', op: 'LpNorm', inputs: [X([4, 16], 'negative'), W(8, 16)], attrs: { mode: 'clamp', eps: 1e-6 } },
+  { name: 'lpnorm huge p=8', op: 'LpNorm', inputs: [X([4, 16], 'huge'), W(8, 16)], attrs: { p: 8 } },
+  { name: 'lpnorm tiny p=64 per-unit', op: 'LpNorm', inputs: [X([4, 16], 'tiny'), W(4, 16), { dims: [4], values: [1, 7, 64, 2] }], attrs: {} },
+  { name: 'lpnorm rank 1', op: 'LpNorm', inputs: [X([16]), W(8, 16)], attrs: { p: 3 } },
+  { name: 'lpnorm rank 3', op: 'LpNorm', inputs: [X([2, 3, 16]), W(8, 16), { dims: [8], fill: 'exponents' }], attrs: {} },
+  { name: 'lpnorm zero weight rows p=inf', op: 'LpNorm', inputs: [X([3, 4]), { dims: [3, 4], values: [0, 0, 0, 0, 1, 0, 2, 0, 0.5, 0.5, 0.5, 0.5] }], attrs: { p: inf } },
+  {
+    name: 'lpnorm NaN propagates',
+    op: 'LpNorm',
+    inputs: [{ dims: [2, 4], values: [1, Number.NaN, 2, 3, 1, 2, 3, 4] }, { dims: [3, 4], values: [1, 1, 0, 0, 0, 0, 1, 1, 1, 0, 1, 0] }],
+    attrs: { p: 2 },
+  },
+];

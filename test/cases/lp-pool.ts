@@ -1,0 +1,33 @@
+import type { OpCase } from './types';
+
+const inf = Number.POSITIVE_INFINITY;
+const X = (dims: number[], fill: 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' = 'mixed') => ({ dims, fill });
+
+export const lpPoolCases: OpCase[] = [
+  { name: 'lppool 1d k3', op: 'LpPool', inputs: [X([2, 3, 10])], attrs: { kernel_shape: [3] } },
+  { name: 'lppool 1d k2 s2 pads ceil', op: 'LpPool', inputs: [X([2, 3, 9])], attrs: { kernel_shape: [2], strides: [2], pads: [1, 1], ceil_mode: 1, p: 3 } },
+  { name: 'lppool 2d k3 s2', op: 'LpPool', inputs: [X([2, 4, 11, 12])], attrs: { kernel_shape: [3, 3], strides: [2, 2] } },
+  { name: 'lppool 2d k3 s2 pads ceil mean cip', op: 'LpPool', inputs: [X([2, 3, 8, 9]), null], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1, mean: 1, count_include_pad: 1, p: 2.5 } },
+  { name: 'lppool 2d k3 s2 pads ceil mean no cip', op: 'LpPool', inputs: [X([2, 3, 8, 9])], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], ceil_mode: 1, mean: 1, p: 2.5 } },
+  { name: 'lppool 2d dilations', op: 'LpPool', inputs: [X([1, 2, 10, 9])], attrs: { kernel_shape: [2, 3], dilations: [2, 2], strides: [1, 2], p: 4 } },
+  { name: 'lppool 2d same_upper', op: 'LpPool', inputs: [X([1, 2, 7, 8])], attrs: { kernel_shape: [3, 2], strides: [2, 3], auto_pad: 'SAME_UPPER', mean: 1, count_include_pad: 1 } },
+  { name: 'lppool 2d same_lower dilated', op: 'LpPool', inputs: [X([1, 2, 9, 8])], attrs: { kernel_shape: [3, 3], strides: [2, 1], dilations: [2, 1], auto_pad: 'SAME_LOWER', mean: 1 } },
+  { name: 'lppool 2d valid ceil', op: 'LpPool', inputs: [X([1, 2, 8, 7])], attrs: { kernel_shape: [3, 2], strides: [2, 2], auto_pad: 'VALID', ceil_mode: 1 } },
+  { name: 'lppool 2d ceil drops window in padding', op: 'LpPool', inputs: [X([1, 2, 4, 4])], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [2, 2, 2, 2], ceil_mode: 1, mean: 1, count_include_pad: 1 } },
+  { name: 'lppool 3d k2 s2', op: 'LpPool', inputs: [X([1, 2, 4, 5, 6])], attrs: { kernel_shape: [2, 2, 2], strides: [2, 2, 2], p: 3 } },
+  { name: 'lppool 3d k3 pads mean', op: 'LpPool', inputs: [X([1, 2, 5, 4, 5])], attrs: { kernel_shape: [3, 3, 3], pads: [1, 1, 1, 1, 1, 1], mean: 1 } },
+  { name: 'lppool per-channel P with inf', op: 'LpPool', inputs: [X([2, 4, 6, 6]), { dims: [4], values: [1, 2.5, 64, inf] }], attrs: { kernel_shape: [2, 2], strides: [2, 2], mean: 1 } },
+  { name: 'lppool per-channel P finite', op: 'LpPool', inputs: [X([2, 4, 6, 6]), { dims: [4], fill: 'exponents' }], attrs: { kernel_shape: [3, 3], strides: [1, 1] } },
+  { name: 'lppool per-channel P fed at run time', op: 'LpPool', inputs: [X([2, 4, 6, 6]), { dims: [4], values: [1, 3, 8, inf] }], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1] }, feedWeights: true },
+  { name: 'lppool P [1]', op: 'LpPool', inputs: [X([2, 4, 6, 6]), { dims: [1], values: [3] }], attrs: { kernel_shape: [2, 2] } },
+  { name: 'lppool global gem 2d', op: 'LpPool', inputs: [X([2, 4, 7, 5]), { dims: [1], values: [3] }], attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 } },
+  { name: 'lppool global 1d per-channel', op: 'LpPool', inputs: [X([2, 3, 17]), { dims: [3], values: [1, 4, inf] }], attrs: { global: 1 } },
+  { name: 'lppool global 3d p=inf', op: 'LpPool', inputs: [X([1, 2, 3, 4, 5])], attrs: { global: 1, p: inf } },
+  { name: 'lppool p=1 mean (average)', op: 'LpPool', inputs: [X([1, 2, 7, 7], 'positive')], attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], p: 1, mean: 1 } },
+  { name: 'lppool p=inf attr (max) ceil', op: 'LpPool', inputs: [X([1, 2, 7, 7])], attrs: { kernel_shape: [2, 2], strides: [2, 2], p: inf, ceil_mode: 1 } },
+  { name: 'lppool huge p=8', op: 'LpPool', inputs: [X([1, 2, 6, 6], 'huge')], attrs: { kernel_shape: [3, 3], p: 8 } },
+  { name: 'lppool tiny p=64', op: 'LpPool', inputs: [X([1, 2, 6, 6], 'tiny')], attrs: { kernel_shape: [3, 3], p: 64 } },
+  { name: 'lppool zeros', op: 'LpPool', inputs: [X([1, 2, 5, 5], 'zeros')], attrs: { kernel_shape: [2, 2], p: 3, mean: 1 } },
+  { name: 'lppool negatives clamp eps 0', op: 'LpPool', inputs: [X([1, 2, 5, 5], 'negative')], attrs: { kernel_shape: [2, 2], mode: 'clamp' } },
+  { name: 'lppool NaN propagates', op: 'LpPool', inputs: [{ dims: [1, 1, 4], values: [1, Number.NaN, 2, 3] }], attrs: { kernel_shape: [2] } },
+];

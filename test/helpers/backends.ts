@@ -1,0 +1,88 @@
+// The backends every op case runs on, with one central list of skip reasons.
+import { lpOp } from '../../ops/index';
+import type { NdArray } from '../../ops/types';
+import { exportDualPath } from '../../src/export/dual-path';
+import { GraphBuilder, type Value } from '../../src/graph/builder';
+import { encodeModel } from '../../src/onnx/codec';
+import type { ModelProto } from '../../src/onnx/proto';
+import { makeTensor, type Tensor } from '../../src/onnx/tensor';
+import { runOrt } from '../../src/runtime/ort';
+import { type OpCase, makeInput } from '../cases/types';
+import { TOL, type Tolerance } from './compare';
+
+export interface CaseData {
+  inputs: (Float32Array | undefined)[];
+}
+
+export function caseData(c: OpCase, seed: number): CaseData {
+  return { inputs: c.inputs.map((s, i) => (s ? makeInput(s, seed * 31 + i) : undefined)) };
+}
+
+const INPUT_NAMES: Record<OpCase['op'], string[]> = { LpNorm: ['X', 'W', 'P'], LpPool: ['X', 'P'], L1Conv: ['X', 'W', 'B'] };
+
+/** A one-node model: X always a graph input; weights constants unless the case feeds them. */
+export function caseModel(c: OpCase, d: CaseData): { model: ModelProto; feeds: Record<string, Tensor> } {
+  const b = new GraphBuilder({ name: c.name.replace(/[^A-Za-z0-9]+/g, '_') });
+  const feeds: Record<string, Tensor> = {};
+  const values: (Value | undefined)[] = c.inputs.map((s, i) => {
+    if (!s) return undefined;
+    const name = INPUT_NAMES[c.op][i];
+    const data = d.inputs[i] as Float32Array;
+    if (i === 0 || c.feedWeights) {
+      feeds[name] = makeTensor('float32', s.dims, data);
+      return b.input(name, 'float32', s.dims);
+    }
+    return b.initializer(name, data, s.dims);
+  });
+  const [x, a1, a2] = values;
+  const y =
+    c.op === 'LpNorm'
+      ? b.lpNorm(x as Value, a1 as Value, a2, c.attrs)
+      : c.op === 'LpPool'
+        ? b.lpPool(x as Value, c.attrs, a1)
+        : b.l1Conv(x as Value, a1 as Value, a2, c.attrs);
+  b.output(y, 'Y');
+  return { model: b.build(), feeds };
+}
+
+export interface Backend {
+  name: string;
+  tolerance: Tolerance;
+  /** undefined when available, else why not */
+  unavailable?: string;
+  run(c: OpCase, d: CaseData): Promise<NdArray>;
+}
+
+async function runBody(kind: 'ort' | 'ort-web', c: OpCase, d: CaseData): Promise<NdArray> {
+  const { model, feeds } = caseModel(c, d);
+  const { model: dual } = exportDualPath(model, { what: c.name });
+  const out = await runOrt(kind, encodeModel(dual), feeds);
+  return { dims: out.Y.dims, data: Float64Array.from(out.Y.data as Float32Array) };
+}
+
+function probe(mod: string): string | undefined {
+  try {
+    require.resolve(mod);
+    return undefined;
+  } catch {
+    return `${mod} is not installed`;
+  }
+}
+
+export const BACKENDS: Backend[] = [
+  {
+    name: 'reference',
+    tolerance: TOL.reference,
+    async run(c, d) {
+      const op = lpOp(c.op);
+      if (!op) throw new Error(`no op ${c.op}`);
+      const { model } = caseModel(c, d);
+      const node = model.graph?.node?.find((n) => n.op_type === c.op);
+      const attrs = op.parse(node?.attribute ?? [], c.name);
+      const ins = c.inputs.map((s, i) => (s ? { dims: s.dims, data: Float64Array.from(d.inputs[i] as Float32Array) } : undefined));
+      return op.reference(attrs, ins, c.name);
+    },
+  },
+  { name: 'function body on onnxruntime-node', tolerance: TOL.body, unavailable: probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
+  { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, unavailable: probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
+];

@@ -1,0 +1,47 @@
+// One comparison helper: |got - want| <= atol + rtol * |want|, NaN equal to NaN, and a
+// failure message that names the case and the first offending index.
+export interface Tolerance {
+  atol: number;
+  rtol: number;
+}
+
+/** Named tolerances (ops.md: kernels rtol 1e-4, function bodies rtol 1e-3, atol 1e-5). */
+export const TOL = {
+  float64: { atol: 1e-9, rtol: 1e-9 },
+  reference: { atol: 1e-12, rtol: 1e-9 },
+  body: { atol: 1e-5, rtol: 1e-3 },
+  kernel: { atol: 1e-5, rtol: 1e-4 },
+  sameOpFloat32: { atol: 1e-6, rtol: 1e-5 },
+} satisfies Record<string, Tolerance>;
+
+export function compareArrays(
+  what: string,
+  got: { dims: readonly number[]; data: ArrayLike<number> },
+  want: { dims: readonly number[]; data: ArrayLike<number> },
+  tol: Tolerance,
+): void {
+  if (got.dims.length !== want.dims.length || got.dims.some((d, i) => d !== want.dims[i])) {
+    throw new Error(`${what}: shape [${got.dims}] but expected [${want.dims}]`);
+  }
+  let worst = -1;
+  let worstRatio = 0;
+  for (let i = 0; i < want.data.length; i++) {
+    const g = Number(got.data[i]);
+    const w = Number(want.data[i]);
+    if (Number.isNaN(w) || Number.isNaN(g)) {
+      if (Number.isNaN(w) !== Number.isNaN(g)) throw new Error(`${what}: index ${i}: got ${g}, expected ${w}`);
+      continue;
+    }
+    if (g === w) continue;
+    const ratio = Math.abs(g - w) / (tol.atol + tol.rtol * Math.abs(w));
+    if (!(ratio <= worstRatio)) {
+      worstRatio = ratio;
+      worst = i;
+    }
+  }
+  if (worstRatio > 1) {
+    throw new Error(
+      `${what}: index ${worst}: got ${got.data[worst]}, expected ${want.data[worst]} (error ${(worstRatio).toFixed(2)}x the tolerance atol ${tol.atol} + rtol ${tol.rtol})`,
+    );
+  }
+}
