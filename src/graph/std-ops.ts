@@ -241,7 +241,7 @@ function forWindows(
   }
 }
 
-function poolOp(kind: 'max' | 'avg'): StdOp {
+function poolOp(kind: 'max' | 'avg' | 'lp'): StdOp {
   return {
     infer: (v, [x]) => {
       if (!x?.shape) return [{ elemType: x?.elemType ?? 0 }];
@@ -254,10 +254,12 @@ function poolOp(kind: 'max' | 'avg'): StdOp {
       const outSize = size(outSpatial);
       const y = new Float64Array(X.dims[0] * X.dims[1] * outSize);
       const cip = attrInt(v, 'count_include_pad', 0) === 1;
+      const p = attrInt(v, 'p', 2);
       forWindows(X.dims, axes, (q, o, taps, padded) => {
         let r = kind === 'max' ? Number.NEGATIVE_INFINITY : 0;
-        for (const t of taps) r = kind === 'max' ? Math.max(r, X.data[t]) : r + X.data[t];
+        for (const t of taps) r = kind === 'max' ? Math.max(r, X.data[t]) : kind === 'lp' ? r + Math.abs(X.data[t]) ** p : r + X.data[t];
         if (kind === 'avg') r /= taps.length + (cip ? padded : 0);
+        if (kind === 'lp') r **= 1 / p;
         y[q * outSize + o] = r;
       });
       return [{ dims: [X.dims[0], X.dims[1], ...outSpatial], data: y }];
@@ -445,6 +447,7 @@ export const STD_OPS: Record<string, StdOp> = {
   },
   MaxPool: poolOp('max'),
   AveragePool: poolOp('avg'),
+  LpPool: poolOp('lp'),
   GlobalAveragePool: globalPool('avg'),
   GlobalMaxPool: globalPool('max'),
   BatchNormalization: {
