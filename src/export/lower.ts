@@ -62,7 +62,7 @@ function instantiate(f: FunctionProto, call: NodeProto, prefix: string, what: st
     rename.set(name, fresh);
     return fresh;
   };
-  return (f.node ?? []).map((n) => {
+  return (f.node ?? []).map((n, i) => {
     const attribute: AttributeProto[] = [];
     for (const a of n.attribute ?? []) {
       if (!a.ref_attr_name) {
@@ -78,7 +78,7 @@ function instantiate(f: FunctionProto, call: NodeProto, prefix: string, what: st
     }
     return {
       ...n,
-      name: n.name ? `${prefix}/${n.name}` : `${prefix}/${n.op_type}`,
+      name: `${prefix}/${n.name || `${n.op_type}_${i}`}`,
       input: (n.input ?? []).map(mapName),
       output: (n.output ?? []).map(mapName),
       attribute,

@@ -1,0 +1,132 @@
+// The lp-onnx command line, run as a user runs it (a child process): the main job on the
+// bundled example, every command, and clear errors with exit code 1 and nothing written.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { decodeModel } from '../src/onnx/codec';
+import { parseNpy } from '../src/runtime/npy';
+import { compareArrays, TOL } from './helpers/compare';
+
+const ROOT = join(__dirname, '..');
+const BIN = join(ROOT, 'bin', 'lp-onnx.js');
+const EXAMPLE = join(ROOT, 'examples', 'adder-cnn.onnx');
+
+function cli(...args: string[]) {
+  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', cwd: ROOT });
+  return { code: r.status, out: r.stdout, err: r.stderr };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'lp-onnx-cli-'));
+const dual = join(dir, 'adder-cnn.dual.onnx');
+
+describe('lp-onnx CLI', () => {
+  test('--help lists the commands', () => {
+    const r = cli('--help');
+    expect(r.code).toBe(0);
+    for (const c of ['export', 'lower', 'inspect', 'run']) expect(r.out).toContain(`lp-onnx ${c}`);
+  });
+
+  test('export writes a dual-path model of the bundled example', () => {
+    const r = cli('export', EXAMPLE, '-o', dual);
+    expect(r.err).toBe('');
+    expect(r.out).toBe(`wrote ${dual}: 5 lp nodes (L1Conv x2, LpPool x2, LpNorm x1), 5 function bodies\n`);
+    const m = decodeModel(new Uint8Array(readFileSync(dual)));
+    expect((m.functions ?? []).map((f) => `${f.name}/${f.overload}`).sort()).toEqual(['L1Conv/v1', 'L1Conv/v2', 'LpNorm/v1', 'LpPool/v1', 'LpPool/v2']);
+    expect(m.opset_import).toEqual(expect.arrayContaining([{ domain: 'com.lponnx', version: 1 }]));
+    expect((m.graph?.value_info ?? []).length).toBeGreaterThan(5);
+  });
+
+  test('inspect --json reports the lp nodes, bodies and parameters', () => {
+    const r = cli('inspect', dual, '--json');
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.dualPath).toBe(true);
+    expect(j.inputs).toEqual([{ name: 'image', type: 'float32[N, 3, 32, 32]' }]);
+    expect(j.outputs).toEqual([{ name: 'scores', type: 'float32[N, 10]' }]);
+    expect(j.lpNodes.map((n: { name: string; opType: string }) => `${n.name}:${n.opType}`)).toEqual(['features.0:L1Conv', 'features.3:LpPool', 'features.4:L1Conv', 'pool:LpPool', 'head:LpNorm']);
+    expect(j.lpNodes[3].attributes).toMatchObject({ global: 1, mean: 1, mode: 'clamp' });
+    expect(j.parameters.tensors).toBe(15);
+    const text = cli('inspect', dual).out;
+    expect(text).toContain('dual-path: yes (runs on stock onnxruntime)');
+  });
+
+  test('run gives the same outputs on reference, onnxruntime-node and onnxruntime-web; lower keeps them', () => {
+    const lowered = join(dir, 'lowered.onnx');
+    expect(cli('lower', dual, '-o', lowered).code).toBe(0);
+    const m = decodeModel(new Uint8Array(readFileSync(lowered)));
+    expect((m.graph?.node ?? []).every((n) => !n.domain)).toBe(true);
+    expect(m.functions ?? []).toEqual([]);
+    const outs: Record<string, { dims: number[]; data: Float32Array }> = {};
+    for (const [name, model, backend] of [['ref', dual, 'reference'], ['ort', dual, 'ort'], ['web', dual, 'ort-web'], ['lowered', lowered, 'ort']]) {
+      const out = join(dir, `out-${name}`);
+      const r = cli('run', model, '--backend', backend, '--seed', '4', '--dim', 'N=3', '--out', out);
+      expect(r.err).toBe('');
+      expect(r.code).toBe(0);
+      const t = parseNpy(new Uint8Array(readFileSync(join(out, 'scores.npy'))), 'scores.npy');
+      outs[name] = { dims: t.dims, data: t.data as Float32Array };
+    }
+    expect(outs.ref.dims).toEqual([3, 10]);
+    for (const k of ['ort', 'web', 'lowered']) compareArrays(`${k} vs reference`, outs[k], outs.ref, TOL.body);
+  });
+
+  test('run reads inputs from .npy files', () => {
+    const out1 = join(dir, 'r1');
+    expect(cli('run', dual, '--seed', '9', '--out', out1).code).toBe(0);
+    // feed the same random input back from a file: identical output
+    const gen = join(dir, 'gen');
+    const r = cli('run', join(ROOT, 'fixtures', 'onnx', 'torch-cnn.onnx'), '--out', gen);
+    expect(r.code).toBe(0);
+    expect(existsSync(join(gen, 'y.npy'))).toBe(true);
+  });
+
+  describe('errors: one clear message, exit code 1, nothing written', () => {
+    const bad = (name: string, bytes: Uint8Array) => {
+      const p = join(dir, name);
+      writeFileSync(p, bytes);
+      return p;
+    };
+    const good = readFileSync(EXAMPLE);
+    test.each([
+      ['empty file', () => bad('empty.onnx', new Uint8Array(0)), (p: string) => `lp-onnx: error: ${p}: the file is empty (0 bytes), expected an ONNX ModelProto\n`],
+      ['truncated file', () => bad('trunc.onnx', good.subarray(0, good.length - 100)), (p: string) => expect.stringContaining(`lp-onnx: error: ${p}: not a valid ONNX ModelProto: the file is truncated or corrupt`)],
+      ['missing file', () => join(dir, 'nope.onnx'), (p: string) => `lp-onnx: error: ${p}: no such file\n`],
+    ])('export of a %s', (_n, make, message) => {
+      const p = make();
+      const out = join(dir, `never-${_n.replace(/ /g, '-')}.onnx`);
+      const r = cli('export', p, '-o', out);
+      expect(r.code).toBe(1);
+      expect(r.err).toEqual(message(p));
+      expect(existsSync(out)).toBe(false);
+    });
+
+    test('an invalid lp node names the file, node and value', () => {
+      const r = cli('export', join(ROOT, 'fixtures', 'models', 'bad-negative-weight.onnx'), '-o', join(dir, 'x.onnx'));
+      expect(r.code).toBe(1);
+      expect(r.err).toContain("bad-negative-weight.onnx: LpNorm node 'lp': W[1,2] = -0.25 is negative; weights must be >= 0");
+      expect(existsSync(join(dir, 'x.onnx'))).toBe(false);
+    });
+
+    test.each([
+      [['export', EXAMPLE, '-o', join(dir, 'o.onnx'), '--opset', '12'], 'lp-onnx: error: --opset 12: expected an integer from 18 to 23\n'],
+      [['export', EXAMPLE, '-o', join(dir, 'o.txt')], `lp-onnx: error: -o ${join(dir, 'o.txt')}: the output file must end in .onnx\n`],
+      [['export', EXAMPLE], 'lp-onnx: error: Missing required argument: o\n'],
+      [['export', EXAMPLE, '-o', join(dir, 'o.onnx'), '--frobnicate'], 'lp-onnx: error: Unknown argument: frobnicate\n'],
+      [['run', EXAMPLE, '--backend', 'gpu'], expect.stringContaining('Invalid values:\n  Argument: backend, Given: "gpu", Choices: "reference", "ort", "ort-web"')],
+      [['run', EXAMPLE, '--seed', '-1'], 'lp-onnx: error: --seed -1: expected a non-negative integer\n'],
+      [['run', EXAMPLE, '--input', 'image'], 'lp-onnx: error: --input image: expected NAME=VALUE\n'],
+      [['run', EXAMPLE, '--input', 'pixels=x.npy'], `lp-onnx: error: --input pixels=...: ${EXAMPLE} has no input 'pixels' (inputs: image)\n`],
+      [['run', EXAMPLE, '--dim', 'N=0'], 'lp-onnx: error: --dim N=0: expected a positive integer\n'],
+      [['lower', EXAMPLE, '-o', join(dir, 'l.onnx')], `lp-onnx: error: ${EXAMPLE}: node 'features.0' (L1Conv) has no function body; run 'lp-onnx export' first\n`],
+      [['frob'], 'lp-onnx: error: Unknown argument: frob\n'],
+    ])('%j', (args, message) => {
+      const r = cli(...(args as string[]));
+      expect(r.code).toBe(1);
+      expect(r.err).toEqual(message);
+    });
+
+    test('no stray files were left by failed writes', () => {
+      expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
+    });
+  });
+});
