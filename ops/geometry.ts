@@ -141,7 +141,7 @@ export function outputDims(kind: WindowKind, spatial: readonly Dim[], attrs: Win
   if (resolvedKnown) return resolveWindow(kind, known, attrs).map((a) => a.output);
   // Resolve axis by axis so that known axes still get checked and sized.
   return spatial.map((d, i) => {
-    if (typeof d !== 'number') return null;
+    if (typeof d !== 'number') return identityAxis(attrs, i, spatial.length) ? d : null;
     const one: WindowAttrs = {
       kernel_shape: [attrs.kernel_shape[i]],
       strides: attrs.strides ? [attrs.strides[i]] : undefined,
@@ -160,4 +160,13 @@ export function windowTaps(a: AxisWindow, o: number): number[] {
   const taps: number[] = [];
   for (let k = 0; k < a.kernel; k++) taps.push(start + k * a.dilation);
   return taps;
+}
+
+/** Whether an axis maps every input size to itself (so a symbolic dim passes through). */
+function identityAxis(attrs: WindowAttrs, i: number, rank: number): boolean {
+  if ((attrs.strides?.[i] ?? 1) !== 1) return false;
+  if (attrs.auto_pad === 'SAME_UPPER' || attrs.auto_pad === 'SAME_LOWER') return true;
+  const span = (attrs.dilations?.[i] ?? 1) * (attrs.kernel_shape[i] - 1) + 1;
+  const pads = attrs.auto_pad === 'VALID' ? 0 : (attrs.pads?.[i] ?? 0) + (attrs.pads?.[i + rank] ?? 0);
+  return pads === span - 1;
 }

@@ -227,8 +227,9 @@ export class GraphBuilder {
       return outs[0];
     } catch (e) {
       const msg = (e as Error).message;
-      const types = inputs.map((v) => (v ? v.toString() : '-')).join(', ');
-      throw new BuilderError(`${msg.includes(label) ? msg : `node '${label}' (${node.op_type}): ${msg}`} [inputs: ${types}]`);
+      const types = inputs.filter((v) => v !== undefined).map((v) => v.toString()).join(', ');
+      const text = msg.startsWith(`${label}: `) ? `node '${label}' (${node.op_type}): ${msg.slice(label.length + 2)}` : msg.includes(label) ? msg : `node '${label}' (${node.op_type}): ${msg}`;
+      throw new BuilderError(`${text} [inputs: ${types}]`);
     }
   }
 

@@ -71,7 +71,8 @@ export function inferTypes(model: ModelProto, what: string, readExternal?: Exter
     } catch (e) {
       if (e instanceof ModelError) throw new ModelError(`${what}: node '${label}': ${e.message}`);
       const msg = (e as Error).message;
-      throw new ModelError(`${what}: ${msg.includes(label) ? msg : `node '${label}': ${msg}`}`);
+      const text = msg.startsWith(`${label}: `) ? `node '${label}' (${n.op_type}): ${msg.slice(label.length + 2)}` : msg.includes(label) ? msg : `node '${label}' (${n.op_type}): ${msg}`;
+      throw new ModelError(`${what}: ${text}`);
     }
   });
   return types;
