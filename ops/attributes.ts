@@ -18,9 +18,7 @@ type KindValue<K extends AttrKind> = K extends 'float' | 'int' ? number : K exte
 
 /** The parsed attribute values of a schema: defaulted and required ones are always present. */
 export type AttrValues<S extends AttrSchema> = {
-  [K in keyof S]: S[K] extends { default: unknown } | { required: true }
-    ? KindValue<S[K]['kind']>
-    : KindValue<S[K]['kind']> | undefined;
+  [K in keyof S]: S[K] extends { default: unknown } | { required: true } ? KindValue<S[K]['kind']> : KindValue<S[K]['kind']> | undefined;
 };
 
 /** A clear error about one node of a model. */
@@ -59,12 +57,7 @@ function kindOf(a: AttributeProto): AttrKind | 'other' {
 }
 
 /** Parses a node's attributes against a schema; unknown names, wrong types and missing required ones are errors. */
-export function parseAttributes<S extends AttrSchema>(
-  schema: S,
-  attrs: readonly AttributeProto[],
-  op: string,
-  node: string,
-): AttrValues<S> {
+export function parseAttributes<S extends AttrSchema>(schema: S, attrs: readonly AttributeProto[], op: string, node: string): AttrValues<S> {
   const out: Record<string, unknown> = {};
   for (const a of attrs) {
     const name = a.name ?? '';

@@ -1,7 +1,7 @@
 // Building function bodies from standard ONNX ops (default domain, opset >= 18).
 import type { AttributeProto, FunctionProto, NodeProto } from '../src/onnx/proto';
 import { attributeProto } from './attributes';
-import { type AutoPad, type WindowKind, checkWindowAttrs, type WindowAttrs } from './geometry';
+import { type AutoPad, checkWindowAttrs, type WindowAttrs, type WindowKind } from './geometry';
 import { LP_DOMAIN } from './types';
 
 export const MIN_BODY_OPSET = 18;

@@ -5,10 +5,10 @@ import { lpNorm } from './lp-norm';
 import { lpPool } from './lp-pool';
 import type { OpDefinition } from './types';
 
-export { LP_DOMAIN, LP_OPSET_VERSION } from './types';
-export type { NdArray, NodeContext, ValueType, OpDefinition } from './types';
 export { LpOpError } from './attributes';
-export { lpNorm, lpPool, l1Conv };
+export type { NdArray, NodeContext, OpDefinition, ValueType } from './types';
+export { LP_DOMAIN, LP_OPSET_VERSION } from './types';
+export { l1Conv, lpNorm, lpPool };
 
 export const LP_OPS: Record<string, OpDefinition<AttrSchema>> = {
   LpNorm: lpNorm as unknown as OpDefinition<AttrSchema>,

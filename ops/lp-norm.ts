@@ -1,9 +1,9 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitMagnitude } from './body';
+import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, sameDim } from './common';
 import type { Dim } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
-import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, sameDim } from './common';
 
 const attributes = {
   p: { kind: 'float', default: 2.0, doc: 'exponent for every unit when input P is absent; > 0 or +inf' },

@@ -243,16 +243,13 @@ function functionBody(a: LpPoolAttrs, ctx: NodeContext, o: FunctionBodyOptions):
 }
 
 /** Z(o) of every window, [1, 1, O...]: a ones-image padded as the data and summed per window. */
-function emitCounts(
-  b: BodyBuilder,
-  a: LpPoolAttrs,
-  w: ReturnType<typeof emitWindow>,
-  r: number,
-  kernel: number[],
-  convAttrs: AttributeProto[],
-): string {
+function emitCounts(b: BodyBuilder, a: LpPoolAttrs, w: ReturnType<typeof emitWindow>, r: number, kernel: number[], convAttrs: AttributeProto[]): string {
   const onesShape = b.concat([b.ints([1, 1]), b.shape('X', 2)]);
-  let mask = b.op('ConstantOfShape', [onesShape], [{ name: 'value', type: 4, t: { dims: [1], data_type: 1, raw_data: new Uint8Array(new Float32Array([1]).buffer) } }]);
+  let mask = b.op(
+    'ConstantOfShape',
+    [onesShape],
+    [{ name: 'value', type: 4, t: { dims: [1], data_type: 1, raw_data: new Uint8Array(new Float32Array([1]).buffer) } }],
+  );
   if (a.count_include_pad === 1) {
     // Explicit (or SAME) pads count, the extra ceil_mode overhang does not.
     const zeros2 = b.ints([0, 0]);
@@ -300,4 +297,3 @@ export const lpPool: OpDefinition<typeof attributes> = {
   bodyKey,
   functionBody,
 };
-

@@ -3,8 +3,8 @@
 // Usage: node dist/scripts/gen-fixtures.js [outdir]
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { lpOp } from '../ops/index';
 import { attributeProto } from '../ops/attributes';
+import { lpOp } from '../ops/index';
 import { l1ConvCases } from '../test/cases/l1-conv';
 import { lpNormCases } from '../test/cases/lp-norm';
 import { lpPoolCases } from '../test/cases/lp-pool';

@@ -9,7 +9,10 @@ if (require.main === module) {
   const w = makeTensor('float32', [2, 3], [1, 1, 1, 1, 1, -0.25]);
   writeModelFile(join(dir, 'bad-negative-weight.onnx'), {
     ir_version: 10,
-    opset_import: [{ domain: '', version: 18 }, { domain: 'com.lponnx', version: 1 }],
+    opset_import: [
+      { domain: '', version: 18 },
+      { domain: 'com.lponnx', version: 1 },
+    ],
     graph: {
       name: 'bad',
       node: [{ name: 'lp', op_type: 'LpNorm', domain: 'com.lponnx', input: ['x', 'w'], output: ['y'] }],

@@ -2,9 +2,9 @@
 // no function bodies; `lp-onnx export` turns them into dual-path models.
 // Usage: node dist/scripts/make-examples.js [outdir]
 import { join } from 'node:path';
+import { seededRandom } from '../src/cli/run';
 import { GraphBuilder } from '../src/graph/builder';
 import { writeModelFile } from '../src/onnx/model-file';
-import { seededRandom } from '../src/cli/run';
 
 function weights(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
@@ -17,24 +17,28 @@ export function adderCnn(): GraphBuilder {
   const x = b.input('image', 'float32', ['N', 3, 32, 32]);
   const w1 = b.initializer('features.0.weight', weights(r, 16 * 3 * 9, -0.5, 0.5), [16, 3, 3, 3]);
   let h = b.l1Conv(x, w1, undefined, { pads: [1, 1, 1, 1] }, 'features.0');
-  h = b.batchNorm(
-    h,
-    b.initializer('features.1.weight', weights(r, 16, 0.5, 1.5), [16]),
-    b.initializer('features.1.bias', weights(r, 16), [16]),
-    b.initializer('features.1.running_mean', weights(r, 16, -17, -13), [16]),
-    b.initializer('features.1.running_var', weights(r, 16, 2, 5), [16]),
-  ).relu();
+  h = b
+    .batchNorm(
+      h,
+      b.initializer('features.1.weight', weights(r, 16, 0.5, 1.5), [16]),
+      b.initializer('features.1.bias', weights(r, 16), [16]),
+      b.initializer('features.1.running_mean', weights(r, 16, -17, -13), [16]),
+      b.initializer('features.1.running_var', weights(r, 16, 2, 5), [16]),
+    )
+    .relu();
   const p1 = b.initializer('features.3.p', weights(r, 16, 1.5, 4), [16]);
   h = b.lpPool(h, { kernel_shape: [2, 2], strides: [2, 2] }, p1, 'features.3');
   const w2 = b.initializer('features.4.weight', weights(r, 32 * 16 * 9, -0.5, 0.5), [32, 16, 3, 3]);
   h = b.l1Conv(h, w2, b.initializer('features.4.bias', weights(r, 32), [32]), { pads: [1, 1, 1, 1], strides: [2, 2] }, 'features.4');
-  h = b.batchNorm(
-    h,
-    b.initializer('features.5.weight', weights(r, 32, 0.5, 1.5), [32]),
-    b.initializer('features.5.bias', weights(r, 32), [32]),
-    b.initializer('features.5.running_mean', weights(r, 32, -300, -280), [32]),
-    b.initializer('features.5.running_var', weights(r, 32, 1500, 3000), [32]),
-  ).relu();
+  h = b
+    .batchNorm(
+      h,
+      b.initializer('features.5.weight', weights(r, 32, 0.5, 1.5), [32]),
+      b.initializer('features.5.bias', weights(r, 32), [32]),
+      b.initializer('features.5.running_mean', weights(r, 32, -300, -280), [32]),
+      b.initializer('features.5.running_var', weights(r, 32, 1500, 3000), [32]),
+    )
+    .relu();
   const gem = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, b.initializer('pool.p', [3], [1]), 'pool');
   const flat = gem.flatten();
   const head = b.initializer('head._w', weights(r, 10 * 32, 0.1, 1), [10, 32]);
@@ -49,8 +53,16 @@ export function lpMlp(): GraphBuilder {
   const r = seededRandom(11);
   const b = new GraphBuilder({ name: 'lp-mlp', opset: 18, docString: 'lp-onnx example: LpNormLayer MLP' });
   const x = b.input('x', 'float32', ['N', 64]);
-  let h = b.gemm(x, b.initializer('fc1.weight', weights(r, 128 * 64, -0.2, 0.2), [128, 64]), b.initializer('fc1.bias', weights(r, 128, -0.1, 0.1), [128]), { transB: 1 });
-  h = b.lpNorm(h, b.initializer('lp._w', weights(r, 32 * 128, 0.5, 1), [32, 128]), b.initializer('lp.p', weights(r, 32, 1, 5), [32]), { sum_eps: 1e-6, eps: 1e-6 }, 'lp');
+  let h = b.gemm(x, b.initializer('fc1.weight', weights(r, 128 * 64, -0.2, 0.2), [128, 64]), b.initializer('fc1.bias', weights(r, 128, -0.1, 0.1), [128]), {
+    transB: 1,
+  });
+  h = b.lpNorm(
+    h,
+    b.initializer('lp._w', weights(r, 32 * 128, 0.5, 1), [32, 128]),
+    b.initializer('lp.p', weights(r, 32, 1, 5), [32]),
+    { sum_eps: 1e-6, eps: 1e-6 },
+    'lp',
+  );
   h = b.gemm(h, b.initializer('fc2.weight', weights(r, 10 * 32, -0.3, 0.3), [10, 32]), b.initializer('fc2.bias', weights(r, 10), [10]), { transB: 1 });
   b.output(h.softmax(-1), 'probs');
   return b;
@@ -58,7 +70,10 @@ export function lpMlp(): GraphBuilder {
 
 if (require.main === module) {
   const dir = process.argv[2] ?? 'examples';
-  for (const [file, make] of [['adder-cnn.onnx', adderCnn], ['lp-mlp.onnx', lpMlp]] as const) {
+  for (const [file, make] of [
+    ['adder-cnn.onnx', adderCnn],
+    ['lp-mlp.onnx', lpMlp],
+  ] as const) {
     writeModelFile(join(dir, file), make().build());
     process.stdout.write(`wrote ${join(dir, file)}\n`);
   }

@@ -1,12 +1,13 @@
 // The graph builder: typed values, symbolic dims, errors where a mistake is made, and models
 // that run the same on the reference and on onnxruntime.
+
+import { seededRandom } from '../src/cli/run';
 import { exportDualPath } from '../src/export/dual-path';
 import { BuilderError, GraphBuilder } from '../src/graph/builder';
 import { encodeModel } from '../src/onnx/codec';
 import { makeTensor, toFloat64 } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
 import { runReference } from '../src/runtime/reference';
-import { seededRandom } from '../src/cli/run';
 import { compareArrays, TOL } from './helpers/compare';
 
 const rand = seededRandom(3);
@@ -56,7 +57,13 @@ describe('GraphBuilder', () => {
     const b = new GraphBuilder({ name: 'cnn', opset: 20 });
     const x = b.input('x', 'float32', ['N', 2, 9, 9]);
     const c = b.conv(x, b.initializer('cw', w(4 * 2 * 9), [4, 2, 3, 3]), b.initializer('cb', w(4), [4]), { pads: [1, 1, 1, 1], strides: [2, 2] });
-    const bn = b.batchNorm(c, b.initializer('s', w(4, 0.5, 1.5), [4]), b.initializer('o', w(4), [4]), b.initializer('m', w(4), [4]), b.initializer('v', w(4, 0.5, 2), [4]));
+    const bn = b.batchNorm(
+      c,
+      b.initializer('s', w(4, 0.5, 1.5), [4]),
+      b.initializer('o', w(4), [4]),
+      b.initializer('m', w(4), [4]),
+      b.initializer('v', w(4, 0.5, 2), [4]),
+    );
     const p = b.maxPool(bn.gelu(), { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 });
     const q = b.lpPool(bn, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, p: 3 });
     const cat = b.concat([p, q], 1);
@@ -69,7 +76,9 @@ describe('GraphBuilder', () => {
   test('mistakes are reported where they are made', () => {
     const b = new GraphBuilder({ name: 'bad' });
     const x = b.input('x', 'float32', ['N', 8]);
-    expect(() => b.gemm(x, b.initializer('w', w(12), [3, 4]))).toThrow("node 'Gemm_0' (Gemm): Gemm inner dims 8 and 3 differ [inputs: x: float32[N, 8], w: float32[3, 4]]");
+    expect(() => b.gemm(x, b.initializer('w', w(12), [3, 4]))).toThrow(
+      "node 'Gemm_0' (Gemm): Gemm inner dims 8 and 3 differ [inputs: x: float32[N, 8], w: float32[3, 4]]",
+    );
     expect(() => x.lpNorm(b.initializer('lw', w(10, 0, 1), [2, 5]))).toThrow("LpNorm node 'LpNorm_0': K of X (8) does not equal K of W (5)");
     expect(() => b.lpPool(x, { kernel_shape: [2] })).toThrow("LpPool node 'LpPool_0': X must be [N, C, D1 (, D2 (, D3))], got rank 2");
     expect(() => b.lpNorm(x, b.initializer('lw2', w(16, 0, 1), [2, 8]), undefined, { q: 1 } as never)).toThrow(

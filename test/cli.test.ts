@@ -44,7 +44,13 @@ describe('lp-onnx CLI', () => {
     expect(j.dualPath).toBe(true);
     expect(j.inputs).toEqual([{ name: 'image', type: 'float32[N, 3, 32, 32]' }]);
     expect(j.outputs).toEqual([{ name: 'scores', type: 'float32[N, 10]' }]);
-    expect(j.lpNodes.map((n: { name: string; opType: string }) => `${n.name}:${n.opType}`)).toEqual(['features.0:L1Conv', 'features.3:LpPool', 'features.4:L1Conv', 'pool:LpPool', 'head:LpNorm']);
+    expect(j.lpNodes.map((n: { name: string; opType: string }) => `${n.name}:${n.opType}`)).toEqual([
+      'features.0:L1Conv',
+      'features.3:LpPool',
+      'features.4:L1Conv',
+      'pool:LpPool',
+      'head:LpNorm',
+    ]);
     expect(j.lpNodes[3].attributes).toMatchObject({ global: 1, mean: 1, mode: 'clamp' });
     expect(j.parameters.tensors).toBe(15);
     const text = cli('inspect', dual).out;
@@ -58,7 +64,12 @@ describe('lp-onnx CLI', () => {
     expect((m.graph?.node ?? []).every((n) => !n.domain)).toBe(true);
     expect(m.functions ?? []).toEqual([]);
     const outs: Record<string, { dims: number[]; data: Float32Array }> = {};
-    for (const [name, model, backend] of [['ref', dual, 'reference'], ['ort', dual, 'ort'], ['web', dual, 'ort-web'], ['lowered', lowered, 'ort']]) {
+    for (const [name, model, backend] of [
+      ['ref', dual, 'reference'],
+      ['ort', dual, 'ort'],
+      ['web', dual, 'ort-web'],
+      ['lowered', lowered, 'ort'],
+    ]) {
       const out = join(dir, `out-${name}`);
       const r = cli('run', model, '--backend', backend, '--seed', '4', '--dim', 'N=3', '--out', out);
       expect(r.err).toBe('');
@@ -88,8 +99,16 @@ describe('lp-onnx CLI', () => {
     };
     const good = readFileSync(EXAMPLE);
     test.each([
-      ['empty file', () => bad('empty.onnx', new Uint8Array(0)), (p: string) => `lp-onnx: error: ${p}: the file is empty (0 bytes), expected an ONNX ModelProto\n`],
-      ['truncated file', () => bad('trunc.onnx', good.subarray(0, good.length - 100)), (p: string) => expect.stringContaining(`lp-onnx: error: ${p}: not a valid ONNX ModelProto: the file is truncated or corrupt`)],
+      [
+        'empty file',
+        () => bad('empty.onnx', new Uint8Array(0)),
+        (p: string) => `lp-onnx: error: ${p}: the file is empty (0 bytes), expected an ONNX ModelProto\n`,
+      ],
+      [
+        'truncated file',
+        () => bad('trunc.onnx', good.subarray(0, good.length - 100)),
+        (p: string) => expect.stringContaining(`lp-onnx: error: ${p}: not a valid ONNX ModelProto: the file is truncated or corrupt`),
+      ],
       ['missing file', () => join(dir, 'nope.onnx'), (p: string) => `lp-onnx: error: ${p}: no such file\n`],
     ])('export of a %s', (_n, make, message) => {
       const p = make();
@@ -112,12 +131,18 @@ describe('lp-onnx CLI', () => {
       [['export', EXAMPLE, '-o', join(dir, 'o.txt')], `lp-onnx: error: -o ${join(dir, 'o.txt')}: the output file must end in .onnx\n`],
       [['export', EXAMPLE], 'lp-onnx: error: Missing required argument: o\n'],
       [['export', EXAMPLE, '-o', join(dir, 'o.onnx'), '--frobnicate'], 'lp-onnx: error: Unknown argument: frobnicate\n'],
-      [['run', EXAMPLE, '--backend', 'gpu'], expect.stringContaining('Invalid values:\n  Argument: backend, Given: "gpu", Choices: "reference", "ort", "ort-web"')],
+      [
+        ['run', EXAMPLE, '--backend', 'gpu'],
+        expect.stringContaining('Invalid values:\n  Argument: backend, Given: "gpu", Choices: "reference", "ort", "ort-web"'),
+      ],
       [['run', EXAMPLE, '--seed', '-1'], 'lp-onnx: error: --seed -1: expected a non-negative integer\n'],
       [['run', EXAMPLE, '--input', 'image'], 'lp-onnx: error: --input image: expected NAME=VALUE\n'],
       [['run', EXAMPLE, '--input', 'pixels=x.npy'], `lp-onnx: error: --input pixels=...: ${EXAMPLE} has no input 'pixels' (inputs: image)\n`],
       [['run', EXAMPLE, '--dim', 'N=0'], 'lp-onnx: error: --dim N=0: expected a positive integer\n'],
-      [['lower', EXAMPLE, '-o', join(dir, 'l.onnx')], `lp-onnx: error: ${EXAMPLE}: node 'features.0' (L1Conv) has no function body; run 'lp-onnx export' first\n`],
+      [
+        ['lower', EXAMPLE, '-o', join(dir, 'l.onnx')],
+        `lp-onnx: error: ${EXAMPLE}: node 'features.0' (L1Conv) has no function body; run 'lp-onnx export' first\n`,
+      ],
       [['frob'], 'lp-onnx: error: Unknown argument: frob\n'],
     ])('%j', (args, message) => {
       const r = cli(...(args as string[]));

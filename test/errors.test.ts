@@ -19,7 +19,10 @@ function model(op: string, inputs: In[], attrs: AttributeProto[], file = 'm.onnx
   return () => {
     const m: ModelProto = {
       ir_version: 10,
-      opset_import: [{ domain: '', version: 18 }, { domain: 'com.lponnx', version: 1 }],
+      opset_import: [
+        { domain: '', version: 18 },
+        { domain: 'com.lponnx', version: 1 },
+      ],
       graph: {
         name: 'g',
         node: [{ name: 'n1', op_type: op, domain: 'com.lponnx', input: inputs.map((i) => i.name), output: ['Y'], attribute: attrs }],
@@ -50,7 +53,12 @@ describe('LpNorm errors', () => {
     ['attribute p <= 0', [X2, W(ok)], [F('p', -1)], "m.onnx: LpNorm node 'n1': attribute p = -1; must be > 0 (or +inf)"],
     ['K mismatch', [X2, W([1, 1, 1, 1], [2, 2])], [], "m.onnx: LpNorm node 'n1': K of X (3) does not equal K of W (2)"],
     ['P length', [X2, W(ok), P([2, 2, 2])], [], "m.onnx: LpNorm node 'n1': P has length 3; expected M = 2, 1 or a scalar"],
-    ['mean with zero row', [X2, W([0, 0, 0, 1, 1, 1]), P([2, 2])], [I('mean', 1)], "m.onnx: LpNorm node 'n1': mean = 1 but row 0 of W sums to 0 (the power mean is undefined)"],
+    [
+      'mean with zero row',
+      [X2, W([0, 0, 0, 1, 1, 1]), P([2, 2])],
+      [I('mean', 1)],
+      "m.onnx: LpNorm node 'n1': mean = 1 but row 0 of W sums to 0 (the power mean is undefined)",
+    ],
     ['mode', [X2, W(ok)], [S('mode', 'square')], 'm.onnx: LpNorm node \'n1\': mode \'square\' is not "abs" or "clamp"'],
     ['unknown attribute', [X2, W(ok)], [F('q', 2)], "m.onnx: LpNorm node 'n1': unknown attribute 'q' (expected one of p, eps, sum_eps, mean, mode)"],
     ['attribute type', [X2, W(ok)], [S('p', 'two')], "m.onnx: LpNorm node 'n1': attribute 'p' must be float, got string"],
@@ -63,7 +71,9 @@ describe('LpNorm errors', () => {
     const op = lpOp('LpNorm');
     const a = op?.parse([], 'n1') as never;
     const x = { dims: [1, 2], data: Float64Array.from([1, 2]) };
-    expect(() => op?.reference(a, [x, { dims: [1, 2], data: Float64Array.from([1, -2]) }], 'n1')).toThrow("LpNorm node 'n1': W[0,1] = -2 is negative; weights must be >= 0");
+    expect(() => op?.reference(a, [x, { dims: [1, 2], data: Float64Array.from([1, -2]) }], 'n1')).toThrow(
+      "LpNorm node 'n1': W[0,1] = -2 is negative; weights must be >= 0",
+    );
     expect(() => op?.reference(a, [x, { dims: [1, 2], data: Float64Array.from([1, 2]) }, { dims: [1], data: Float64Array.from([-3]) }], 'n1')).toThrow(
       "LpNorm node 'n1': P[0] = -3; exponents must be > 0 or +inf",
     );
@@ -81,7 +91,12 @@ describe('LpPool errors', () => {
     ['kernel 0', [X], [IS('kernel_shape', [0, 2])], "m.onnx: LpPool node 'n1': kernel_shape[0] = 0; must be >= 1"],
     ['stride 0', [X], [k, IS('strides', [1, 0])], "m.onnx: LpPool node 'n1': strides[1] = 0; must be >= 1"],
     ['dilation 0', [X], [k, IS('dilations', [0, 1])], "m.onnx: LpPool node 'n1': dilations[0] = 0; must be >= 1"],
-    ['output < 1', [X], [IS('kernel_shape', [6, 2])], "m.onnx: LpPool node 'n1': output dim 0 would be 0 (< 1): input 5, kernel 6, stride 1, dilation 1, pads 0+0"],
+    [
+      'output < 1',
+      [X],
+      [IS('kernel_shape', [6, 2])],
+      "m.onnx: LpPool node 'n1': output dim 0 would be 0 (< 1): input 5, kernel 6, stride 1, dilation 1, pads 0+0",
+    ],
     ['auto_pad', [X], [k, S('auto_pad', 'SAME')], "m.onnx: LpPool node 'n1': auto_pad 'SAME' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID"],
     ['mode', [X], [k, S('mode', 'relu')], 'm.onnx: LpPool node \'n1\': mode \'relu\' is not "abs" or "clamp"'],
     ['no kernel', [X], [], "m.onnx: LpPool node 'n1': required attribute kernel_shape is missing (it may be omitted only when global = 1)"],
@@ -98,7 +113,12 @@ describe('L1Conv errors', () => {
     ['channel mismatch', [X, w([2, 3, 3, 3])], [], "m.onnx: L1Conv node 'n1': channel mismatch: X has C_in = 4 but W has 3 channels per group x group 1"],
     ['group divides C_in', [X, w([3, 2, 3, 3])], [I('group', 3)], "m.onnx: L1Conv node 'n1': C_in = 4 is not divisible by group = 3"],
     ['group divides C_out', [X, w([3, 2, 3, 3])], [I('group', 2)], "m.onnx: L1Conv node 'n1': C_out = 3 is not divisible by group = 2"],
-    ['kernel_shape vs W', [X, w([2, 4, 3, 3])], [IS('kernel_shape', [2, 2])], "m.onnx: L1Conv node 'n1': kernel_shape [2,2] disagrees with W's spatial dims [3,3]"],
+    [
+      'kernel_shape vs W',
+      [X, w([2, 4, 3, 3])],
+      [IS('kernel_shape', [2, 2])],
+      "m.onnx: L1Conv node 'n1': kernel_shape [2,2] disagrees with W's spatial dims [3,3]",
+    ],
     ['rank mismatch', [X, w([2, 4, 3])], [], "m.onnx: L1Conv node 'n1': rank mismatch: X has rank 4, W has rank 3"],
     ['output < 1', [X, w([2, 4, 6, 6])], [], "m.onnx: L1Conv node 'n1': output dim 0 would be 0 (< 1): input 5, kernel 6, stride 1, dilation 1, pads 0+0"],
     ['bias shape', [X, w([2, 4, 3, 3]), { name: 'B', dims: [3], data: [0, 0, 0] }], [], "m.onnx: L1Conv node 'n1': B must be [C_out] = [2], got [3]"],

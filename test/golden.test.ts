@@ -3,12 +3,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lpOp } from '../ops/index';
+import { GOLDEN, type GoldenCase, goldenText } from '../scripts/gen-fixtures';
+import { adderCnn, lpMlp } from '../scripts/make-examples';
 import { exportDualPath } from '../src/export/dual-path';
 import { GraphBuilder, type Value } from '../src/graph/builder';
 import { encodeModel } from '../src/onnx/codec';
 import { makeTensor } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
-import { GOLDEN, type GoldenCase, goldenText } from '../scripts/gen-fixtures';
 import { compareArrays, TOL } from './helpers/compare';
 
 const DIR = join(__dirname, '..', 'fixtures', 'golden');
@@ -28,12 +29,29 @@ describe.each(GOLDEN)('golden %s', (file, op, cases) => {
       if (!t) return undefined;
       return i === 0 ? b.input('X', 'float32', t.dims) : b.initializer(names[i], t.data.map(dec), t.dims);
     });
-    const attrs = Object.fromEntries(Object.entries(g.attrs).map(([k, v]) => [k, typeof v === 'string' && lpOp(op)?.attributes[k]?.kind === 'float' ? dec(v) : v]));
+    const attrs = Object.fromEntries(
+      Object.entries(g.attrs).map(([k, v]) => [k, typeof v === 'string' && lpOp(op)?.attributes[k]?.kind === 'float' ? dec(v) : v]),
+    );
     const [x, a1, a2] = values;
-    const y = op === 'LpNorm' ? b.lpNorm(x as Value, a1 as Value, a2, attrs) : op === 'LpPool' ? b.lpPool(x as Value, attrs, a1) : b.l1Conv(x as Value, a1 as Value, a2, attrs);
+    const y =
+      op === 'LpNorm'
+        ? b.lpNorm(x as Value, a1 as Value, a2, attrs)
+        : op === 'LpPool'
+          ? b.lpPool(x as Value, attrs, a1)
+          : b.l1Conv(x as Value, a1 as Value, a2, attrs);
     b.output(y, 'Y');
     const x0 = g.inputs[0] as NonNullable<GoldenCase['inputs'][0]>;
     const out = await runOrt('ort', encodeModel(exportDualPath(b.build()).model), { X: makeTensor('float32', x0.dims, x0.data.map(dec)) });
     compareArrays(g.name, { dims: out.Y.dims, data: out.Y.data as Float32Array }, { dims: g.output.dims, data: g.output.data.map(dec) }, TOL.body);
+  });
+});
+
+describe('bundled examples', () => {
+  test.each([
+    ['adder-cnn.onnx', adderCnn],
+    ['lp-mlp.onnx', lpMlp],
+  ])('%s is what scripts/make-examples.ts writes', (file, make) => {
+    const committed = readFileSync(join(__dirname, '..', 'examples', file));
+    expect(Buffer.from(encodeModel(make().build())).equals(committed)).toBe(true);
   });
 });

@@ -1,13 +1,12 @@
 // ONNX I/O: decode then encode loses nothing on models lp-onnx did not write (PyTorch's
 // exporter, the onnx package with external data, onnxruntime's optimizer); tensor codec;
 // clear errors on corrupt, truncated and empty files; atomic writes.
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, OnnxFormatError } from '../src/onnx/codec';
 import { externalReaderFor, internalizeExternalData, readModelFile, writeModelFile } from '../src/onnx/model-file';
-import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat, tensorFromProto, toFloat32 } from '../src/onnx/tensor';
-import { makeTensor } from '../src/onnx/tensor';
+import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat, makeTensor, tensorFromProto, toFloat32 } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
 
 const FIX = join(__dirname, '..', 'fixtures', 'onnx');
@@ -30,7 +29,9 @@ describe('round trip is byte-identical on models lp-onnx did not write', () => {
     await ort.InferenceSession.create(join(FIX, 'torch-cnn.onnx'), {
       graphOptimizationLevel: 'extended',
       optimizedModelFilePath: out,
-      extra: { session: { 'optimized_model_external_initializers_file_name': 'optimized.onnx.data', 'optimized_model_external_initializers_min_size_in_bytes': '64' } },
+      extra: {
+        session: { optimized_model_external_initializers_file_name: 'optimized.onnx.data', optimized_model_external_initializers_min_size_in_bytes: '64' },
+      },
     });
     const bytes = new Uint8Array(readFileSync(out));
     const model = decodeModel(bytes);
@@ -90,7 +91,11 @@ describe('external data', () => {
       expect(Array.from(a.data as Float32Array)).toEqual(Array.from(b.data as Float32Array));
     }
     expect(external).toBeGreaterThan(0);
-    const x = makeTensor('float32', [1, 3, 8, 8], Array.from({ length: 192 }, (_, i) => Math.sin(i)));
+    const x = makeTensor(
+      'float32',
+      [1, 3, 8, 8],
+      Array.from({ length: 192 }, (_, i) => Math.sin(i)),
+    );
     const a = await runOrt('ort', encodeModel(internalizeExternalData(ext.model, ext.readExternal)), { x });
     const b = await runOrt('ort', encodeModel(inner.model), { x });
     expect(Array.from(a.y.data as Float32Array)).toEqual(Array.from(b.y.data as Float32Array));
@@ -122,9 +127,14 @@ describe('tensor codec', () => {
   test('typed fields decode to the declared element types', () => {
     expect(Array.from(tensorFromProto({ dims: [2], data_type: 1, float_data: [1.5, -2] }).data as Float32Array)).toEqual([1.5, -2]);
     expect(Array.from(tensorFromProto({ dims: [2], data_type: 11, double_data: [0.1, 3] }).data as Float64Array)).toEqual([0.1, 3]);
-    expect(Array.from(tensorFromProto({ dims: [2], data_type: 7, int64_data: [-5, 9223372036854775807n] }).data as BigInt64Array)).toEqual([-5n, 9223372036854775807n]);
+    expect(Array.from(tensorFromProto({ dims: [2], data_type: 7, int64_data: [-5, 9223372036854775807n] }).data as BigInt64Array)).toEqual([
+      -5n,
+      9223372036854775807n,
+    ]);
     expect(Array.from(tensorFromProto({ dims: [3], data_type: 9, int32_data: [1, 0, 1] }).data as Uint8Array)).toEqual([1, 0, 1]);
-    expect(Array.from(tensorFromProto({ dims: [1], data_type: 13, uint64_data: [18446744073709551615n] }).data as BigUint64Array)).toEqual([18446744073709551615n]);
+    expect(Array.from(tensorFromProto({ dims: [1], data_type: 13, uint64_data: [18446744073709551615n] }).data as BigUint64Array)).toEqual([
+      18446744073709551615n,
+    ]);
     expect(Array.from(tensorFromProto({ dims: [2], data_type: 3, int32_data: [-128, 127] }).data as Int8Array)).toEqual([-128, 127]);
     // float16 values travel in int32_data as their bit patterns
     expect(Array.from(toFloat32(tensorFromProto({ dims: [2], data_type: 10, int32_data: [0x3c00, 0xc000] })))).toEqual([1, -2]);
@@ -137,7 +147,16 @@ describe('tensor codec', () => {
   });
 
   test('float16 and bfloat16 conversions (IEEE binary16 and bfloat16 bit patterns)', () => {
-    const cases: [number, number][] = [[1, 0x3c00], [-2, 0xc000], [65504, 0x7bff], [2 ** -24, 0x0001], [2 ** -14, 0x0400], [0.1, 0x2e66], [Number.POSITIVE_INFINITY, 0x7c00], [1e6, 0x7c00]];
+    const cases: [number, number][] = [
+      [1, 0x3c00],
+      [-2, 0xc000],
+      [65504, 0x7bff],
+      [2 ** -24, 0x0001],
+      [2 ** -14, 0x0400],
+      [0.1, 0x2e66],
+      [Number.POSITIVE_INFINITY, 0x7c00],
+      [1e6, 0x7c00],
+    ];
     for (const [v, h] of cases) expect(floatToHalf(v)).toBe(h);
     for (const [v, h] of cases.slice(0, 5)) expect(halfToFloat(h)).toBe(v);
     expect(Number.isNaN(halfToFloat(floatToHalf(Number.NaN)))).toBe(true);
@@ -162,7 +181,9 @@ describe('bad files', () => {
     expect(() => decodeModel(junk, 'j.onnx')).toThrow(/^j\.onnx: not/);
   });
   test('protobuf but not a model', () => {
-    expect(() => decodeModel(new Uint8Array([0x08, 0x07]), 'n.onnx')).toThrow('n.onnx: not an ONNX model: no graph (ModelProto.graph and ir_version are required)');
+    expect(() => decodeModel(new Uint8Array([0x08, 0x07]), 'n.onnx')).toThrow(
+      'n.onnx: not an ONNX model: no graph (ModelProto.graph and ir_version are required)',
+    );
   });
   test('writing into a missing folder fails without leaving files', () => {
     const dir = tmp();

@@ -29,7 +29,13 @@ const geometries: Geo[] = [
   { name: '3d k3 pads', dims: [1, 2, 5, 4, 5], attrs: { kernel_shape: [3, 3, 3], pads: [1, 0, 1, 1, 1, 0] } },
 ];
 
-async function both(geo: Geo, lp: Record<string, number | string | number[]>, std: string, stdAttrs: Record<string, number | string | number[]>, fill: 'mixed' | 'positive') {
+async function both(
+  geo: Geo,
+  lp: Record<string, number | string | number[]>,
+  std: string,
+  stdAttrs: Record<string, number | string | number[]>,
+  fill: 'mixed' | 'positive',
+) {
   const b = new GraphBuilder({ name: 'special', opset: 19 });
   const x = b.input('X', 'float32', geo.dims);
   b.output(b.lpPool(x, { ...geo.attrs, ...lp }), 'lp');
@@ -67,6 +73,11 @@ describe('LpPool special cases against onnxruntime pooling ops', () => {
     b.output(b.op('Pow', [avg, b.initializer('inv_p', [1 / 3], [])]), 'gem');
     const data = makeInput({ dims, fill: 'mixed' }, 9);
     const out = await runOrt('ort', encodeModel(exportDualPath(b.build()).model), { X: makeTensor('float32', dims, data) });
-    compareArrays('GeM', { dims: out.lp.dims, data: out.lp.data as Float32Array }, { dims: out.gem.dims, data: out.gem.data as Float32Array }, TOL.sameOpFloat32);
+    compareArrays(
+      'GeM',
+      { dims: out.lp.dims, data: out.lp.data as Float32Array },
+      { dims: out.gem.dims, data: out.gem.data as Float32Array },
+      TOL.sameOpFloat32,
+    );
   });
 });

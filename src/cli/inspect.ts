@@ -1,11 +1,11 @@
 // `lp-onnx inspect`: what a model holds.
 import { LP_DOMAIN, lpOp } from '../../ops/index';
+import type { ValueType } from '../../ops/types';
 import { inferTypes, isLpNode } from '../graph/infer';
 import { formatType, nodeLabel, valueTypeOf } from '../graph/model';
 import type { ModelProto } from '../onnx/proto';
 import { int64ToNumber } from '../onnx/proto';
 import { protoByteSize, protoDims } from '../onnx/tensor';
-import type { ValueType } from '../../ops/types';
 
 export interface InspectReport {
   file: string;
@@ -37,7 +37,12 @@ export function inspectModel(model: ModelProto, file: string): InspectReport {
     const k = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}::${n.op_type}` : (n.op_type ?? '');
     opCounts[k] = (opCounts[k] ?? 0) + 1;
   }
-  const functions = (model.functions ?? []).map((f) => ({ domain: f.domain ?? '', name: f.name ?? '', overload: f.overload ?? '', nodes: (f.node ?? []).length }));
+  const functions = (model.functions ?? []).map((f) => ({
+    domain: f.domain ?? '',
+    name: f.name ?? '',
+    overload: f.overload ?? '',
+    nodes: (f.node ?? []).length,
+  }));
   const lpNodes = (graph.node ?? []).flatMap((n, i) => {
     if (!isLpNode(n.domain)) return [];
     const label = nodeLabel(n, i);
@@ -51,7 +56,9 @@ export function inspectModel(model: ModelProto, file: string): InspectReport {
       }
     }
     const body = functions.some((f) => f.domain === LP_DOMAIN && f.name === n.op_type && f.overload === (n.overload ?? ''));
-    return [{ name: label, opType: n.op_type ?? '', overload: n.overload ?? null, attributes, output: typeOf(n.output?.[0] ?? '', undefined), functionBody: body }];
+    return [
+      { name: label, opType: n.op_type ?? '', overload: n.overload ?? null, attributes, output: typeOf(n.output?.[0] ?? '', undefined), functionBody: body },
+    ];
   });
   let elements = 0;
   let bytes = 0;
@@ -87,21 +94,42 @@ function fmtAttr(v: unknown): string {
 export function formatInspect(r: InspectReport): string {
   const lines: string[] = [];
   lines.push(`${r.file}`);
-  lines.push(`  IR ${r.irVersion}, opsets ${Object.entries(r.opsets).map(([d, v]) => `${d} ${v}`).join(', ')}${r.producer ? `, producer ${r.producer}` : ''}`);
+  lines.push(
+    `  IR ${r.irVersion}, opsets ${Object.entries(r.opsets)
+      .map(([d, v]) => `${d} ${v}`)
+      .join(', ')}${r.producer ? `, producer ${r.producer}` : ''}`,
+  );
   lines.push('  inputs:');
   for (const i of r.inputs) lines.push(`    ${i.name}: ${i.type}`);
   lines.push('  outputs:');
   for (const o of r.outputs) lines.push(`    ${o.name}: ${o.type}`);
-  lines.push(`  ops: ${Object.entries(r.opCounts).map(([k, v]) => `${k} x${v}`).join(', ') || 'none'}`);
-  lines.push(`  parameters: ${r.parameters.elements.toLocaleString('en-US')} in ${r.parameters.tensors} tensors, ${r.parameters.bytes.toLocaleString('en-US')} bytes`);
+  lines.push(
+    `  ops: ${
+      Object.entries(r.opCounts)
+        .map(([k, v]) => `${k} x${v}`)
+        .join(', ') || 'none'
+    }`,
+  );
+  lines.push(
+    `  parameters: ${r.parameters.elements.toLocaleString('en-US')} in ${r.parameters.tensors} tensors, ${r.parameters.bytes.toLocaleString('en-US')} bytes`,
+  );
   if (r.lpNodes.length) {
     lines.push(`  lp nodes (${r.lpNodes.length}):`);
     for (const n of r.lpNodes) {
-      const attrs = Object.entries(n.attributes).filter(([, v]) => v !== undefined).map(([k, v]) => `${k}=${fmtAttr(v)}`).join(' ');
-      lines.push(`    ${n.name}: ${n.opType}${n.overload ? ` [overload ${n.overload}]` : ''} -> ${n.output}  ${attrs}${n.functionBody ? '' : '  (no function body)'}`);
+      const attrs = Object.entries(n.attributes)
+        .filter(([, v]) => v !== undefined)
+        .map(([k, v]) => `${k}=${fmtAttr(v)}`)
+        .join(' ');
+      lines.push(
+        `    ${n.name}: ${n.opType}${n.overload ? ` [overload ${n.overload}]` : ''} -> ${n.output}  ${attrs}${n.functionBody ? '' : '  (no function body)'}`,
+      );
     }
   }
-  lines.push(`  function bodies: ${r.functions.length ? r.functions.map((f) => `${f.domain}::${f.name}${f.overload ? `/${f.overload}` : ''} (${f.nodes} nodes)`).join(', ') : 'none'}`);
-  lines.push(`  dual-path: ${r.lpNodes.length === 0 ? 'no lp nodes' : r.dualPath ? 'yes (runs on stock onnxruntime)' : 'NO: some lp nodes lack a function body; run lp-onnx export'}`);
+  lines.push(
+    `  function bodies: ${r.functions.length ? r.functions.map((f) => `${f.domain}::${f.name}${f.overload ? `/${f.overload}` : ''} (${f.nodes} nodes)`).join(', ') : 'none'}`,
+  );
+  lines.push(
+    `  dual-path: ${r.lpNodes.length === 0 ? 'no lp nodes' : r.dualPath ? 'yes (runs on stock onnxruntime)' : 'NO: some lp nodes lack a function body; run lp-onnx export'}`,
+  );
   return lines.join('\n');
 }

@@ -65,7 +65,9 @@ export async function main(argv: string[]): Promise<void> {
       (a) => {
         const loaded = loadModel(a.input);
         const lpNodes = (loaded.model.graph?.node ?? []).filter((n) => n.domain === 'com.lponnx');
-        const missing = lpNodes.filter((n) => !(loaded.model.functions ?? []).some((f) => f.domain === n.domain && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? '')));
+        const missing = lpNodes.filter(
+          (n) => !(loaded.model.functions ?? []).some((f) => f.domain === n.domain && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? '')),
+        );
         if (missing.length) {
           throw new ModelError(`${a.input}: node '${missing[0].name}' (${missing[0].op_type}) has no function body; run 'lp-onnx export' first`);
         }
@@ -81,7 +83,9 @@ export async function main(argv: string[]): Promise<void> {
       (a) => {
         const loaded = loadModel(a.model);
         const r = inspectModel(loaded.model, a.model);
-        process.stdout.write(`${a.json ? JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) : formatInspect(r)}\n`);
+        process.stdout.write(
+          `${a.json ? JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) : formatInspect(r)}\n`,
+        );
       },
     )
     .command(
@@ -93,7 +97,11 @@ export async function main(argv: string[]): Promise<void> {
           .option('input', { type: 'string', array: true, default: [] as string[], describe: 'NAME=file.npy (repeatable); missing inputs are seeded random' })
           .option('seed', { type: 'number', default: 0, describe: 'seed of the random inputs' })
           .option('dim', { type: 'string', array: true, default: [] as string[], describe: 'NAME=SIZE for a symbolic dim of random inputs (default 1)' })
-          .option('backend', { choices: BACKENDS, default: 'ort' as Backend, describe: 'reference (float64 TypeScript), ort (onnxruntime-node), ort-web (onnxruntime-web wasm)' })
+          .option('backend', {
+            choices: BACKENDS,
+            default: 'ort' as Backend,
+            describe: 'reference (float64 TypeScript), ort (onnxruntime-node), ort-web (onnxruntime-web wasm)',
+          })
           .option('out', { type: 'string', describe: 'folder for the output .npy files' }),
       async (a) => {
         if (!Number.isInteger(a.seed) || a.seed < 0) throw new UsageError(`--seed ${a.seed}: expected a non-negative integer`);

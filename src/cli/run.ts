@@ -80,12 +80,22 @@ export function makeFeeds(model: ModelProto, file: string, inputFiles: Map<strin
       throw new UsageError(`input '${name}' is ${dtype}; random inputs are made for float tensors only, pass it with --input`);
     }
     const n = shape.reduce((a, b) => a * b, 1);
-    feeds[name] = makeTensor(dtype, shape, Array.from({ length: n }, () => rand() * 2 - 1));
+    feeds[name] = makeTensor(
+      dtype,
+      shape,
+      Array.from({ length: n }, () => rand() * 2 - 1),
+    );
   }
   return feeds;
 }
 
-export async function runModel(model: ModelProto, file: string, backend: Backend, feeds: Record<string, Tensor>, readExternal?: Parameters<typeof runReference>[3]): Promise<Record<string, Tensor>> {
+export async function runModel(
+  model: ModelProto,
+  file: string,
+  backend: Backend,
+  feeds: Record<string, Tensor>,
+  readExternal?: Parameters<typeof runReference>[3],
+): Promise<Record<string, Tensor>> {
   if (backend === 'reference') {
     const nd: Record<string, NdArray> = {};
     for (const [k, t] of Object.entries(feeds)) nd[k] = { dims: t.dims, data: toFloat64(t) };
@@ -112,7 +122,10 @@ export function summarize(name: string, t: Tensor): string {
   const min = finite.length ? Math.min(...finite) : Number.NaN;
   const max = finite.length ? Math.max(...finite) : Number.NaN;
   const mean = finite.reduce((a, b) => a + b, 0) / (finite.length || 1);
-  const head = data.slice(0, 4).map((v) => v.toPrecision(6)).join(', ');
+  const head = data
+    .slice(0, 4)
+    .map((v) => v.toPrecision(6))
+    .join(', ');
   return `${name}: ${t.dtype}[${t.dims.join(', ')}] min ${min.toPrecision(6)} max ${max.toPrecision(6)} mean ${mean.toPrecision(6)}${nan ? ` non-finite ${nan}` : ''} [${head}${data.length > 4 ? ', ...' : ''}]`;
 }
 

@@ -6,8 +6,7 @@ import type { AttributeProto, FunctionProto, ModelProto, NodeProto } from '../on
 import { int64ToNumber } from '../onnx/proto';
 import { setOpset } from './dual-path';
 
-const key = (domain: string | undefined, name: string | undefined, overload: string | undefined) =>
-  `${domain ?? ''}::${name ?? ''}::${overload ?? ''}`;
+const key = (domain: string | undefined, name: string | undefined, overload: string | undefined) => `${domain ?? ''}::${name ?? ''}::${overload ?? ''}`;
 
 export function lowerModel(source: ModelProto, what = 'model'): { model: ModelProto; inlined: number } {
   const model = structuredClone(source);
@@ -50,8 +49,12 @@ export function lowerModel(source: ModelProto, what = 'model'): { model: ModelPr
 /** The body of f with values renamed for one call site and attribute references resolved. */
 function instantiate(f: FunctionProto, call: NodeProto, prefix: string, what: string): NodeProto[] {
   const rename = new Map<string, string>();
-  (f.input ?? []).forEach((name, i) => rename.set(name, call.input?.[i] ?? ''));
-  (f.output ?? []).forEach((name, i) => rename.set(name, call.output?.[i] ?? ''));
+  (f.input ?? []).forEach((name, i) => {
+    rename.set(name, call.input?.[i] ?? '');
+  });
+  (f.output ?? []).forEach((name, i) => {
+    rename.set(name, call.output?.[i] ?? '');
+  });
   const callAttrs = new Map((call.attribute ?? []).map((a) => [a.name ?? '', a]));
   const defaults = new Map((f.attribute_proto ?? []).map((a) => [a.name ?? '', a]));
   const mapName = (name: string) => {

@@ -1,6 +1,6 @@
 // A typed, fluent graph builder: standard ONNX ops plus the lp-onnx ops. Every node is checked
 // and its output typed as it is added, so a mistake is reported where it is made.
-import { encodeAttributes } from '../../ops/attributes';
+import { attributeProto, encodeAttributes } from '../../ops/attributes';
 import type { Dim } from '../../ops/geometry';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import type { L1ConvAttrs } from '../../ops/l1-conv';
@@ -13,7 +13,6 @@ import { type DType, dtypeCode, makeTensor, type TypedArray, tensorToProto } fro
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
 import { formatType, valueInfo } from './model';
 import { nodeView, STD_OPS } from './std-ops';
-import { attributeProto } from '../../ops/attributes';
 
 export class BuilderError extends Error {
   constructor(message: string) {
@@ -227,8 +226,15 @@ export class GraphBuilder {
       return outs[0];
     } catch (e) {
       const msg = (e as Error).message;
-      const types = inputs.filter((v) => v !== undefined).map((v) => v.toString()).join(', ');
-      const text = msg.startsWith(`${label}: `) ? `node '${label}' (${node.op_type}): ${msg.slice(label.length + 2)}` : msg.includes(label) ? msg : `node '${label}' (${node.op_type}): ${msg}`;
+      const types = inputs
+        .filter((v) => v !== undefined)
+        .map((v) => v.toString())
+        .join(', ');
+      const text = msg.startsWith(`${label}: `)
+        ? `node '${label}' (${node.op_type}): ${msg.slice(label.length + 2)}`
+        : msg.includes(label)
+          ? msg
+          : `node '${label}' (${node.op_type}): ${msg}`;
       throw new BuilderError(`${text} [inputs: ${types}]`);
     }
   }

@@ -37,7 +37,7 @@ export function inferTypes(model: ModelProto, what: string, readExternal?: Exter
   const types = declaredTypes(graph);
   const constants: Map<string, TensorProto> = constantInitializers(graph);
   const values = new Map<string, NdArray>();
-  const valueOf = (name: string): NdArray | undefined => {
+  const constantValue = (name: string): NdArray | undefined => {
     if (values.has(name)) return values.get(name);
     const c = constants.get(name);
     if (!c) return undefined;
@@ -62,7 +62,7 @@ export function inferTypes(model: ModelProto, what: string, readExternal?: Exter
       if (!std) return;
       const view = nodeView(n, label);
       const ins = (n.input ?? []).map((x) => (x ? types.get(x) : undefined));
-      const vals = (n.input ?? []).map((x) => (x ? valueOf(x) : undefined));
+      const vals = (n.input ?? []).map((x) => (x ? constantValue(x) : undefined));
       const outs = std.infer(view, ins, vals);
       outs.forEach((t, i) => {
         if (outputs[i]) types.set(outputs[i], mergeType(types.get(outputs[i]), t));
@@ -71,7 +71,11 @@ export function inferTypes(model: ModelProto, what: string, readExternal?: Exter
     } catch (e) {
       if (e instanceof ModelError) throw new ModelError(`${what}: node '${label}': ${e.message}`);
       const msg = (e as Error).message;
-      const text = msg.startsWith(`${label}: `) ? `node '${label}' (${n.op_type}): ${msg.slice(label.length + 2)}` : msg.includes(label) ? msg : `node '${label}' (${n.op_type}): ${msg}`;
+      const text = msg.startsWith(`${label}: `)
+        ? `node '${label}' (${n.op_type}): ${msg.slice(label.length + 2)}`
+        : msg.includes(label)
+          ? msg
+          : `node '${label}' (${n.op_type}): ${msg}`;
       throw new ModelError(`${what}: ${text}`);
     }
   });

@@ -212,11 +212,7 @@ function windowAttrsOf(v: StdNodeView, rank: number): WindowAttrs {
 }
 
 /** Iterates the windows of an N-C-spatial tensor: fn(n, c, outIndex, taps as flat input offsets or -1 for padding). */
-function forWindows(
-  dims: readonly number[],
-  axes: AxisWindow[],
-  fn: (nc: number, o: number, taps: number[], padded: number) => void,
-) {
+function forWindows(dims: readonly number[], axes: AxisWindow[], fn: (nc: number, o: number, taps: number[], padded: number) => void) {
   const ax = [...axes];
   while (ax.length < 3) ax.push({ input: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 });
   const nc = dims[0] * dims[1];
@@ -232,7 +228,11 @@ function forWindows(
           for (let k0 = 0; k0 < ax[0].kernel; k0++)
             for (let k1 = 0; k1 < ax[1].kernel; k1++)
               for (let k2 = 0; k2 < ax[2].kernel; k2++) {
-                const i = [o0 * ax[0].stride - ax[0].padBegin + k0 * ax[0].dilation, o1 * ax[1].stride - ax[1].padBegin + k1 * ax[1].dilation, o2 * ax[2].stride - ax[2].padBegin + k2 * ax[2].dilation];
+                const i = [
+                  o0 * ax[0].stride - ax[0].padBegin + k0 * ax[0].dilation,
+                  o1 * ax[1].stride - ax[1].padBegin + k1 * ax[1].dilation,
+                  o2 * ax[2].stride - ax[2].padBegin + k2 * ax[2].dilation,
+                ];
                 if (i.every((x, d) => x >= 0 && x < ax[d].input)) taps.push(q * inSize + (i[0] * ax[1].input + i[1]) * ax[2].input + i[2]);
                 else if (i.every((x, d) => x >= -ax[d].padBegin && x < ax[d].input + ax[d].padEnd)) padded++;
               }
@@ -269,7 +269,9 @@ function poolOp(kind: 'max' | 'avg' | 'lp'): StdOp {
 
 function globalPool(kind: 'max' | 'avg'): StdOp {
   return {
-    infer: (_v, [x]) => [x?.shape ? { elemType: x.elemType, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] } : { elemType: x?.elemType ?? 0 }],
+    infer: (_v, [x]) => [
+      x?.shape ? { elemType: x.elemType, shape: [x.shape[0], x.shape[1], ...x.shape.slice(2).map(() => 1)] } : { elemType: x?.elemType ?? 0 },
+    ],
     evaluate: (_v, [x]) => {
       const X = x as NdArray;
       const nc = X.dims[0] * X.dims[1];
@@ -568,7 +570,9 @@ export const STD_OPS: Record<string, StdOp> = {
       if (!x?.shape || !axes) return [{ elemType: x?.elemType ?? 1 }];
       return [{ elemType: x.elemType, shape: unsqueezeDims(x.shape, Array.from(axes.data), v.label) }];
     },
-    evaluate: (v, [x, axes]) => [{ dims: unsqueezeDims((x as NdArray).dims, Array.from((axes as NdArray).data), v.label) as number[], data: (x as NdArray).data }],
+    evaluate: (v, [x, axes]) => [
+      { dims: unsqueezeDims((x as NdArray).dims, Array.from((axes as NdArray).data), v.label) as number[], data: (x as NdArray).data },
+    ],
   },
   Squeeze: {
     infer: (v, [x], [, axes]) => {

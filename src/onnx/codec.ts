@@ -1,9 +1,9 @@
 // ModelProto <-> bytes. Decoding keeps every field of the current IR; int64 values come back
 // as numbers when they are safe integers and as bigints otherwise.
 import Long from 'long';
+import type * as protobuf from 'protobufjs';
 import type { FunctionProto, ModelProto, TensorProto } from './proto';
 import { FunctionProtoType, ModelProtoType, TensorProtoType } from './schema';
-import type * as protobuf from 'protobufjs';
 
 export class OnnxFormatError extends Error {
   constructor(message: string) {
@@ -73,9 +73,7 @@ function decodeWith<T>(type: protobuf.Type, bytes: Uint8Array, what: string): T 
   } catch (e) {
     const reason = (e as Error).message;
     const truncated = /index out of range|premature|invalid wire type|truncated/i.test(reason);
-    throw new OnnxFormatError(
-      `${what}: not a valid ONNX ${type.name}: ${truncated ? 'the file is truncated or corrupt' : 'corrupt protobuf'} (${reason})`,
-    );
+    throw new OnnxFormatError(`${what}: not a valid ONNX ${type.name}: ${truncated ? 'the file is truncated or corrupt' : 'corrupt protobuf'} (${reason})`);
   }
   const obj = type.toObject(msg, {});
   return fromLongs(obj) as T;

@@ -2,8 +2,9 @@
 // Field numbers and packing follow the published onnx.proto (proto2: repeated scalars are
 // unpacked unless marked packed). Every field of the current IR is listed so that a decode
 // followed by an encode keeps everything.
-import * as protobuf from 'protobufjs';
+
 import Long from 'long';
+import * as protobuf from 'protobufjs';
 
 protobuf.util.Long = Long;
 protobuf.configure();
@@ -204,14 +205,7 @@ const oneofs: Record<string, Record<string, string[]>> = {
   'TensorShapeProto.Dimension': { value: ['dim_value', 'dim_param'] },
   SimpleShardedDimProto: { dim: ['dim_value', 'dim_param'] },
   TypeProto: {
-    value: [
-      'tensor_type',
-      'sequence_type',
-      'map_type',
-      'optional_type',
-      'sparse_tensor_type',
-      'opaque_type',
-    ],
+    value: ['tensor_type', 'sequence_type', 'map_type', 'optional_type', 'sparse_tensor_type', 'opaque_type'],
   },
 };
 

@@ -35,7 +35,11 @@ export function parseNpy(bytes: Uint8Array, what: string): Tensor {
   if (fortran === 'True') throw new NpyError(`${what}: Fortran-order arrays are not supported (save with np.ascontiguousarray)`);
   const dtype = descrToDtype[descr];
   if (!dtype) throw new NpyError(`${what}: dtype '${descr}' is not supported`);
-  const dims = shapeText.split(',').map((s) => s.trim()).filter((s) => s.length > 0).map(Number);
+  const dims = shapeText
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s.length > 0)
+    .map(Number);
   const t = makeTensor(dtype, dims);
   const data = t.data as TypedArray;
   const body = bytes.subarray(start + headerLen);

@@ -8,12 +8,7 @@ import { nodeView, STD_OPS } from '../graph/std-ops';
 import type { ModelProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 
-export function runReference(
-  model: ModelProto,
-  feeds: Record<string, NdArray>,
-  what = 'model',
-  readExternal?: ExternalReader,
-): Record<string, NdArray> {
+export function runReference(model: ModelProto, feeds: Record<string, NdArray>, what = 'model', readExternal?: ExternalReader): Record<string, NdArray> {
   const graph = model.graph ?? {};
   const values = new Map<string, NdArray>();
   for (const t of graph.initializer ?? []) values.set(t.name ?? '', toNdArray(t, readExternal));

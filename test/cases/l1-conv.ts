@@ -21,5 +21,11 @@ export const l1ConvCases: OpCase[] = [
   { name: 'l1conv huge', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'huge'), W([2, 2, 3, 3], 'huge')], attrs: { pads: [1, 1, 1, 1] } },
   { name: 'l1conv tiny', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'tiny'), W([2, 2, 3, 3], 'tiny')], attrs: {} },
   { name: 'l1conv zeros', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'zeros'), W([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] } },
-  { name: 'l1conv weights fed at run time', op: 'L1Conv', inputs: [X([1, 2, 6, 6]), W([3, 2, 3, 3]), B(3)], attrs: { strides: [2, 2], pads: [1, 1, 1, 1] }, feedWeights: true },
+  {
+    name: 'l1conv weights fed at run time',
+    op: 'L1Conv',
+    inputs: [X([1, 2, 6, 6]), W([3, 2, 3, 3]), B(3)],
+    attrs: { strides: [2, 2], pads: [1, 1, 1, 1] },
+    feedWeights: true,
+  },
 ];

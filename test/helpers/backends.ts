@@ -7,7 +7,7 @@ import { encodeModel } from '../../src/onnx/codec';
 import type { ModelProto } from '../../src/onnx/proto';
 import { makeTensor, type Tensor } from '../../src/onnx/tensor';
 import { runOrt } from '../../src/runtime/ort';
-import { type OpCase, makeInput } from '../cases/types';
+import { makeInput, type OpCase } from '../cases/types';
 import { TOL, type Tolerance } from './compare';
 
 export interface CaseData {
