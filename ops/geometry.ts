@@ -170,3 +170,47 @@ function identityAxis(attrs: WindowAttrs, i: number, rank: number): boolean {
   const pads = attrs.auto_pad === 'VALID' ? 0 : (attrs.pads?.[i] ?? 0) + (attrs.pads?.[i + rank] ?? 0);
   return pads === span - 1;
 }
+
+/** A tap in the padding (counts for count_include_pad). */
+export const TAP_PAD = -1;
+/** A tap past the padding (the ceil_mode overhang): never counts. */
+export const TAP_OUTSIDE = -2;
+
+/**
+ * For every output position (row-major over the output spatial dims), the flat input offset of
+ * each kernel tap (row-major over the kernel), or TAP_PAD / TAP_OUTSIDE.
+ */
+export function windowOffsets(axes: readonly AxisWindow[]): Int32Array[] {
+  const outDims = axes.map((a) => a.output);
+  const kDims = axes.map((a) => a.kernel);
+  const nOut = outDims.reduce((a, b) => a * b, 1);
+  const nTaps = kDims.reduce((a, b) => a * b, 1);
+  const result: Int32Array[] = [];
+  const o = new Array<number>(axes.length).fill(0);
+  for (let q = 0; q < nOut; q++) {
+    const taps = new Int32Array(nTaps);
+    const k = new Array<number>(axes.length).fill(0);
+    for (let t = 0; t < nTaps; t++) {
+      let offset = 0;
+      let where = 0; // 0 inside, 1 padding, 2 outside
+      for (let i = 0; i < axes.length; i++) {
+        const a = axes[i];
+        const pos = o[i] * a.stride - a.padBegin + k[i] * a.dilation;
+        if (pos < -a.padBegin || pos >= a.input + a.padEnd) where = 2;
+        else if ((pos < 0 || pos >= a.input) && where === 0) where = 1;
+        offset = offset * a.input + pos;
+      }
+      taps[t] = where === 0 ? offset : where === 1 ? TAP_PAD : TAP_OUTSIDE;
+      for (let i = axes.length - 1; i >= 0; i--) {
+        if (++k[i] < kDims[i]) break;
+        k[i] = 0;
+      }
+    }
+    result.push(taps);
+    for (let i = axes.length - 1; i >= 0; i--) {
+      if (++o[i] < outDims[i]) break;
+      o[i] = 0;
+    }
+  }
+  return result;
+}

@@ -2,7 +2,7 @@ import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
 import { checkFloatInput, product, sameDim } from './common';
-import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, type WindowAttrs } from './geometry';
+import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
@@ -115,8 +115,7 @@ function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string
     if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
     throw e;
   }
-  const ax = [...axes];
-  while (ax.length < 3) ax.push({ input: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 });
+  const windows = windowOffsets(axes);
   const [N, Cin] = X.dims;
   const Cout = W.dims[0];
   const cg = Cin / a.group;
@@ -124,37 +123,19 @@ function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string
   const inSize = product(X.dims.slice(2));
   const kSize = product(kernel);
   const outSpatial = axes.map((g) => g.output);
-  const outSize = product(outSpatial);
-  const y = new Float64Array(N * Cout * outSize);
+  const y = new Float64Array(N * Cout * windows.length);
   for (let n = 0; n < N; n++) {
     for (let co = 0; co < Cout; co++) {
       const g = Math.floor(co / coPerGroup);
-      let o = 0;
-      for (let o0 = 0; o0 < ax[0].output; o0++) {
-        for (let o1 = 0; o1 < ax[1].output; o1++) {
-          for (let o2 = 0; o2 < ax[2].output; o2++) {
-            let s = 0;
-            for (let ci = 0; ci < cg; ci++) {
-              const xBase = (n * Cin + g * cg + ci) * inSize;
-              const wBase = (co * cg + ci) * kSize;
-              let k = 0;
-              for (let k0 = 0; k0 < ax[0].kernel; k0++) {
-                const i0 = o0 * ax[0].stride - ax[0].padBegin + k0 * ax[0].dilation;
-                for (let k1 = 0; k1 < ax[1].kernel; k1++) {
-                  const i1 = o1 * ax[1].stride - ax[1].padBegin + k1 * ax[1].dilation;
-                  for (let k2 = 0; k2 < ax[2].kernel; k2++) {
-                    const i2 = o2 * ax[2].stride - ax[2].padBegin + k2 * ax[2].dilation;
-                    const inside = i0 >= 0 && i0 < ax[0].input && i1 >= 0 && i1 < ax[1].input && i2 >= 0 && i2 < ax[2].input;
-                    const xv = inside ? X.data[xBase + (i0 * ax[1].input + i1) * ax[2].input + i2] : 0;
-                    s += Math.abs(xv - W.data[wBase + k++]);
-                  }
-                }
-              }
-            }
-            y[(n * Cout + co) * outSize + o++] = (B ? B.data[co] : 0) - s;
-          }
+      windows.forEach((taps, o) => {
+        let s = 0;
+        for (let ci = 0; ci < cg; ci++) {
+          const xBase = (n * Cin + g * cg + ci) * inSize;
+          const wBase = (co * cg + ci) * kSize;
+          for (let k = 0; k < kSize; k++) s += Math.abs((taps[k] >= 0 ? X.data[xBase + taps[k]] : 0) - W.data[wBase + k]);
         }
-      }
+        y[(n * Cout + co) * windows.length + o] = (B ? B.data[co] : 0) - s;
+      });
     }
   }
   return { dims: [N, Cout, ...outSpatial], data: y };

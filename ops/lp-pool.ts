@@ -2,7 +2,7 @@ import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitCut, emitMagnitude, emitUnfoldFilters, emitWindow } from './body';
 import { checkExponents, checkFloatInput, exponentSource, magnitude, product } from './common';
-import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, type WindowAttrs } from './geometry';
+import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
@@ -127,45 +127,25 @@ function reference(a: LpPoolAttrs, inputs: (NdArray | undefined)[], node: string
     checkExponents(OP, node, P);
   }
   const axes = resolve(a, X.dims.slice(2), node);
-  // Pad the rank to 3 spatial axes with unit axes so one loop nest serves 1D, 2D and 3D.
-  const ax: AxisWindow[] = [...axes];
-  while (ax.length < 3) ax.push({ input: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 });
+  const windows = windowOffsets(axes);
   const outSpatial = axes.map((g) => g.output);
   const inSize = product(X.dims.slice(2));
-  const outSize = product(outSpatial);
-  const y = new Float64Array(N * C * outSize);
+  const y = new Float64Array(N * C * windows.length);
   const vals: number[] = [];
   for (let n = 0; n < N; n++) {
     for (let c = 0; c < C; c++) {
       const p = P ? P.data[P.data.length === 1 ? 0 : c] : a.p;
       const base = (n * C + c) * inSize;
-      let o = 0;
-      for (let o0 = 0; o0 < ax[0].output; o0++) {
-        for (let o1 = 0; o1 < ax[1].output; o1++) {
-          for (let o2 = 0; o2 < ax[2].output; o2++) {
-            vals.length = 0;
-            let padded = 0;
-            const starts = [o0, o1, o2].map((oi, i) => oi * ax[i].stride - ax[i].padBegin);
-            for (let k0 = 0; k0 < ax[0].kernel; k0++) {
-              const i0 = starts[0] + k0 * ax[0].dilation;
-              for (let k1 = 0; k1 < ax[1].kernel; k1++) {
-                const i1 = starts[1] + k1 * ax[1].dilation;
-                for (let k2 = 0; k2 < ax[2].kernel; k2++) {
-                  const i2 = starts[2] + k2 * ax[2].dilation;
-                  const inside = [i0, i1, i2].every((v, i) => v >= 0 && v < ax[i].input);
-                  if (inside) {
-                    vals.push(magnitude(X.data[base + (i0 * ax[1].input + i1) * ax[2].input + i2], a.mode, a.eps));
-                  } else if ([i0, i1, i2].every((v, i) => v >= -ax[i].padBegin && v < ax[i].input + ax[i].padEnd)) {
-                    padded++;
-                  }
-                }
-              }
-            }
-            const count = a.mean === 1 ? vals.length + (a.count_include_pad === 1 ? padded : 0) : 1;
-            y[(n * C + c) * outSize + o++] = pool(vals, p, count);
-          }
+      windows.forEach((taps, o) => {
+        vals.length = 0;
+        let padded = 0;
+        for (const t of taps) {
+          if (t >= 0) vals.push(magnitude(X.data[base + t], a.mode, a.eps));
+          else if (t === TAP_PAD) padded++;
         }
-      }
+        const count = a.mean === 1 ? vals.length + (a.count_include_pad === 1 ? padded : 0) : 1;
+        y[(n * C + c) * windows.length + o] = pool(vals, p, count);
+      });
     }
   }
   return { dims: [N, C, ...outSpatial], data: y };

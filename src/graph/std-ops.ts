@@ -1,6 +1,6 @@
 // Standard ONNX ops that the graph builder emits and the reference runtime evaluates:
 // shape inference and a float64 evaluator per op, for the forms of opset 18+.
-import { type AxisWindow, type Dim, outputDims, resolveWindow, type WindowAttrs } from '../../ops/geometry';
+import { type Dim, outputDims, resolveWindow, TAP_PAD, type WindowAttrs, windowOffsets } from '../../ops/geometry';
 import type { NdArray, ValueType } from '../../ops/types';
 import type { AttributeProto, NodeProto } from '../onnx/proto';
 import { int64ToClampedNumber, int64ToNumber } from '../onnx/proto';
@@ -211,36 +211,6 @@ function windowAttrsOf(v: StdNodeView, rank: number): WindowAttrs {
   };
 }
 
-/** Iterates the windows of an N-C-spatial tensor: fn(n, c, outIndex, taps as flat input offsets or -1 for padding). */
-function forWindows(dims: readonly number[], axes: AxisWindow[], fn: (nc: number, o: number, taps: number[], padded: number) => void) {
-  const ax = [...axes];
-  while (ax.length < 3) ax.push({ input: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 });
-  const nc = dims[0] * dims[1];
-  const inSize = size(dims.slice(2));
-  const taps: number[] = [];
-  for (let q = 0; q < nc; q++) {
-    let o = 0;
-    for (let o0 = 0; o0 < ax[0].output; o0++)
-      for (let o1 = 0; o1 < ax[1].output; o1++)
-        for (let o2 = 0; o2 < ax[2].output; o2++) {
-          taps.length = 0;
-          let padded = 0;
-          for (let k0 = 0; k0 < ax[0].kernel; k0++)
-            for (let k1 = 0; k1 < ax[1].kernel; k1++)
-              for (let k2 = 0; k2 < ax[2].kernel; k2++) {
-                const i = [
-                  o0 * ax[0].stride - ax[0].padBegin + k0 * ax[0].dilation,
-                  o1 * ax[1].stride - ax[1].padBegin + k1 * ax[1].dilation,
-                  o2 * ax[2].stride - ax[2].padBegin + k2 * ax[2].dilation,
-                ];
-                if (i.every((x, d) => x >= 0 && x < ax[d].input)) taps.push(q * inSize + (i[0] * ax[1].input + i[1]) * ax[2].input + i[2]);
-                else if (i.every((x, d) => x >= -ax[d].padBegin && x < ax[d].input + ax[d].padEnd)) padded++;
-              }
-          fn(q, o++, taps, padded);
-        }
-  }
-}
-
 function poolOp(kind: 'max' | 'avg' | 'lp'): StdOp {
   return {
     infer: (v, [x]) => {
@@ -255,13 +225,25 @@ function poolOp(kind: 'max' | 'avg' | 'lp'): StdOp {
       const y = new Float64Array(X.dims[0] * X.dims[1] * outSize);
       const cip = attrInt(v, 'count_include_pad', 0) === 1;
       const p = attrInt(v, 'p', 2);
-      forWindows(X.dims, axes, (q, o, taps, padded) => {
-        let r = kind === 'max' ? Number.NEGATIVE_INFINITY : 0;
-        for (const t of taps) r = kind === 'max' ? Math.max(r, X.data[t]) : kind === 'lp' ? r + Math.abs(X.data[t]) ** p : r + X.data[t];
-        if (kind === 'avg') r /= taps.length + (cip ? padded : 0);
-        if (kind === 'lp') r **= 1 / p;
-        y[q * outSize + o] = r;
-      });
+      const windows = windowOffsets(axes);
+      const inSize = size(X.dims.slice(2));
+      for (let q = 0; q < X.dims[0] * X.dims[1]; q++) {
+        windows.forEach((taps, o) => {
+          let r = kind === 'max' ? Number.NEGATIVE_INFINITY : 0;
+          let real = 0;
+          let padded = 0;
+          for (const t of taps) {
+            if (t === TAP_PAD) padded++;
+            if (t < 0) continue;
+            real++;
+            const x = X.data[q * inSize + t];
+            r = kind === 'max' ? Math.max(r, x) : kind === 'lp' ? r + Math.abs(x) ** p : r + x;
+          }
+          if (kind === 'avg') r /= real + (cip ? padded : 0);
+          if (kind === 'lp') r **= 1 / p;
+          y[q * outSize + o] = r;
+        });
+      }
       return [{ dims: [X.dims[0], X.dims[1], ...outSpatial], data: y }];
     },
   };
@@ -429,20 +411,19 @@ export const STD_OPS: Record<string, StdOp> = {
       const outSize = size(outSpatial);
       const y = new Float64Array(N * Cout * outSize);
       const inSize = size(X.dims.slice(2));
-      const full = kernelOffsets(axes, X.dims.slice(2));
+      const windows = windowOffsets(axes);
       for (let n = 0; n < N; n++)
         for (let co = 0; co < Cout; co++) {
           const g = Math.floor(co / perGroup);
-          for (let o = 0; o < outSize; o++) {
+          windows.forEach((taps, o) => {
             let s = bias ? bias.data[co] : 0;
             for (let ci = 0; ci < cg; ci++) {
               const xb = (n * Cin + g * cg + ci) * inSize;
               const wb = (co * cg + ci) * kSize;
-              const offs = full[o];
-              for (let k = 0; k < kSize; k++) if (offs[k] >= 0) s += X.data[xb + offs[k]] * W.data[wb + k];
+              for (let k = 0; k < kSize; k++) if (taps[k] >= 0) s += X.data[xb + taps[k]] * W.data[wb + k];
             }
             y[(n * Cout + co) * outSize + o] = s;
-          }
+          });
         }
       return [{ dims: [N, Cout, ...outSpatial], data: y }];
     },
@@ -621,31 +602,4 @@ function windowAttrsOfConv(v: StdNodeView, kernel: number[]): WindowAttrs {
     dilations: attrInts(v, 'dilations'),
     auto_pad: attrString(v, 'auto_pad', 'NOTSET'),
   };
-}
-
-/** For every output position, the flat spatial offset of each kernel tap (-1 in the padding). */
-function kernelOffsets(axes: AxisWindow[], spatial: number[]): number[][] {
-  const ax = [...axes];
-  const sp = [...spatial];
-  while (ax.length < 3) {
-    ax.push({ input: 1, kernel: 1, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 });
-    sp.push(1);
-  }
-  const out: number[][] = [];
-  for (let o0 = 0; o0 < ax[0].output; o0++)
-    for (let o1 = 0; o1 < ax[1].output; o1++)
-      for (let o2 = 0; o2 < ax[2].output; o2++) {
-        const offs: number[] = [];
-        for (let k0 = 0; k0 < ax[0].kernel; k0++)
-          for (let k1 = 0; k1 < ax[1].kernel; k1++)
-            for (let k2 = 0; k2 < ax[2].kernel; k2++) {
-              const i0 = o0 * ax[0].stride - ax[0].padBegin + k0 * ax[0].dilation;
-              const i1 = o1 * ax[1].stride - ax[1].padBegin + k1 * ax[1].dilation;
-              const i2 = o2 * ax[2].stride - ax[2].padBegin + k2 * ax[2].dilation;
-              const inside = i0 >= 0 && i0 < sp[0] && i1 >= 0 && i1 < sp[1] && i2 >= 0 && i2 < sp[2];
-              offs.push(inside ? (i0 * sp[1] + i1) * sp[2] + i2 : -1);
-            }
-        out.push(offs);
-      }
-  return out;
 }
