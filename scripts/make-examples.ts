@@ -3,11 +3,22 @@
 // Usage: node dist/scripts/make-examples.js [outdir]
 import { join } from 'node:path';
 import { seededRandom } from '../src/cli/run';
-import { GraphBuilder } from '../src/graph/builder';
+import { GraphBuilder, type Value } from '../src/graph/builder';
 import { writeModelFile } from '../src/onnx/model-file';
 
 function weights(rand: () => number, n: number, lo = -1, hi = 1): Float32Array {
   return Float32Array.from({ length: n }, () => lo + (hi - lo) * rand());
+}
+
+/** BatchNormalization with running statistics drawn from the given ranges. */
+function batchNorm(b: GraphBuilder, r: () => number, x: Value, prefix: string, c: number, mean: [number, number], variance: [number, number]): Value {
+  return b.batchNorm(
+    x,
+    b.initializer(`${prefix}.weight`, weights(r, c, 0.5, 1.5), [c]),
+    b.initializer(`${prefix}.bias`, weights(r, c), [c]),
+    b.initializer(`${prefix}.running_mean`, weights(r, c, ...mean), [c]),
+    b.initializer(`${prefix}.running_var`, weights(r, c, ...variance), [c]),
+  );
 }
 
 /** An adder CNN: L1Conv -> BatchNorm -> ReLU -> learned-p LpPool -> GeM -> LpNorm head. */
@@ -17,28 +28,12 @@ export function adderCnn(): GraphBuilder {
   const x = b.input('image', 'float32', ['N', 3, 32, 32]);
   const w1 = b.initializer('features.0.weight', weights(r, 16 * 3 * 9, -0.5, 0.5), [16, 3, 3, 3]);
   let h = b.l1Conv(x, w1, undefined, { pads: [1, 1, 1, 1] }, 'features.0');
-  h = b
-    .batchNorm(
-      h,
-      b.initializer('features.1.weight', weights(r, 16, 0.5, 1.5), [16]),
-      b.initializer('features.1.bias', weights(r, 16), [16]),
-      b.initializer('features.1.running_mean', weights(r, 16, -17, -13), [16]),
-      b.initializer('features.1.running_var', weights(r, 16, 2, 5), [16]),
-    )
-    .relu();
+  h = batchNorm(b, r, h, 'features.1', 16, [-17, -13], [2, 5]).relu();
   const p1 = b.initializer('features.3.p', weights(r, 16, 1.5, 4), [16]);
   h = b.lpPool(h, { kernel_shape: [2, 2], strides: [2, 2] }, p1, 'features.3');
   const w2 = b.initializer('features.4.weight', weights(r, 32 * 16 * 9, -0.5, 0.5), [32, 16, 3, 3]);
   h = b.l1Conv(h, w2, b.initializer('features.4.bias', weights(r, 32), [32]), { pads: [1, 1, 1, 1], strides: [2, 2] }, 'features.4');
-  h = b
-    .batchNorm(
-      h,
-      b.initializer('features.5.weight', weights(r, 32, 0.5, 1.5), [32]),
-      b.initializer('features.5.bias', weights(r, 32), [32]),
-      b.initializer('features.5.running_mean', weights(r, 32, -300, -280), [32]),
-      b.initializer('features.5.running_var', weights(r, 32, 1500, 3000), [32]),
-    )
-    .relu();
+  h = batchNorm(b, r, h, 'features.5', 32, [-300, -280], [1500, 3000]).relu();
   const gem = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, b.initializer('pool.p', [3], [1]), 'pool');
   const flat = gem.flatten();
   const head = b.initializer('head._w', weights(r, 10 * 32, 0.1, 1), [10, 32]);
