@@ -4,7 +4,8 @@ import { attributeProto } from './attributes';
 import { type AutoPad, checkWindowAttrs, type WindowAttrs, type WindowKind } from './geometry';
 import { LP_DOMAIN } from './types';
 
-export const MIN_BODY_OPSET = 18;
+/** Bodies are emitted for ONNX opsets 13 and up (onnxruntime inlines them at the model's opset). */
+export const MIN_BODY_OPSET = 13;
 
 export const attr = {
   f: (name: string, v: number) => attributeProto(name, 'float', v),
@@ -47,7 +48,13 @@ export class BodyBuilder {
     return this.constant(7, dims, new Uint8Array(v.buffer));
   }
 
+  /** Shape(x)[start:end]; Shape has start/end from opset 15, a Slice does it before. */
   shape(x: string, start?: number, end?: number): string {
+    if (start === undefined && end === undefined) return this.op('Shape', [x]);
+    if (this.opset < 15) {
+      const ends = this.ints([end ?? Number.MAX_SAFE_INTEGER]);
+      return this.op('Slice', [this.op('Shape', [x]), this.ints([start ?? 0]), ends]);
+    }
     const a: AttributeProto[] = [];
     if (start !== undefined) a.push(attr.i('start', start));
     if (end !== undefined) a.push(attr.i('end', end));
@@ -58,8 +65,11 @@ export class BodyBuilder {
     return parts.length === 1 ? parts[0] : this.op('Concat', parts, [attr.i('axis', axis)]);
   }
 
+  /** Reductions take axes as an input from opset 18 (ReduceSum from 13), as an attribute before. */
   reduce(type: string, x: string, axes: readonly number[], keepdims: boolean): string {
-    return this.op(type, [x, this.ints(axes)], [attr.i('keepdims', keepdims ? 1 : 0)]);
+    const keep = attr.i('keepdims', keepdims ? 1 : 0);
+    if (this.opset >= 18 || type === 'ReduceSum') return this.op(type, [x, this.ints(axes)], [keep]);
+    return this.op(type, [x], [keep, attr.is('axes', axes)]);
   }
 
   /** x where x > 0, else 1: a safe divisor for the max-scaling. */

@@ -38,3 +38,58 @@ ext = os.path.join(out, "torch-cnn-external.onnx")
 onnx.save_model(model, ext, save_as_external_data=True, all_tensors_to_one_file=True,
                 location="torch-cnn-external.onnx.data", size_threshold=256)
 print("wrote", path, ext)
+
+
+# --- a model with a com.lponnx node written by torch.onnx.export through a custom symbolic ---
+
+class LpNormFn(torch.autograd.Function):
+    """ops.md LpNorm with input P, eps and sum_eps, as the seed's LpNormLayer computes it."""
+
+    @staticmethod
+    def forward(ctx, x, w, p, eps, sum_eps):
+        a = torch.clamp(torch.abs(x), min=eps).unsqueeze(-2)
+        s = torch.sum(w * a.pow(p.view(-1, 1)), dim=-1)
+        return (s + sum_eps).pow(1.0 / p)
+
+    @staticmethod
+    def symbolic(g, x, w, p, eps, sum_eps):
+        return g.op("com.lponnx::LpNorm", x, w, p, eps_f=eps, sum_eps_f=sum_eps)
+
+
+class LpNormLayer(torch.nn.Module):
+    """The survey's appendix layer: W = abs(_w), p = softplus(_p) + 1."""
+
+    def __init__(self, in_dim, out_dim, eps=1e-6, p_init=2.0):
+        super().__init__()
+        self.eps = eps
+        self._w = torch.nn.Parameter(torch.rand(out_dim, in_dim) * 0.5 + 0.5)
+        self._p = torch.nn.Parameter(torch.full((out_dim,), p_init - 1.0) + torch.randn(out_dim))
+
+    def forward(self, x):
+        w = torch.abs(self._w)
+        p = torch.nn.functional.softplus(self._p) + 1.0
+        return LpNormFn.apply(x, w, p, self.eps, self.eps)
+
+
+class LpMlp(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc = torch.nn.Linear(12, 16)
+        self.lp = LpNormLayer(16, 6)
+
+    def forward(self, x):
+        return self.lp(self.fc(x))
+
+
+import numpy as np  # noqa: E402
+
+mlp = LpMlp().eval()
+xi = torch.randn(5, 12)
+with torch.no_grad():
+    yo = mlp(xi)
+lp_path = os.path.join(out, "torch-lpnorm.onnx")
+torch.onnx.export(mlp, (xi,), lp_path, opset_version=17, input_names=["x"], output_names=["y"],
+                  dynamic_axes={"x": {0: "batch"}, "y": {0: "batch"}}, custom_opsets={"com.lponnx": 1})
+np.save(os.path.join(out, "torch-lpnorm.x.npy"), xi.numpy())
+np.save(os.path.join(out, "torch-lpnorm.y.npy"), yo.numpy())
+print("wrote", lp_path)

@@ -91,6 +91,25 @@ describe('lp-onnx CLI', () => {
     expect(existsSync(join(gen, 'y.npy'))).toBe(true);
   });
 
+  test('a model written by torch.onnx.export (opset 17, custom symbolic) exports and matches PyTorch', () => {
+    const fx = join(ROOT, 'fixtures', 'onnx');
+    const out = join(dir, 'torch-lpnorm.dual.onnx');
+    const e = cli('export', join(fx, 'torch-lpnorm.onnx'), '-o', out);
+    expect(e.err).toBe('');
+    const m = decodeModel(new Uint8Array(readFileSync(out)));
+    // bodies follow the model's opset; the model keeps it
+    expect(m.opset_import).toEqual(expect.arrayContaining([{ domain: '', version: 17 }, { domain: 'com.lponnx', version: 1 }]));
+    expect(m.graph?.output?.[0].type?.tensor_type?.shape?.dim).toEqual([{ dim_param: 'batch' }, { dim_value: 6 }]);
+    const want = parseNpy(new Uint8Array(readFileSync(join(fx, 'torch-lpnorm.y.npy'))), 'y.npy');
+    for (const backend of ['ort', 'ort-web', 'reference']) {
+      const o = join(dir, `torch-${backend}`);
+      const r = cli('run', out, '--backend', backend, '--input', `x=${join(fx, 'torch-lpnorm.x.npy')}`, '--out', o);
+      expect(r.err).toBe('');
+      const got = parseNpy(new Uint8Array(readFileSync(join(o, 'y.npy'))), 'y.npy');
+      compareArrays(`${backend} vs PyTorch`, { dims: got.dims, data: got.data as Float32Array }, { dims: want.dims, data: want.data as Float32Array }, TOL.body);
+    }
+  });
+
   describe('errors: one clear message, exit code 1, nothing written', () => {
     const bad = (name: string, bytes: Uint8Array) => {
       const p = join(dir, name);
@@ -127,7 +146,11 @@ describe('lp-onnx CLI', () => {
     });
 
     test.each([
-      [['export', EXAMPLE, '-o', join(dir, 'o.onnx'), '--opset', '12'], 'lp-onnx: error: --opset 12: expected an integer from 18 to 23\n'],
+      [['export', EXAMPLE, '-o', join(dir, 'o.onnx'), '--opset', '12'], 'lp-onnx: error: --opset 12: expected an integer from 13 to 23\n'],
+      [
+        ['export', EXAMPLE, '-o', join(dir, 'o.onnx'), '--opset', '17'],
+        `lp-onnx: error: ${EXAMPLE}: the model's standard nodes are at ONNX opset 18; function bodies must use the same opset (onnxruntime inlines them at the model's opset), so --opset 17 cannot be applied; convert the model first or drop --opset\n`,
+      ],
       [['export', EXAMPLE, '-o', join(dir, 'o.txt')], `lp-onnx: error: -o ${join(dir, 'o.txt')}: the output file must end in .onnx\n`],
       [['export', EXAMPLE], 'lp-onnx: error: Missing required argument: o\n'],
       [['export', EXAMPLE, '-o', join(dir, 'o.onnx'), '--frobnicate'], 'lp-onnx: error: Unknown argument: frobnicate\n'],

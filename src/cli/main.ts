@@ -2,6 +2,7 @@
 import yargs from 'yargs';
 import { LpOpError } from '../../ops/attributes';
 import { GeometryError } from '../../ops/geometry';
+import { MIN_BODY_OPSET } from '../../ops/body';
 import { exportDualPath, MAX_OPSET } from '../export/dual-path';
 import { lowerModel } from '../export/lower';
 import { BuilderError } from '../graph/builder';
@@ -18,7 +19,7 @@ const KNOWN_ERRORS = [UsageError, ModelError, OnnxFormatError, TensorDataError, 
 
 function checkOpset(v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
-  if (!Number.isInteger(v) || v < 18 || v > MAX_OPSET) throw new UsageError(`--opset ${v}: expected an integer from 18 to ${MAX_OPSET}`);
+  if (!Number.isInteger(v) || v < MIN_BODY_OPSET || v > MAX_OPSET) throw new UsageError(`--opset ${v}: expected an integer from ${MIN_BODY_OPSET} to ${MAX_OPSET}`);
   return v;
 }
 
@@ -42,7 +43,7 @@ export async function main(argv: string[]): Promise<void> {
         y
           .positional('input', { type: 'string', demandOption: true, describe: 'an .onnx model with com.lponnx nodes' })
           .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'the .onnx file to write' })
-          .option('opset', { type: 'number', describe: `ONNX opset of the function bodies (18-${MAX_OPSET}; default: the model's, at least 18)` })
+          .option('opset', { type: 'number', describe: `ONNX opset of a model without one (${MIN_BODY_OPSET}-${MAX_OPSET}; default: the model's own, else 18); bodies always use the model's opset` })
           .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data next to the model (default: as the input)' }),
       (a) => {
         const loaded = loadModel(a.input);

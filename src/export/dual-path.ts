@@ -33,13 +33,7 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
   const model: ModelProto = structuredClone(source);
   const graph = model.graph ?? {};
   const modelOpset = opsetVersion(model, '');
-  const opset = options.opset ?? Math.max(modelOpset ?? DEFAULT_OPSET, DEFAULT_OPSET);
-  if (!Number.isInteger(opset) || opset < MIN_BODY_OPSET || opset > MAX_OPSET) {
-    throw new ModelError(`${what}: opset ${opset} is not supported for function bodies (expected ${MIN_BODY_OPSET} to ${MAX_OPSET})`);
-  }
-  if (modelOpset !== undefined && modelOpset > opset) {
-    throw new ModelError(`${what}: the model imports ONNX opset ${modelOpset}; --opset ${opset} would lower it (use --opset ${modelOpset} or higher)`);
-  }
+  const opset = bodyOpset(model, modelOpset, options.opset, what);
   const lpVersion = opsetVersion(model, LP_DOMAIN);
   if (lpVersion !== undefined && lpVersion !== LP_OPSET_VERSION) {
     throw new ModelError(`${what}: the model imports ${LP_DOMAIN} version ${lpVersion}; lp-onnx implements version ${LP_OPSET_VERSION}`);
@@ -97,6 +91,25 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
   return { model, report };
 }
 
+/**
+ * The ONNX opset of the bodies. onnxruntime inlines a model-local function at the model's own
+ * opset (it ignores the function's import), so bodies use the model's opset; changing the
+ * opset of a model that has standard nodes would change what those nodes mean, so it is refused.
+ */
+function bodyOpset(model: ModelProto, modelOpset: number | undefined, requested: number | undefined, what: string): number {
+  const opset = requested ?? modelOpset ?? DEFAULT_OPSET;
+  if (!Number.isInteger(opset) || opset < MIN_BODY_OPSET || opset > MAX_OPSET) {
+    throw new ModelError(`${what}: ONNX opset ${opset} is not supported for function bodies (expected ${MIN_BODY_OPSET} to ${MAX_OPSET})`);
+  }
+  const standardNodes = (model.graph?.node ?? []).filter((n) => !n.domain || n.domain === 'ai.onnx');
+  if (modelOpset !== undefined && opset !== modelOpset && standardNodes.length > 0) {
+    throw new ModelError(
+      `${what}: the model's standard nodes are at ONNX opset ${modelOpset}; function bodies must use the same opset (onnxruntime inlines them at the model's opset), so --opset ${opset} cannot be applied; convert the model first or drop --opset`,
+    );
+  }
+  return opset;
+}
+
 /** A node that calls a model-local function must find it (domain, name, overload). */
 function checkFunctionsInGraph(nodes: NodeProto[], functions: FunctionProto[], what: string): void {
   const localDomains = new Set(functions.map((f) => f.domain ?? ''));
@@ -135,9 +148,9 @@ function writeValueInfo(model: ModelProto, types: Map<string, ValueType>): void 
     const t = types.get(name);
     return t && t.elemType ? [valueInfo(name, t)] : existing.has(name) ? [existing.get(name) as NonNullable<ReturnType<typeof existing.get>>] : [];
   });
+  // Graph outputs: the inferred type (declared dims kept where inference knows less).
   for (const out of graph.output ?? []) {
     const t = types.get(out.name ?? '');
-    if (t?.shape && !out.type?.tensor_type?.shape) out.type = valueInfo(out.name ?? '', t).type;
-    else if (t && !out.type) out.type = valueInfo(out.name ?? '', t).type;
+    if (t && (t.shape || !out.type)) out.type = valueInfo(out.name ?? '', t).type;
   }
 }

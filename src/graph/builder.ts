@@ -271,7 +271,9 @@ export class GraphBuilder {
   unsqueeze(x: Value, axes: readonly number[]): Value {
     return this.op('Unsqueeze', [x, this.ints(axes)]);
   }
+  /** ReduceMean: axes as an input from opset 18, as an attribute before. */
   reduceMean(x: Value, axes: readonly number[], keepdims = true): Value {
+    if (this.opset < 18) return this.op('ReduceMean', [x], { keepdims: keepdims ? 1 : 0, axes });
     return this.op('ReduceMean', [x, this.ints(axes)], { keepdims: keepdims ? 1 : 0 });
   }
   /** Gelu (exact, erf form): the Gelu op from opset 20, Erf arithmetic before. */

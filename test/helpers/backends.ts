@@ -21,8 +21,8 @@ export function caseData(c: OpCase, seed: number): CaseData {
 const INPUT_NAMES: Record<OpCase['op'], string[]> = { LpNorm: ['X', 'W', 'P'], LpPool: ['X', 'P'], L1Conv: ['X', 'W', 'B'] };
 
 /** A one-node model: X always a graph input; weights constants unless the case feeds them. */
-export function caseModel(c: OpCase, d: CaseData): { model: ModelProto; feeds: Record<string, Tensor> } {
-  const b = new GraphBuilder({ name: c.name.replace(/[^A-Za-z0-9]+/g, '_') });
+export function caseModel(c: OpCase, d: CaseData, opset = 18): { model: ModelProto; feeds: Record<string, Tensor> } {
+  const b = new GraphBuilder({ name: c.name.replace(/[^A-Za-z0-9]+/g, '_'), opset });
   const feeds: Record<string, Tensor> = {};
   const values: (Value | undefined)[] = c.inputs.map((s, i) => {
     if (!s) return undefined;
@@ -53,8 +53,8 @@ export interface Backend {
   run(c: OpCase, d: CaseData): Promise<NdArray>;
 }
 
-async function runBody(kind: 'ort' | 'ort-web', c: OpCase, d: CaseData): Promise<NdArray> {
-  const { model, feeds } = caseModel(c, d);
+async function runBody(kind: 'ort' | 'ort-web', c: OpCase, d: CaseData, opset = 18): Promise<NdArray> {
+  const { model, feeds } = caseModel(c, d, opset);
   const { model: dual } = exportDualPath(model, { what: c.name });
   const out = await runOrt(kind, encodeModel(dual), feeds);
   return { dims: out.Y.dims, data: Float64Array.from(out.Y.data as Float32Array) };
@@ -85,4 +85,11 @@ export const BACKENDS: Backend[] = [
   },
   { name: 'function body on onnxruntime-node', tolerance: TOL.body, unavailable: probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
   { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, unavailable: probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
+  // Bodies follow the model's opset (onnxruntime inlines them at it): the oldest, torch 1.13's and the newest.
+  ...[13, 17, 23].map((opset) => ({
+    name: `function body at opset ${opset} on onnxruntime-node`,
+    tolerance: TOL.body,
+    unavailable: probe('onnxruntime-node'),
+    run: (c: OpCase, d: CaseData) => runBody('ort', c, d, opset),
+  })),
 ];
