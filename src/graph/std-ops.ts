@@ -344,6 +344,23 @@ export const STD_OPS: Record<string, StdOp> = {
   Reciprocal: unary((x) => 1 / x),
   Erf: unary(erf),
   Gelu: unary((x) => 0.5 * x * (1 + erf(x / Math.SQRT2))),
+  // log(1 + e^x) without overflow for large x
+  Softplus: unary((x) => (x > 0 ? x + Math.log1p(Math.exp(-x)) : Math.log1p(Math.exp(x)))),
+  LeakyRelu: {
+    infer: (_v, [x]) => [x ?? { elemType: 0 }],
+    evaluate: (v, [x]) => {
+      const alpha = attrFloat(v, 'alpha', 0.01);
+      return [{ dims: [...(x as NdArray).dims], data: (x as NdArray).data.map((t) => (t < 0 ? alpha * t : t)) }];
+    },
+  },
+  Clip: {
+    infer: (_v, [x]) => [x ?? { elemType: 0 }],
+    evaluate: (_v, [x, lo, hi]) => {
+      const a = lo ? lo.data[0] : Number.NEGATIVE_INFINITY;
+      const b = hi ? hi.data[0] : Number.POSITIVE_INFINITY;
+      return [{ dims: [...(x as NdArray).dims], data: (x as NdArray).data.map((t) => (Number.isNaN(t) ? t : Math.min(Math.max(t, a), b))) }];
+    },
+  },
   Add: binaryOp((x, y) => x + y),
   Sub: binaryOp((x, y) => x - y),
   Mul: binaryOp((x, y) => x * y),
