@@ -72,6 +72,17 @@ export class BodyBuilder {
     return this.op(type, [x], [keep, attr.is('axes', axes)]);
   }
 
+  /**
+   * base ^ exponent. A scalar (or trailing) exponent is one Pow; an exponent that broadcasts along
+   * other axes (per unit, per channel) is Exp(exponent * Log(base)), because onnxruntime's WebGPU
+   * provider (1.30) fails on such a Pow. Bases here are max-scaled (<= 1, or a sum >= 1/count),
+   * so the log form loses nothing that matters; Log(0) = -inf gives 0 as Pow does.
+   */
+  pow(base: string, exponent: string, broadcastsInside: boolean): string {
+    if (!broadcastsInside) return this.op('Pow', [base, exponent]);
+    return this.op('Exp', [this.op('Mul', [this.op('Log', [base]), exponent])]);
+  }
+
   /** x where x > 0, else 1: a safe divisor for the max-scaling. */
   positiveOrOne(x: string): string {
     return this.op('Where', [this.op('Greater', [x, this.float([0])]), x, this.float([1])]);

@@ -175,7 +175,7 @@ function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions):
     const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
     const safe3 = b.op('Unsqueeze', [safe, b.ints([-1])]);
     const pc = b.op('Unsqueeze', [p, b.ints([-1])]);
-    const powered = b.op('Pow', [b.op('Div', [a3, safe3]), pc]);
+    const powered = b.pow(b.op('Div', [a3, safe3]), pc, true);
     sum = b.reduce('ReduceSum', b.op('Mul', [powered, 'W']), [-1], false);
   }
   if (a.mean === 1) sum = b.op('Div', [sum, b.reduce('ReduceSum', 'W', [1], false)]);

@@ -196,9 +196,10 @@ function functionBody(a: LpPoolAttrs, ctx: NodeContext, o: FunctionBodyOptions):
   if (a.global === 1) {
     max = b.reduce('ReduceMax', am, spatialAxes, true);
     const safe = b.positiveOrOne(max);
-    const powered = b.op('Pow', [b.op('Div', [am, safe]), p]);
+    const perChannel = src !== 'attr';
+    const powered = b.pow(b.op('Div', [am, safe]), p, perChannel);
     const s = b.reduce(a.mean === 1 ? 'ReduceMean' : 'ReduceSum', powered, spatialAxes, true);
-    y = b.op('Mul', [safe, b.op('Pow', [s, b.op('Reciprocal', [p])])]);
+    y = b.op('Mul', [safe, b.pow(s, b.op('Reciprocal', [p]), perChannel)]);
   } else {
     const w = emitWindow(b, am, 'pool', windowAttrs(a), r);
     const kernel = a.kernel_shape as number[];
@@ -212,10 +213,10 @@ function functionBody(a: LpPoolAttrs, ctx: NodeContext, o: FunctionBodyOptions):
     const wmax = b.reduce('ReduceMax', windows, [2], true);
     const safe = b.positiveOrOne(wmax);
     const pc = src === 'attr' ? p : b.op('Unsqueeze', [p, b.ints([1])]);
-    let s = b.reduce('ReduceSum', b.op('Pow', [b.op('Div', [windows, safe]), pc]), [2], false);
+    let s = b.reduce('ReduceSum', b.pow(b.op('Div', [windows, safe]), pc, src !== 'attr'), [2], false);
     if (a.mean === 1) s = b.op('Div', [s, emitCounts(b, a, w, r, kernel, convAttrs)]);
     max = b.op('Squeeze', [wmax, b.ints([2])]);
-    y = b.op('Mul', [b.op('Squeeze', [safe, b.ints([2])]), b.op('Pow', [s, b.op('Reciprocal', [p])])]);
+    y = b.op('Mul', [b.op('Squeeze', [safe, b.ints([2])]), b.pow(s, b.op('Reciprocal', [p]), src !== 'attr')]);
   }
   if (isInf) y = b.op('Where', [isInf, max, y]);
   b.op('Identity', [y]);

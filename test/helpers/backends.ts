@@ -1,4 +1,7 @@
 // The backends every op case runs on, with one central list of skip reasons.
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { lpOp } from '../../ops/index';
 import type { NdArray } from '../../ops/types';
 import { exportDualPath } from '../../src/export/dual-path';
@@ -53,11 +56,21 @@ export interface Backend {
   run(c: OpCase, d: CaseData): Promise<NdArray>;
 }
 
-async function runBody(kind: 'ort' | 'ort-web', c: OpCase, d: CaseData, opset = 18): Promise<NdArray> {
+async function runBody(kind: 'ort' | 'ort-web', c: OpCase, d: CaseData, opset = 18, options: object = {}): Promise<NdArray> {
   const { model, feeds } = caseModel(c, d, opset);
   const { model: dual } = exportDualPath(model, { what: c.name });
-  const out = await runOrt(kind, encodeModel(dual), feeds);
+  const out = await runOrt(kind, encodeModel(dual), feeds, options);
   return { dims: out.Y.dims, data: Float64Array.from(out.Y.data as Float32Array) };
+}
+
+/** Whether onnxruntime-node's WebGPU provider runs here (without a GPU: Mesa's lavapipe). */
+function probeWebGpu(): string | undefined {
+  const missing = probe('onnxruntime-node');
+  if (missing) return missing;
+  const script = join(__dirname, '..', '..', 'dist', 'scripts', 'probe-webgpu.js');
+  if (!existsSync(script)) return 'dist/scripts/probe-webgpu.js is not built (npm run build)';
+  const r = spawnSync(process.execPath, [script], { encoding: 'utf8', timeout: 120000 });
+  return r.status === 0 ? undefined : (r.stdout || r.stderr).trim().split('\n').pop();
 }
 
 function probe(mod: string): string | undefined {
@@ -85,6 +98,12 @@ export const BACKENDS: Backend[] = [
   },
   { name: 'function body on onnxruntime-node', tolerance: TOL.body, unavailable: probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
   { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, unavailable: probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
+  {
+    name: 'function body on onnxruntime-node WebGPU',
+    tolerance: TOL.body,
+    unavailable: probeWebGpu(),
+    run: (c, d) => runBody('ort', c, d, 18, { executionProviders: ['webgpu'] }),
+  },
   // Bodies follow the model's opset (onnxruntime inlines them at it): the oldest, torch 1.13's and the newest.
   ...[13, 17, 23].map((opset) => ({
     name: `function body at opset ${opset} on onnxruntime-node`,
