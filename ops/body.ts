@@ -1,4 +1,4 @@
-// Building function bodies from standard ONNX ops (default domain, opset >= 18).
+// Building function bodies from standard ONNX ops (default domain, opsets 13 and up).
 import type { AttributeProto, FunctionProto, NodeProto } from '../src/onnx/proto';
 import { attributeProto } from './attributes';
 import { type AutoPad, checkWindowAttrs, type WindowAttrs, type WindowKind } from './geometry';

@@ -37,7 +37,7 @@ export interface NodeContext {
 }
 
 export interface FunctionBodyOptions {
-  /** ONNX (default domain) opset the body uses; >= 18 */
+  /** ONNX (default domain) opset the body uses: the model's own (13 and up) */
   opset: number;
   /** the function's name and overload, chosen by the exporter */
   name: string;

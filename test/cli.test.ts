@@ -37,6 +37,12 @@ describe('lp-onnx CLI', () => {
     expect((m.graph?.value_info ?? []).length).toBeGreaterThan(5);
   });
 
+  test('export is idempotent: a dual-path model exports to the same bytes', () => {
+    const again = join(dir, 'again.onnx');
+    expect(cli('export', dual, '-o', again).code).toBe(0);
+    expect(readFileSync(again).equals(readFileSync(dual))).toBe(true);
+  });
+
   test('inspect --json reports the lp nodes, bodies and parameters', () => {
     const r = cli('inspect', dual, '--json');
     expect(r.code).toBe(0);

@@ -15,7 +15,7 @@ export const DEFAULT_OPSET = 18;
 export const MAX_OPSET = 23;
 
 export interface ExportOptions {
-  /** default-domain opset of the model and its function bodies (>= 18); default: the model's, raised to 18 */
+  /** ONNX opset for a model that imports none, or that has no standard nodes (13-23); default: the model's own, else 18 */
   opset?: number;
   /** names the source in messages */
   what?: string;

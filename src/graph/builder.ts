@@ -111,7 +111,7 @@ export class Value {
 
 export interface BuilderOptions {
   name?: string;
-  /** default-domain opset (>= 18 for dual-path export); default 18 */
+  /** default-domain opset (13 to 23; the function bodies use it too); default 18 */
   opset?: number;
   docString?: string;
 }
