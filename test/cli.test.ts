@@ -170,6 +170,10 @@ describe('lp-onnx CLI', () => {
       [['run', EXAMPLE, '--input', 'pixels=x.npy'], `lp-onnx: error: --input pixels=...: ${EXAMPLE} has no input 'pixels' (inputs: image)\n`],
       [['run', EXAMPLE, '--dim', 'N=0'], 'lp-onnx: error: --dim N=0: expected a positive integer\n'],
       [
+        ['run', EXAMPLE, '--backend', 'ort'],
+        `lp-onnx: error: ${EXAMPLE}: node 'features.0' (L1Conv) has no function body, so stock onnxruntime cannot run it; run 'lp-onnx export' first (or use --backend reference)\n`,
+      ],
+      [
         ['lower', EXAMPLE, '-o', join(dir, 'l.onnx')],
         `lp-onnx: error: ${EXAMPLE}: node 'features.0' (L1Conv) has no function body; run 'lp-onnx export' first\n`,
       ],

@@ -128,6 +128,19 @@ describe('L1Conv errors', () => {
 });
 
 describe('model-level errors', () => {
+  test('missing weights: an input nothing provides', () => {
+    expect(model('LpNorm', [X2, { name: 'W_missing', dims: [2, 3] }].map((i, k) => (k === 1 ? { ...i, name: '' } : i)), [])).toThrow(
+      "m.onnx: LpNorm node 'n1': inputs X and W are required",
+    );
+    const m = model('LpNorm', [X2, W([1, 1, 1, 1, 1, 1])], []);
+    const dangling = () => {
+      const built = m();
+      const n = built.graph?.node?.[0];
+      if (n?.input) n.input[1] = 'lp.weight';
+      return exportDualPath(built, { what: 'm.onnx' });
+    };
+    expect(dangling).toThrow("m.onnx: node 'n1' (LpNorm): input 'lp.weight' is not a graph input, an initializer or any node's output (missing weights?)");
+  });
   test('unknown op in the lp domain', () => {
     expect(model('LpSomething', [X2], [])).toThrow("m.onnx: node 'n1': unknown op 'LpSomething' in domain com.lponnx (expected LpNorm, LpPool or L1Conv)");
   });

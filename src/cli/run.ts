@@ -1,6 +1,7 @@
 // `lp-onnx run`: run a model on one backend, with given or seeded random inputs.
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { LP_DOMAIN } from '../../ops/index';
 import type { NdArray } from '../../ops/types';
 import { ModelError } from '../graph/infer';
 import { valueTypeOf } from '../graph/model';
@@ -107,6 +108,12 @@ export async function runModel(
       result[k] = dt === 'float64' ? { dtype: 'float64', dims: v.dims, data: v.data } : makeTensor('float32', v.dims, v.data);
     }
     return result;
+  }
+  const bare = (model.graph?.node ?? []).find(
+    (n) => n.domain === LP_DOMAIN && !(model.functions ?? []).some((f) => f.domain === LP_DOMAIN && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? '')),
+  );
+  if (bare) {
+    throw new ModelError(`${file}: node '${bare.name}' (${bare.op_type}) has no function body, so stock onnxruntime cannot run it; run 'lp-onnx export' first (or use --backend reference)`);
   }
   try {
     return await runOrt(backend, encodeModel(model), feeds);

@@ -4,7 +4,7 @@
 import { MIN_BODY_OPSET } from '../../ops/body';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import type { ValueType } from '../../ops/types';
-import { inferTypes, isLpNode, ModelError } from '../graph/infer';
+import { checkConnected, inferTypes, isLpNode, ModelError } from '../graph/infer';
 import { constantInitializers, nodeContext, nodeLabel, opsetVersion, valueInfo } from '../graph/model';
 import type { FunctionProto, ModelProto, NodeProto } from '../onnx/proto';
 import { int64ToNumber } from '../onnx/proto';
@@ -39,6 +39,7 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
     throw new ModelError(`${what}: the model imports ${LP_DOMAIN} version ${lpVersion}; lp-onnx implements version ${LP_OPSET_VERSION}`);
   }
   checkFunctionsInGraph(graph.node ?? [], model.functions ?? [], what);
+  checkConnected(model, what);
 
   const types = inferTypes(model, what, options.readExternal);
   const constants = constantInitializers(graph);

@@ -31,6 +31,27 @@ export function isStdDomain(domain: string | undefined): boolean {
   return !domain || domain === 'ai.onnx';
 }
 
+/** Every input of every node must be a graph input, an initializer or another node's output. */
+export function checkConnected(model: ModelProto, what: string): void {
+  const graph = model.graph ?? {};
+  const known = new Set<string>([
+    ...(graph.input ?? []).map((i) => i.name ?? ''),
+    ...(graph.initializer ?? []).map((t) => t.name ?? ''),
+    ...(graph.sparse_initializer ?? []).map((t) => t.values?.name ?? ''),
+    ...(graph.node ?? []).flatMap((n) => n.output ?? []),
+  ]);
+  (graph.node ?? []).forEach((n, index) => {
+    for (const x of n.input ?? []) {
+      if (x && !known.has(x)) {
+        throw new ModelError(`${what}: node '${nodeLabel(n, index)}' (${n.op_type}): input '${x}' is not a graph input, an initializer or any node's output (missing weights?)`);
+      }
+    }
+  });
+  for (const o of graph.output ?? []) {
+    if (!known.has(o.name ?? '')) throw new ModelError(`${what}: graph output '${o.name}' is not produced by any node`);
+  }
+}
+
 /** Types of every value that can be inferred. `what` names the file in messages. */
 export function inferTypes(model: ModelProto, what: string, readExternal?: ExternalReader): Map<string, ValueType> {
   const graph = model.graph ?? {};
