@@ -5,7 +5,9 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModel } from '../src/onnx/codec';
-import { parseNpy } from '../src/runtime/npy';
+import { makeTensor, toFloat64 } from '../src/onnx/tensor';
+import { formatNpy, parseNpy } from '../src/runtime/npy';
+import { runReference } from '../src/runtime/reference';
 import { compareArrays, TOL } from './helpers/compare';
 
 const ROOT = join(__dirname, '..');
@@ -87,14 +89,23 @@ describe('lp-onnx CLI', () => {
     for (const k of ['ort', 'web', 'lowered']) compareArrays(`${k} vs reference`, outs[k], outs.ref, TOL.body);
   });
 
-  test('run reads inputs from .npy files', () => {
-    const out1 = join(dir, 'r1');
-    expect(cli('run', dual, '--seed', '9', '--out', out1).code).toBe(0);
-    // feed the same random input back from a file: identical output
-    const gen = join(dir, 'gen');
-    const r = cli('run', join(ROOT, 'fixtures', 'onnx', 'torch-cnn.onnx'), '--out', gen);
-    expect(r.code).toBe(0);
-    expect(existsSync(join(gen, 'y.npy'))).toBe(true);
+  test('run reads inputs from .npy files and checks them', () => {
+    const x = makeTensor('float32', [2, 3, 32, 32], Array.from({ length: 2 * 3 * 32 * 32 }, (_, i) => Math.cos(i * 0.11)));
+    const xPath = join(dir, 'image.npy');
+    writeFileSync(xPath, formatNpy(x));
+    const want = runReference(decodeModel(new Uint8Array(readFileSync(dual))), { image: { dims: x.dims, data: toFloat64(x) } }).scores;
+    const out = join(dir, 'from-npy');
+    const r = cli('run', dual, '--input', `image=${xPath}`, '--out', out);
+    expect(r.err).toBe('');
+    const got = parseNpy(new Uint8Array(readFileSync(join(out, 'scores.npy'))), 'scores.npy');
+    compareArrays('ort with --input', { dims: got.dims, data: got.data as Float32Array }, want, TOL.body);
+    const wrong = join(dir, 'wrong.npy');
+    writeFileSync(wrong, formatNpy(makeTensor('float32', [2, 3, 16, 16])));
+    expect(cli('run', dual, '--input', `image=${wrong}`).err).toBe(`lp-onnx: error: --input image=${wrong}: shape [2,3,16,16] does not match the model's [N,3,32,32]\n`);
+    writeFileSync(wrong, formatNpy(makeTensor('float64', [2, 3, 32, 32])));
+    expect(cli('run', dual, '--input', `image=${wrong}`).err).toBe(`lp-onnx: error: --input image=${wrong}: dtype float64, the model expects float32\n`);
+    writeFileSync(wrong, 'not an array');
+    expect(cli('run', dual, '--input', `image=${wrong}`).err).toBe(`lp-onnx: error: --input image=${wrong}: not a .npy file (bad magic)\n`);
   });
 
   test('a model written by torch.onnx.export (opset 17, custom symbolic) exports and matches PyTorch', () => {

@@ -24,7 +24,7 @@ describe.each(GOLDEN)('golden %s', (file, op, cases) => {
   const golden = JSON.parse(text).cases as GoldenCase[];
   test.each(golden.map((g) => [g.name, g] as const))('function body on onnxruntime-node: %s', async (_n, g) => {
     const b = new GraphBuilder({ name: 'golden' });
-    const names = { LpNorm: ['X', 'W', 'P'], LpPool: ['X', 'P'], L1Conv: ['X', 'W', 'B'] }[op];
+    const names = (lpOp(op)?.inputs ?? []).map((i) => i.name);
     const values: (Value | undefined)[] = g.inputs.map((t, i) => {
       if (!t) return undefined;
       return i === 0 ? b.input('X', 'float32', t.dims) : b.initializer(names[i], t.data.map(dec), t.dims);

@@ -21,15 +21,13 @@ export function caseData(c: OpCase, seed: number): CaseData {
   return { inputs: c.inputs.map((s, i) => (s ? makeInput(s, seed * 31 + i) : undefined)) };
 }
 
-const INPUT_NAMES: Record<OpCase['op'], string[]> = { LpNorm: ['X', 'W', 'P'], LpPool: ['X', 'P'], L1Conv: ['X', 'W', 'B'] };
-
 /** A one-node model: X always a graph input; weights constants unless the case feeds them. */
 export function caseModel(c: OpCase, d: CaseData, opset = 18): { model: ModelProto; feeds: Record<string, Tensor> } {
   const b = new GraphBuilder({ name: c.name.replace(/[^A-Za-z0-9]+/g, '_'), opset });
   const feeds: Record<string, Tensor> = {};
   const values: (Value | undefined)[] = c.inputs.map((s, i) => {
     if (!s) return undefined;
-    const name = INPUT_NAMES[c.op][i];
+    const name = lpOp(c.op)?.inputs[i].name ?? `in${i}`;
     const data = d.inputs[i] as Float32Array;
     if (i === 0 || c.feedWeights) {
       feeds[name] = makeTensor('float32', s.dims, data);
