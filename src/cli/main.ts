@@ -3,7 +3,16 @@ import yargs from 'yargs';
 import { LpOpError } from '../../ops/attributes';
 import { GeometryError } from '../../ops/geometry';
 import { MIN_BODY_OPSET } from '../../ops/body';
-import { exportDualPath, MAX_OPSET } from '../export/dual-path';
+import { createHash } from 'node:crypto';
+import { existsSync, readFileSync } from 'node:fs';
+import { basename } from 'node:path';
+import { ArchError, buildFromArch } from '../export/arch';
+import { exportDualPath, MAX_OPSET, setMetadata } from '../export/dual-path';
+import { readWeights, WeightsError } from '../export/weights/index';
+import { PickleError } from '../export/weights/pickle';
+import { SafetensorsError } from '../export/weights/safetensors';
+import { ZipError } from '../export/weights/zip';
+import type { ModelProto } from '../onnx/proto';
 import { lowerModel } from '../export/lower';
 import { BuilderError } from '../graph/builder';
 import { ModelError } from '../graph/infer';
@@ -15,7 +24,7 @@ import { formatInspect, inspectModel } from './inspect';
 import { loadModel, saveModel, UsageError } from './model-io';
 import { BACKENDS, type Backend, makeFeeds, parseAssignments, runModel, summarize, writeOutputs } from './run';
 
-const KNOWN_ERRORS = [UsageError, ModelError, OnnxFormatError, TensorDataError, LpOpError, GeometryError, BuilderError, NpyError];
+const KNOWN_ERRORS = [UsageError, ModelError, OnnxFormatError, TensorDataError, LpOpError, GeometryError, BuilderError, NpyError, ArchError, PickleError, SafetensorsError, ZipError, WeightsError];
 
 function checkOpset(v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
@@ -41,18 +50,48 @@ export async function main(argv: string[]): Promise<void> {
       'write a dual-path model: every com.lponnx node plus a standard-op function body',
       (y) =>
         y
-          .positional('input', { type: 'string', demandOption: true, describe: 'an .onnx model with com.lponnx nodes' })
+          .positional('input', { type: 'string', demandOption: true, describe: 'an .onnx model with com.lponnx nodes, or an architecture spec (.json, lp-onnx/arch@1) with --weights' })
           .option('o', { alias: 'output', type: 'string', demandOption: true, describe: 'the .onnx file to write' })
+          .option('weights', { type: 'string', describe: 'the state_dict of an architecture spec: .safetensors, .pt or .pth' })
+          .option('batch', { type: 'number', describe: 'a static batch size for the spec\'s inputs (default: symbolic)' })
           .option('opset', { type: 'number', describe: `ONNX opset of a model without one (${MIN_BODY_OPSET}-${MAX_OPSET}; default: the model's own, else 18); bodies always use the model's opset` })
           .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data next to the model (default: as the input)' }),
       (a) => {
-        const loaded = loadModel(a.input);
-        const { model, report } = exportDualPath(loaded.model, { opset: checkOpset(a.opset), what: a.input });
-        saveModel(a.o, model, a['external-data'] ?? loaded.hadExternalData);
+        const isSpec = /\.json$/i.test(a.input);
+        if (isSpec && !a.weights) throw new UsageError(`${a.input}: an architecture spec needs --weights (.safetensors, .pt or .pth)`);
+        if (!isSpec && a.weights) throw new UsageError(`--weights applies to an architecture spec (.json), not to ${a.input}`);
+        if (!isSpec && a.batch !== undefined) throw new UsageError(`--batch applies to an architecture spec (.json), not to ${a.input}`);
+        if (a.batch !== undefined && (!Number.isInteger(a.batch) || a.batch < 1)) throw new UsageError(`--batch ${a.batch}: expected a positive integer`);
+        const opset = checkOpset(a.opset);
+        let source: ModelProto;
+        let external = false;
+        const sources: [string, string][] = [['source', a.input]];
+        if (isSpec) {
+          const weights = readWeights(a.weights as string);
+          let spec: unknown;
+          try {
+            spec = JSON.parse(readFileSync(a.input, 'utf8'));
+          } catch (e) {
+            throw new UsageError(existsSync(a.input) ? `${a.input}: not valid JSON (${(e as Error).message})` : `${a.input}: no such file`);
+          }
+          source = buildFromArch(spec, weights, { what: a.input, weightsWhat: a.weights as string, batch: a.batch, opset });
+          sources.push(['weights', a.weights as string]);
+        } else {
+          const loaded = loadModel(a.input);
+          source = loaded.model;
+          external = loaded.hadExternalData;
+        }
+        const { model, report } = exportDualPath(source, { opset, what: a.input });
+        for (const [key, file] of sources) {
+          setMetadata(model, `lp-onnx.${key}`, basename(file));
+          setMetadata(model, `lp-onnx.${key}.sha256`, createHash('sha256').update(readFileSync(file)).digest('hex'));
+        }
+        saveModel(a.o, model, a['external-data'] ?? external);
         const byType = new Map<string, number>();
         for (const n of report.lpNodes) byType.set(n.opType, (byType.get(n.opType) ?? 0) + 1);
         const kinds = [...byType].map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
-        process.stdout.write(`wrote ${a.o}: ${report.lpNodes.length} lp nodes (${kinds}), ${report.functions} function bodies\n`);
+        const folded = report.folded ? `, ${report.folded} constant nodes folded` : '';
+        process.stdout.write(`wrote ${a.o}: ${report.lpNodes.length} lp nodes (${kinds}), ${report.functions} function bodies${folded}\n`);
       },
     )
     .command(

@@ -10,6 +10,7 @@ import type { FunctionProto, ModelProto, NodeProto } from '../onnx/proto';
 import { int64ToNumber } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
+import { foldConstants } from './fold';
 
 export const DEFAULT_OPSET = 18;
 export const MAX_OPSET = 23;
@@ -25,12 +26,14 @@ export interface ExportOptions {
 export interface ExportReport {
   lpNodes: { name: string; opType: string; overload: string }[];
   functions: number;
+  /** nodes folded into constants (parametrisations) */
+  folded: number;
 }
 
 /** Returns a new dual-path model; the input is not modified. */
 export function exportDualPath(source: ModelProto, options: ExportOptions = {}): { model: ModelProto; report: ExportReport } {
   const what = options.what ?? 'model';
-  const model: ModelProto = structuredClone(source);
+  const { model, folded } = foldConstants(structuredClone(source), options.readExternal);
   const graph = model.graph ?? {};
   const modelOpset = opsetVersion(model, '');
   const opset = bodyOpset(model, modelOpset, options.opset, what);
@@ -44,7 +47,7 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
   const types = inferTypes(model, what, options.readExternal);
   const constants = constantInitializers(graph);
   const bodies = new Map<string, FunctionProto>();
-  const report: ExportReport = { lpNodes: [], functions: 0 };
+  const report: ExportReport = { lpNodes: [], functions: 0, folded };
   const counters = new Map<string, number>();
   const nodes = graph.node ?? [];
   nodes.forEach((n, index) => {
