@@ -229,5 +229,22 @@ def main():
         print("wrote", d)
 
 
+class Evil:
+    """Unpickling this would run a shell command: the .pt reader must refuse it, never run it."""
+
+    def __reduce__(self):
+        return (os.system, ("echo this must never run",))
+
+
+def bad_files():
+    d = os.path.join(OUT, "bad")
+    os.makedirs(d, exist_ok=True)
+    torch.save({"w": torch.zeros(2), "payload": Evil()}, os.path.join(d, "evil.pt"))
+    torch.save({"w": torch.zeros(2)}, os.path.join(d, "legacy.pt"), _use_new_zipfile_serialization=False)
+    torch.save(nn.Linear(2, 2), os.path.join(d, "whole-model.pt"))
+    print("wrote", d)
+
+
 if __name__ == "__main__":
     main()
+    bad_files()

@@ -87,7 +87,8 @@ export function readTorchStateDict(bytes: Uint8Array, what: string): Map<string,
       resolveGlobal(module, name) {
         const full = `${module}.${name}`;
         if (!ALLOWED.has(full)) {
-          throw new PickleError(`${what}: refuses the global '${full}': a state_dict file may name only ${[...ALLOWED].join(', ')} (nothing from the file is run)`);
+          const hint = module.startsWith('torch.nn.') ? '; save model.state_dict(), not the model' : '';
+          throw new PickleError(`${what}: refuses the global '${full}' (nothing from the file is run): a state_dict file may name only ${[...ALLOWED].join(', ')}${hint}`);
         }
         return { kind: 'global', module, name };
       },
