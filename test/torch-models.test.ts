@@ -99,3 +99,59 @@ if (!torchOk) console.warn('skipping the fixture regeneration check: /usr/bin/py
     }
   }
 }, 120000);
+
+describe('.safetensors reader', () => {
+  /** Assembles a file from the documented layout: u64 header length, JSON header, data. */
+  function file(header: object, data: Uint8Array): Uint8Array {
+    const h = Buffer.from(JSON.stringify(header));
+    const len = Buffer.alloc(8);
+    len.writeBigUInt64LE(BigInt(h.length));
+    return new Uint8Array(Buffer.concat([len, h, data]));
+  }
+  const f64 = new Uint8Array(new Float64Array([0.1, -2.5]).buffer);
+  const f16 = new Uint8Array(new Uint16Array([0x3c00, 0xc000]).buffer); // 1, -2
+  const bf16 = new Uint8Array(new Uint16Array([0x3f80, 0x4040]).buffer); // 1, 3
+  const i64 = new Uint8Array(new BigInt64Array([7n]).buffer);
+  const { readSafetensors } = require('../src/export/weights/safetensors');
+
+  test('decodes F64, F16, BF16 and I64 tensors', () => {
+    const data = new Uint8Array([...f64, ...f16, ...bf16, ...i64]);
+    const m = readSafetensors(
+      file(
+        {
+          a: { dtype: 'F64', shape: [2], data_offsets: [0, 16] },
+          b: { dtype: 'F16', shape: [2, 1], data_offsets: [16, 20] },
+          c: { dtype: 'BF16', shape: [2], data_offsets: [20, 24] },
+          d: { dtype: 'I64', shape: [], data_offsets: [24, 32] },
+          __metadata__: { format: 'pt' },
+        },
+        data,
+      ),
+      'w.safetensors',
+    );
+    expect(Array.from(toFloat64(m.get('a')))).toEqual([0.1, -2.5]);
+    expect(Array.from(toFloat32(m.get('b')))).toEqual([1, -2]);
+    expect(m.get('b').dims).toEqual([2, 1]);
+    expect(Array.from(toFloat32(m.get('c')))).toEqual([1, 3]);
+    expect(Array.from(m.get('d').data)).toEqual([7n]);
+  });
+
+  test.each([
+    ['too short', () => new Uint8Array(4), 'w.safetensors: too short for a .safetensors file (4 bytes)'],
+    ['header past the end', () => file({}, new Uint8Array()).subarray(0, 9), 'w.safetensors: header of 2 bytes runs past the end of the file (truncated or not .safetensors)'],
+    ['not JSON', () => { const b = file({}, new Uint8Array()); b[8] = 0x7b; b[9] = 0x7b; return b; }, 'w.safetensors: the header is not JSON'],
+    ['unknown dtype', () => file({ a: { dtype: 'C64', shape: [1], data_offsets: [0, 8] } }, new Uint8Array(8)), "w.safetensors: tensor 'a' has dtype 'C64', which is not supported"],
+    ['offsets outside', () => file({ a: { dtype: 'F32', shape: [4], data_offsets: [0, 16] } }, new Uint8Array(8)), "w.safetensors: tensor 'a' has data offsets [0, 16] outside the 8 data bytes"],
+    ['size mismatch', () => file({ a: { dtype: 'F32', shape: [3], data_offsets: [0, 8] } }, new Uint8Array(8)), "w.safetensors: tensor 'a' has 8 bytes, its shape [3] of F32 needs 12"],
+  ])('%s', (_n, make, message) => {
+    expect(() => readSafetensors(make(), 'w.safetensors')).toThrow(message);
+  });
+
+  test('a truncated .pt archive', () => {
+    const bytes = readFileSync(join(DIR, 'adder-cnn', 'weights.pt'));
+    const { readTorchStateDict } = require('../src/export/weights/torch');
+    expect(() => readTorchStateDict(new Uint8Array(bytes.subarray(0, bytes.length - 200)), 'w.pt')).toThrow(
+      'w.pt: not a complete zip archive (no end-of-central-directory record; truncated?)',
+    );
+  });
+});
