@@ -39,12 +39,13 @@ describe.each(MODELS)('%s', (name) => {
   const want = npy(join(DIR, name, 'output.npy'));
   const wantArr = { dims: want.dims, data: want.data as Float32Array };
 
-  test.each(sources)('%s: onnxruntime-node and the reference match PyTorch', async (_label, make) => {
+  test.each(sources)('%s: onnxruntime-node, onnxruntime-web and the reference match PyTorch', async (_label, make) => {
     const { model } = exportDualPath(make(name), { what: name });
     const input = model.graph?.input?.[0].name as string;
-    const out = await runOrt('ort', encodeModel(model), { [input]: x });
-    const got = Object.values(out)[0];
-    compareArrays(`${name} on onnxruntime-node`, { dims: got.dims, data: got.data as Float32Array }, wantArr, VS_TORCH);
+    for (const backend of ['ort', 'ort-web'] as const) {
+      const got = Object.values(await runOrt(backend, encodeModel(model), { [input]: x }))[0];
+      compareArrays(`${name} on ${backend}`, { dims: got.dims, data: got.data as Float32Array }, wantArr, VS_TORCH);
+    }
     const ref = Object.values(runReference(model, { [input]: { dims: x.dims, data: toFloat64(x) } }))[0];
     compareArrays(`${name} on the reference`, ref, wantArr, VS_TORCH);
   });
