@@ -9,6 +9,8 @@ import { GraphBuilder, type Value } from '../../src/graph/builder';
 import { encodeModel } from '../../src/onnx/codec';
 import type { ModelProto } from '../../src/onnx/proto';
 import { makeTensor, type Tensor } from '../../src/onnx/tensor';
+import * as lpNode from '../../src/node/index';
+import { nativeStatus } from '../../src/node/index';
 import { runOrt } from '../../src/runtime/ort';
 import { makeInput, type OpCase } from '../cases/types';
 import { TOL, type Tolerance } from './compare';
@@ -71,6 +73,21 @@ function probeWebGpu(): string | undefined {
   return r.status === 0 ? undefined : (r.stdout || r.stderr).trim().split('\n').pop();
 }
 
+/** The dual-path model through lp-onnx/node: onnxruntime runs the fused kernel, not the body. */
+async function runNative(c: OpCase, d: CaseData): Promise<NdArray> {
+  const { model, feeds } = caseModel(c, d);
+  const { model: dual } = exportDualPath(model, { what: c.name });
+  const session = await lpNode.InferenceSession.create(encodeModel(dual));
+  try {
+    const input: Record<string, lpNode.Tensor> = {};
+    for (const [k, t] of Object.entries(feeds)) input[k] = new lpNode.Tensor('float32', t.data as Float32Array, t.dims);
+    const out = await session.run(input);
+    return { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Float32Array) };
+  } finally {
+    await session.release();
+  }
+}
+
 function probe(mod: string): string | undefined {
   try {
     require.resolve(mod);
@@ -94,6 +111,7 @@ export const BACKENDS: Backend[] = [
       return op.reference(attrs, ins, c.name);
     },
   },
+  { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, unavailable: nativeStatus().reason, run: (c, d) => runNative(c, d) },
   { name: 'function body on onnxruntime-node', tolerance: TOL.body, unavailable: probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
   { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, unavailable: probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
   {

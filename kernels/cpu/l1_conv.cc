@@ -1,0 +1,129 @@
+// L1Conv on the CPU (ops.md): a blocked direct convolution. Per (n, group) the group's input
+// channels are copied once, zero-padded; each task takes 4 output channels and accumulates
+// |x - w| row by row over the output (the vectorised inner loop), so every loaded input value
+// serves 4 filters. No im2col buffer.
+#include "l1_conv.h"
+
+namespace lp {
+
+namespace {
+constexpr int64_t kChannelBlock = 4;
+
+// acc_c[o] += |x[o * stride] - w_c| for 4 filters along one output row.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void AbsDiffRow4(const float* x, int64_t stride, int64_t count, const float* w,
+                                                                           float* a0, float* a1, float* a2, float* a3) {
+  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
+  if (stride == 1) {
+    for (int64_t o = 0; o < count; ++o) {
+      const float v = x[o];
+      a0[o] += std::fabs(v - w0);
+      a1[o] += std::fabs(v - w1);
+      a2[o] += std::fabs(v - w2);
+      a3[o] += std::fabs(v - w3);
+    }
+  } else {
+    for (int64_t o = 0; o < count; ++o) {
+      const float v = x[o * stride];
+      a0[o] += std::fabs(v - w0);
+      a1[o] += std::fabs(v - w1);
+      a2[o] += std::fabs(v - w2);
+      a3[o] += std::fabs(v - w3);
+    }
+  }
+}
+}  // namespace
+
+L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
+  Attrs a(info);
+  node_ = a.NodeName();
+  window_.kernel = a.Ints("kernel_shape");
+  window_.strides = a.Ints("strides");
+  window_.pads = a.Ints("pads");
+  window_.dilations = a.Ints("dilations");
+  window_.auto_pad = a.S("auto_pad", "NOTSET");
+  group_ = a.I("group", 1);
+  if (group_ < 1) Fail(kName, node_, Str("group = ", group_, "; must be >= 1"));
+}
+
+void L1ConvKernel::Compute(OrtKernelContext* ctx) {
+  const OrtValue* xv = OptionalInput(ctx, 0);
+  const OrtValue* wv = OptionalInput(ctx, 1);
+  const OrtValue* bv = OptionalInput(ctx, 2);
+  const auto xs = ShapeOf(xv);
+  const auto ws = ShapeOf(wv);
+  if (xs.size() < 3 || xs.size() > 5) Fail(kName, node_, Str("X must be [N, C_in, D1 (, D2 (, D3))], got rank ", xs.size()));
+  if (ws.size() != xs.size()) Fail(kName, node_, Str("rank mismatch: X has rank ", xs.size(), ", W has rank ", ws.size()));
+  const int64_t n = xs[0], cin = xs[1], cout = ws[0], cg = ws[1];
+  if (cout % group_ != 0) Fail(kName, node_, Str("C_out = ", cout, " is not divisible by group = ", group_));
+  if (cin % group_ != 0) Fail(kName, node_, Str("C_in = ", cin, " is not divisible by group = ", group_));
+  if (cg * group_ != cin) {
+    Fail(kName, node_, Str("channel mismatch: X has C_in = ", cin, " but W has ", cg, " channels per group x group ", group_));
+  }
+  WindowAttrs wa = window_;
+  const std::vector<int64_t> kdims(ws.begin() + 2, ws.end());
+  if (wa.kernel.empty()) wa.kernel = kdims;
+  if (wa.kernel != kdims) Fail(kName, node_, "kernel_shape disagrees with W's spatial dims");
+  const float* b = bv ? DataOf(bv) : nullptr;
+  if (bv && Product(ShapeOf(bv)) != cout) Fail(kName, node_, Str("B must be [C_out] = [", cout, "]"));
+  const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
+  auto axes = ResolveWindow(WindowKind::kConv, spatial, wa, kName, node_);
+  while (axes.size() < 3) axes.insert(axes.begin(), Axis{1, 1, 1, 1, 0, 0, 1});
+  std::vector<int64_t> ys = {n, cout};
+  for (size_t i = 3 - spatial.size(); i < 3; ++i) ys.push_back(axes[i].output);
+  Ort::KernelContext kc(ctx);
+  auto yv = kc.GetOutput(0, ys);
+  float* y = yv.GetTensorMutableData<float>();
+  const float* x = DataOf(xv);
+  const float* w = DataOf(wv);
+  const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
+  const int64_t P0 = A0.input + A0.pad_begin + A0.pad_end, P1 = A1.input + A1.pad_begin + A1.pad_end,
+                P2 = A2.input + A2.pad_begin + A2.pad_end;
+  const int64_t in_plane = A0.input * A1.input * A2.input, pad_plane = P0 * P1 * P2;
+  const int64_t out_plane = A0.output * A1.output * A2.output;
+  const int64_t taps = A0.kernel * A1.kernel * A2.kernel;
+  const int64_t per_group = cout / group_;
+  const int64_t blocks = (per_group + kChannelBlock - 1) / kChannelBlock;
+
+  for (int64_t nn = 0; nn < n; ++nn) {
+    for (int64_t g = 0; g < group_; ++g) {
+      // the group's input channels, zero-padded
+      std::vector<float> padded(cg * pad_plane, 0.0f);
+      for (int64_t ci = 0; ci < cg; ++ci) {
+        const float* src = x + ((nn * cin) + g * cg + ci) * in_plane;
+        float* dst = padded.data() + ci * pad_plane;
+        for (int64_t i0 = 0; i0 < A0.input; ++i0)
+          for (int64_t i1 = 0; i1 < A1.input; ++i1)
+            std::memcpy(dst + ((i0 + A0.pad_begin) * P1 + i1 + A1.pad_begin) * P2 + A2.pad_begin, src + (i0 * A1.input + i1) * A2.input,
+                        sizeof(float) * A2.input);
+      }
+      ParallelFor(ctx, static_cast<size_t>(blocks), [&](size_t blk) {
+        const int64_t co0 = g * per_group + static_cast<int64_t>(blk) * kChannelBlock;
+        const int64_t nco = std::min(kChannelBlock, g * per_group + per_group - co0);
+        std::vector<float> acc(kChannelBlock * out_plane, 0.0f);
+        float wq[kChannelBlock];
+        for (int64_t ci = 0; ci < cg; ++ci) {
+          const float* xp = padded.data() + ci * pad_plane;
+          for (int64_t t = 0; t < taps; ++t) {
+            const int64_t k0 = t / (A1.kernel * A2.kernel), k1 = (t / A2.kernel) % A1.kernel, k2 = t % A2.kernel;
+            for (int64_t q = 0; q < kChannelBlock; ++q) wq[q] = q < nco ? w[((co0 + q) * cg + ci) * taps + t] : 0.0f;
+            for (int64_t o0 = 0; o0 < A0.output; ++o0) {
+              for (int64_t o1 = 0; o1 < A1.output; ++o1) {
+                const float* row = xp + ((o0 * A0.stride + k0 * A0.dilation) * P1 + o1 * A1.stride + k1 * A1.dilation) * P2 + k2 * A2.dilation;
+                const int64_t at = (o0 * A1.output + o1) * A2.output;
+                AbsDiffRow4(row, A2.stride, A2.output, wq, acc.data() + at, acc.data() + out_plane + at, acc.data() + 2 * out_plane + at,
+                            acc.data() + 3 * out_plane + at);
+              }
+            }
+          }
+        }
+        for (int64_t q = 0; q < nco; ++q) {
+          float* out = y + (nn * cout + co0 + q) * out_plane;
+          const float bias = b ? b[co0 + q] : 0.0f;
+          for (int64_t o = 0; o < out_plane; ++o) out[o] = bias - acc[q * out_plane + o];
+        }
+      });
+    }
+  }
+}
+
+}  // namespace lp

@@ -1,0 +1,23 @@
+// L1Conv CPU kernel (ops.md).
+#pragma once
+#include "lp_common.h"
+
+namespace lp {
+
+struct L1ConvKernel {
+  static constexpr const char* kName = "L1Conv";
+  static constexpr size_t kInputs = 3;
+  static constexpr size_t kRequired = 2;
+  explicit L1ConvKernel(const OrtKernelInfo* info);
+  OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
+    return Guard([&] { Compute(ctx); });
+  }
+  void Compute(OrtKernelContext* ctx);
+
+ private:
+  std::string node_;
+  WindowAttrs window_;
+  int64_t group_;
+};
+
+}  // namespace lp

@@ -1,0 +1,233 @@
+// LpNorm on the CPU (ops.md). Shared p: each input element is powered once, then onnxruntime's own
+// Gemm (MLAS) does the multiply-accumulate. Per-unit p: log once per input element, then a
+// vectorised exp per (unit, element) over blocks of rows, never a [rows, M, K] intermediate.
+#include "lp_norm.h"
+
+namespace lp {
+
+namespace {
+constexpr int64_t kRowBlock = 8;
+
+// s[r] += sum_i w[i] * exp(p * l[r][i]) for a block of rows against one weight row.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void ExpDotRows(const float* w, const float* l, int64_t k,
+                                                                          int64_t rows, float p, float* s) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const float* lr = l + r * k;
+    float acc = 0.0f;
+    for (int64_t i = 0; i < k; ++i) acc += w[i] * FastExp(p * lr[i]);
+    s[r] = acc;
+  }
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) void LogScaled(const float* a, int64_t k, float inv_scale, float* out) {
+  for (int64_t i = 0; i < k; ++i) out[i] = FastLog(a[i] * inv_scale);
+}
+
+// a^p for a in [0, 1]: exact for small integer p, exp(p log a) otherwise.
+__attribute__((target_clones("avx512f", "avx2", "default"))) void PowRow(float* a, int64_t k, float p) {
+  if (p == 1.0f) return;
+  if (p == 2.0f) {
+    for (int64_t i = 0; i < k; ++i) a[i] = a[i] * a[i];
+  } else if (p == 3.0f) {
+    for (int64_t i = 0; i < k; ++i) a[i] = a[i] * a[i] * a[i];
+  } else if (p == 4.0f) {
+    for (int64_t i = 0; i < k; ++i) {
+      float q = a[i] * a[i];
+      a[i] = q * q;
+    }
+  } else {
+    for (int64_t i = 0; i < k; ++i) a[i] = FastExp(p * FastLog(a[i]));
+  }
+}
+}  // namespace
+
+LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
+  Attrs a(info);
+  node_ = a.NodeName();
+  p_ = a.F("p", 2.0f);
+  eps_ = a.F("eps", 0.0f);
+  sum_eps_ = a.F("sum_eps", 0.0f);
+  mean_ = a.I("mean", 0) != 0;
+  const std::string mode = a.S("mode", "abs");
+  if (mode != "abs" && mode != "clamp") Fail(kName, node_, "mode '" + mode + "' is not \"abs\" or \"clamp\"");
+  abs_ = mode == "abs";
+  if (!(p_ > 0)) Fail(kName, node_, Str("attribute p = ", p_, "; must be > 0 (or +inf)"));
+  if (!(eps_ >= 0)) Fail(kName, node_, Str("eps = ", eps_, "; must be >= 0"));
+  if (!(sum_eps_ >= 0)) Fail(kName, node_, Str("sum_eps = ", sum_eps_, "; must be >= 0"));
+  // onnxruntime's Gemm for the shared-exponent multiply: Y = A W^T.
+  const char* names[] = {"T"};
+  ONNXTensorElementDataType types[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT};
+  // an invoked op gets no attribute defaults: all four are given
+  const int64_t zero = 0, one = 1;
+  const float unit = 1.0f;
+  Ort::OpAttr attrs[] = {Ort::OpAttr("transA", &zero, 1, OrtOpAttrType::ORT_OP_ATTR_INT), Ort::OpAttr("transB", &one, 1, OrtOpAttrType::ORT_OP_ATTR_INT),
+                         Ort::OpAttr("alpha", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT), Ort::OpAttr("beta", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT)};
+  gemm_ = Ort::Op::Create(info, "Gemm", "", 13, names, types, 1, attrs, 4, 2, 1);
+}
+
+void LpNormKernel::Compute(OrtKernelContext* ctx) {
+  const OrtValue* xv = OptionalInput(ctx, 0);
+  const OrtValue* wv = OptionalInput(ctx, 1);
+  const OrtValue* pv = OptionalInput(ctx, 2);
+  if (xv == nullptr || wv == nullptr) Fail(kName, node_, "inputs X and W are required");
+  const auto xs = ShapeOf(xv);
+  const auto ws = ShapeOf(wv);
+  if (xs.empty()) Fail(kName, node_, "X must have rank >= 1, got a scalar");
+  if (ws.size() != 2) Fail(kName, node_, Str("W must have rank 2 [M, K], got rank ", ws.size()));
+  const int64_t k = xs.back();
+  const int64_t m = ws[0];
+  if (ws[1] != k) Fail(kName, node_, Str("K of X (", k, ") does not equal K of W (", ws[1], ")"));
+  const float* x = DataOf(xv);
+  const float* w = DataOf(wv);
+  const float* p = pv ? DataOf(pv) : nullptr;
+  int64_t np = 0;
+  if (pv) {
+    const auto ps = ShapeOf(pv);
+    if (ps.size() > 1) Fail(kName, node_, Str("P must be [M], [1] or a scalar, got rank ", ps.size()));
+    np = Product(ps);
+    if (np != 1 && np != m) Fail(kName, node_, Str("P has length ", np, "; expected M = ", m, ", 1 or a scalar"));
+    CheckExponents(p, np, kName, node_);
+  }
+  std::vector<float> z(m, 1.0f);
+  for (int64_t j = 0; j < m; ++j) {
+    double row = 0;
+    for (int64_t i = 0; i < k; ++i) {
+      const float v = w[j * k + i];
+      if (std::isnan(v)) Fail(kName, node_, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
+      if (v < 0) Fail(kName, node_, Str("W[", j, ",", i, "] = ", v, " is negative; weights must be >= 0"));
+      row += v;
+    }
+    if (mean_) {
+      if (row == 0) Fail(kName, node_, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
+      z[j] = static_cast<float>(row);
+    }
+  }
+  std::vector<int64_t> ys(xs.begin(), xs.end() - 1);
+  ys.push_back(m);
+  Ort::KernelContext kc(ctx);
+  auto yv = kc.GetOutput(0, ys);
+  float* y = yv.GetTensorMutableData<float>();
+  const int64_t rows = k == 0 ? 0 : Product(xs) / k;
+  if (rows == 0 || m == 0) return;
+
+  const bool shared = p == nullptr || np == 1;
+  const float p0 = p ? p[0] : p_;
+  const float inf = std::numeric_limits<float>::infinity();
+
+  // Magnitudes, their row maxima and NaN rows.
+  std::vector<float> a(rows * k);
+  std::vector<float> rmax(rows);
+  std::vector<char> rnan(rows);
+  ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
+    float mx = 0.0f;
+    bool nan = false;
+    for (int64_t i = 0; i < k; ++i) {
+      const float v = Magnitude(x[r * k + i], abs_, eps_);
+      a[r * k + i] = v;
+      nan |= std::isnan(v);
+      mx = v > mx ? v : mx;
+    }
+    rmax[r] = mx;
+    rnan[r] = nan;
+  });
+
+  // p = +inf units: max over weighted inputs (a NaN reaches a unit only through a weight > 0).
+  auto max_unit = [&](int64_t r, int64_t j) {
+    float mx = 0.0f;
+    for (int64_t i = 0; i < k; ++i) {
+      if (w[j * k + i] > 0) {
+        const float v = a[r * k + i];
+        if (std::isnan(v)) return v;
+        mx = v > mx ? v : mx;
+      }
+    }
+    return mx;
+  };
+
+  if (shared && p0 == inf) {
+    ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
+      for (int64_t j = 0; j < m; ++j) y[r * m + j] = max_unit(static_cast<int64_t>(r), j);
+    });
+    return;
+  }
+
+  if (shared) {
+    // scale s = max(row max, sum_eps^(1/p)); A = (a / s)^p; Y = A W^T (Gemm); then the root.
+    const float eps_root = sum_eps_ > 0 ? std::pow(sum_eps_, 1.0f / p0) : 0.0f;
+    std::vector<float> scale(rows);
+    ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
+      float s = std::max(rmax[r], eps_root);
+      s = s > 0 ? s : 1.0f;
+      scale[r] = s;
+      float* ar = a.data() + r * k;
+      const float inv = 1.0f / s;
+      for (int64_t i = 0; i < k; ++i) ar[i] *= inv;
+      PowRow(ar, k, p0);
+    });
+    Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    const int64_t a_dims[] = {rows, k};
+    const int64_t y_dims[] = {rows, m};
+    auto a_val = Ort::Value::CreateTensor<float>(mem, a.data(), a.size(), a_dims, 2);
+    auto y_val = Ort::Value::CreateTensor<float>(mem, y, static_cast<size_t>(rows * m), y_dims, 2);
+    const OrtValue* ins[] = {a_val, wv};
+    OrtValue* outs[] = {y_val};
+    gemm_.Invoke(ctx, ins, 2, outs, 1);
+    const float inv_p = 1.0f / p0;
+    ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
+      const float s = scale[r];
+      const float eps_term = sum_eps_ > 0 ? sum_eps_ / std::pow(s, p0) : 0.0f;
+      for (int64_t j = 0; j < m; ++j) {
+        float& out = y[r * m + j];
+        out = rnan[r] ? std::numeric_limits<float>::quiet_NaN() : s * std::pow(out / z[j] + eps_term, inv_p);
+      }
+    });
+    return;
+  }
+
+  // Per-unit exponents: L = log(a / rowmax) once per element, then exp(p_j L) per unit.
+  std::vector<float> l(rows * k);
+  ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
+    const float s = rmax[r] > 0 ? rmax[r] : 1.0f;
+    LogScaled(a.data() + r * k, k, 1.0f / s, l.data() + r * k);
+  });
+  const int64_t row_blocks = (rows + kRowBlock - 1) / kRowBlock;
+  const int64_t unit_blocks = (m + 63) / 64;
+  ParallelFor(ctx, static_cast<size_t>(row_blocks * unit_blocks), [&](size_t t) {
+    const int64_t rb = static_cast<int64_t>(t) / unit_blocks;
+    const int64_t ub = static_cast<int64_t>(t) % unit_blocks;
+    const int64_t r0 = rb * kRowBlock;
+    const int64_t nr = std::min(kRowBlock, rows - r0);
+    float sums[kRowBlock];
+    for (int64_t j = ub * 64; j < std::min(m, ub * 64 + 64); ++j) {
+      const float pj = p[j];
+      if (pj == inf) {
+        for (int64_t r = r0; r < r0 + nr; ++r) y[r * m + j] = max_unit(r, j);
+        continue;
+      }
+      ExpDotRows(w + j * k, l.data() + r0 * k, k, nr, pj, sums);
+      for (int64_t q = 0; q < nr; ++q) {
+        const int64_t r = r0 + q;
+        if (rnan[r]) {
+          y[r * m + j] = std::numeric_limits<float>::quiet_NaN();
+          continue;
+        }
+        // Y = m' (S (m / m')^p / Z + sum_eps / m'^p)^(1/p), m' = max(m, sum_eps^(1/p)) keeps it finite.
+        const float mx = rmax[r] > 0 ? rmax[r] : 1.0f;
+        float s = sums[q] / z[j];
+        float scale = mx;
+        if (sum_eps_ > 0) {
+          const float er = std::pow(sum_eps_, 1.0f / pj);
+          if (er > rmax[r]) {
+            s = s * std::exp(pj * std::log(rmax[r] / er)) + 1.0f;
+            scale = er;
+          } else {
+            s += sum_eps_ / std::pow(mx, pj);
+          }
+        }
+        y[r * m + j] = rmax[r] > 0 || sum_eps_ > 0 ? scale * std::pow(s, 1.0f / pj) : 0.0f;
+      }
+    }
+  });
+}
+
+}  // namespace lp

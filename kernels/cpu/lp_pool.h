@@ -1,0 +1,24 @@
+// LpPool CPU kernel (ops.md).
+#pragma once
+#include "lp_common.h"
+
+namespace lp {
+
+struct LpPoolKernel {
+  static constexpr const char* kName = "LpPool";
+  static constexpr size_t kInputs = 2;
+  static constexpr size_t kRequired = 1;
+  explicit LpPoolKernel(const OrtKernelInfo* info);
+  OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
+    return Guard([&] { Compute(ctx); });
+  }
+  void Compute(OrtKernelContext* ctx);
+
+ private:
+  std::string node_;
+  WindowAttrs window_;
+  float p_, eps_;
+  bool mean_, abs_, global_, count_include_pad_;
+};
+
+}  // namespace lp

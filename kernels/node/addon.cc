@@ -1,0 +1,416 @@
+// The lp-onnx/node addon: loads the libonnxruntime.so.1 that onnxruntime-node ships, registers the
+// com.lponnx kernels on each session's options, and creates / runs sessions for TypeScript
+// (src/node/binding.ts is the only module that loads it). Runs happen off the JS thread.
+#include <dlfcn.h>
+#include <node_api.h>
+
+#include <cstring>
+#include <memory>
+#include <string>
+#include <vector>
+
+#define ORT_API_MANUAL_INIT
+#include <onnxruntime_cxx_api.h>
+#undef ORT_API_MANUAL_INIT
+
+extern "C" OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base);
+
+namespace {
+
+const OrtApiBase* g_base = nullptr;
+std::unique_ptr<Ort::Env> g_env;
+
+#define NAPI(call)                                                         \
+  do {                                                                     \
+    if ((call) != napi_ok) {                                               \
+      napi_throw_error(env, nullptr, "lp-onnx native: N-API call failed"); \
+      return nullptr;                                                      \
+    }                                                                      \
+  } while (0)
+
+napi_value Throw(napi_env env, const std::string& msg) {
+  napi_throw_error(env, nullptr, msg.c_str());
+  return nullptr;
+}
+
+std::string GetString(napi_env env, napi_value v) {
+  size_t n = 0;
+  napi_get_value_string_utf8(env, v, nullptr, 0, &n);
+  std::string s(n, '\0');
+  napi_get_value_string_utf8(env, v, s.data(), n + 1, &n);
+  return s;
+}
+
+napi_value Prop(napi_env env, napi_value obj, const char* name) {
+  napi_value v = nullptr;
+  bool has = false;
+  if (napi_has_named_property(env, obj, name, &has) != napi_ok || !has) return nullptr;
+  napi_get_named_property(env, obj, name, &v);
+  napi_valuetype t;
+  napi_typeof(env, v, &t);
+  return t == napi_undefined || t == napi_null ? nullptr : v;
+}
+
+struct TypeInfo {
+  const char* name;
+  ONNXTensorElementDataType ort;
+  size_t bytes;
+  napi_typedarray_type js;
+};
+const TypeInfo kTypes[] = {
+    {"float32", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, 4, napi_float32_array},
+    {"float64", ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE, 8, napi_float64_array},
+    {"int64", ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64, 8, napi_bigint64_array},
+    {"int32", ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32, 4, napi_int32_array},
+    {"uint8", ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, 1, napi_uint8_array},
+    {"int8", ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8, 1, napi_int8_array},
+    {"bool", ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL, 1, napi_uint8_array},
+};
+const TypeInfo* ByName(const std::string& n) {
+  for (const auto& t : kTypes)
+    if (n == t.name) return &t;
+  return nullptr;
+}
+const TypeInfo* ByOrt(ONNXTensorElementDataType o) {
+  for (const auto& t : kTypes)
+    if (o == t.ort) return &t;
+  return nullptr;
+}
+
+struct Session {
+  std::unique_ptr<Ort::Session> session;
+  std::vector<std::string> inputs, outputs;
+};
+
+// init(libonnxruntimePath): load onnxruntime-node's own runtime library.
+napi_value Init(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (g_base != nullptr) return nullptr;
+  const std::string path = GetString(env, argv[0]);
+  void* lib = dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL);
+  if (lib == nullptr) return Throw(env, "cannot load " + path + ": " + dlerror());
+  using GetApiBase = const OrtApiBase* (*)();
+  auto get = reinterpret_cast<GetApiBase>(dlsym(lib, "OrtGetApiBase"));
+  if (get == nullptr) return Throw(env, path + " has no OrtGetApiBase");
+  g_base = get();
+  const OrtApi* api = g_base->GetApi(ORT_API_VERSION);
+  if (api == nullptr) return Throw(env, path + " does not provide ORT API version " + std::to_string(ORT_API_VERSION));
+  Ort::InitApi(api);
+  try {
+    g_env = std::make_unique<Ort::Env>(ORT_LOGGING_LEVEL_WARNING, "lp-onnx");
+  } catch (const Ort::Exception& e) {
+    return Throw(env, e.what());
+  }
+  napi_value version;
+  NAPI(napi_create_string_utf8(env, g_base->GetVersionString(), NAPI_AUTO_LENGTH, &version));
+  return version;
+}
+
+void Finalize(napi_env, void* data, void*) { delete static_cast<Session*>(data); }
+
+Session* Unwrap(napi_env env, napi_value v) {
+  void* p = nullptr;
+  napi_get_value_external(env, v, &p);
+  auto* s = static_cast<Session*>(p);
+  if (s == nullptr || !s->session) {
+    napi_throw_error(env, nullptr, "the session has been released");
+    return nullptr;
+  }
+  return s;
+}
+
+// createSession(model: Uint8Array | string, options): External
+napi_value CreateSession(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (!g_env) return Throw(env, "lp-onnx native: init() was not called");
+  try {
+    Ort::SessionOptions so;
+    napi_value o = argv[1];
+    if (napi_value v = Prop(env, o, "intraOpNumThreads")) {
+      int32_t n;
+      napi_get_value_int32(env, v, &n);
+      so.SetIntraOpNumThreads(n);
+    }
+    if (napi_value v = Prop(env, o, "interOpNumThreads")) {
+      int32_t n;
+      napi_get_value_int32(env, v, &n);
+      so.SetInterOpNumThreads(n);
+    }
+    if (napi_value v = Prop(env, o, "graphOptimizationLevel")) {
+      const std::string l = GetString(env, v);
+      so.SetGraphOptimizationLevel(l == "disabled" ? ORT_DISABLE_ALL : l == "basic" ? ORT_ENABLE_BASIC : l == "extended" ? ORT_ENABLE_EXTENDED : ORT_ENABLE_ALL);
+    }
+    if (napi_value v = Prop(env, o, "logSeverityLevel")) {
+      int32_t n;
+      napi_get_value_int32(env, v, &n);
+      so.SetLogSeverityLevel(n);
+    }
+    if (napi_value v = Prop(env, o, "executionMode")) {
+      so.SetExecutionMode(GetString(env, v) == "parallel" ? ORT_PARALLEL : ORT_SEQUENTIAL);
+    }
+    Ort::ThrowOnError(RegisterCustomOps(so, g_base));
+    auto s = std::make_unique<Session>();
+    bool is_buffer = false;
+    napi_is_typedarray(env, argv[0], &is_buffer);
+    if (is_buffer) {
+      napi_typedarray_type t;
+      size_t len;
+      void* data;
+      napi_value ab;
+      size_t off;
+      NAPI(napi_get_typedarray_info(env, argv[0], &t, &len, &data, &ab, &off));
+      s->session = std::make_unique<Ort::Session>(*g_env, data, len, so);
+    } else {
+      const std::string path = GetString(env, argv[0]);
+      s->session = std::make_unique<Ort::Session>(*g_env, path.c_str(), so);
+    }
+    Ort::AllocatorWithDefaultOptions alloc;
+    for (size_t i = 0; i < s->session->GetInputCount(); ++i) s->inputs.push_back(s->session->GetInputNameAllocated(i, alloc).get());
+    for (size_t i = 0; i < s->session->GetOutputCount(); ++i) s->outputs.push_back(s->session->GetOutputNameAllocated(i, alloc).get());
+    napi_value ext;
+    NAPI(napi_create_external(env, s.release(), Finalize, nullptr, &ext));
+    return ext;
+  } catch (const Ort::Exception& e) {
+    return Throw(env, e.what());
+  }
+}
+
+napi_value Names(napi_env env, const std::vector<std::string>& names) {
+  napi_value arr;
+  napi_create_array_with_length(env, names.size(), &arr);
+  for (size_t i = 0; i < names.size(); ++i) {
+    napi_value s;
+    napi_create_string_utf8(env, names[i].c_str(), NAPI_AUTO_LENGTH, &s);
+    napi_set_element(env, arr, i, s);
+  }
+  return arr;
+}
+
+// [{name, isTensor, type, shape}] for inputs or outputs; symbolic dims by name, unknown as -1.
+napi_value Metadata(napi_env env, Session* s, bool inputs) {
+  const auto& names = inputs ? s->inputs : s->outputs;
+  napi_value arr;
+  napi_create_array_with_length(env, names.size(), &arr);
+  for (size_t i = 0; i < names.size(); ++i) {
+    Ort::TypeInfo ti = inputs ? s->session->GetInputTypeInfo(i) : s->session->GetOutputTypeInfo(i);
+    napi_value o, v;
+    napi_create_object(env, &o);
+    napi_create_string_utf8(env, names[i].c_str(), NAPI_AUTO_LENGTH, &v);
+    napi_set_named_property(env, o, "name", v);
+    const bool tensor = ti.GetONNXType() == ONNX_TYPE_TENSOR;
+    napi_get_boolean(env, tensor, &v);
+    napi_set_named_property(env, o, "isTensor", v);
+    if (tensor) {
+      auto t = ti.GetTensorTypeAndShapeInfo();
+      const TypeInfo* ty = ByOrt(t.GetElementType());
+      napi_create_string_utf8(env, ty ? ty->name : "unknown", NAPI_AUTO_LENGTH, &v);
+      napi_set_named_property(env, o, "type", v);
+      const auto shape = t.GetShape();
+      std::vector<const char*> sym(shape.size());
+      t.GetSymbolicDimensions(sym.data(), sym.size());
+      napi_value dims;
+      napi_create_array_with_length(env, shape.size(), &dims);
+      for (size_t d = 0; d < shape.size(); ++d) {
+        napi_value dv;
+        if (shape[d] < 0 && sym[d] != nullptr && sym[d][0] != '\0') napi_create_string_utf8(env, sym[d], NAPI_AUTO_LENGTH, &dv);
+        else napi_create_int64(env, shape[d], &dv);
+        napi_set_element(env, dims, d, dv);
+      }
+      napi_set_named_property(env, o, "shape", dims);
+    }
+    napi_set_element(env, arr, i, o);
+  }
+  return arr;
+}
+
+// sessionInfo(handle): { inputNames, outputNames, inputMetadata, outputMetadata }
+napi_value SessionInfo(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Session* s = Unwrap(env, argv[0]);
+  if (s == nullptr) return nullptr;
+  napi_value o;
+  NAPI(napi_create_object(env, &o));
+  NAPI(napi_set_named_property(env, o, "inputNames", Names(env, s->inputs)));
+  NAPI(napi_set_named_property(env, o, "outputNames", Names(env, s->outputs)));
+  try {
+    NAPI(napi_set_named_property(env, o, "inputMetadata", Metadata(env, s, true)));
+    NAPI(napi_set_named_property(env, o, "outputMetadata", Metadata(env, s, false)));
+  } catch (const Ort::Exception& e) {
+    return Throw(env, e.what());
+  }
+  return o;
+}
+
+napi_value Release(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  void* p = nullptr;
+  napi_get_value_external(env, argv[0], &p);
+  if (p != nullptr) static_cast<Session*>(p)->session.reset();
+  return nullptr;
+}
+
+// run(handle, names, types, dims, buffers, outputNames): Promise<[{name, type, dims, data}]>
+struct RunJob {
+  Session* session;
+  napi_ref session_ref;
+  std::vector<std::string> in_names, out_names;
+  std::vector<std::vector<int64_t>> dims;
+  std::vector<const TypeInfo*> types;
+  std::vector<std::vector<uint8_t>> data;
+  std::vector<Ort::Value> results;
+  std::string error;
+  napi_deferred deferred;
+  napi_async_work work;
+};
+
+void Execute(napi_env, void* p) {
+  auto* job = static_cast<RunJob*>(p);
+  try {
+    Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+    std::vector<Ort::Value> inputs;
+    std::vector<const char*> in_names, out_names;
+    for (size_t i = 0; i < job->in_names.size(); ++i) {
+      inputs.push_back(Ort::Value::CreateTensor(mem, job->data[i].data(), job->data[i].size(), job->dims[i].data(), job->dims[i].size(),
+                                                job->types[i]->ort));
+      in_names.push_back(job->in_names[i].c_str());
+    }
+    for (const auto& n : job->out_names) out_names.push_back(n.c_str());
+    job->results = job->session->session->Run(Ort::RunOptions{nullptr}, in_names.data(), inputs.data(), inputs.size(), out_names.data(),
+                                              out_names.size());
+  } catch (const Ort::Exception& e) {
+    job->error = e.what();
+  } catch (const std::exception& e) {
+    job->error = e.what();
+  }
+}
+
+void Complete(napi_env env, napi_status, void* p) {
+  std::unique_ptr<RunJob> job(static_cast<RunJob*>(p));
+  napi_delete_reference(env, job->session_ref);
+  napi_delete_async_work(env, job->work);
+  if (!job->error.empty()) {
+    napi_value msg, err;
+    napi_create_string_utf8(env, job->error.c_str(), NAPI_AUTO_LENGTH, &msg);
+    napi_create_error(env, nullptr, msg, &err);
+    napi_reject_deferred(env, job->deferred, err);
+    return;
+  }
+  napi_value arr;
+  napi_create_array_with_length(env, job->results.size(), &arr);
+  for (size_t i = 0; i < job->results.size(); ++i) {
+    auto& v = job->results[i];
+    auto ti = v.GetTensorTypeAndShapeInfo();
+    const TypeInfo* t = ByOrt(ti.GetElementType());
+    napi_value o, name, type, dims, ab, ta;
+    napi_create_object(env, &o);
+    napi_create_string_utf8(env, job->out_names[i].c_str(), NAPI_AUTO_LENGTH, &name);
+    napi_set_named_property(env, o, "name", name);
+    if (t == nullptr) {
+      napi_value msg, err;
+      napi_create_string_utf8(env, ("output '" + job->out_names[i] + "' has an element type lp-onnx/node does not return").c_str(), NAPI_AUTO_LENGTH, &msg);
+      napi_create_error(env, nullptr, msg, &err);
+      napi_reject_deferred(env, job->deferred, err);
+      return;
+    }
+    napi_create_string_utf8(env, t->name, NAPI_AUTO_LENGTH, &type);
+    napi_set_named_property(env, o, "type", type);
+    const auto shape = ti.GetShape();
+    napi_create_array_with_length(env, shape.size(), &dims);
+    for (size_t d = 0; d < shape.size(); ++d) {
+      napi_value dv;
+      napi_create_int64(env, shape[d], &dv);
+      napi_set_element(env, dims, d, dv);
+    }
+    napi_set_named_property(env, o, "dims", dims);
+    const size_t count = ti.GetElementCount();
+    void* dst = nullptr;
+    napi_create_arraybuffer(env, count * t->bytes, &dst, &ab);
+    if (count > 0) std::memcpy(dst, v.GetTensorRawData(), count * t->bytes);
+    napi_create_typedarray(env, t->js, count, ab, 0, &ta);
+    napi_set_named_property(env, o, "data", ta);
+    napi_set_element(env, arr, i, o);
+  }
+  napi_resolve_deferred(env, job->deferred, arr);
+}
+
+napi_value Run(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  Session* s = Unwrap(env, argv[0]);
+  if (s == nullptr) return nullptr;
+  auto job = std::make_unique<RunJob>();
+  job->session = s;
+  uint32_t n = 0;
+  NAPI(napi_get_array_length(env, argv[1], &n));
+  for (uint32_t i = 0; i < n; ++i) {
+    napi_value name, type, dims, buf;
+    napi_get_element(env, argv[1], i, &name);
+    napi_get_element(env, argv[2], i, &type);
+    napi_get_element(env, argv[3], i, &dims);
+    napi_get_element(env, argv[4], i, &buf);
+    job->in_names.push_back(GetString(env, name));
+    const TypeInfo* t = ByName(GetString(env, type));
+    if (t == nullptr) return Throw(env, "input '" + job->in_names.back() + "': unsupported element type " + GetString(env, type));
+    job->types.push_back(t);
+    uint32_t rank = 0;
+    napi_get_array_length(env, dims, &rank);
+    std::vector<int64_t> d(rank);
+    for (uint32_t k = 0; k < rank; ++k) {
+      napi_value dv;
+      napi_get_element(env, dims, k, &dv);
+      napi_get_value_int64(env, dv, &d[k]);
+    }
+    job->dims.push_back(d);
+    napi_typedarray_type tt;
+    size_t len;
+    void* data;
+    napi_value ab;
+    size_t off;
+    NAPI(napi_get_typedarray_info(env, buf, &tt, &len, &data, &ab, &off));
+    size_t elem = 1;
+    for (auto v : d) elem *= static_cast<size_t>(v);
+    const size_t bytes = elem * t->bytes;
+    // copy: the JS buffer may be changed or collected while the run is in flight
+    job->data.emplace_back(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + bytes);
+  }
+  uint32_t no = 0;
+  NAPI(napi_get_array_length(env, argv[5], &no));
+  for (uint32_t i = 0; i < no; ++i) {
+    napi_value name;
+    napi_get_element(env, argv[5], i, &name);
+    job->out_names.push_back(GetString(env, name));
+  }
+  NAPI(napi_create_reference(env, argv[0], 1, &job->session_ref));
+  napi_value promise, resource;
+  NAPI(napi_create_promise(env, &job->deferred, &promise));
+  NAPI(napi_create_string_utf8(env, "lp-onnx.run", NAPI_AUTO_LENGTH, &resource));
+  NAPI(napi_create_async_work(env, nullptr, resource, Execute, Complete, job.get(), &job->work));
+  NAPI(napi_queue_async_work(env, job->work));
+  job.release();
+  return promise;
+}
+
+napi_value Module(napi_env env, napi_value exports) {
+  napi_property_descriptor props[] = {
+      {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"createSession", nullptr, CreateSession, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"sessionInfo", nullptr, SessionInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
+  };
+  napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
+  return exports;
+}
+
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Module)

@@ -1,0 +1,98 @@
+#!/usr/bin/env node
+// Builds the native parts at install time: build/Release/lp_onnx.node (the lp-onnx/node addon with
+// the CPU kernels) and build/Release/liblp_onnx_ops.so (the custom-op library alone, for Python
+// onnxruntime's register_custom_ops_library). Needs g++, Node's headers and onnxruntime's C API
+// headers: LP_ONNX_ORT_INCLUDE=<folder>, or Debian's libonnxruntime-dev (trixie) fetched with
+// apt-get download into build/ort-headers. When anything is missing the install still succeeds;
+// build/native-status.json says why, and `lp-onnx doctor` prints it.
+'use strict';
+const { execFileSync } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+
+const root = path.join(__dirname, '..');
+const build = path.join(root, 'build');
+const out = path.join(build, 'Release');
+const statusFile = path.join(build, 'native-status.json');
+
+function sh(cmd, args, opts = {}) {
+  return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
+}
+
+function ortHeaders() {
+  const given = process.env.LP_ONNX_ORT_INCLUDE;
+  if (given) {
+    if (!fs.existsSync(path.join(given, 'onnxruntime_cxx_api.h'))) throw new Error(`LP_ONNX_ORT_INCLUDE=${given} has no onnxruntime_cxx_api.h`);
+    return given;
+  }
+  const dir = path.join(build, 'ort-headers', 'usr', 'include', 'onnxruntime');
+  if (fs.existsSync(path.join(dir, 'onnxruntime_cxx_api.h'))) return dir;
+  // Debian trixie's libonnxruntime-dev, with apt state of our own (the machine's sources are untouched).
+  const apt = path.join(build, 'apt');
+  fs.mkdirSync(path.join(apt, 'lists', 'partial'), { recursive: true });
+  fs.mkdirSync(path.join(apt, 'cache', 'archives', 'partial'), { recursive: true });
+  const sources = path.join(apt, 'sources.list');
+  const mirror = debianMirror();
+  fs.writeFileSync(sources, `deb ${mirror} trixie main\n`);
+  const o = [
+    `-oDir::Etc::SourceList=${sources}`,
+    '-oDir::Etc::SourceParts=/dev/null',
+    `-oDir::State::Lists=${path.join(apt, 'lists')}`,
+    `-oDir::Cache=${path.join(apt, 'cache')}`,
+    '-oAPT::Sandbox::User=root',
+    '-qq',
+  ];
+  sh('apt-get', [...o, 'update']);
+  sh('apt-get', [...o, 'download', 'libonnxruntime-dev'], { cwd: apt });
+  const deb = fs.readdirSync(apt).find((f) => f.startsWith('libonnxruntime-dev') && f.endsWith('.deb'));
+  if (!deb) throw new Error('apt-get download libonnxruntime-dev gave no package');
+  sh('dpkg', ['-x', path.join(apt, deb), path.join(build, 'ort-headers')]);
+  return dir;
+}
+
+/** The Debian mirror the machine already uses. */
+function debianMirror() {
+  const files = ['/etc/apt/sources.list', ...fs.readdirSync('/etc/apt/sources.list.d').map((f) => `/etc/apt/sources.list.d/${f}`)];
+  for (const f of files) {
+    if (!fs.existsSync(f) || !/\.(list|sources)$/.test(f)) continue;
+    const text = fs.readFileSync(f, 'utf8');
+    const m = /^URIs:\s*(\S+\/debian)\/?\s*$/m.exec(text) || /^deb\s+(?:\[[^\]]*\]\s+)?(\S+\/debian)\/?\s+\S+/m.exec(text);
+    if (m) return m[1];
+  }
+  throw new Error('no Debian source in /etc/apt to fetch libonnxruntime-dev from');
+}
+
+function nodeHeaders() {
+  for (const dir of [path.join(path.dirname(process.execPath), '..', 'include', 'node'), '/usr/include/node', '/usr/local/include/node']) {
+    if (fs.existsSync(path.join(dir, 'node_api.h'))) return dir;
+  }
+  throw new Error("Node's headers (node_api.h) were not found");
+}
+
+function main() {
+  fs.mkdirSync(out, { recursive: true });
+  const include = ortHeaders();
+  const nodeInc = nodeHeaders();
+  const flags = ['-std=c++17', '-O3', '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', `-I${include}`, `-I${nodeInc}`, `-I${path.join(root, 'kernels', 'cpu')}`];
+  const kernels = ['lp_norm', 'lp_pool', 'l1_conv', 'register'].map((f) => path.join(root, 'kernels', 'cpu', `${f}.cc`));
+  const objs = [];
+  for (const src of [...kernels, path.join(root, 'kernels', 'node', 'addon.cc')]) {
+    const obj = path.join(out, `${path.basename(src, '.cc')}.o`);
+    sh('g++', [...flags, '-DNODE_GYP_MODULE_NAME=lp_onnx', '-c', src, '-o', obj]);
+    objs.push(obj);
+  }
+  sh('g++', ['-shared', '-o', path.join(out, 'liblp_onnx_ops.so'), ...objs.slice(0, kernels.length)]);
+  sh('g++', ['-shared', '-o', path.join(out, 'lp_onnx.node'), ...objs, '-ldl']);
+  for (const o of objs) fs.rmSync(o);
+  fs.writeFileSync(statusFile, `${JSON.stringify({ ok: true, headers: include, built: new Date().toISOString() }, null, 1)}\n`);
+  process.stdout.write(`lp-onnx: built the native kernels (${path.relative(root, out)}/lp_onnx.node, liblp_onnx_ops.so)\n`);
+}
+
+try {
+  main();
+} catch (e) {
+  const reason = (e.stderr || e.message || String(e)).toString().trim().split('\n').slice(-3).join(' ');
+  fs.mkdirSync(build, { recursive: true });
+  fs.writeFileSync(statusFile, `${JSON.stringify({ ok: false, reason }, null, 1)}\n`);
+  process.stdout.write(`lp-onnx: the native kernels were not built (${reason}); everything runs on function bodies. See 'lp-onnx doctor'.\n`);
+}

@@ -1,0 +1,94 @@
+// lp-onnx/node: onnxruntime-node with the lp-onnx kernels. Import this instead of onnxruntime-node:
+// the same InferenceSession, Tensor and env, but CPU sessions run in onnxruntime-node's own runtime
+// with the com.lponnx domain registered, so lp nodes run as fused kernels instead of their
+// function bodies. A model without lp nodes runs exactly as in onnxruntime-node. When the native
+// kernels are missing, nothing is registered and every model runs on its function bodies.
+import * as ort from 'onnxruntime-node';
+import { type NativeSession, type NativeSessionInfo, type NativeSessionOptions, native } from './binding';
+
+export * from 'onnxruntime-node';
+
+type Feeds = Record<string, ort.Tensor>;
+type SessionHandlerResult = Record<string, ort.Tensor>;
+
+const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+
+function nativeOptions(o: ort.InferenceSession.SessionOptions = {}): NativeSessionOptions {
+  const out: NativeSessionOptions = {};
+  if (o.intraOpNumThreads !== undefined) out.intraOpNumThreads = o.intraOpNumThreads;
+  if (o.interOpNumThreads !== undefined) out.interOpNumThreads = o.interOpNumThreads;
+  if (o.graphOptimizationLevel !== undefined) {
+    const level = o.graphOptimizationLevel as string;
+    if (!(LEVELS as readonly string[]).includes(level)) throw new TypeError(`lp-onnx/node: graphOptimizationLevel '${level}' is not one of ${LEVELS.join(', ')}`);
+    out.graphOptimizationLevel = level as NativeSessionOptions['graphOptimizationLevel'];
+  }
+  if (o.logSeverityLevel !== undefined) out.logSeverityLevel = o.logSeverityLevel;
+  if (o.executionMode !== undefined) out.executionMode = o.executionMode;
+  return out;
+}
+
+/** An onnxruntime-common session handler over a native session. */
+class NativeSessionHandler {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  private session: NativeSession | undefined;
+
+  constructor(session: NativeSession, info: NativeSessionInfo) {
+    this.session = session;
+    this.inputNames = info.inputNames;
+    this.outputNames = info.outputNames;
+    this.inputMetadata = info.inputMetadata as unknown as ort.InferenceSession.ValueMetadata[];
+    this.outputMetadata = info.outputMetadata as unknown as ort.InferenceSession.ValueMetadata[];
+  }
+
+  async run(feeds: Feeds, fetches: Record<string, unknown>): Promise<SessionHandlerResult> {
+    const { binding } = native();
+    if (!binding || !this.session) throw new Error('lp-onnx/node: the session has been released');
+    const names = Object.keys(feeds);
+    const tensors = names.map((n) => feeds[n]);
+    for (const [i, t] of tensors.entries()) {
+      if (t.location !== undefined && t.location !== 'cpu') throw new TypeError(`input '${names[i]}': only CPU tensors are supported, got location '${t.location}'`);
+    }
+    const outputs = await binding.run(
+      this.session,
+      names,
+      tensors.map((t) => t.type),
+      tensors.map((t) => [...t.dims]),
+      tensors.map((t) => t.data as ArrayBufferView),
+      Object.keys(fetches),
+    );
+    const result: SessionHandlerResult = {};
+    for (const o of outputs) result[o.name] = new ort.Tensor(o.type as 'float32', o.data as Float32Array, o.dims);
+    return result;
+  }
+
+  async dispose(): Promise<void> {
+    const { binding } = native();
+    if (binding && this.session) binding.release(this.session);
+    this.session = undefined;
+  }
+
+  startProfiling(): void {}
+  endProfiling(): void {}
+}
+
+const backend = {
+  async init(): Promise<void> {},
+  async createInferenceSessionHandler(model: string | Uint8Array, options?: ort.InferenceSession.SessionOptions) {
+    const { binding, reason } = native();
+    if (!binding) throw new Error(reason);
+    const session = binding.createSession(model, nativeOptions(options));
+    return new NativeSessionHandler(session, binding.sessionInfo(session));
+  },
+};
+
+/** Whether lp nodes run on the fused kernels here, and why not. */
+export function nativeStatus(): { available: boolean; onnxruntime?: string; reason?: string } {
+  const n = native();
+  return n.binding ? { available: true, onnxruntime: n.ortVersion } : { available: false, reason: n.reason };
+}
+
+// Above onnxruntime-node's own priority (100) for CPU sessions.
+if (native().binding) ort.registerBackend('cpu', backend as unknown as Parameters<typeof ort.registerBackend>[1], 101);
