@@ -90,5 +90,31 @@ export function nativeStatus(): { available: boolean; onnxruntime?: string; reas
   return n.binding ? { available: true, onnxruntime: n.ortVersion } : { available: false, reason: n.reason };
 }
 
-// Above onnxruntime-node's own priority (100) for CPU sessions.
-if (native().binding) ort.registerBackend('cpu', backend as unknown as Parameters<typeof ort.registerBackend>[1], 101);
+// onnxruntime-common keeps the first backend registered under a name (a higher priority does not
+// replace it), so the native backend has its own name: first by priority when a session names no
+// execution provider, and InferenceSession.create below maps 'cpu' to it.
+export const BACKEND_NAME = 'lp-onnx';
+const available = native().binding !== undefined;
+if (available) ort.registerBackend(BACKEND_NAME, backend as unknown as Parameters<typeof ort.registerBackend>[1], 101);
+
+type CreateArgs = Parameters<typeof ort.InferenceSession.create>;
+
+function isOptions(v: unknown): v is ort.InferenceSession.SessionOptions {
+  return typeof v === 'object' && v !== null && !ArrayBuffer.isView(v) && !(v instanceof ArrayBuffer) && !(v instanceof SharedArrayBuffer);
+}
+
+/** onnxruntime-node's InferenceSession; CPU sessions get the lp-onnx kernels. */
+export const InferenceSession: typeof ort.InferenceSession = Object.assign(Object.create(ort.InferenceSession), {
+  create(...args: CreateArgs): Promise<ort.InferenceSession> {
+    if (available) {
+      const i = args.findIndex((a, k) => k > 0 && isOptions(a));
+      const options = i > 0 ? (args[i] as ort.InferenceSession.SessionOptions) : undefined;
+      const eps = options?.executionProviders;
+      if (eps?.length) {
+        const mapped = eps.map((e) => ((typeof e === 'string' ? e : e.name) === 'cpu' ? BACKEND_NAME : e));
+        args[i] = { ...options, executionProviders: mapped } as never;
+      }
+    }
+    return (ort.InferenceSession.create as (...a: CreateArgs) => Promise<ort.InferenceSession>)(...args);
+  },
+});

@@ -1,0 +1,133 @@
+// lp-onnx/node sessions: the fused kernels inside onnxruntime-node's runtime. Run-time errors are
+// JS errors naming the node and leave the session usable; concurrent runs are correct; memory
+// stays flat over 1,000 runs; whole models match their references and PyTorch.
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { adderCnn, lpMlp } from '../scripts/make-examples';
+import { buildFromArch } from '../src/export/arch';
+import { exportDualPath } from '../src/export/dual-path';
+import { readWeights } from '../src/export/weights/index';
+import { GraphBuilder } from '../src/graph/builder';
+import * as lpNode from '../src/node/index';
+import { encodeModel } from '../src/onnx/codec';
+import { toFloat64 } from '../src/onnx/tensor';
+import { parseNpy } from '../src/runtime/npy';
+import { runReference } from '../src/runtime/reference';
+import { compareArrays, TOL } from './helpers/compare';
+
+const why = lpNode.nativeStatus().reason;
+if (why) console.warn(`skipping the lp-onnx/node suite: ${why}`);
+const d = why ? describe.skip : describe;
+
+/** LpNorm with W and P fed at run time, so bad values reach the kernel. */
+function fedLpNorm(): Uint8Array {
+  const b = new GraphBuilder({ name: 'fed' });
+  const x = b.input('X', 'float32', ['N', 4]);
+  const w = b.input('W', 'float32', [3, 4]);
+  const p = b.input('P', 'float32', [3]);
+  b.output(b.lpNorm(x, w, p, {}, 'unit_layer'), 'Y');
+  return encodeModel(exportDualPath(b.build()).model);
+}
+
+const T = (data: number[], dims: number[]) => new lpNode.Tensor('float32', Float32Array.from(data), dims);
+
+d('lp-onnx/node', () => {
+  test('the session reports the model inputs and outputs', async () => {
+    const s = await lpNode.InferenceSession.create(fedLpNorm());
+    expect(s.inputNames).toEqual(['X', 'W', 'P']);
+    expect(s.outputNames).toEqual(['Y']);
+    expect(s.inputMetadata[0]).toMatchObject({ name: 'X', isTensor: true, type: 'float32', shape: ['N', 4] });
+    await s.release();
+  });
+
+  test('run-time errors name the node and the value; the session stays usable', async () => {
+    const s = await lpNode.InferenceSession.create(fedLpNorm());
+    const x = T([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]);
+    const w = T(new Array(12).fill(0.5), [3, 4]);
+    await expect(s.run({ X: x, W: w, P: T([2, 0, 3], [3]) })).rejects.toThrow("LpNorm node 'unit_layer': P[1] = 0; exponents must be > 0 or +inf");
+    await expect(s.run({ X: x, W: T([0.5, -1, ...new Array(10).fill(0.5)], [3, 4]), P: T([2, 2, 2], [3]) })).rejects.toThrow(
+      "LpNorm node 'unit_layer': W[0,1] = -1 is negative; weights must be >= 0",
+    );
+    await expect(s.run({ X: x, W: w, P: T([2, Number.NaN, 2], [3]) })).rejects.toThrow("LpNorm node 'unit_layer': P[1] is NaN; exponents must be > 0 or +inf");
+    // still fine afterwards; NaN in X propagates without an error
+    const ok = await s.run({ X: T([1, 2, 3, 4, Number.NaN, 1, 1, 1], [2, 4]), W: w, P: T([1, 2, Number.POSITIVE_INFINITY], [3]) });
+    const y = Array.from(ok.Y.data as Float32Array);
+    expect(y.slice(0, 3).map((v) => +v.toFixed(4))).toEqual([5, +Math.sqrt(0.5 * 30).toFixed(4), 4]);
+    expect(y.slice(3).every(Number.isNaN)).toBe(true);
+    await s.release();
+  });
+
+  test('concurrent runs on one session give each caller its own correct result', async () => {
+    const model = exportDualPath(adderCnn().build()).model;
+    const s = await lpNode.InferenceSession.create(encodeModel(model));
+    const inputs = Array.from({ length: 8 }, (_, k) => Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i * 0.01 * (k + 1))));
+    const outs = await Promise.all(inputs.map((x) => s.run({ image: new lpNode.Tensor('float32', x, [1, 3, 32, 32]) })));
+    inputs.forEach((x, k) => {
+      const ref = runReference(model, { image: { dims: [1, 3, 32, 32], data: Float64Array.from(x) } }).scores;
+      compareArrays(`concurrent run ${k}`, { dims: [...outs[k].scores.dims], data: outs[k].scores.data as Float32Array }, ref, TOL.kernel);
+    });
+    await s.release();
+  });
+
+  test('1,000 runs: resident memory stops growing', async () => {
+    const model = encodeModel(exportDualPath(lpMlp().build()).model);
+    const s = await lpNode.InferenceSession.create(model);
+    const x = new lpNode.Tensor('float32', Float32Array.from({ length: 16 * 64 }, (_, i) => Math.cos(i)), [16, 64]);
+    const rss: number[] = [];
+    for (let i = 0; i < 1000; i++) {
+      await s.run({ x });
+      if (i % 100 === 99) {
+        global.gc?.();
+        rss.push(process.memoryUsage().rss);
+      }
+    }
+    await s.release();
+    // after warm-up (first 300 runs), growth over the last 700 runs stays under 8 MiB
+    const growth = rss[rss.length - 1] - rss[2];
+    expect(growth).toBeLessThan(8 * 1024 * 1024);
+  });
+
+  const TORCH = join(__dirname, '..', 'fixtures', 'torch');
+  test.each(readdirSync(TORCH).filter((m) => m !== 'bad' && !m.endsWith('.py')))('%s (trained in PyTorch) matches PyTorch on the fused kernels', async (name) => {
+    const spec = JSON.parse(readFileSync(join(TORCH, name, 'arch.json'), 'utf8'));
+    const model = exportDualPath(buildFromArch(spec, readWeights(join(TORCH, name, 'weights.safetensors')), { what: name, weightsWhat: 'w' })).model;
+    const x = parseNpy(new Uint8Array(readFileSync(join(TORCH, name, 'input.npy'))), 'x');
+    const want = parseNpy(new Uint8Array(readFileSync(join(TORCH, name, 'output.npy'))), 'y');
+    const s = await lpNode.InferenceSession.create(encodeModel(model));
+    const out = await s.run({ x: new lpNode.Tensor('float32', x.data as Float32Array, x.dims) });
+    const got = Object.values(out)[0];
+    compareArrays(name, { dims: [...got.dims], data: got.data as Float32Array }, { dims: want.dims, data: want.data as Float32Array }, { atol: 1e-5, rtol: 1e-4 });
+    const ref = Object.values(runReference(model, { x: { dims: x.dims, data: toFloat64(x) } }))[0];
+    compareArrays(`${name} vs reference`, { dims: [...got.dims], data: got.data as Float32Array }, ref, TOL.kernel);
+    await s.release();
+  });
+
+  test('lp nodes run on the fused kernels, not on their function bodies', async () => {
+    // a dual-path model whose function body is deliberately wrong (it returns zeros)
+    const model = exportDualPath(adderCnn().build()).model;
+    for (const f of model.functions ?? []) {
+      const last = (f.node ?? [])[(f.node ?? []).length - 1];
+      last.op_type = 'Sub';
+      last.input = [last.input?.[0] ?? '', last.input?.[0] ?? ''];
+    }
+    const bytes = encodeModel(model);
+    const x = new lpNode.Tensor('float32', Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.sin(i)), [1, 3, 32, 32]);
+    const fused = await (await lpNode.InferenceSession.create(bytes)).run({ image: x });
+    const explicitCpu = await (await lpNode.InferenceSession.create(bytes, { executionProviders: ['cpu'] })).run({ image: x });
+    const ort = require('onnxruntime-node');
+    const bodies = await (await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] })).run({ image: x });
+    const ref = runReference(exportDualPath(adderCnn().build()).model, { image: { dims: [1, 3, 32, 32], data: Float64Array.from(x.data as Float32Array) } }).scores;
+    compareArrays('fused kernels', { dims: [...fused.scores.dims], data: fused.scores.data as Float32Array }, ref, TOL.kernel);
+    compareArrays('fused kernels (executionProviders cpu)', { dims: [...explicitCpu.scores.dims], data: explicitCpu.scores.data as Float32Array }, ref, TOL.kernel);
+    expect(Array.from(bodies.scores.data as Float32Array).every((v) => v === 0 || Number.isNaN(v))).toBe(true);
+  });
+
+  test('a model without lp nodes runs exactly as in onnxruntime-node', async () => {
+    const bytes = readFileSync(join(__dirname, '..', 'fixtures', 'onnx', 'torch-cnn.onnx'));
+    const x = new lpNode.Tensor('float32', Float32Array.from({ length: 2 * 3 * 8 * 8 }, (_, i) => Math.sin(i)), [2, 3, 8, 8]);
+    const ours = await (await lpNode.InferenceSession.create(new Uint8Array(bytes))).run({ x });
+    const ort = require('onnxruntime-node');
+    const theirs = await (await ort.InferenceSession.create(new Uint8Array(bytes), { executionProviders: ['cpu'] })).run({ x });
+    expect(Array.from(ours.y.data as Float32Array)).toEqual(Array.from(theirs.y.data as Float32Array));
+  });
+});
