@@ -1,7 +1,8 @@
 // LpPool on the CPU (ops.md). Per (n, c) plane: each input element is powered once, relative to
-// the plane maximum M (u = (a / M)^p); a window sums its u and is finished with its own maximum,
-// y = M (sum u / Z)^(1/p). A window whose terms would underflow that way (its maximum far below
-// M) is recomputed exactly, scaled by its own maximum.
+// the plane maximum M (u = (a / M)^p, vectorised); the windows sum u by separable passes over a
+// zero-padded copy (one pass per axis, vectorised along rows) and finish as y = M (sum / Z)^(1/p).
+// A window whose sum is so small that its terms may have underflowed (its maximum far below M) is
+// recomputed exactly, scaled by its own maximum. p = +inf takes the same passes with max.
 #include "lp_pool.h"
 
 namespace lp {
@@ -16,8 +17,62 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void PowScaled(cons
       u[i] = r * r;
     }
   } else {
-    for (int64_t i = 0; i < n; ++i) u[i] = FastExp(p * FastLog(a[i] * inv_m));
+    const float p2 = p * 1.44269504f;
+    for (int64_t i = 0; i < n; ++i) u[i] = FastExp2(p2 * FastLog(a[i] * inv_m));
   }
+}
+
+// y = scale * (s / z)^(1/p), vectorised (s = 0 gives 0, NaN stays NaN).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void Root(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
+  const float k = 1.44269504f * inv_p;
+  for (int64_t i = 0; i < n; ++i) y[i] = scale * FastExp2(k * FastLog(s[i] / z[i]));
+}
+
+// One separable pass along an axis: in [outer, n_in, inner] -> out [outer, n_out, inner],
+// out[o] = sum (or NaN-propagating max) over k of in[o * stride + k * dilation].
+template <bool kMax>
+__attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const float* in, float* out, int64_t outer, int64_t n_in, int64_t inner,
+                                                                   int64_t n_out, int64_t kernel, int64_t stride, int64_t dilation) {
+  for (int64_t t = 0; t < outer; ++t) {
+    const float* src = in + t * n_in * inner;
+    float* dst = out + t * n_out * inner;
+    for (int64_t i = 0; i < n_out * inner; ++i) dst[i] = 0.0f;
+    if (inner == 1) {
+      for (int64_t k = 0; k < kernel; ++k) {
+        const float* s = src + k * dilation;
+        for (int64_t o = 0; o < n_out; ++o) {
+          const float v = s[o * stride];
+          if (kMax) dst[o] = (v > dst[o] || v != v) ? v : dst[o];
+          else dst[o] += v;
+        }
+      }
+    } else {
+      for (int64_t o = 0; o < n_out; ++o) {
+        float* d = dst + o * inner;
+        for (int64_t k = 0; k < kernel; ++k) {
+          const float* s = src + (o * stride + k * dilation) * inner;
+          for (int64_t j = 0; j < inner; ++j) {
+            if (kMax) d[j] = (s[j] > d[j] || s[j] != s[j]) ? s[j] : d[j];
+            else d[j] += s[j];
+          }
+        }
+      }
+    }
+  }
+}
+
+// Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
+std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
+  std::vector<float> c(a.output);
+  for (int64_t o = 0; o < a.output; ++o) {
+    int64_t n = 0;
+    for (int64_t k = 0; k < a.kernel; ++k) {
+      const int64_t i = o * a.stride - a.pad_begin + k * a.dilation;
+      n += include_pad ? (i >= -a.pad_begin && i < a.input + a.pad_end) : (i >= 0 && i < a.input);
+    }
+    c[o] = static_cast<float>(n);
+  }
+  return c;
 }
 }  // namespace
 
@@ -77,86 +132,86 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   float* y = yv.GetTensorMutableData<float>();
   const float* x = DataOf(xv);
   const int64_t plane = Product(spatial);
-  const int64_t out_plane = axes[0].output * axes[1].output * axes[2].output;
+  const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
+  const int64_t out_plane = A0.output * A1.output * A2.output;
   const float inf = std::numeric_limits<float>::infinity();
+  // The padded extent of each axis: explicit pads plus the ceil_mode overhang, so every tap exists.
+  int64_t P[3];
+  for (int i = 0; i < 3; ++i) {
+    const Axis& a = axes[i];
+    const int64_t need = (a.output - 1) * a.stride + a.dilation * (a.kernel - 1) + 1;
+    P[i] = std::max(need, a.pad_begin + a.input + a.pad_end);
+  }
+  // Z per output: separable, the same for every plane.
+  std::vector<float> z(out_plane, 1.0f);
+  if (mean_) {
+    const auto c0 = AxisCounts(A0, count_include_pad_), c1 = AxisCounts(A1, count_include_pad_), c2 = AxisCounts(A2, count_include_pad_);
+    for (int64_t o0 = 0, o = 0; o0 < A0.output; ++o0)
+      for (int64_t o1 = 0; o1 < A1.output; ++o1)
+        for (int64_t o2 = 0; o2 < A2.output; ++o2, ++o) z[o] = c0[o0] * c1[o1] * c2[o2];
+  }
 
   ParallelFor(ctx, static_cast<size_t>(n * c), [&](size_t q) {
     const int64_t ch = static_cast<int64_t>(q) % c;
     const float pc = p ? p[np == 1 ? 0 : ch] : p_;
     const float* xp = x + q * plane;
     float* yp = y + q * out_plane;
-    std::vector<float> a(plane), u(plane);
+    const bool finite = pc != inf;
+    std::vector<float> a(plane), padded(P[0] * P[1] * P[2], 0.0f);
     float big = 0.0f;
     for (int64_t i = 0; i < plane; ++i) {
       a[i] = Magnitude(xp[i], abs_, eps_);
       big = a[i] > big ? a[i] : big;
     }
-    const bool finite = pc != inf;
-    if (finite) PowScaled(a.data(), plane, big > 0 ? 1.0f / big : 1.0f, pc, u.data());
-    const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
-    int64_t o = 0;
-    for (int64_t o0 = 0; o0 < A0.output; ++o0) {
-      for (int64_t o1 = 0; o1 < A1.output; ++o1) {
-        for (int64_t o2 = 0; o2 < A2.output; ++o2, ++o) {
-          float mx = 0.0f, umax = 0.0f;
-          double s = 0.0;
-          int64_t real = 0, padded = 0;
-          bool nan = false;
-          for (int64_t k0 = 0; k0 < A0.kernel; ++k0) {
-            const int64_t i0 = o0 * A0.stride - A0.pad_begin + k0 * A0.dilation;
-            const bool in0 = i0 >= 0 && i0 < A0.input, pad0 = i0 >= -A0.pad_begin && i0 < A0.input + A0.pad_end;
-            for (int64_t k1 = 0; k1 < A1.kernel; ++k1) {
-              const int64_t i1 = o1 * A1.stride - A1.pad_begin + k1 * A1.dilation;
-              const bool in1 = i1 >= 0 && i1 < A1.input, pad1 = i1 >= -A1.pad_begin && i1 < A1.input + A1.pad_end;
-              for (int64_t k2 = 0; k2 < A2.kernel; ++k2) {
-                const int64_t i2 = o2 * A2.stride - A2.pad_begin + k2 * A2.dilation;
-                const bool in2 = i2 >= 0 && i2 < A2.input;
-                if (in0 && in1 && in2) {
-                  const int64_t at = (i0 * A1.input + i1) * A2.input + i2;
-                  const float v = a[at];
-                  nan |= std::isnan(v);
-                  mx = v > mx ? v : mx;
-                  if (finite) {
-                    s += u[at];
-                    umax = u[at] > umax ? u[at] : umax;
-                  }
-                  ++real;
-                } else if (pad0 && pad1 && i2 >= -A2.pad_begin && i2 < A2.input + A2.pad_end) {
-                  ++padded;
-                }
-              }
+    const float scale = big > 0 ? big : 1.0f;
+    std::vector<float> u;
+    const float* src = a.data();
+    if (finite) {
+      u.resize(plane);
+      PowScaled(a.data(), plane, 1.0f / scale, pc, u.data());
+      src = u.data();
+    }
+    for (int64_t i0 = 0; i0 < A0.input; ++i0)
+      for (int64_t i1 = 0; i1 < A1.input; ++i1)
+        std::memcpy(padded.data() + ((i0 + A0.pad_begin) * P[1] + i1 + A1.pad_begin) * P[2] + A2.pad_begin, src + (i0 * A1.input + i1) * A2.input,
+                    sizeof(float) * A2.input);
+    // three separable passes: axis 2, then 1, then 0
+    std::vector<float> t2(P[0] * P[1] * A2.output), t1(P[0] * A1.output * A2.output), s(out_plane);
+    auto pass = finite ? Pass<false> : Pass<true>;
+    pass(padded.data(), t2.data(), P[0] * P[1], P[2], 1, A2.output, A2.kernel, A2.stride, A2.dilation);
+    pass(t2.data(), t1.data(), P[0], P[1], A2.output, A1.output, A1.kernel, A1.stride, A1.dilation);
+    pass(t1.data(), s.data(), 1, P[0], A1.output * A2.output, A0.output, A0.kernel, A0.stride, A0.dilation);
+    if (!finite) {
+      std::memcpy(yp, s.data(), sizeof(float) * out_plane);
+      return;
+    }
+    Root(s.data(), z.data(), out_plane, 1.0f / pc, big, yp);
+    // Windows whose sum is tiny may have lost terms to underflow: recompute them exactly.
+    for (int64_t o = 0; o < out_plane; ++o) {
+      if (!(s[o] < 1e-25f) || s[o] != s[o]) continue;
+      const int64_t o0 = o / (A1.output * A2.output), o1 = (o / A2.output) % A1.output, o2 = o % A2.output;
+      float mx = 0.0f;
+      for (int pass_ = 0; pass_ < 2; ++pass_) {
+        double se = 0.0;
+        for (int64_t k0 = 0; k0 < A0.kernel; ++k0) {
+          const int64_t i0 = o0 * A0.stride - A0.pad_begin + k0 * A0.dilation;
+          if (i0 < 0 || i0 >= A0.input) continue;
+          for (int64_t k1 = 0; k1 < A1.kernel; ++k1) {
+            const int64_t i1 = o1 * A1.stride - A1.pad_begin + k1 * A1.dilation;
+            if (i1 < 0 || i1 >= A1.input) continue;
+            for (int64_t k2 = 0; k2 < A2.kernel; ++k2) {
+              const int64_t i2 = o2 * A2.stride - A2.pad_begin + k2 * A2.dilation;
+              if (i2 < 0 || i2 >= A2.input) continue;
+              const float v = a[(i0 * A1.input + i1) * A2.input + i2];
+              if (pass_ == 0) mx = v > mx ? v : mx;
+              else if (v > 0) se += std::exp(pc * std::log(static_cast<double>(v) / mx));
             }
           }
-          if (nan) {
-            yp[o] = std::numeric_limits<float>::quiet_NaN();
-            continue;
-          }
-          if (!finite || mx == 0.0f) {
-            yp[o] = mx;
-            continue;
-          }
-          const double z = mean_ ? static_cast<double>(real + (count_include_pad_ ? padded : 0)) : 1.0;
-          if (umax > 1e-30f) {
-            yp[o] = static_cast<float>(big * std::pow(s / z, 1.0 / pc));
-            continue;
-          }
-          // Exact: this window's terms relative to its own maximum.
-          double se = 0.0;
-          for (int64_t k0 = 0; k0 < A0.kernel; ++k0) {
-            const int64_t i0 = o0 * A0.stride - A0.pad_begin + k0 * A0.dilation;
-            if (i0 < 0 || i0 >= A0.input) continue;
-            for (int64_t k1 = 0; k1 < A1.kernel; ++k1) {
-              const int64_t i1 = o1 * A1.stride - A1.pad_begin + k1 * A1.dilation;
-              if (i1 < 0 || i1 >= A1.input) continue;
-              for (int64_t k2 = 0; k2 < A2.kernel; ++k2) {
-                const int64_t i2 = o2 * A2.stride - A2.pad_begin + k2 * A2.dilation;
-                if (i2 < 0 || i2 >= A2.input) continue;
-                const double v = a[(i0 * A1.input + i1) * A2.input + i2];
-                if (v > 0) se += std::exp(pc * std::log(v / mx));
-              }
-            }
-          }
-          yp[o] = static_cast<float>(mx * std::pow(se / z, 1.0 / pc));
+        }
+        if (pass_ == 1) yp[o] = mx > 0 ? static_cast<float>(mx * std::pow(se / z[o], 1.0 / pc)) : 0.0f;
+        if (mx == 0.0f) {
+          yp[o] = 0.0f;
+          break;
         }
       }
     }
