@@ -48,6 +48,11 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void PowRow(float* 
     for (int64_t i = 0; i < k; ++i) a[i] = FastExp(p * FastLog(a[i]));
   }
 }
+// y = s * (y / z + e)^(1/p) along a row, vectorised (0 stays 0).
+__attribute__((target_clones("avx512f", "avx2", "default"))) void RootRow(float* y, const float* z, int64_t m, float e, float inv_p, float s) {
+  const float k = 1.44269504f * inv_p;
+  for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
+}
 }  // namespace
 
 LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
@@ -72,6 +77,49 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
   Ort::OpAttr attrs[] = {Ort::OpAttr("transA", &zero, 1, OrtOpAttrType::ORT_OP_ATTR_INT), Ort::OpAttr("transB", &one, 1, OrtOpAttrType::ORT_OP_ATTR_INT),
                          Ort::OpAttr("alpha", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT), Ort::OpAttr("beta", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT)};
   gemm_ = Ort::Op::Create(info, "Gemm", "", 13, names, types, 1, attrs, 4, 2, 1);
+  // Constant weights and exponents are checked here, once.
+  Ort::ConstKernelInfo ki(info);
+  int is_const = 0;
+  auto w = ki.GetTensorConstantInput(1, &is_const);
+  if (is_const) {
+    const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
+    if (ws.size() == 2) {
+      z_constant_ = CheckWeights(w.GetTensorData<float>(), ws[0], ws[1]);
+      w_constant_ = true;
+    }
+  }
+  if (ki.GetInputCount() > 2) {
+    auto p = ki.GetTensorConstantInput(2, &is_const);
+    if (is_const) {
+      CheckExponents(p.GetTensorData<float>(), static_cast<int64_t>(p.GetTensorTypeAndShapeInfo().GetElementCount()), kName, node_);
+      p_constant_ = true;
+    }
+  }
+}
+
+std::vector<float> LpNormKernel::CheckWeights(const float* w, int64_t m, int64_t k) const {
+  std::vector<float> z(m, 1.0f);
+  for (int64_t j = 0; j < m; ++j) {
+    const float* row = w + j * k;
+    // fast scan; the slow path only finds and names the offending index
+    float lo = 0.0f;
+    double sum = 0.0;
+    for (int64_t i = 0; i < k; ++i) {
+      lo = std::min(lo, row[i]);
+      sum += row[i];
+    }
+    if (lo < 0 || std::isnan(sum)) {
+      for (int64_t i = 0; i < k; ++i) {
+        if (std::isnan(row[i])) Fail(kName, node_, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
+        if (row[i] < 0) Fail(kName, node_, Str("W[", j, ",", i, "] = ", row[i], " is negative; weights must be >= 0"));
+      }
+    }
+    if (mean_) {
+      if (sum == 0) Fail(kName, node_, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
+      z[j] = static_cast<float>(sum);
+    }
+  }
+  return z;
 }
 
 void LpNormKernel::Compute(OrtKernelContext* ctx) {
@@ -95,22 +143,9 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
     if (ps.size() > 1) Fail(kName, node_, Str("P must be [M], [1] or a scalar, got rank ", ps.size()));
     np = Product(ps);
     if (np != 1 && np != m) Fail(kName, node_, Str("P has length ", np, "; expected M = ", m, ", 1 or a scalar"));
-    CheckExponents(p, np, kName, node_);
+    if (!p_constant_) CheckExponents(p, np, kName, node_);
   }
-  std::vector<float> z(m, 1.0f);
-  for (int64_t j = 0; j < m; ++j) {
-    double row = 0;
-    for (int64_t i = 0; i < k; ++i) {
-      const float v = w[j * k + i];
-      if (std::isnan(v)) Fail(kName, node_, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
-      if (v < 0) Fail(kName, node_, Str("W[", j, ",", i, "] = ", v, " is negative; weights must be >= 0"));
-      row += v;
-    }
-    if (mean_) {
-      if (row == 0) Fail(kName, node_, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
-      z[j] = static_cast<float>(row);
-    }
-  }
+  const std::vector<float> z = w_constant_ ? z_constant_ : CheckWeights(w, m, k);
   std::vector<int64_t> ys(xs.begin(), xs.end() - 1);
   ys.push_back(m);
   Ort::KernelContext kc(ctx);
@@ -185,10 +220,11 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
     ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
       const float s = scale[r];
       const float eps_term = sum_eps_ > 0 ? sum_eps_ / std::pow(s, p0) : 0.0f;
-      for (int64_t j = 0; j < m; ++j) {
-        float& out = y[r * m + j];
-        out = rnan[r] ? std::numeric_limits<float>::quiet_NaN() : s * std::pow(out / z[j] + eps_term, inv_p);
+      if (rnan[r]) {
+        for (int64_t j = 0; j < m; ++j) y[r * m + j] = std::numeric_limits<float>::quiet_NaN();
+        return;
       }
+      RootRow(y + r * m, z.data(), m, eps_term, inv_p, s);
     });
     return;
   }
@@ -233,7 +269,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
             s += sum_eps_ / std::pow(mx, pj);
           }
         }
-        y[r * m + j] = rmax[r] > 0 || sum_eps_ > 0 ? scale * std::pow(s, 1.0f / pj) : 0.0f;
+        y[r * m + j] = rmax[r] > 0 || sum_eps_ > 0 ? scale * FastExp2(FastLog(s) * (1.44269504f / pj)) : 0.0f;
       }
     }
   });

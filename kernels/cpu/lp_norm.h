@@ -15,10 +15,16 @@ struct LpNormKernel {
   void Compute(OrtKernelContext* ctx);
 
  private:
+  // Checks W (>= 0, no NaN, mean rows) and returns Z per unit.
+  std::vector<float> CheckWeights(const float* w, int64_t m, int64_t k) const;
+
   std::string node_;
   float p_, eps_, sum_eps_;
   bool mean_, abs_;
   Ort::Op gemm_;
+  // W and P checked once when they are constant initializers (their values cannot change).
+  bool w_constant_ = false, p_constant_ = false;
+  std::vector<float> z_constant_;
 };
 
 }  // namespace lp
