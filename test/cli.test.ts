@@ -205,3 +205,54 @@ describe('lp-onnx CLI', () => {
     });
   });
 });
+
+describe('lp-onnx CLI with the native kernels', () => {
+  const dir2 = mkdtempSync(join(tmpdir(), 'lp-onnx-native-'));
+  const dual2 = join(dir2, 'cnn.onnx');
+  const native = require('../src/node/index').nativeStatus().available;
+  const n = native ? test : test.skip;
+
+  beforeAll(() => {
+    expect(cli('export', EXAMPLE, '-o', dual2).code).toBe(0);
+  });
+
+  n('doctor reports the fused kernels and the custom-op library', () => {
+    const r = cli('doctor');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/fused CPU kernels \(lp-onnx\/node\): yes \(onnxruntime 1\.30\.\d+\)/);
+    expect(r.out).toContain('liblp_onnx_ops.so');
+  });
+
+  test('doctor says why when the kernels are off', () => {
+    const r = spawnSync(process.execPath, [BIN, 'doctor'], { encoding: 'utf8', env: { ...process.env, LP_ONNX_NATIVE: 'off' } });
+    expect(r.stdout).toContain('fused CPU kernels (lp-onnx/node): no: the native kernels are switched off (LP_ONNX_NATIVE=off)');
+    const run = spawnSync(process.execPath, [BIN, 'run', dual2, '--backend', 'native'], { encoding: 'utf8', env: { ...process.env, LP_ONNX_NATIVE: 'off' } });
+    expect(run.status).toBe(1);
+    expect(run.stderr).toContain("--backend native is not available: the native kernels are switched off (LP_ONNX_NATIVE=off) (see 'lp-onnx doctor')");
+  });
+
+  n('verify runs reference, function bodies and fused kernels and reports the errors', () => {
+    const r = cli('verify', dual2, '--dim', 'N=2', '--seed', '5');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/function bodies \(onnxruntime-node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.001/);
+    expect(r.out).toMatch(/fused kernels \(lp-onnx\/node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.0001/);
+  });
+
+  n('run --backend native matches the reference', () => {
+    const outs: Record<string, Float32Array> = {};
+    for (const b of ['native', 'reference']) {
+      const o = join(dir2, `o-${b}`);
+      expect(cli('run', dual2, '--backend', b, '--dim', 'N=2', '--out', o).code).toBe(0);
+      outs[b] = parseNpy(new Uint8Array(readFileSync(join(o, 'scores.npy'))), 's').data as Float32Array;
+    }
+    compareArrays('native vs reference', { dims: [2, 10], data: outs.native }, { dims: [2, 10], data: outs.reference }, TOL.kernel);
+  });
+
+  n('bench times a model on each backend', () => {
+    const r = cli('bench', dual2, '--backend', 'native', 'ort', '--runs', '2', '--dim', 'N=1');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^native: median [0-9.]+ ms over 2 runs/m);
+    expect(r.out).toMatch(/^ort: median [0-9.]+ ms over 2 runs/m);
+    expect(cli('bench', dual2, '--backend', 'gpu').err).toBe('lp-onnx: error: --backend gpu: expected one of reference, ort, ort-web, native\n');
+  });
+});

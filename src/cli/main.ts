@@ -13,6 +13,8 @@ import { PickleError } from '../export/weights/pickle';
 import { SafetensorsError } from '../export/weights/safetensors';
 import { ZipError } from '../export/weights/zip';
 import type { ModelProto } from '../onnx/proto';
+import { type Tensor, toFloat64 } from '../onnx/tensor';
+import { OPS_LIBRARY_PATH } from '../node/binding';
 import { lowerModel } from '../export/lower';
 import { BuilderError } from '../graph/builder';
 import { ModelError } from '../graph/infer';
@@ -30,6 +32,34 @@ function checkOpset(v: number | undefined): number | undefined {
   if (v === undefined) return undefined;
   if (!Number.isInteger(v) || v < MIN_BODY_OPSET || v > MAX_OPSET) throw new UsageError(`--opset ${v}: expected an integer from ${MIN_BODY_OPSET} to ${MAX_OPSET}`);
   return v;
+}
+
+function dimsOf(items: string[]): Map<string, number> {
+  const dims = new Map<string, number>();
+  for (const [k, v] of parseAssignments(items, '--dim')) {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new UsageError(`--dim ${k}=${v}: expected a positive integer`);
+    dims.set(k, n);
+  }
+  return dims;
+}
+
+/** Max abs and rel error, and the worst error as a multiple of atol 1e-5 + rtol |want| (NaN equal to NaN). */
+function maxErrors(got: Tensor | undefined, want: Tensor, rtol: number): { abs: number; rel: number; ratio: number } {
+  if (!got) return { abs: Number.POSITIVE_INFINITY, rel: Number.POSITIVE_INFINITY, ratio: Number.POSITIVE_INFINITY };
+  const g = toFloat64(got);
+  const w = toFloat64(want);
+  let abs = 0;
+  let rel = 0;
+  let ratio = 0;
+  for (let i = 0; i < w.length; i++) {
+    if (Number.isNaN(w[i]) && Number.isNaN(g[i])) continue;
+    const e = Math.abs(g[i] - w[i]);
+    abs = Math.max(abs, e);
+    if (w[i] !== 0) rel = Math.max(rel, e / Math.abs(w[i]));
+    ratio = Math.max(ratio, Number.isNaN(e) ? Number.POSITIVE_INFINITY : e / (1e-5 + rtol * Math.abs(w[i])));
+  }
+  return { abs, rel, ratio };
 }
 
 export async function main(argv: string[]): Promise<void> {
@@ -140,19 +170,13 @@ export async function main(argv: string[]): Promise<void> {
           .option('backend', {
             choices: BACKENDS,
             default: 'ort' as Backend,
-            describe: 'reference (float64 TypeScript), ort (onnxruntime-node), ort-web (onnxruntime-web wasm)',
+            describe: 'reference (float64 TypeScript), ort (onnxruntime-node, function bodies), ort-web (onnxruntime-web wasm), native (lp-onnx/node fused kernels)',
           })
           .option('out', { type: 'string', describe: 'folder for the output .npy files' }),
       async (a) => {
         if (!Number.isInteger(a.seed) || a.seed < 0) throw new UsageError(`--seed ${a.seed}: expected a non-negative integer`);
-        const dims = new Map<string, number>();
-        for (const [k, v] of parseAssignments(a.dim, '--dim')) {
-          const n = Number(v);
-          if (!Number.isInteger(n) || n < 1) throw new UsageError(`--dim ${k}=${v}: expected a positive integer`);
-          dims.set(k, n);
-        }
         const loaded = loadModel(a.model);
-        const feeds = makeFeeds(loaded.model, a.model, parseAssignments(a.input, '--input'), dims, a.seed);
+        const feeds = makeFeeds(loaded.model, a.model, parseAssignments(a.input, '--input'), dimsOf(a.dim), a.seed);
         const t0 = performance.now();
         const outputs = await runModel(loaded.model, a.model, a.backend as Backend, feeds, loaded.readExternal);
         const ms = performance.now() - t0;
@@ -160,6 +184,88 @@ export async function main(argv: string[]): Promise<void> {
         for (const [k, t] of Object.entries(feeds)) process.stdout.write(`  in  ${summarize(k, t)}\n`);
         for (const [k, t] of Object.entries(outputs)) process.stdout.write(`  out ${summarize(k, t)}\n`);
         if (a.out) for (const p of writeOutputs(a.out, outputs)) process.stdout.write(`  wrote ${p}\n`);
+      },
+    )
+    .command(
+      'verify <model>',
+      'run the same inputs on the reference, the function bodies and the fused kernels; report the max errors',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true })
+          .option('input', { type: 'string', array: true, default: [] as string[], describe: 'NAME=file.npy (repeatable); missing inputs are seeded random' })
+          .option('seed', { type: 'number', default: 0 })
+          .option('dim', { type: 'string', array: true, default: [] as string[], describe: 'NAME=SIZE for a symbolic dim (default 1)' }),
+      async (a) => {
+        const loaded = loadModel(a.model);
+        const feeds = makeFeeds(loaded.model, a.model, parseAssignments(a.input, '--input'), dimsOf(a.dim), a.seed);
+        const ref = await runModel(loaded.model, a.model, 'reference', feeds, loaded.readExternal);
+        process.stdout.write(`${a.model}: max errors against the float64 reference (tolerance atol 1e-5 + rtol * |ref|)\n`);
+        let worst = 0;
+        for (const backend of ['ort', 'native'] as const) {
+          let out: Record<string, Tensor>;
+          try {
+            out = await runModel(loaded.model, a.model, backend, feeds, loaded.readExternal);
+          } catch (e) {
+            process.stdout.write(`  ${backend === 'ort' ? 'function bodies (onnxruntime-node)' : 'fused kernels (lp-onnx/node)'}: not run: ${(e as Error).message}\n`);
+            continue;
+          }
+          const rtol = backend === 'ort' ? 1e-3 : 1e-4;
+          for (const [name, want] of Object.entries(ref)) {
+            const e = maxErrors(out[name], want, rtol);
+            worst = Math.max(worst, e.ratio);
+            process.stdout.write(`  ${backend === 'ort' ? 'function bodies (onnxruntime-node)' : 'fused kernels (lp-onnx/node)'} ${name}: max abs ${e.abs.toExponential(2)}, max rel ${e.rel.toExponential(2)}, ${e.ratio <= 1 ? 'within' : 'OUTSIDE'} rtol ${rtol}\n`);
+          }
+        }
+        if (worst > 1) process.exitCode = 1;
+      },
+    )
+    .command(
+      'bench <model>',
+      'time a model on one or more backends (median of --runs after a warm-up)',
+      (y) =>
+        y
+          .positional('model', { type: 'string', demandOption: true })
+          .option('backend', { type: 'string', array: true, default: ['native', 'ort'] as string[], describe: `backends to time: ${BACKENDS.join(', ')}` })
+          .option('runs', { type: 'number', default: 10 })
+          .option('seed', { type: 'number', default: 0 })
+          .option('dim', { type: 'string', array: true, default: [] as string[], describe: 'NAME=SIZE for a symbolic dim (default 1)' }),
+      async (a) => {
+        if (!Number.isInteger(a.runs) || a.runs < 1) throw new UsageError(`--runs ${a.runs}: expected a positive integer`);
+        for (const b of a.backend) {
+          if (!(BACKENDS as readonly string[]).includes(b)) throw new UsageError(`--backend ${b}: expected one of ${BACKENDS.join(', ')}`);
+        }
+        const loaded = loadModel(a.model);
+        const feeds = makeFeeds(loaded.model, a.model, new Map(), dimsOf(a.dim), a.seed);
+        const times: Record<string, number> = {};
+        for (const b of a.backend as Backend[]) {
+          await runModel(loaded.model, a.model, b, feeds, loaded.readExternal);
+          const t: number[] = [];
+          for (let i = 0; i < a.runs; i++) {
+            const t0 = performance.now();
+            await runModel(loaded.model, a.model, b, feeds, loaded.readExternal);
+            t.push(performance.now() - t0);
+          }
+          t.sort((x, y2) => x - y2);
+          times[b] = t[Math.floor(t.length / 2)];
+          process.stdout.write(`${b}: median ${times[b].toFixed(2)} ms over ${a.runs} runs (session creation included)\n`);
+        }
+      },
+    )
+    .command(
+      'doctor',
+      'which native parts lp-onnx found here, and why any are missing',
+      (y) => y,
+      () => {
+        const lpNode = require('../node/index') as typeof import('../node/index');
+        const s = lpNode.nativeStatus();
+        const lines = [
+          `lp-onnx ${PRODUCER_VERSION}, node ${process.version}, ${process.platform}-${process.arch}`,
+          `onnxruntime-node: ${require('onnxruntime-node/package.json').version ?? '?'}`,
+          `fused CPU kernels (lp-onnx/node): ${s.available ? `yes (onnxruntime ${s.onnxruntime})` : `no: ${s.reason}`}`,
+          `custom-op library for Python onnxruntime: ${existsSync(OPS_LIBRARY_PATH) ? OPS_LIBRARY_PATH : 'no (built with the kernels)'}`,
+          'CUDA kernels: not part of this version',
+        ];
+        process.stdout.write(`${lines.join('\n')}\n`);
       },
     )
     .demandCommand(1, 'name a command (see --help)')

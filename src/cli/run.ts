@@ -13,7 +13,7 @@ import { runOrt } from '../runtime/ort';
 import { runReference } from '../runtime/reference';
 import { UsageError } from './model-io';
 
-export const BACKENDS = ['reference', 'ort', 'ort-web'] as const;
+export const BACKENDS = ['reference', 'ort', 'ort-web', 'native'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 /** mulberry32: a small seeded generator, so runs are repeatable. */
@@ -109,6 +109,7 @@ export async function runModel(
     }
     return result;
   }
+  if (backend === 'native') return runNative(model, file, feeds);
   const bare = (model.graph?.node ?? []).find(
     (n) => n.domain === LP_DOMAIN && !(model.functions ?? []).some((f) => f.domain === LP_DOMAIN && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? '')),
   );
@@ -143,4 +144,23 @@ export function writeOutputs(dir: string, outputs: Record<string, Tensor>): stri
     writeFileSync(path, formatNpy(t));
     return path;
   });
+}
+
+/** lp-onnx/node: lp nodes on the fused CPU kernels inside onnxruntime-node's runtime. */
+export async function runNative(model: ModelProto, file: string, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  const lpNode = require('../node/index') as typeof import('../node/index');
+  const status = lpNode.nativeStatus();
+  if (!status.available) throw new ModelError(`${file}: --backend native is not available: ${status.reason} (see 'lp-onnx doctor')`);
+  try {
+    const session = await lpNode.InferenceSession.create(encodeModel(model));
+    const input: Record<string, InstanceType<typeof lpNode.Tensor>> = {};
+    for (const [k, t] of Object.entries(feeds)) input[k] = new lpNode.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+    const out = await session.run(input);
+    await session.release();
+    const result: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(out)) result[k] = { dtype: t.type as Tensor['dtype'], dims: [...t.dims], data: t.data as Tensor['data'] };
+    return result;
+  } catch (e) {
+    throw new ModelError(`${file}: lp-onnx/node failed: ${(e as Error).message}`);
+  }
 }

@@ -61,6 +61,10 @@ let loaded: { binding?: Binding; ortVersion?: string; reason?: string } | undefi
 /** The addon, or why it is not there. Loads onnxruntime-node first so both share one runtime. */
 export function native(): { binding?: Binding; ortVersion?: string; reason?: string } {
   if (loaded) return loaded;
+  if (process.env.LP_ONNX_NATIVE === 'off') {
+    loaded = { reason: 'the native kernels are switched off (LP_ONNX_NATIVE=off)' };
+    return loaded;
+  }
   try {
     if (!existsSync(ADDON_PATH)) {
       let why = 'it was not built';
