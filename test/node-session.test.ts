@@ -1,6 +1,7 @@
 // lp-onnx/node sessions: the fused kernels inside onnxruntime-node's runtime. Run-time errors are
 // JS errors naming the node and leave the session usable; concurrent runs are correct; memory
 // stays flat over 1,000 runs; whole models match their references and PyTorch.
+import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
@@ -120,6 +121,21 @@ d('lp-onnx/node', () => {
     compareArrays('fused kernels', { dims: [...fused.scores.dims], data: fused.scores.data as Float32Array }, ref, TOL.kernel);
     compareArrays('fused kernels (executionProviders cpu)', { dims: [...explicitCpu.scores.dims], data: explicitCpu.scores.data as Float32Array }, ref, TOL.kernel);
     expect(Array.from(bodies.scores.data as Float32Array).every((v) => v === 0 || Number.isNaN(v))).toBe(true);
+  });
+
+  test('execution providers: webgpu places the other nodes on WebGPU, lp nodes stay on the kernels; unknown ones are refused', async () => {
+    const model = exportDualPath(adderCnn().build()).model;
+    const bytes = encodeModel(model);
+    const x = new lpNode.Tensor('float32', Float32Array.from({ length: 3 * 32 * 32 }, (_, i) => Math.cos(i)), [1, 3, 32, 32]);
+    const ref = runReference(model, { image: { dims: [1, 3, 32, 32], data: Float64Array.from(x.data as Float32Array) } }).scores;
+    const webgpu = spawnSync(process.execPath, [join(__dirname, '..', 'dist', 'scripts', 'probe-webgpu.js')]).status === 0;
+    if (webgpu) {
+      const out = await (await lpNode.InferenceSession.create(bytes, { executionProviders: ['webgpu'] })).run({ image: x });
+      compareArrays('webgpu + fused kernels', { dims: [...out.scores.dims], data: out.scores.data as Float32Array }, ref, TOL.kernel);
+    } else {
+      console.warn('skipping the WebGPU half: no WebGPU adapter');
+    }
+    await expect(lpNode.InferenceSession.create(bytes, { executionProviders: ['tpu'] })).rejects.toThrow("lp-onnx/node: execution provider 'tpu' is not supported (cpu, webgpu, cuda)");
   });
 
   test('a model without lp nodes runs exactly as in onnxruntime-node', async () => {

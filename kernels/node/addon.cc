@@ -152,6 +152,32 @@ napi_value CreateSession(napi_env env, napi_callback_info info) {
     if (napi_value v = Prop(env, o, "executionMode")) {
       so.SetExecutionMode(GetString(env, v) == "parallel" ? ORT_PARALLEL : ORT_SEQUENTIAL);
     }
+    // Execution providers besides the CPU one: lp nodes stay on the CPU kernels, onnxruntime
+    // places the other nodes on the provider.
+    if (napi_value eps = Prop(env, o, "executionProviders")) {
+      uint32_t n = 0;
+      napi_get_array_length(env, eps, &n);
+      for (uint32_t i = 0; i < n; ++i) {
+        napi_value v;
+        napi_get_element(env, eps, i, &v);
+        const std::string ep = GetString(env, v);
+        if (ep == "webgpu") {
+          so.AppendExecutionProvider("WebGPU", {});
+        } else if (ep == "cuda") {
+          OrtCUDAProviderOptionsV2* cuda = nullptr;
+          Ort::ThrowOnError(Ort::GetApi().CreateCUDAProviderOptions(&cuda));
+          OrtStatus* st = Ort::GetApi().SessionOptionsAppendExecutionProvider_CUDA_V2(so, cuda);
+          Ort::GetApi().ReleaseCUDAProviderOptions(cuda);
+          if (st != nullptr) {
+            const std::string why = Ort::GetApi().GetErrorMessage(st);
+            Ort::GetApi().ReleaseStatus(st);
+            return Throw(env, "lp-onnx/node: the CUDA execution provider is not available here (onnxruntime-node's CUDA libraries: " + why + ")");
+          }
+        } else if (ep != "cpu") {
+          return Throw(env, "lp-onnx/node: execution provider '" + ep + "' is not supported (cpu, webgpu, cuda)");
+        }
+      }
+    }
     Ort::ThrowOnError(RegisterCustomOps(so, g_base));
     auto s = std::make_unique<Session>();
     bool is_buffer = false;

@@ -33,6 +33,8 @@ export interface NativeSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   logSeverityLevel?: number;
   executionMode?: 'sequential' | 'parallel';
+  /** besides the CPU: 'webgpu', 'cuda' (lp nodes stay on the CPU kernels) */
+  executionProviders?: string[];
 }
 
 interface Binding {

@@ -13,8 +13,13 @@ type SessionHandlerResult = Record<string, ort.Tensor>;
 
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
 
+/** The execution providers a caller asked for (onnxruntime-common hands the backend its own list). */
+const REQUESTED = Symbol('lp-onnx.executionProviders');
+
 function nativeOptions(o: ort.InferenceSession.SessionOptions = {}): NativeSessionOptions {
   const out: NativeSessionOptions = {};
+  const requested = (o as Record<symbol, string[] | undefined>)[REQUESTED];
+  if (requested) out.executionProviders = requested.filter((e) => e !== 'cpu');
   if (o.intraOpNumThreads !== undefined) out.intraOpNumThreads = o.intraOpNumThreads;
   if (o.interOpNumThreads !== undefined) out.interOpNumThreads = o.interOpNumThreads;
   if (o.graphOptimizationLevel !== undefined) {
@@ -111,8 +116,9 @@ export const InferenceSession: typeof ort.InferenceSession = Object.assign(Objec
       const options = i > 0 ? (args[i] as ort.InferenceSession.SessionOptions) : undefined;
       const eps = options?.executionProviders;
       if (eps?.length) {
-        const mapped = eps.map((e) => ((typeof e === 'string' ? e : e.name) === 'cpu' ? BACKEND_NAME : e));
-        args[i] = { ...options, executionProviders: mapped } as never;
+        // Every session goes to the native backend, which appends the providers itself.
+        const names = eps.map((e) => (typeof e === 'string' ? e : e.name));
+        args[i] = { ...options, executionProviders: [BACKEND_NAME], [REQUESTED]: names } as never;
       }
     }
     return (ort.InferenceSession.create as (...a: CreateArgs) => Promise<ort.InferenceSession>)(...args);
