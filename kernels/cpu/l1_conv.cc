@@ -11,7 +11,7 @@ constexpr int64_t kChannelBlock = 4;
 
 // acc_c[o] += |x[o * stride] - w_c| for 4 filters along one output row.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void AbsDiffRow4(const float* x, int64_t stride, int64_t count, const float* w,
-                                                                           float* a0, float* a1, float* a2, float* a3) {
+                                                                              float* a0, float* a1, float* a2, float* a3) {
   const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
   if (stride == 1) {
     for (int64_t o = 0; o < count; ++o) {
@@ -108,7 +108,8 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
             for (int64_t q = 0; q < kChannelBlock; ++q) wq[q] = q < nco ? w[((co0 + q) * cg + ci) * taps + t] : 0.0f;
             for (int64_t o0 = 0; o0 < A0.output; ++o0) {
               for (int64_t o1 = 0; o1 < A1.output; ++o1) {
-                const float* row = xp + ((o0 * A0.stride + k0 * A0.dilation) * P1 + o1 * A1.stride + k1 * A1.dilation) * P2 + k2 * A2.dilation;
+                const float* row =
+                    xp + ((o0 * A0.stride + k0 * A0.dilation) * P1 + o1 * A1.stride + k1 * A1.dilation) * P2 + k2 * A2.dilation;
                 const int64_t at = (o0 * A1.output + o1) * A2.output;
                 AbsDiffRow4(row, A2.stride, A2.output, wq, acc.data() + at, acc.data() + out_plane + at, acc.data() + 2 * out_plane + at,
                             acc.data() + 3 * out_plane + at);

@@ -118,8 +118,8 @@ struct WindowAttrs {
   bool ceil_mode = false;
 };
 
-inline std::vector<Axis> ResolveWindow(WindowKind kind, const std::vector<int64_t>& spatial, const WindowAttrs& a,
-                                       const std::string& op, const std::string& node) {
+inline std::vector<Axis> ResolveWindow(WindowKind kind, const std::vector<int64_t>& spatial, const WindowAttrs& a, const std::string& op,
+                                       const std::string& node) {
   const size_t r = spatial.size();
   if (a.kernel.size() != r) Fail(op, node, Str("kernel_shape has ", a.kernel.size(), " dims but the input has ", r, " spatial dims"));
   std::vector<Axis> axes(r);
@@ -156,8 +156,9 @@ inline std::vector<Axis> ResolveWindow(WindowKind kind, const std::vector<int64_
       if ((x.output - 1) * x.stride >= x.input + x.pad_begin) x.output -= 1;
     }
     if (x.output < 1) {
-      Fail(op, node, Str("output dim ", i, " would be ", x.output, " (< 1): input ", x.input, ", kernel ", x.kernel, ", stride ",
-                         x.stride, ", dilation ", x.dilation, ", pads ", x.pad_begin, "+", x.pad_end));
+      Fail(op, node,
+           Str("output dim ", i, " would be ", x.output, " (< 1): input ", x.input, ", kernel ", x.kernel, ", stride ", x.stride,
+               ", dilation ", x.dilation, ", pads ", x.pad_begin, "+", x.pad_end));
     }
   }
   return axes;
@@ -185,7 +186,8 @@ inline float FastExp2(float x) {
   float xc = x < -126.0f ? -126.0f : (x > 127.0f ? 127.0f : x);
   float n = std::nearbyint(xc);
   float f = xc - n;
-  float p = 1.0f + f * (0.693147181f + f * (0.240226507f + f * (0.0555041087f + f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
+  float p = 1.0f + f * (0.693147181f +
+                        f * (0.240226507f + f * (0.0555041087f + f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
   int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
@@ -258,9 +260,7 @@ inline const OrtValue* OptionalInput(OrtKernelContext* ctx, size_t i) {
   return v;
 }
 
-inline std::vector<int64_t> ShapeOf(const OrtValue* v) {
-  return Ort::ConstValue(v).GetTensorTypeAndShapeInfo().GetShape();
-}
+inline std::vector<int64_t> ShapeOf(const OrtValue* v) { return Ort::ConstValue(v).GetTensorTypeAndShapeInfo().GetShape(); }
 
 inline const float* DataOf(const OrtValue* v) { return Ort::ConstValue(v).GetTensorData<float>(); }
 

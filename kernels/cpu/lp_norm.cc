@@ -12,8 +12,8 @@ constexpr int64_t kLanes = 16;
 
 // s[r] = sum_i w[i] * 2^(p * l[r][i]) (l in log2 units) for a block of rows against one weight row. Sixteen
 // independent partial sums (one per lane) let the compiler vectorise without reassociating.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void ExpDotRows(const float* w, const float* l, int64_t k,
-                                                                          int64_t rows, float p, float* s) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void ExpDotRows(const float* w, const float* l, int64_t k, int64_t rows,
+                                                                             float p, float* s) {
   const int64_t body = k - k % kLanes;
   for (int64_t r = 0; r < rows; ++r) {
     const float* lr = l + r * k;
@@ -49,7 +49,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void PowRow(float* 
   }
 }
 // y = s * (y / z + e)^(1/p) along a row, vectorised (0 stays 0).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void RootRow(float* y, const float* z, int64_t m, float e, float inv_p, float s) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void RootRow(float* y, const float* z, int64_t m, float e, float inv_p,
+                                                                          float s) {
   const float k = 1.44269504f * inv_p;
   for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
 }
@@ -74,8 +75,9 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
   // an invoked op gets no attribute defaults: all four are given
   const int64_t zero = 0, one = 1;
   const float unit = 1.0f;
-  Ort::OpAttr attrs[] = {Ort::OpAttr("transA", &zero, 1, OrtOpAttrType::ORT_OP_ATTR_INT), Ort::OpAttr("transB", &one, 1, OrtOpAttrType::ORT_OP_ATTR_INT),
-                         Ort::OpAttr("alpha", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT), Ort::OpAttr("beta", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT)};
+  Ort::OpAttr attrs[] = {
+      Ort::OpAttr("transA", &zero, 1, OrtOpAttrType::ORT_OP_ATTR_INT), Ort::OpAttr("transB", &one, 1, OrtOpAttrType::ORT_OP_ATTR_INT),
+      Ort::OpAttr("alpha", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT), Ort::OpAttr("beta", &unit, 1, OrtOpAttrType::ORT_OP_ATTR_FLOAT)};
   gemm_ = Ort::Op::Create(info, "Gemm", "", 13, names, types, 1, attrs, 4, 2, 1);
   // Constant weights and exponents are checked here, once.
   Ort::ConstKernelInfo ki(info);

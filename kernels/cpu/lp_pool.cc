@@ -23,7 +23,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void PowScaled(cons
 }
 
 // y = scale * (s / z)^(1/p), vectorised (s = 0 gives 0, NaN stays NaN).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void Root(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void Root(const float* s, const float* z, int64_t n, float inv_p, float scale,
+                                                                       float* y) {
   const float k = 1.44269504f * inv_p;
   for (int64_t i = 0; i < n; ++i) y[i] = scale * FastExp2(k * FastLog(s[i] / z[i]));
 }
@@ -31,8 +32,9 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void Root(const flo
 // One separable pass along an axis: in [outer, n_in, inner] -> out [outer, n_out, inner],
 // out[o] = sum (or NaN-propagating max) over k of in[o * stride + k * dilation].
 template <bool kMax>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const float* in, float* out, int64_t outer, int64_t n_in, int64_t inner,
-                                                                   int64_t n_out, int64_t kernel, int64_t stride, int64_t dilation) {
+__attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const float* in, float* out, int64_t outer, int64_t n_in,
+                                                                       int64_t inner, int64_t n_out, int64_t kernel, int64_t stride,
+                                                                       int64_t dilation) {
   for (int64_t t = 0; t < outer; ++t) {
     const float* src = in + t * n_in * inner;
     float* dst = out + t * n_out * inner;
@@ -42,8 +44,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const flo
         const float* s = src + k * dilation;
         for (int64_t o = 0; o < n_out; ++o) {
           const float v = s[o * stride];
-          if (kMax) dst[o] = (v > dst[o] || v != v) ? v : dst[o];
-          else dst[o] += v;
+          if (kMax)
+            dst[o] = (v > dst[o] || v != v) ? v : dst[o];
+          else
+            dst[o] += v;
         }
       }
     } else {
@@ -52,8 +56,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const flo
         for (int64_t k = 0; k < kernel; ++k) {
           const float* s = src + (o * stride + k * dilation) * inner;
           for (int64_t j = 0; j < inner; ++j) {
-            if (kMax) d[j] = (s[j] > d[j] || s[j] != s[j]) ? s[j] : d[j];
-            else d[j] += s[j];
+            if (kMax)
+              d[j] = (s[j] > d[j] || s[j] != s[j]) ? s[j] : d[j];
+            else
+              d[j] += s[j];
           }
         }
       }
@@ -173,8 +179,8 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     }
     for (int64_t i0 = 0; i0 < A0.input; ++i0)
       for (int64_t i1 = 0; i1 < A1.input; ++i1)
-        std::memcpy(padded.data() + ((i0 + A0.pad_begin) * P[1] + i1 + A1.pad_begin) * P[2] + A2.pad_begin, src + (i0 * A1.input + i1) * A2.input,
-                    sizeof(float) * A2.input);
+        std::memcpy(padded.data() + ((i0 + A0.pad_begin) * P[1] + i1 + A1.pad_begin) * P[2] + A2.pad_begin,
+                    src + (i0 * A1.input + i1) * A2.input, sizeof(float) * A2.input);
     // three separable passes: axis 2, then 1, then 0
     std::vector<float> t2(P[0] * P[1] * A2.output), t1(P[0] * A1.output * A2.output), s(out_plane);
     auto pass = finite ? Pass<false> : Pass<true>;
@@ -203,8 +209,10 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
               const int64_t i2 = o2 * A2.stride - A2.pad_begin + k2 * A2.dilation;
               if (i2 < 0 || i2 >= A2.input) continue;
               const float v = a[(i0 * A1.input + i1) * A2.input + i2];
-              if (pass_ == 0) mx = v > mx ? v : mx;
-              else if (v > 0) se += std::exp(pc * std::log(static_cast<double>(v) / mx));
+              if (pass_ == 0)
+                mx = v > mx ? v : mx;
+              else if (v > 0)
+                se += std::exp(pc * std::log(static_cast<double>(v) / mx));
             }
           }
         }

@@ -21,7 +21,7 @@ void RegisterOps(Ort::CustomOpDomain& domain) {
 }  // namespace lp
 
 extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options,
-                                                                                             const OrtApiBase* api_base) {
+                                                                                            const OrtApiBase* api_base) {
   Ort::InitApi(api_base->GetApi(ORT_API_VERSION));
   // One domain for the process: sessions keep a pointer to it.
   static std::once_flag once;

@@ -142,7 +142,10 @@ napi_value CreateSession(napi_env env, napi_callback_info info) {
     }
     if (napi_value v = Prop(env, o, "graphOptimizationLevel")) {
       const std::string l = GetString(env, v);
-      so.SetGraphOptimizationLevel(l == "disabled" ? ORT_DISABLE_ALL : l == "basic" ? ORT_ENABLE_BASIC : l == "extended" ? ORT_ENABLE_EXTENDED : ORT_ENABLE_ALL);
+      so.SetGraphOptimizationLevel(l == "disabled"   ? ORT_DISABLE_ALL
+                                   : l == "basic"    ? ORT_ENABLE_BASIC
+                                   : l == "extended" ? ORT_ENABLE_EXTENDED
+                                                     : ORT_ENABLE_ALL);
     }
     if (napi_value v = Prop(env, o, "logSeverityLevel")) {
       int32_t n;
@@ -171,7 +174,8 @@ napi_value CreateSession(napi_env env, napi_callback_info info) {
           if (st != nullptr) {
             const std::string why = Ort::GetApi().GetErrorMessage(st);
             Ort::GetApi().ReleaseStatus(st);
-            return Throw(env, "lp-onnx/node: the CUDA execution provider is not available here (onnxruntime-node's CUDA libraries: " + why + ")");
+            return Throw(
+                env, "lp-onnx/node: the CUDA execution provider is not available here (onnxruntime-node's CUDA libraries: " + why + ")");
           }
         } else if (ep != "cpu") {
           return Throw(env, "lp-onnx/node: execution provider '" + ep + "' is not supported (cpu, webgpu, cuda)");
@@ -242,8 +246,10 @@ napi_value Metadata(napi_env env, Session* s, bool inputs) {
       napi_create_array_with_length(env, shape.size(), &dims);
       for (size_t d = 0; d < shape.size(); ++d) {
         napi_value dv;
-        if (shape[d] < 0 && sym[d] != nullptr && sym[d][0] != '\0') napi_create_string_utf8(env, sym[d], NAPI_AUTO_LENGTH, &dv);
-        else napi_create_int64(env, shape[d], &dv);
+        if (shape[d] < 0 && sym[d] != nullptr && sym[d][0] != '\0')
+          napi_create_string_utf8(env, sym[d], NAPI_AUTO_LENGTH, &dv);
+        else
+          napi_create_int64(env, shape[d], &dv);
         napi_set_element(env, dims, d, dv);
       }
       napi_set_named_property(env, o, "shape", dims);
@@ -341,7 +347,8 @@ void Complete(napi_env env, napi_status, void* p) {
     napi_set_named_property(env, o, "name", name);
     if (t == nullptr) {
       napi_value msg, err;
-      napi_create_string_utf8(env, ("output '" + job->out_names[i] + "' has an element type lp-onnx/node does not return").c_str(), NAPI_AUTO_LENGTH, &msg);
+      napi_create_string_utf8(env, ("output '" + job->out_names[i] + "' has an element type lp-onnx/node does not return").c_str(),
+                              NAPI_AUTO_LENGTH, &msg);
       napi_create_error(env, nullptr, msg, &err);
       napi_reject_deferred(env, job->deferred, err);
       return;
