@@ -174,7 +174,9 @@ inline float FastExp(float x) {
   float n = std::nearbyint(xc * kLog2e);
   float f = xc - n * kLn2Hi - n * kLn2Lo;
   float p = 1.0f + f * (1.0f + f * (0.5f + f * (0.166666672f + f * (0.0416666418f + f * (0.00833336823f + f * 0.00138889323f)))));
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  // the exponent field of 2^n, as unsigned arithmetic (n stays in [-126, 127]; NaN maps to 0)
+  const int32_t ni = n == n ? static_cast<int32_t>(n) : 0;
+  const uint32_t bits = static_cast<uint32_t>(ni + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   float r = p * scale;
@@ -188,7 +190,9 @@ inline float FastExp2(float x) {
   float f = xc - n;
   float p = 1.0f + f * (0.693147181f +
                         f * (0.240226507f + f * (0.0555041087f + f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
-  int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  // the exponent field of 2^n, as unsigned arithmetic (n stays in [-126, 127]; NaN maps to 0)
+  const int32_t ni = n == n ? static_cast<int32_t>(n) : 0;
+  const uint32_t bits = static_cast<uint32_t>(ni + 127) << 23;
   float scale;
   std::memcpy(&scale, &bits, sizeof(scale));
   return x < -126.0f ? 0.0f : p * scale;
