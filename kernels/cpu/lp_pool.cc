@@ -67,6 +67,27 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const flo
   }
 }
 
+// a(x) for a plane and its maximum (16 lane maxima, so the loop vectorises; NaN shows in the sums).
+__attribute__((target_clones("avx512f", "avx2", "default"))) float Magnitudes(const float* x, int64_t n, bool abs_mode, float eps,
+                                                                              float* a) {
+  float lane[16] = {};
+  const int64_t body = n - n % 16;
+  for (int64_t i = 0; i < body; i += 16)
+    for (int64_t l = 0; l < 16; ++l) {
+      const float v0 = abs_mode ? std::fabs(x[i + l]) : x[i + l];
+      const float v = v0 > eps ? v0 : (v0 != v0 ? v0 : eps);
+      a[i + l] = v;
+      lane[l] = v > lane[l] ? v : lane[l];
+    }
+  float m = 0.0f;
+  for (int64_t l = 0; l < 16; ++l) m = lane[l] > m ? lane[l] : m;
+  for (int64_t i = body; i < n; ++i) {
+    a[i] = Magnitude(x[i], abs_mode, eps);
+    m = a[i] > m ? a[i] : m;
+  }
+  return m;
+}
+
 // Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
 std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
   std::vector<float> c(a.output);
@@ -164,11 +185,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     float* yp = y + q * out_plane;
     const bool finite = pc != inf;
     std::vector<float> a(plane), padded(P[0] * P[1] * P[2], 0.0f);
-    float big = 0.0f;
-    for (int64_t i = 0; i < plane; ++i) {
-      a[i] = Magnitude(xp[i], abs_, eps_);
-      big = a[i] > big ? a[i] : big;
-    }
+    const float big = Magnitudes(xp, plane, abs_, eps_, a.data());
     const float scale = big > 0 ? big : 1.0f;
     std::vector<float> u;
     const float* src = a.data();
@@ -185,8 +202,11 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     std::vector<float> t2(P[0] * P[1] * A2.output), t1(P[0] * A1.output * A2.output), s(out_plane);
     auto pass = finite ? Pass<false> : Pass<true>;
     pass(padded.data(), t2.data(), P[0] * P[1], P[2], 1, A2.output, A2.kernel, A2.stride, A2.dilation);
-    pass(t2.data(), t1.data(), P[0], P[1], A2.output, A1.output, A1.kernel, A1.stride, A1.dilation);
-    pass(t1.data(), s.data(), 1, P[0], A1.output * A2.output, A0.output, A0.kernel, A0.stride, A0.dilation);
+    pass(t2.data(), A0.kernel == 1 && A0.input == 1 ? s.data() : t1.data(), P[0], P[1], A2.output, A1.output, A1.kernel, A1.stride,
+         A1.dilation);
+    // the leading axis of a 1D / 2D input is a unit axis: nothing to pool there
+    if (!(A0.kernel == 1 && A0.input == 1))
+      pass(t1.data(), s.data(), 1, P[0], A1.output * A2.output, A0.output, A0.kernel, A0.stride, A0.dilation);
     if (!finite) {
       std::memcpy(yp, s.data(), sizeof(float) * out_plane);
       return;
