@@ -4,6 +4,8 @@
 // serves 4 filters. No im2col buffer.
 #include "l1_conv.h"
 
+#include <immintrin.h>
+
 namespace lp {
 
 namespace {
@@ -31,6 +33,66 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void AbsDiffRow4(co
     }
   }
 }
+// Stride-1 rows on AVX-512: a tile of 4 channels x 32 positions stays in registers for the whole
+// (channel, tap) loop; input rows are loaded as vectors (masked at the row's end), each weight is
+// broadcast. Used when the CPU has AVX-512 (checked at run time); other rows take AbsDiffRow4.
+struct Tile {
+  const float* padded;  // the group's padded input
+  const float* w;       // filters [C_out][C_g][taps]
+  int64_t cg, taps, pad_plane, p1, p2;
+  const Axis* a;
+};
+
+__attribute__((target("avx512f"))) void L1RowsAvx512(const Tile& t, int64_t co0, int64_t nco, int64_t o0, int64_t o1, float* acc,
+                                                     int64_t acc_stride) {
+  const Axis &A0 = t.a[0], &A1 = t.a[1], &A2 = t.a[2];
+  for (int64_t o2 = 0; o2 < A2.output; o2 += 32) {
+    const int64_t left = A2.output - o2;
+    const __mmask16 m0 = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
+    const __mmask16 m1 = left >= 32 ? static_cast<__mmask16>(0xffff) : left > 16 ? static_cast<__mmask16>((1u << (left - 16)) - 1) : 0;
+    __m512 a00 = _mm512_setzero_ps(), a01 = _mm512_setzero_ps(), a10 = _mm512_setzero_ps(), a11 = _mm512_setzero_ps();
+    __m512 a20 = _mm512_setzero_ps(), a21 = _mm512_setzero_ps(), a30 = _mm512_setzero_ps(), a31 = _mm512_setzero_ps();
+    for (int64_t ci = 0; ci < t.cg; ++ci) {
+      const float* plane = t.padded + ci * t.pad_plane;
+      int64_t tap = 0;
+      for (int64_t k0 = 0; k0 < A0.kernel; ++k0) {
+        for (int64_t k1 = 0; k1 < A1.kernel; ++k1) {
+          const float* row = plane + ((o0 * A0.stride + k0 * A0.dilation) * t.p1 + o1 * A1.stride + k1 * A1.dilation) * t.p2 + o2;
+          for (int64_t k2 = 0; k2 < A2.kernel; ++k2, ++tap) {
+            const float* xs = row + k2 * A2.dilation;
+            const __m512 x0 = _mm512_maskz_loadu_ps(m0, xs);
+            const __m512 x1 = _mm512_maskz_loadu_ps(m1, xs + 16);
+            const float* wt = t.w + (co0 * t.cg + ci) * t.taps + tap;
+            const int64_t wstep = t.cg * t.taps;
+            const __m512 w0 = _mm512_set1_ps(wt[0]);
+            const __m512 w1 = _mm512_set1_ps(nco > 1 ? wt[wstep] : 0.0f);
+            const __m512 w2 = _mm512_set1_ps(nco > 2 ? wt[2 * wstep] : 0.0f);
+            const __m512 w3 = _mm512_set1_ps(nco > 3 ? wt[3 * wstep] : 0.0f);
+            a00 = _mm512_add_ps(a00, _mm512_abs_ps(_mm512_sub_ps(x0, w0)));
+            a01 = _mm512_add_ps(a01, _mm512_abs_ps(_mm512_sub_ps(x1, w0)));
+            a10 = _mm512_add_ps(a10, _mm512_abs_ps(_mm512_sub_ps(x0, w1)));
+            a11 = _mm512_add_ps(a11, _mm512_abs_ps(_mm512_sub_ps(x1, w1)));
+            a20 = _mm512_add_ps(a20, _mm512_abs_ps(_mm512_sub_ps(x0, w2)));
+            a21 = _mm512_add_ps(a21, _mm512_abs_ps(_mm512_sub_ps(x1, w2)));
+            a30 = _mm512_add_ps(a30, _mm512_abs_ps(_mm512_sub_ps(x0, w3)));
+            a31 = _mm512_add_ps(a31, _mm512_abs_ps(_mm512_sub_ps(x1, w3)));
+          }
+        }
+      }
+    }
+    float* out = acc + o2;
+    _mm512_mask_storeu_ps(out, m0, a00);
+    _mm512_mask_storeu_ps(out + 16, m1, a01);
+    _mm512_mask_storeu_ps(out + acc_stride, m0, a10);
+    _mm512_mask_storeu_ps(out + acc_stride + 16, m1, a11);
+    _mm512_mask_storeu_ps(out + 2 * acc_stride, m0, a20);
+    _mm512_mask_storeu_ps(out + 2 * acc_stride + 16, m1, a21);
+    _mm512_mask_storeu_ps(out + 3 * acc_stride, m0, a30);
+    _mm512_mask_storeu_ps(out + 3 * acc_stride + 16, m1, a31);
+  }
+}
+
+const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 }  // namespace
 
 L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
@@ -100,6 +162,18 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         const int64_t co0 = g * per_group + static_cast<int64_t>(blk) * kChannelBlock;
         const int64_t nco = std::min(kChannelBlock, g * per_group + per_group - co0);
         std::vector<float> acc(kChannelBlock * out_plane, 0.0f);
+        if (kHasAvx512 && A2.stride == 1) {
+          const Tile tile{padded.data(), w, cg, taps, pad_plane, P1, P2, axes.data()};
+          for (int64_t o0 = 0; o0 < A0.output; ++o0)
+            for (int64_t o1 = 0; o1 < A1.output; ++o1)
+              L1RowsAvx512(tile, co0, nco, o0, o1, acc.data() + (o0 * A1.output + o1) * A2.output, out_plane);
+          for (int64_t q = 0; q < nco; ++q) {
+            float* out = y + (nn * cout + co0 + q) * out_plane;
+            const float bias = b ? b[co0 + q] : 0.0f;
+            for (int64_t o = 0; o < out_plane; ++o) out[o] = bias - acc[q * out_plane + o];
+          }
+          return;
+        }
         float wq[kChannelBlock];
         for (int64_t ci = 0; ci < cg; ++ci) {
           const float* xp = padded.data() + ci * pad_plane;

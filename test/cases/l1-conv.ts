@@ -21,6 +21,9 @@ export const l1ConvCases: OpCase[] = [
   { name: 'l1conv huge', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'huge'), W([2, 2, 3, 3], 'huge')], attrs: { pads: [1, 1, 1, 1] } },
   { name: 'l1conv tiny', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'tiny'), W([2, 2, 3, 3], 'tiny')], attrs: {} },
   { name: 'l1conv zeros', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'zeros'), W([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] } },
+  // rows wider than the 32-wide register tile of the AVX-512 kernel, with a partial last tile
+  { name: 'l1conv 1d long row (3 tiles)', op: 'L1Conv', inputs: [X([2, 3, 75]), W([6, 3, 3]), B(6)], attrs: { pads: [1, 1] } },
+  { name: 'l1conv 2d wide rows dilated', op: 'L1Conv', inputs: [X([1, 2, 5, 42]), W([5, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1], dilations: [1, 2] } },
   {
     name: 'l1conv weights fed at run time',
     op: 'L1Conv',
