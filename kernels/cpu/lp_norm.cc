@@ -3,6 +3,8 @@
 // vectorised exp per (unit, element) over blocks of rows, never a [rows, M, K] intermediate.
 #include "lp_norm.h"
 
+#include <immintrin.h>
+
 namespace lp {
 
 namespace {
@@ -54,6 +56,43 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void RootRow(float*
   const float k = 1.44269504f * inv_p;
   for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
 }
+// --- the shared-exponent multiply on AVX-512: Y[r, j] = sum_k A[r, k] W[j, k] ---------------------
+constexpr int64_t kPanel = 32;  // units per packed panel (two 16-lane vectors)
+constexpr int64_t kRows = 8;    // rows per register tile
+
+// W [M, K] -> panels [ceil(M / 32)][K][32], zero beyond M.
+std::vector<float> PackPanels(const float* w, int64_t m, int64_t k) {
+  const int64_t panels = (m + kPanel - 1) / kPanel;
+  std::vector<float> out(panels * k * kPanel, 0.0f);
+  for (int64_t j = 0; j < m; ++j)
+    for (int64_t i = 0; i < k; ++i) out[((j / kPanel) * k + i) * kPanel + j % kPanel] = w[j * k + i];
+  return out;
+}
+
+// One tile: 8 rows of A (zero-padded to 8) against one 32-unit panel; 16 accumulators in registers.
+__attribute__((target("avx512f"))) void GemmTile(const float* a, int64_t k, const float* panel, int64_t rows, float* y, int64_t m,
+                                                 int64_t j0) {
+  __m512 acc[kRows][2];
+  for (int64_t i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  for (int64_t q = 0; q < k; ++q) {
+    const __m512 w0 = _mm512_loadu_ps(panel + q * kPanel);
+    const __m512 w1 = _mm512_loadu_ps(panel + q * kPanel + 16);
+    for (int64_t i = 0; i < kRows; ++i) {
+      const __m512 x = _mm512_set1_ps(a[i * k + q]);
+      acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
+      acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+    }
+  }
+  const int64_t cols = std::min(kPanel, m - j0);
+  const __mmask16 m0 = cols >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << cols) - 1);
+  const __mmask16 m1 = cols >= 32 ? static_cast<__mmask16>(0xffff) : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1) : 0;
+  for (int64_t i = 0; i < rows; ++i) {
+    _mm512_mask_storeu_ps(y + i * m + j0, m0, acc[i][0]);
+    _mm512_mask_storeu_ps(y + i * m + j0 + 16, m1, acc[i][1]);
+  }
+}
+
+const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 }  // namespace
 
 LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
@@ -88,6 +127,7 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
     if (ws.size() == 2) {
       z_constant_ = CheckWeights(w.GetTensorData<float>(), ws[0], ws[1]);
       w_constant_ = true;
+      if (kHasAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);
     }
   }
   if (ki.GetInputCount() > 2) {
@@ -210,14 +250,28 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
       for (int64_t i = 0; i < k; ++i) ar[i] *= inv;
       PowRow(ar, k, p0);
     });
-    Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-    const int64_t a_dims[] = {rows, k};
-    const int64_t y_dims[] = {rows, m};
-    auto a_val = Ort::Value::CreateTensor<float>(mem, a.data(), a.size(), a_dims, 2);
-    auto y_val = Ort::Value::CreateTensor<float>(mem, y, static_cast<size_t>(rows * m), y_dims, 2);
-    const OrtValue* ins[] = {a_val, wv};
-    OrtValue* outs[] = {y_val};
-    gemm_.Invoke(ctx, ins, 2, outs, 1);
+    if (kHasAvx512) {
+      // own GEMM over W packed in panels (once, when W is constant)
+      std::vector<float> fed;
+      if (w_packed_.empty()) fed = PackPanels(w, m, k);
+      const float* panels = w_packed_.empty() ? fed.data() : w_packed_.data();
+      const int64_t row_tiles = (rows + kRows - 1) / kRows, col_panels = (m + kPanel - 1) / kPanel;
+      a.resize(row_tiles * kRows * k, 0.0f);  // zero rows pad the last tile
+      ParallelFor(ctx, static_cast<size_t>(row_tiles * col_panels), [&](size_t t) {
+        const int64_t rt = static_cast<int64_t>(t) / col_panels, cp = static_cast<int64_t>(t) % col_panels;
+        GemmTile(a.data() + rt * kRows * k, k, panels + cp * k * kPanel, std::min(kRows, rows - rt * kRows), y + rt * kRows * m, m,
+                 cp * kPanel);
+      });
+    } else {
+      Ort::MemoryInfo mem = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
+      const int64_t a_dims[] = {rows, k};
+      const int64_t y_dims[] = {rows, m};
+      auto a_val = Ort::Value::CreateTensor<float>(mem, a.data(), static_cast<size_t>(rows * k), a_dims, 2);
+      auto y_val = Ort::Value::CreateTensor<float>(mem, y, static_cast<size_t>(rows * m), y_dims, 2);
+      const OrtValue* ins[] = {a_val, wv};
+      OrtValue* outs[] = {y_val};
+      gemm_.Invoke(ctx, ins, 2, outs, 1);
+    }
     const float inv_p = 1.0f / p0;
     ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
       const float s = scale[r];

@@ -25,6 +25,8 @@ struct LpNormKernel {
   // W and P checked once when they are constant initializers (their values cannot change).
   bool w_constant_ = false, p_constant_ = false;
   std::vector<float> z_constant_;
+  // constant W packed in 32-unit panels for the AVX-512 GEMM (empty: not packed)
+  std::vector<float> w_packed_;
 };
 
 }  // namespace lp
