@@ -2,7 +2,8 @@
 // JS errors naming the node and leave the session usable; concurrent runs are correct; memory
 // stays flat over 1,000 runs; whole models match their references and PyTorch.
 import { spawnSync } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
 import { buildFromArch } from '../src/export/arch';
@@ -33,6 +34,17 @@ function fedLpNorm(): Uint8Array {
 const T = (data: number[], dims: number[]) => new lpNode.Tensor('float32', Float32Array.from(data), dims);
 
 d('lp-onnx/node', () => {
+  test('a session from a file path, with thread and optimisation options', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lp-onnx-node-'));
+    const file = join(dir, 'm.onnx');
+    writeFileSync(file, fedLpNorm());
+    const s = await lpNode.InferenceSession.create(file, { intraOpNumThreads: 1, graphOptimizationLevel: 'basic', logSeverityLevel: 3 });
+    const out = await s.run({ X: T([3, 4, 0, 0], [1, 4]), W: T([1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1], [3, 4]), P: T([2, 1, Number.POSITIVE_INFINITY], [3]) });
+    expect(Array.from(out.Y.data as Float32Array)).toEqual([5, 0, 4]);
+    await s.release();
+    await expect(lpNode.InferenceSession.create(join(dir, 'missing.onnx'))).rejects.toThrow(/missing\.onnx/);
+  });
+
   test('the session reports the model inputs and outputs', async () => {
     const s = await lpNode.InferenceSession.create(fedLpNorm());
     expect(s.inputNames).toEqual(['X', 'W', 'P']);
