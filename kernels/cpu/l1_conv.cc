@@ -98,11 +98,7 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
   Attrs a(info);
   node_ = a.NodeName();
-  window_.kernel = a.Ints("kernel_shape");
-  window_.strides = a.Ints("strides");
-  window_.pads = a.Ints("pads");
-  window_.dilations = a.Ints("dilations");
-  window_.auto_pad = a.S("auto_pad", "NOTSET");
+  window_ = ReadWindow(a);
   group_ = a.I("group", 1);
   if (group_ < 1) Fail(kName, node_, Str("group = ", group_, "; must be >= 1"));
 }

@@ -118,6 +118,18 @@ struct WindowAttrs {
   bool ceil_mode = false;
 };
 
+// The ONNX window attributes of a node (kernel_shape, strides, pads, dilations, auto_pad, ceil_mode).
+inline WindowAttrs ReadWindow(const Attrs& a) {
+  WindowAttrs w;
+  w.kernel = a.Ints("kernel_shape");
+  w.strides = a.Ints("strides");
+  w.pads = a.Ints("pads");
+  w.dilations = a.Ints("dilations");
+  w.auto_pad = a.S("auto_pad", "NOTSET");
+  w.ceil_mode = a.I("ceil_mode", 0) != 0;
+  return w;
+}
+
 inline std::vector<Axis> ResolveWindow(WindowKind kind, const std::vector<int64_t>& spatial, const WindowAttrs& a, const std::string& op,
                                        const std::string& node) {
   const size_t r = spatial.size();

@@ -106,12 +106,7 @@ std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
 LpPoolKernel::LpPoolKernel(const OrtKernelInfo* info) {
   Attrs a(info);
   node_ = a.NodeName();
-  window_.kernel = a.Ints("kernel_shape");
-  window_.strides = a.Ints("strides");
-  window_.pads = a.Ints("pads");
-  window_.dilations = a.Ints("dilations");
-  window_.auto_pad = a.S("auto_pad", "NOTSET");
-  window_.ceil_mode = a.I("ceil_mode", 0) != 0;
+  window_ = ReadWindow(a);
   count_include_pad_ = a.I("count_include_pad", 0) != 0;
   p_ = a.F("p", 2.0f);
   eps_ = a.F("eps", 0.0f);
