@@ -12,6 +12,7 @@ import { makeTensor, type Tensor } from '../../src/onnx/tensor';
 import * as lpNode from '../../src/node/index';
 import { nativeStatus } from '../../src/node/index';
 import { runOrt } from '../../src/runtime/ort';
+import { nodeWebGpu, runLpOpWebGpu } from '../../src/runtime/webgpu';
 import { makeInput, type OpCase } from '../cases/types';
 import { TOL, type Tolerance } from './compare';
 
@@ -88,6 +89,27 @@ async function runNative(c: OpCase, d: CaseData): Promise<NdArray> {
   }
 }
 
+/** Whether the `webgpu` package (Dawn for Node) finds an adapter here. */
+function probeWgsl(): string | undefined {
+  const code = `import('webgpu').then(async (m) => { const g = m.create([]); const a = await g.requestAdapter(); process.exit(a ? 0 : 3); }).catch((e) => { console.error(e.message); process.exit(2); });`;
+  const r = spawnSync(process.execPath, ['-e', code], { encoding: 'utf8', timeout: 60000 });
+  if (r.status === 0) return undefined;
+  return r.status === 3 ? 'the webgpu package found no adapter (install Mesa lavapipe from bookworm-backports)' : `the webgpu package is not usable here: ${(r.stderr || '').trim().split('\n').pop()}`;
+}
+
+/** The case on the WGSL kernels (kernels/webgpu) through the webgpu package. */
+async function runWgsl(c: OpCase, d: CaseData): Promise<NdArray> {
+  const { ctx, reason } = await nodeWebGpu();
+  if (!ctx) throw new Error(reason);
+  const { model } = caseModel(c, d);
+  const op = lpOp(c.op);
+  if (!op) throw new Error(c.op);
+  const node = model.graph?.node?.find((n) => n.op_type === c.op);
+  const attrs = op.parse(node?.attribute ?? [], c.name) as Record<string, unknown>;
+  const ins = c.inputs.map((s, i) => (s ? { dims: s.dims, data: Float64Array.from(d.inputs[i] as Float32Array) } : undefined));
+  return runLpOpWebGpu(ctx, c.op, attrs, ins, c.name);
+}
+
 function probe(mod: string): string | undefined {
   try {
     require.resolve(mod);
@@ -112,6 +134,7 @@ export const BACKENDS: Backend[] = [
     },
   },
   { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, unavailable: nativeStatus().reason, run: (c, d) => runNative(c, d) },
+  { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, unavailable: probeWgsl(), run: (c, d) => runWgsl(c, d) },
   { name: 'function body on onnxruntime-node', tolerance: TOL.body, unavailable: probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
   { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, unavailable: probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
   {

@@ -1,0 +1,49 @@
+// The anatomy of an lp-onnx WGSL program (as onnxruntime-web's pool.ts / tfjs's programs):
+// validated inputs and resolved numbers in, {name, cacheKey, dispatch, uniforms, shaderSource} out.
+
+export const WORKGROUP = 64;
+/** WebGPU's guaranteed maxComputeWorkgroupsPerDimension. */
+export const MAX_GROUPS = 65535;
+
+export interface Program {
+  name: string;
+  /** equal keys share a compiled pipeline: everything that changes the shader text */
+  cacheKey: string;
+  /** workgroups in x and y (a linear thread id spans both when one dimension is not enough) */
+  dispatch: [number, number];
+  /** u32 / f32 words of the uniform block, in the order the shader declares them */
+  uniforms: { u32: number[]; f32: number[] };
+  /** storage inputs in binding order (after the uniform block at binding 0), then the output */
+  inputs: number;
+  shaderSource: string;
+}
+
+/** Workgroups for `threads` invocations, split into x * y within the per-dimension limit. */
+export function dispatchFor(threads: number): [number, number] {
+  const groups = Math.max(1, Math.ceil(threads / WORKGROUP));
+  if (groups <= MAX_GROUPS) return [groups, 1];
+  return [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS)];
+}
+
+/** WGSL helpers every program shares: the linear id, NaN and +inf by bit pattern, a(x), r^p. */
+export const PRELUDE = /* wgsl */ `
+// NaN as a run-time value (WGSL rejects a constant expression that is NaN)
+var<private> NAN_BITS: u32 = 0x7fc00000u;
+fn linear_id(gid: vec3<u32>, groups: vec3<u32>) -> u32 { return gid.x + gid.y * groups.x * ${WORKGROUP}u; }
+fn is_nan(v: f32) -> bool { return (bitcast<u32>(v) & 0x7fffffffu) > 0x7f800000u; }
+fn is_inf(v: f32) -> bool { return bitcast<u32>(v) == 0x7f800000u; }
+fn nan() -> f32 { return bitcast<f32>(NAN_BITS); }
+// a(x) of ops.md: mode 0 "abs" max(|x|, eps), mode 1 "clamp" max(x, eps); NaN stays NaN
+fn magnitude(x: f32, mode: u32, eps: f32) -> f32 {
+  if (is_nan(x)) { return x; }
+  let v = select(x, abs(x), mode == 0u);
+  return max(v, eps);
+}
+// r^p for r in [0, 1] (a max-scaled ratio), p finite > 0
+fn pow_ratio(r: f32, p: f32) -> f32 {
+  if (r <= 0.0) { return 0.0; }
+  if (p == 1.0) { return r; }
+  if (p == 2.0) { return r * r; }
+  return exp2(p * log2(r));
+}
+`;
