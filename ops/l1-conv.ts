@@ -107,21 +107,14 @@ function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string
     present: inputs.map((t) => t !== undefined),
   };
   inferShape(a, ctx);
-  const kernel = kernelOf(a, W.dims, node) as number[];
-  let axes: AxisWindow[];
-  try {
-    axes = resolveWindow('conv', X.dims.slice(2), windowAttrs(a, kernel));
-  } catch (e) {
-    if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
-    throw e;
-  }
+  const axes = l1ConvAxes(a, W.dims, X.dims.slice(2), node);
   const windows = windowOffsets(axes);
   const [N, Cin] = X.dims;
   const Cout = W.dims[0];
   const cg = Cin / a.group;
   const coPerGroup = Cout / a.group;
   const inSize = product(X.dims.slice(2));
-  const kSize = product(kernel);
+  const kSize = product(axes.map((g) => g.kernel));
   const outSpatial = axes.map((g) => g.output);
   const y = new Float64Array(N * Cout * windows.length);
   for (let n = 0; n < N; n++) {
@@ -139,6 +132,17 @@ function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string
     }
   }
   return { dims: [N, Cout, ...outSpatial], data: y };
+}
+
+/** The resolved window of every spatial axis (kernel from W when kernel_shape is absent); kernels take these numbers. */
+export function l1ConvAxes(a: L1ConvAttrs, wDims: number[], spatial: number[], node: string): AxisWindow[] {
+  const kernel = kernelOf(a, wDims, node) as number[];
+  try {
+    return resolveWindow('conv', spatial, windowAttrs(a, kernel));
+  } catch (e) {
+    if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
+    throw e;
+  }
 }
 
 function resolvedKernel(a: L1ConvAttrs, ctx: NodeContext): number[] {

@@ -104,7 +104,8 @@ function inferShape(a: LpPoolAttrs, ctx: NodeContext): ValueType {
   return { elemType: 1, shape: [x.shape[0], x.shape[1], ...out] };
 }
 
-function resolve(a: LpPoolAttrs, spatial: number[], node: string): AxisWindow[] {
+/** The resolved window of every spatial axis (global: the whole extent); kernels take these numbers. */
+export function lpPoolAxes(a: LpPoolAttrs, spatial: number[], node: string): AxisWindow[] {
   if (a.global === 1) {
     return spatial.map((d) => ({ input: d, kernel: d, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 }));
   }
@@ -126,7 +127,7 @@ function reference(a: LpPoolAttrs, inputs: (NdArray | undefined)[], node: string
     checkExponentShape(P.dims, C, node);
     checkExponents(OP, node, P);
   }
-  const axes = resolve(a, X.dims.slice(2), node);
+  const axes = lpPoolAxes(a, X.dims.slice(2), node);
   const windows = windowOffsets(axes);
   const outSpatial = axes.map((g) => g.output);
   const inSize = product(X.dims.slice(2));

@@ -2,10 +2,10 @@
 // outputs through storage buffers. In Node the device comes from the `webgpu` package (Dawn; Mesa's
 // lavapipe without a GPU); in a browser from navigator.gpu.
 import { LpOpError } from '../../ops/attributes';
-import { GeometryError, resolveWindow, type WindowAttrs } from '../../ops/geometry';
 import { lpOp } from '../../ops/index';
 import type { LpNormAttrs } from '../../ops/lp-norm';
-import type { LpPoolAttrs } from '../../ops/lp-pool';
+import { type L1ConvAttrs, l1ConvAxes } from '../../ops/l1-conv';
+import { type LpPoolAttrs, lpPoolAxes } from '../../ops/lp-pool';
 import type { NdArray } from '../../ops/types';
 import { l1ConvProgram } from '../../kernels/webgpu/l1-conv';
 import { lpNormProgram } from '../../kernels/webgpu/lp-norm';
@@ -95,37 +95,28 @@ export async function runLpOpWebGpu(ctx: WebGpuContext, opType: string, attrs: R
   op.validate(attrs as never, { node, inputs: inputs.map((t) => (t ? { elemType: 1, shape: t.dims } : undefined)), constants: inputs, present: inputs.map((t) => t !== undefined) });
   const [X, A1, A2] = inputs;
   const x = X as NdArray;
-  const a = attrs as Record<string, never>;
-  try {
-    if (opType === 'LpNorm') {
-      const W = A1 as NdArray;
-      const k = x.dims[x.dims.length - 1];
-      const m = W.dims[0];
-      const rows = x.data.length / k;
-      const prog = lpNormProgram({ rows, k, m, pLength: A2 ? A2.data.length : 0 }, attrs as unknown as LpNormAttrs);
-      return { dims: [...x.dims.slice(0, -1), m], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(W), f32(A2)], rows * m)) };
-    }
-    const spatial = x.dims.slice(2);
-    const wa = (kernel: number[]): WindowAttrs => ({ kernel_shape: kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, auto_pad: a.auto_pad ?? 'NOTSET', ceil_mode: a.ceil_mode });
-    if (opType === 'LpPool') {
-      const axes =
-        a.global === 1
-          ? spatial.map((d) => ({ input: d, kernel: d, stride: 1, dilation: 1, padBegin: 0, padEnd: 0, output: 1 }))
-          : resolveWindow('pool', spatial, wa(a.kernel_shape));
-      const planes = x.dims[0] * x.dims[1];
-      const prog = lpPoolProgram(planes, x.dims[1], axes, A1 ? A1.data.length : 0, attrs as unknown as LpPoolAttrs);
-      const out = planes * axes.reduce((n, g) => n * g.output, 1);
-      return { dims: [x.dims[0], x.dims[1], ...axes.map((g) => g.output)], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(A1)], out)) };
-    }
+  if (opType === 'LpNorm') {
     const W = A1 as NdArray;
-    const axes = resolveWindow('conv', spatial, wa(a.kernel_shape ?? W.dims.slice(2)));
-    const [n, cin] = x.dims;
-    const cout = W.dims[0];
-    const prog = l1ConvProgram(n, cin, cout, a.group ?? 1, axes, A2 !== undefined);
-    const out = n * cout * axes.reduce((k, g) => k * g.output, 1);
-    return { dims: [n, cout, ...axes.map((g) => g.output)], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(W), f32(A2)], out)) };
-  } catch (e) {
-    if (e instanceof GeometryError) throw new LpOpError(opType, node, e.message);
-    throw e;
+    const k = x.dims[x.dims.length - 1];
+    const m = W.dims[0];
+    const rows = x.data.length / k;
+    const prog = lpNormProgram({ rows, k, m, pLength: A2 ? A2.data.length : 0 }, attrs as unknown as LpNormAttrs);
+    return { dims: [...x.dims.slice(0, -1), m], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(W), f32(A2)], rows * m)) };
   }
+  const spatial = x.dims.slice(2);
+  if (opType === 'LpPool') {
+    const axes = lpPoolAxes(attrs as unknown as LpPoolAttrs, spatial, node);
+    const planes = x.dims[0] * x.dims[1];
+    const prog = lpPoolProgram(planes, x.dims[1], axes, A1 ? A1.data.length : 0, attrs as unknown as LpPoolAttrs);
+    const out = planes * axes.reduce((n, g) => n * g.output, 1);
+    return { dims: [x.dims[0], x.dims[1], ...axes.map((g) => g.output)], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(A1)], out)) };
+  }
+  const W = A1 as NdArray;
+  const la = attrs as unknown as L1ConvAttrs;
+  const axes = l1ConvAxes(la, W.dims, spatial, node);
+  const [n, cin] = x.dims;
+  const cout = W.dims[0];
+  const prog = l1ConvProgram(n, cin, cout, la.group, axes, A2 !== undefined);
+  const out = n * cout * axes.reduce((k, g) => k * g.output, 1);
+  return { dims: [n, cout, ...axes.map((g) => g.output)], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(W), f32(A2)], out)) };
 }
