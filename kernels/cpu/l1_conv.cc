@@ -125,9 +125,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   if (bv && Product(ShapeOf(bv)) != cout) Fail(kName, node_, Str("B must be [C_out] = [", cout, "]"));
   const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
   auto axes = ResolveWindow(WindowKind::kConv, spatial, wa, kName, node_);
-  while (axes.size() < 3) axes.insert(axes.begin(), Axis{1, 1, 1, 1, 0, 0, 1});
-  std::vector<int64_t> ys = {n, cout};
-  for (size_t i = 3 - spatial.size(); i < 3; ++i) ys.push_back(axes[i].output);
+  const std::vector<int64_t> ys = ThreeAxes(axes, n, cout);
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, ys);
   float* y = yv.GetTensorMutableData<float>();

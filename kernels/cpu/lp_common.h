@@ -176,6 +176,16 @@ inline std::vector<Axis> ResolveWindow(WindowKind kind, const std::vector<int64_
   return axes;
 }
 
+// Pads the axes to three (unit axes in front, so one loop nest serves 1D, 2D and 3D) and returns
+// the output shape [n, channels, outputs of the real axes].
+inline std::vector<int64_t> ThreeAxes(std::vector<Axis>& axes, int64_t n, int64_t channels) {
+  const size_t rank = axes.size();
+  while (axes.size() < 3) axes.insert(axes.begin(), Axis{1, 1, 1, 1, 0, 0, 1});
+  std::vector<int64_t> shape = {n, channels};
+  for (size_t i = 3 - rank; i < 3; ++i) shape.push_back(axes[i].output);
+  return shape;
+}
+
 // --- fast exp / log for vectorised loops ---------------------------------------------------------
 // Plain arithmetic and bit casts only, so the compiler vectorises the loops that call them.
 // exp: range reduction by ln 2 and a degree-6 polynomial (|rel err| < 2e-7); exact 0 below -87.

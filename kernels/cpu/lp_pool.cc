@@ -145,10 +145,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   } else {
     axes = ResolveWindow(WindowKind::kPool, spatial, window_, kName, node_);
   }
-  // Pad to three axes so that one loop nest serves 1D, 2D and 3D.
-  while (axes.size() < 3) axes.insert(axes.begin(), Axis{1, 1, 1, 1, 0, 0, 1});
-  std::vector<int64_t> ys = {n, c};
-  for (size_t i = 3 - spatial.size(); i < 3; ++i) ys.push_back(axes[i].output);
+  const std::vector<int64_t> ys = ThreeAxes(axes, n, c);
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, ys);
   float* y = yv.GetTensorMutableData<float>();
