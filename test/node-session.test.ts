@@ -70,6 +70,14 @@ d('lp-onnx/node', () => {
     await s.release();
   });
 
+  test('the addon refuses data shorter than its dims (never reads past a buffer)', async () => {
+    const { native } = require('../src/node/binding');
+    const { binding } = native();
+    const session = binding.createSession(fedLpNorm(), {});
+    expect(() => binding.run(session, ['X'], ['float32'], [[2, 4]], [new Float32Array(3)], ['Y'])).toThrow("input 'X': its data has 12 bytes, its dims need 32");
+    binding.release(session);
+  });
+
   test('concurrent runs on one session give each caller its own correct result', async () => {
     const model = exportDualPath(adderCnn().build()).model;
     const s = await lpNode.InferenceSession.create(encodeModel(model));

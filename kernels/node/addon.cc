@@ -77,6 +77,24 @@ const TypeInfo* ByOrt(ONNXTensorElementDataType o) {
   return nullptr;
 }
 
+size_t TypedArrayElementBytes(napi_typedarray_type t) {
+  switch (t) {
+    case napi_int8_array:
+    case napi_uint8_array:
+    case napi_uint8_clamped_array:
+      return 1;
+    case napi_int16_array:
+    case napi_uint16_array:
+      return 2;
+    case napi_int32_array:
+    case napi_uint32_array:
+    case napi_float32_array:
+      return 4;
+    default:
+      return 8;
+  }
+}
+
 struct Session {
   std::unique_ptr<Ort::Session> session;
   std::vector<std::string> inputs, outputs;
@@ -410,8 +428,15 @@ napi_value Run(napi_env env, napi_callback_info info) {
     size_t off;
     NAPI(napi_get_typedarray_info(env, buf, &tt, &len, &data, &ab, &off));
     size_t elem = 1;
-    for (auto v : d) elem *= static_cast<size_t>(v);
+    for (auto v : d) {
+      if (v < 0) return Throw(env, "input '" + job->in_names.back() + "': negative dimension");
+      elem *= static_cast<size_t>(v);
+    }
     const size_t bytes = elem * t->bytes;
+    if (len * TypedArrayElementBytes(tt) < bytes) {
+      return Throw(env, "input '" + job->in_names.back() + "': its data has " + std::to_string(len * TypedArrayElementBytes(tt)) +
+                            " bytes, its dims need " + std::to_string(bytes));
+    }
     // copy: the JS buffer may be changed or collected while the run is in flight
     job->data.emplace_back(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + bytes);
   }
