@@ -200,6 +200,14 @@ describe('lp-onnx CLI', () => {
       expect(r.err).toEqual(message);
     });
 
+    test('run --out naming a file is a usage error', () => {
+      const file = join(dir, 'not-a-folder.txt');
+      writeFileSync(file, 'x');
+      const r = cli('run', dual, '--out', file);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`lp-onnx: error: --out ${file}: is a file, expected a folder\n`);
+    });
+
     test('no stray files were left by failed writes', () => {
       expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     });

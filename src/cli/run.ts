@@ -1,5 +1,5 @@
 // `lp-onnx run`: run a model on one backend, with given or seeded random inputs.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LP_DOMAIN } from '../../ops/index';
 import type { NdArray } from '../../ops/types';
@@ -137,11 +137,24 @@ export function summarize(name: string, t: Tensor): string {
   return `${name}: ${t.dtype}[${t.dims.join(', ')}] min ${min.toPrecision(6)} max ${max.toPrecision(6)} mean ${mean.toPrecision(6)}${nan ? ` non-finite ${nan}` : ''} [${head}${data.length > 4 ? ', ...' : ''}]`;
 }
 
+/** Writes each output as DIR/NAME.npy; each file appears whole (written aside, then renamed). */
 export function writeOutputs(dir: string, outputs: Record<string, Tensor>): string[] {
-  mkdirSync(dir, { recursive: true });
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new UsageError(`--out ${dir}: is a file, expected a folder`);
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (e) {
+    throw new UsageError(`--out ${dir}: cannot create the folder (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
   return Object.entries(outputs).map(([name, t]) => {
     const path = join(dir, `${name.replace(/[^A-Za-z0-9_.-]/g, '_')}.npy`);
-    writeFileSync(path, formatNpy(t));
+    const tmp = `${path}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, formatNpy(t));
+      renameSync(tmp, path);
+    } catch (e) {
+      rmSync(tmp, { force: true });
+      throw new UsageError(`--out ${dir}: cannot write ${path} (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+    }
     return path;
   });
 }
