@@ -17,12 +17,35 @@ export interface WebGpuContext {
   pipelines: Map<string, GPUComputePipeline>;
   /** the GPU instance the device came from: it must outlive the device (Dawn for Node) */
   gpu?: GPU;
+  /** bound in place of an absent optional input */
+  dummy?: GPUBuffer;
 }
 
 // a real dynamic import (TypeScript would turn `import()` into require for CommonJS)
 const importModule = new Function('m', 'return import(m)') as (m: string) => Promise<Record<string, unknown>>;
 
 let nodeContext: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
+
+/**
+ * onnxruntime-web's wasm heap is a SharedArrayBuffer, and it writes to GPU buffers straight from
+ * views of it; the webgpu package's writeBuffer rejects shared views ("Invalid argument"), so
+ * those are copied first. (Browsers take them as they are.)
+ */
+function shareWithWasm(device: GPUDevice): void {
+  const queue = Object.getPrototypeOf(device.queue) as GPUQueue & { lpOnnxPatched?: boolean };
+  if (queue.lpOnnxPatched) return;
+  const write = queue.writeBuffer;
+  queue.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: ArrayBufferView | ArrayBuffer, dataOffset = 0, size?: number) {
+    if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
+      const unit = (data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
+      const count = size ?? data.byteLength / unit - dataOffset;
+      const copy = new Uint8Array(data.buffer, data.byteOffset + dataOffset * unit, count * unit).slice();
+      return write.call(this, buffer, offset, copy, 0, copy.length);
+    }
+    return write.call(this, buffer, offset, data, dataOffset, size);
+  } as GPUQueue['writeBuffer'];
+  queue.lpOnnxPatched = true;
+}
 
 /** A device from the `webgpu` npm package (Node), or why there is none. */
 export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
@@ -34,6 +57,10 @@ export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> 
       const adapter = await gpu.requestAdapter();
       if (!adapter) return { reason: 'the webgpu package found no adapter (Mesa lavapipe from bookworm-backports provides one without a GPU)' };
       const device = await adapter.requestDevice();
+      shareWithWasm(device);
+      // onnxruntime-web looks for navigator.gpu (Node 20 has no navigator)
+      const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
+      if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
       return { ctx: { device, pipelines: new Map(), gpu } };
     } catch (e) {
       return { reason: `the webgpu package is not usable here: ${(e as Error).message}` };
@@ -42,48 +69,109 @@ export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> 
   return nodeContext;
 }
 
-function storage(device: GPUDevice, data: Float32Array | undefined, usage = GPUBufferUsage.STORAGE): GPUBuffer {
-  const bytes = Math.max(16, Math.ceil(((data?.length ?? 1) * 4) / 16) * 16);
-  const buf = device.createBuffer({ size: bytes, usage: usage | GPUBufferUsage.COPY_DST, mappedAtCreation: true });
-  if (data) new Float32Array(buf.getMappedRange()).set(data);
-  buf.unmap();
-  return buf;
-}
-
-/** Runs a program: inputs in binding order (undefined: an absent optional input), `outputs` floats back. */
-export async function runProgram(ctx: WebGpuContext, prog: Program, inputs: (Float32Array | undefined)[], outputs: number): Promise<Float32Array> {
-  const { device } = ctx;
+/** A pipeline for the program, compiled once per cache key. */
+function pipelineFor(ctx: WebGpuContext, prog: Program): GPUComputePipeline {
   let pipeline = ctx.pipelines.get(prog.cacheKey);
   if (!pipeline) {
     // (no error scope: the webgpu package's popErrorScope does not resolve; the case tables compile every program)
+    const { device } = ctx;
     pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: prog.shaderSource }), entryPoint: 'main' } });
     ctx.pipelines.set(prog.cacheKey, pipeline);
   }
+  return pipeline;
+}
+
+/** A 16-byte-aligned storage buffer that onnxruntime-web can also take (STORAGE | COPY_SRC | COPY_DST). */
+export function storageBuffer(device: GPUDevice, floats: number, data?: Float32Array): GPUBuffer {
+  const bytes = Math.max(16, Math.ceil((Math.max(floats, 1) * 4) / 16) * 16);
+  const buf = device.createBuffer({ size: bytes, usage: GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC | GPUBufferUsage.COPY_DST, mappedAtCreation: data !== undefined });
+  if (data) {
+    new Float32Array(buf.getMappedRange()).set(data);
+    buf.unmap();
+  }
+  return buf;
+}
+
+/**
+ * Records the program into `enc`: inputs in binding order (undefined: an absent optional input,
+ * bound to `ctx`'s dummy buffer), the output buffer last. Returns the uniform buffer to destroy
+ * once the work is submitted.
+ */
+export function encodeProgram(ctx: WebGpuContext, enc: GPUCommandEncoder, prog: Program, inputs: (GPUBuffer | undefined)[], output: GPUBuffer): GPUBuffer {
+  const { device } = ctx;
+  const pipeline = pipelineFor(ctx, prog);
   const words = new ArrayBuffer(Math.max(16, Math.ceil(((prog.uniforms.u32.length + prog.uniforms.f32.length) * 4) / 16) * 16));
   new Uint32Array(words).set(prog.uniforms.u32);
   new Float32Array(words, prog.uniforms.u32.length * 4).set(prog.uniforms.f32);
   const uniform = device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(uniform, 0, words);
-  const ins = inputs.map((d) => storage(device, d));
-  const out = storage(device, new Float32Array(Math.max(outputs, 1)), GPUBufferUsage.STORAGE | GPUBufferUsage.COPY_SRC);
-  const read = device.createBuffer({ size: out.size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  ctx.dummy ??= storageBuffer(device, 4, new Float32Array(4));
+  const dummy = ctx.dummy;
   const group = device.createBindGroup({
     layout: pipeline.getBindGroupLayout(0),
-    entries: [uniform, ...ins, out].map((buffer, binding) => ({ binding, resource: { buffer } })),
+    entries: [uniform, ...Array.from({ length: prog.inputs }, (_, i) => inputs[i] ?? dummy), output].map((buffer, binding) => ({ binding, resource: { buffer } })),
   });
-  const enc = device.createCommandEncoder();
   const pass = enc.beginComputePass();
   pass.setPipeline(pipeline);
   pass.setBindGroup(0, group);
   pass.dispatchWorkgroups(prog.dispatch[0], prog.dispatch[1]);
   pass.end();
-  enc.copyBufferToBuffer(out, 0, read, 0, out.size);
+  return uniform;
+}
+
+/** Copies `floats` floats of a storage buffer back to the CPU. */
+export async function readBuffer(device: GPUDevice, buf: GPUBuffer, floats: number): Promise<Float32Array> {
+  const size = Math.max(16, Math.ceil((floats * 4) / 16) * 16);
+  const read = device.createBuffer({ size, usage: GPUBufferUsage.MAP_READ | GPUBufferUsage.COPY_DST });
+  const enc = device.createCommandEncoder();
+  enc.copyBufferToBuffer(buf, 0, read, 0, Math.min(size, buf.size));
   device.queue.submit([enc.finish()]);
   await read.mapAsync(GPUMapMode.READ);
-  const result = new Float32Array(read.getMappedRange().slice(0, outputs * 4));
+  const result = new Float32Array(read.getMappedRange().slice(0, floats * 4));
   read.unmap();
-  for (const b of [uniform, ...ins, out, read]) b.destroy();
+  read.destroy();
   return result;
+}
+
+/** Runs a program: inputs in binding order (undefined: an absent optional input), `outputs` floats back. */
+export async function runProgram(ctx: WebGpuContext, prog: Program, inputs: (Float32Array | undefined)[], outputs: number): Promise<Float32Array> {
+  const { device } = ctx;
+  const ins = inputs.map((d) => (d ? storageBuffer(device, d.length, d) : undefined));
+  const out = storageBuffer(device, outputs);
+  const enc = device.createCommandEncoder();
+  const uniform = encodeProgram(ctx, enc, prog, ins, out);
+  device.queue.submit([enc.finish()]);
+  const result = await readBuffer(device, out, outputs);
+  for (const b of [uniform, ...ins, out]) b?.destroy();
+  return result;
+}
+
+/**
+ * The WGSL program of one lp node for inputs of these dims (undefined: absent), and its output
+ * dims. Inputs must have passed the op's validate().
+ */
+export function lpProgram(opType: string, attrs: Record<string, unknown>, dims: (readonly number[] | undefined)[], node: string): { prog: Program; outDims: number[] } {
+  const x = dims[0] as readonly number[];
+  const size = (d: readonly number[] | undefined) => (d ? d.reduce((a, b) => a * b, 1) : 0);
+  if (opType === 'LpNorm') {
+    const W = dims[1] as readonly number[];
+    const k = x[x.length - 1];
+    const m = W[0];
+    const rows = size(x) / k;
+    return { prog: lpNormProgram({ rows, k, m, pLength: size(dims[2]) }, attrs as unknown as LpNormAttrs), outDims: [...x.slice(0, -1), m] };
+  }
+  const spatial = x.slice(2);
+  if (opType === 'LpPool') {
+    const axes = lpPoolAxes(attrs as unknown as LpPoolAttrs, spatial, node);
+    const prog = lpPoolProgram(x[0] * x[1], x[1], axes, size(dims[1]), attrs as unknown as LpPoolAttrs);
+    return { prog, outDims: [x[0], x[1], ...axes.map((g) => g.output)] };
+  }
+  if (opType !== 'L1Conv') throw new LpOpError(opType, node, `unknown op '${opType}'`);
+  const W = dims[1] as readonly number[];
+  const la = attrs as unknown as L1ConvAttrs;
+  const axes = l1ConvAxes(la, [...W], spatial, node);
+  const prog = l1ConvProgram(x[0], x[1], W[0], la.group, axes, dims[2] !== undefined);
+  return { prog, outDims: [x[0], W[0], ...axes.map((g) => g.output)] };
 }
 
 const f32 = (t: NdArray | undefined) => (t ? Float32Array.from(t.data) : undefined);
@@ -93,30 +181,7 @@ export async function runLpOpWebGpu(ctx: WebGpuContext, opType: string, attrs: R
   const op = lpOp(opType);
   if (!op) throw new LpOpError(opType, node, `unknown op '${opType}'`);
   op.validate(attrs as never, { node, inputs: inputs.map((t) => (t ? { elemType: 1, shape: t.dims } : undefined)), constants: inputs, present: inputs.map((t) => t !== undefined) });
-  const [X, A1, A2] = inputs;
-  const x = X as NdArray;
-  if (opType === 'LpNorm') {
-    const W = A1 as NdArray;
-    const k = x.dims[x.dims.length - 1];
-    const m = W.dims[0];
-    const rows = x.data.length / k;
-    const prog = lpNormProgram({ rows, k, m, pLength: A2 ? A2.data.length : 0 }, attrs as unknown as LpNormAttrs);
-    return { dims: [...x.dims.slice(0, -1), m], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(W), f32(A2)], rows * m)) };
-  }
-  const spatial = x.dims.slice(2);
-  if (opType === 'LpPool') {
-    const axes = lpPoolAxes(attrs as unknown as LpPoolAttrs, spatial, node);
-    const planes = x.dims[0] * x.dims[1];
-    const prog = lpPoolProgram(planes, x.dims[1], axes, A1 ? A1.data.length : 0, attrs as unknown as LpPoolAttrs);
-    const out = planes * axes.reduce((n, g) => n * g.output, 1);
-    return { dims: [x.dims[0], x.dims[1], ...axes.map((g) => g.output)], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(A1)], out)) };
-  }
-  const W = A1 as NdArray;
-  const la = attrs as unknown as L1ConvAttrs;
-  const axes = l1ConvAxes(la, W.dims, spatial, node);
-  const [n, cin] = x.dims;
-  const cout = W.dims[0];
-  const prog = l1ConvProgram(n, cin, cout, la.group, axes, A2 !== undefined);
-  const out = n * cout * axes.reduce((k, g) => k * g.output, 1);
-  return { dims: [n, cout, ...axes.map((g) => g.output)], data: Float64Array.from(await runProgram(ctx, prog, [f32(x), f32(W), f32(A2)], out)) };
+  const { prog, outDims } = lpProgram(opType, attrs, inputs.map((t) => t?.dims), node);
+  const n = outDims.reduce((a, b) => a * b, 1);
+  return { dims: outDims, data: Float64Array.from(await runProgram(ctx, prog, inputs.map(f32), n)) };
 }

@@ -1,0 +1,382 @@
+// The hybrid WebGPU session of lp-onnx/web. The model is split at its com.lponnx nodes
+// (partition.ts): standard segments run as onnxruntime-web WebGPU sessions on a GPUDevice that
+// lp-onnx owns (or the caller's), and each lp node runs as a WGSL kernel on that same device.
+// Values stay in GPU buffers between steps. Without WebGPU the whole model runs on wasm with its
+// function bodies, and `reason` says why.
+import * as ort from 'onnxruntime-web/webgpu';
+import { lpOp } from '../../../ops/index';
+import type { NdArray, ValueType } from '../../../ops/types';
+import { isLpNode, ModelError } from '../../graph/infer';
+import { nodeContext } from '../../graph/model';
+import { decodeModel, encodeModel } from '../../onnx/codec';
+import type { ModelProto } from '../../onnx/proto';
+import { DataType, tensorFromProto } from '../../onnx/tensor';
+import { encodeProgram, lpProgram, nodeWebGpu, readBuffer, storageBuffer, type WebGpuContext } from '../webgpu';
+import { type LpStep, type Plan, planModel, type Segment, segmentModel } from './partition';
+
+export type LpKernels = 'fused' | 'bodies';
+
+export interface SessionOptions extends ort.InferenceSession.SessionOptions {
+  /**
+   * How lp nodes run on WebGPU: 'fused' (default) as WGSL kernels, 'bodies' as their function
+   * bodies inside onnxruntime-web (the stock path, for comparison).
+   */
+  lpKernels?: LpKernels;
+  /** a GPUDevice of the caller's to run on (default: lp-onnx requests one) */
+  device?: GPUDevice;
+}
+
+/** How a session runs its model. */
+export type SessionMode =
+  /** lp nodes on WGSL kernels, the rest on onnxruntime-web WebGPU, one device */
+  | 'webgpu-fused'
+  /** the whole model, lp nodes as function bodies, on onnxruntime-web WebGPU */
+  | 'webgpu-bodies'
+  /** the whole model, lp nodes as function bodies, on onnxruntime-web wasm */
+  | 'wasm-bodies'
+  /** a model without lp nodes, handed to onnxruntime-web as it is */
+  | 'onnxruntime-web';
+
+type OrtSession = ort.InferenceSession;
+type Feeds = Record<string, ort.Tensor>;
+
+const ELEM_TYPES: Record<string, number> = {
+  float32: DataType.FLOAT,
+  float16: DataType.FLOAT16,
+  float64: DataType.DOUBLE,
+  int32: DataType.INT32,
+  int64: DataType.INT64,
+  int8: DataType.INT8,
+  uint8: DataType.UINT8,
+  bool: DataType.BOOL,
+};
+
+let sharedDevice: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
+
+/** lp-onnx's own device: navigator.gpu in a browser, the `webgpu` package in Node. */
+function acquireWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
+  sharedDevice ??= (async () => {
+    const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
+    const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+    if (!nav?.gpu) return isNode ? nodeWebGpu() : { reason: 'this browser has no WebGPU (navigator.gpu is undefined)' };
+    try {
+      const adapter = await nav.gpu.requestAdapter();
+      if (!adapter) return { reason: 'navigator.gpu.requestAdapter() found no adapter' };
+      // the adapter's limits for what onnxruntime-web and the kernels use, f16 where there is one
+      const keys = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension'] as const;
+      const requiredLimits = Object.fromEntries(keys.map((k) => [k, adapter.limits[k]]));
+      const requiredFeatures = (['shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
+      const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
+      return { ctx: { device, pipelines: new Map() } };
+    } catch (e) {
+      return { reason: `no WebGPU device: ${(e as Error).message}` };
+    }
+  })();
+  return sharedDevice;
+}
+
+async function modelBytes(model: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
+  if (model instanceof Uint8Array) return model;
+  if (model instanceof ArrayBuffer) return new Uint8Array(model);
+  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
+  if (isNode && !/^https?:/.test(model)) {
+    // a real dynamic import, hidden from bundlers: the browser build never reaches it
+    const fs = (await new Function('m', 'return import(m)')('node:fs')) as typeof import('node:fs');
+    return new Uint8Array(fs.readFileSync(model));
+  }
+  const res = await fetch(model);
+  if (!res.ok) throw new Error(`lp-onnx/web: ${model}: HTTP ${res.status}`);
+  return new Uint8Array(await res.arrayBuffer());
+}
+
+function gpuExecutionProvider(eps: ort.InferenceSession.SessionOptions['executionProviders']): boolean {
+  return (eps ?? ['webgpu']).some((e) => (typeof e === 'string' ? e : e.name) === 'webgpu');
+}
+
+function withoutOurs(options: SessionOptions): ort.InferenceSession.SessionOptions {
+  const { lpKernels: _k, device: _d, ...rest } = options;
+  return rest;
+}
+
+/** One tensor of a run and whether the session owns it (and so disposes of it). */
+interface Held {
+  tensor: ort.Tensor;
+  owned: boolean;
+}
+
+export class InferenceSession {
+  readonly inputNames: readonly string[];
+  readonly outputNames: readonly string[];
+  /** how the model runs */
+  readonly mode: SessionMode;
+  /** why the model does not run on the fused WebGPU kernels (undefined when it does, or has no lp nodes) */
+  readonly reason: string | undefined;
+  /** the number of com.lponnx nodes in the model */
+  readonly lpNodes: number;
+  /** the number of onnxruntime-web sessions behind this one */
+  get segments(): number {
+    return this.hybrid ? this.hybrid.sessions.size : 1;
+  }
+
+  private whole: OrtSession | undefined;
+  private hybrid: Hybrid | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(mode: SessionMode, reason: string | undefined, lpNodes: number, names: { inputs: readonly string[]; outputs: readonly string[] }) {
+    this.mode = mode;
+    this.reason = reason;
+    this.lpNodes = lpNodes;
+    this.inputNames = names.inputs;
+    this.outputNames = names.outputs;
+  }
+
+  /** The device the session runs on (undefined on wasm). */
+  get device(): GPUDevice | undefined {
+    return this.hybrid?.ctx.device ?? this.gpuDevice;
+  }
+  private gpuDevice: GPUDevice | undefined;
+
+  static async create(model: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
+    const what = typeof model === 'string' ? model : 'model';
+    const bytes = await modelBytes(model);
+    const proto = decodeModel(bytes, what);
+    const lpNodes = (proto.graph?.node ?? []).filter((n) => isLpNode(n.domain)).length;
+    const ortOptions = withoutOurs(options);
+    const lpKernels = options.lpKernels ?? 'fused';
+    if (lpKernels !== 'fused' && lpKernels !== 'bodies') throw new TypeError(`lp-onnx/web: lpKernels '${String(lpKernels)}' is not 'fused' or 'bodies'`);
+
+    let reason: string | undefined;
+    let ctx: WebGpuContext | undefined;
+    if (!gpuExecutionProvider(options.executionProviders)) reason = 'the executionProviders do not include webgpu';
+    else if (options.device) ctx = { device: options.device, pipelines: new Map() };
+    else ({ ctx, reason } = await acquireWebGpu());
+
+    const whole = async (mode: SessionMode, eps: ort.InferenceSession.SessionOptions['executionProviders']) => {
+      const s = await ort.InferenceSession.create(bytes, { ...ortOptions, executionProviders: eps });
+      const session = new InferenceSession(mode, mode === 'onnxruntime-web' ? undefined : reason, lpNodes, { inputs: s.inputNames, outputs: s.outputNames });
+      session.whole = s;
+      session.gpuDevice = ctx?.device;
+      return session;
+    };
+    const webgpu = ctx ? [{ name: 'webgpu', device: ctx.device } as ort.InferenceSession.ExecutionProviderConfig] : undefined;
+    if (lpNodes === 0) return whole('onnxruntime-web', webgpu ?? options.executionProviders ?? ['wasm']);
+    if (!ctx || !webgpu) return whole('wasm-bodies', ['wasm']);
+    if (lpKernels === 'bodies') {
+      reason = 'lpKernels is "bodies"';
+      return whole('webgpu-bodies', webgpu);
+    }
+    const hybrid = await Hybrid.create(proto, ctx, webgpu, ortOptions, what);
+    const session = new InferenceSession('webgpu-fused', undefined, lpNodes, { inputs: hybrid.plan.graphInputs.map((i) => i.name ?? '').filter((n) => !hybrid.initializerInputs.has(n)), outputs: hybrid.plan.graphOutputs });
+    session.hybrid = hybrid;
+    return session;
+  }
+
+  /** Runs the model; outputs on the CPU unless `preferredOutputLocation` said 'gpu-buffer'. */
+  run(feeds: Feeds, options?: ort.InferenceSession.RunOptions): Promise<Record<string, ort.Tensor>> {
+    const next = this.queue.then(() => {
+      if (this.whole) return this.whole.run(feeds, options ?? {});
+      if (!this.hybrid) throw new Error('lp-onnx/web: the session has been released');
+      return this.hybrid.run(feeds);
+    });
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  async release(): Promise<void> {
+    await this.queue;
+    await this.whole?.release();
+    await this.hybrid?.release();
+    this.whole = undefined;
+    this.hybrid = undefined;
+  }
+}
+
+/** The partitioned model: onnxruntime-web sessions for segments, WGSL kernels for lp nodes. */
+class Hybrid {
+  readonly sessions = new Map<Segment, OrtSession>();
+  readonly constantBuffers = new Map<string, GPUBuffer>();
+  /** graph inputs that have an initializer (fed only to override it) */
+  readonly initializerInputs = new Map<string, ort.Tensor>();
+
+  private constructor(
+    readonly plan: Plan,
+    readonly ctx: WebGpuContext,
+    private readonly outputLocation: ort.InferenceSession.SessionOptions['preferredOutputLocation'],
+    readonly what: string,
+  ) {}
+
+  static async create(model: ModelProto, ctx: WebGpuContext, webgpu: ort.InferenceSession.ExecutionProviderConfig[], options: ort.InferenceSession.SessionOptions, what: string): Promise<Hybrid> {
+    const plan = planModel(model, what);
+    const h = new Hybrid(plan, ctx, options.preferredOutputLocation, what);
+    const graph = model.graph ?? {};
+    const constants = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
+    for (const i of plan.graphInputs) {
+      const t = constants.get(i.name ?? '');
+      if (t) {
+        const v = tensorFromProto(t);
+        if (v.dtype === 'string') throw new ModelError(`${what}: input '${i.name}' has a string initializer, which lp-onnx/web does not take`);
+        h.initializerInputs.set(i.name ?? '', new ort.Tensor(v.dtype as ort.Tensor.Type, v.data as Float32Array, v.dims));
+      }
+    }
+    // the lp nodes' static checks (constant weights included), once
+    for (const st of plan.steps) {
+      if (st.kind !== 'lp') continue;
+      const op = lpOp(st.opType);
+      op?.validate(st.attrs as never, nodeContext(st.node, st.label, plan.types, new Map([...constants].filter(([k]) => plan.constants.has(k)))));
+    }
+    for (const [name, v] of plan.constants) h.constantBuffers.set(name, storageBuffer(ctx.device, v.data.length, Float32Array.from(v.data)));
+
+    const learned = new Map<string, ValueType>();
+    const typeOf = (name: string) => plan.types.get(name) ?? learned.get(name);
+    for (const st of plan.steps) {
+      if (st.kind !== 'segment') continue;
+      const sub = segmentModel(model, st, typeOf, plan.graphInputs, what);
+      const preferredOutputLocation = Object.fromEntries(st.outputs.map((o) => [o, plan.graphOutputs.includes(o) && !h.keepOnGpu(o, plan) ? 'cpu' : 'gpu-buffer'])) as Record<string, ort.Tensor.DataLocation>;
+      let session: OrtSession;
+      try {
+        session = await ort.InferenceSession.create(encodeModel(sub), { ...options, executionProviders: webgpu, preferredOutputLocation });
+      } catch (e) {
+        throw new ModelError(`${what}: stage ${st.stage} (${st.nodes.length} standard nodes) does not load in onnxruntime-web: ${(e as Error).message}`);
+      }
+      for (const m of session.outputMetadata ?? []) {
+        if (m.isTensor && !typeOf(m.name) && ELEM_TYPES[m.type] !== undefined) learned.set(m.name, { elemType: ELEM_TYPES[m.type] });
+      }
+      h.sessions.set(st, session);
+    }
+    return h;
+  }
+
+  /** A graph output read by a later step stays on the GPU anyway; the caller gets it as asked. */
+  private keepOnGpu(name: string, plan: Plan): boolean {
+    return this.outputLocation === 'gpu-buffer' || plan.steps.some((s) => s.kind === 'lp' && s.inputs.includes(name)) || plan.steps.some((s) => s.kind === 'segment' && s.inputs.includes(name));
+  }
+
+  async run(feeds: Feeds): Promise<Record<string, ort.Tensor>> {
+    const { plan, what } = this;
+    const values = new Map<string, Held>();
+    for (const i of plan.graphInputs) {
+      const name = i.name ?? '';
+      const t = feeds[name] ?? this.initializerInputs.get(name);
+      if (!t) throw new ModelError(`${what}: input '${name}' is not given`);
+      values.set(name, { tensor: t, owned: false });
+    }
+    for (const name of Object.keys(feeds)) if (!values.has(name)) throw new ModelError(`${what}: '${name}' is not an input of the model (inputs: ${plan.graphInputs.map((i) => i.name).join(', ')})`);
+    try {
+      for (const [index, st] of plan.steps.entries()) {
+        if (st.kind === 'segment') await this.runSegment(st, values);
+        else await this.runLp(st, values);
+        for (const [name, held] of values) {
+          if (plan.lastUse.get(name) === index && held.owned && !plan.graphOutputs.includes(name)) {
+            held.tensor.dispose();
+            values.delete(name);
+          }
+        }
+      }
+      const result: Record<string, ort.Tensor> = {};
+      for (const name of plan.graphOutputs) {
+        const held = values.get(name);
+        if (!held) throw new ModelError(`${what}: output '${name}' was not computed`);
+        let t = held.tensor;
+        if (this.outputLocation !== 'gpu-buffer' && t.location === 'gpu-buffer') {
+          const data = await t.getData();
+          t.dispose();
+          t = new ort.Tensor(t.type, data as Float32Array, t.dims);
+        }
+        values.delete(name);
+        result[name] = t;
+      }
+      return result;
+    } finally {
+      for (const held of values.values()) if (held.owned) held.tensor.dispose();
+    }
+  }
+
+  private async runSegment(st: Segment, values: Map<string, Held>): Promise<void> {
+    const session = this.sessions.get(st) as OrtSession;
+    const feeds: Feeds = {};
+    for (const name of st.inputs) feeds[name] = (values.get(name) as Held).tensor;
+    let out: Record<string, ort.Tensor>;
+    try {
+      out = await session.run(feeds);
+    } catch (e) {
+      throw new ModelError(`${this.what}: stage ${st.stage}: ${(e as Error).message}`);
+    }
+    for (const name of st.outputs) values.set(name, { tensor: out[name], owned: true });
+  }
+
+  private async runLp(st: LpStep, values: Map<string, Held>): Promise<void> {
+    const { device } = this.ctx;
+    const op = lpOp(st.opType);
+    if (!op) throw new ModelError(`${this.what}: node '${st.label}': unknown op '${st.opType}'`);
+    const dims: (readonly number[] | undefined)[] = [];
+    const types: (ValueType | undefined)[] = [];
+    const runtime: (NdArray | undefined)[] = [];
+    const buffers: (GPUBuffer | undefined)[] = [];
+    const uploads: GPUBuffer[] = [];
+    for (const [k, name] of st.inputs.entries()) {
+      if (!name) {
+        dims.push(undefined);
+        types.push(undefined);
+        runtime.push(undefined);
+        buffers.push(undefined);
+        continue;
+      }
+      const c = this.plan.constants.get(name);
+      if (c) {
+        dims.push(c.dims);
+        types.push({ elemType: DataType.FLOAT, shape: c.dims });
+        runtime.push(undefined);
+        buffers.push(this.constantBuffers.get(name));
+        continue;
+      }
+      const t = (values.get(name) as Held).tensor;
+      dims.push(t.dims);
+      types.push({ elemType: ELEM_TYPES[t.type] ?? 0, shape: [...t.dims] });
+      if (t.type !== 'float32') {
+        runtime.push(undefined);
+        buffers.push(undefined);
+        continue;
+      }
+      // weights and exponents fed at run time are checked like constant ones (they are small)
+      const needsValues = k > 0;
+      if (t.location === 'gpu-buffer') {
+        buffers.push(t.gpuBuffer as GPUBuffer);
+        runtime.push(needsValues ? { dims: [...t.dims], data: Float64Array.from((await t.getData()) as Float32Array) } : undefined);
+      } else {
+        const data = t.data as Float32Array;
+        const buf = storageBuffer(device, data.length, data);
+        uploads.push(buf);
+        buffers.push(buf);
+        runtime.push(needsValues ? { dims: [...t.dims], data: Float64Array.from(data) } : undefined);
+      }
+    }
+    try {
+      op.validate(st.attrs as never, { node: st.label, inputs: types, constants: runtime, present: st.inputs.map((x) => x !== '') });
+    } catch (e) {
+      for (const b of uploads) b.destroy();
+      throw new ModelError(`${this.what}: ${(e as Error).message}`);
+    }
+    const { prog, outDims } = lpProgram(st.opType, st.attrs, dims, st.label);
+    const n = outDims.reduce((a, b) => a * b, 1);
+    const out = storageBuffer(device, n);
+    const enc = device.createCommandEncoder();
+    const uniform = encodeProgram(this.ctx, enc, prog, buffers, out);
+    device.queue.submit([enc.finish()]);
+    uniform.destroy();
+    for (const b of uploads) b.destroy();
+    const tensor = ort.Tensor.fromGpuBuffer(out, {
+      dataType: 'float32',
+      dims: outDims,
+      download: () => readBuffer(device, out, n),
+      dispose: () => out.destroy(),
+    });
+    values.set(st.output, { tensor, owned: true });
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+    for (const b of this.constantBuffers.values()) b.destroy();
+    this.sessions.clear();
+    this.constantBuffers.clear();
+  }
+}
