@@ -36,7 +36,7 @@ function shareWithWasm(device: GPUDevice): void {
   if (queue.lpOnnxPatched) return;
   const write = queue.writeBuffer;
   queue.writeBuffer = function (this: GPUQueue, buffer: GPUBuffer, offset: number, data: ArrayBufferView | ArrayBuffer, dataOffset = 0, size?: number) {
-    if (ArrayBuffer.isView(data) && data.buffer instanceof SharedArrayBuffer) {
+    if (ArrayBuffer.isView(data) && Object.prototype.toString.call(data.buffer) === '[object SharedArrayBuffer]') {
       const unit = (data as unknown as { BYTES_PER_ELEMENT?: number }).BYTES_PER_ELEMENT ?? 1;
       const count = size ?? data.byteLength / unit - dataOffset;
       const copy = new Uint8Array(data.buffer, data.byteOffset + dataOffset * unit, count * unit).slice();

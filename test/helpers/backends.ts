@@ -12,6 +12,7 @@ import { makeTensor, type Tensor } from '../../src/onnx/tensor';
 import * as lpNode from '../../src/node/index';
 import { nativeStatus } from '../../src/node/index';
 import { runOrt } from '../../src/runtime/ort';
+import * as lpWeb from '../../src/runtime/web/index';
 import { nodeWebGpu, runLpOpWebGpu } from '../../src/runtime/webgpu';
 import { makeInput, type OpCase } from '../cases/types';
 import { TOL, type Tolerance } from './compare';
@@ -110,6 +111,22 @@ async function runWgsl(c: OpCase, d: CaseData): Promise<NdArray> {
   return runLpOpWebGpu(ctx, c.op, attrs, ins, c.name);
 }
 
+/** The dual-path model through an lp-onnx/web session: the lp node must run on its WGSL kernel. */
+async function runWebSession(c: OpCase, d: CaseData): Promise<NdArray> {
+  const { model, feeds } = caseModel(c, d);
+  const { model: dual } = exportDualPath(model, { what: c.name });
+  const session = await lpWeb.InferenceSession.create(encodeModel(dual));
+  try {
+    if (session.mode !== 'webgpu-fused') throw new Error(`lp-onnx/web ran ${session.mode}: ${session.reason}`);
+    const input: Record<string, lpWeb.Tensor> = {};
+    for (const [k, t] of Object.entries(feeds)) input[k] = new lpWeb.Tensor('float32', t.data as Float32Array, t.dims);
+    const out = await session.run(input);
+    return { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Float32Array) };
+  } finally {
+    await session.release();
+  }
+}
+
 function probe(mod: string): string | undefined {
   try {
     require.resolve(mod);
@@ -135,6 +152,7 @@ export const BACKENDS: Backend[] = [
   },
   { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, unavailable: nativeStatus().reason, run: (c, d) => runNative(c, d) },
   { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, unavailable: probeWgsl(), run: (c, d) => runWgsl(c, d) },
+  { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, unavailable: probeWgsl(), run: (c, d) => runWebSession(c, d) },
   { name: 'function body on onnxruntime-node', tolerance: TOL.body, unavailable: probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
   { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, unavailable: probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
   {

@@ -51,6 +51,17 @@ const ELEM_TYPES: Record<string, number> = {
   bool: DataType.BOOL,
 };
 
+/**
+ * onnxruntime-web creates one WebGPU session at a time ("another WebGPU EP inference session is
+ * being created"): every creation here goes through this chain.
+ */
+let creating: Promise<unknown> = Promise.resolve();
+function createOrtSession(model: Uint8Array, options: ort.InferenceSession.SessionOptions): Promise<OrtSession> {
+  const next = creating.then(() => ort.InferenceSession.create(model, options));
+  creating = next.catch(() => undefined);
+  return next;
+}
+
 let sharedDevice: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
 
 /** lp-onnx's own device: navigator.gpu in a browser, the `webgpu` package in Node. */
@@ -94,8 +105,10 @@ function gpuExecutionProvider(eps: ort.InferenceSession.SessionOptions['executio
 }
 
 function withoutOurs(options: SessionOptions): ort.InferenceSession.SessionOptions {
-  const { lpKernels: _k, device: _d, ...rest } = options;
-  return rest;
+  const rest: Record<string, unknown> = { ...options };
+  delete rest.lpKernels;
+  delete rest.device;
+  return rest as ort.InferenceSession.SessionOptions;
 }
 
 /** One tensor of a run and whether the session owns it (and so disposes of it). */
@@ -152,7 +165,7 @@ export class InferenceSession {
     else ({ ctx, reason } = await acquireWebGpu());
 
     const whole = async (mode: SessionMode, eps: ort.InferenceSession.SessionOptions['executionProviders']) => {
-      const s = await ort.InferenceSession.create(bytes, { ...ortOptions, executionProviders: eps });
+      const s = await createOrtSession(bytes, { ...ortOptions, executionProviders: eps });
       const session = new InferenceSession(mode, mode === 'onnxruntime-web' ? undefined : reason, lpNodes, { inputs: s.inputNames, outputs: s.outputNames });
       session.whole = s;
       session.gpuDevice = ctx?.device;
@@ -234,7 +247,7 @@ class Hybrid {
       const preferredOutputLocation = Object.fromEntries(st.outputs.map((o) => [o, plan.graphOutputs.includes(o) && !h.keepOnGpu(o, plan) ? 'cpu' : 'gpu-buffer'])) as Record<string, ort.Tensor.DataLocation>;
       let session: OrtSession;
       try {
-        session = await ort.InferenceSession.create(encodeModel(sub), { ...options, executionProviders: webgpu, preferredOutputLocation });
+        session = await createOrtSession(encodeModel(sub), { ...options, executionProviders: webgpu, preferredOutputLocation });
       } catch (e) {
         throw new ModelError(`${what}: stage ${st.stage} (${st.nodes.length} standard nodes) does not load in onnxruntime-web: ${(e as Error).message}`);
       }
