@@ -17,4 +17,6 @@ module.exports = tseslint.config(
       'prefer-const': 'error',
     },
   },
+  // the demo page's script runs in the browser
+  { files: ['src/cli/demo/**/*.mjs'], languageOptions: { globals: globals.browser } },
 );

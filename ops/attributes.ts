@@ -76,7 +76,7 @@ export function parseAttributes<S extends AttrSchema>(schema: S, attrs: readonly
     }
     if (kind === 'float') out[name] = a.f ?? 0;
     else if (kind === 'int') out[name] = int64ToNumber(a.i ?? 0, `attribute '${name}'`);
-    else if (kind === 'string') out[name] = Buffer.from(a.s ?? new Uint8Array()).toString('utf8');
+    else if (kind === 'string') out[name] = new TextDecoder().decode(a.s ?? new Uint8Array());
     else out[name] = (a.ints ?? []).map((v) => int64ToNumber(v, `attribute '${name}'`));
   }
   for (const [name, spec] of Object.entries(schema)) {
@@ -115,7 +115,7 @@ export function attributeProto(name: string, kind: AttrKind, v: number | string 
   const a: AttributeProto = { name, type: kindCodes[kind] };
   if (kind === 'float') a.f = v as number;
   else if (kind === 'int') a.i = v as number;
-  else if (kind === 'string') a.s = new Uint8Array(Buffer.from(v as string, 'utf8'));
+  else if (kind === 'string') a.s = new TextEncoder().encode(v as string);
   else a.ints = [...(v as number[])];
   return a;
 }

@@ -1,6 +1,7 @@
 // End to end in headless chromium: dual-path models run on stock onnxruntime-web with WebGPU
-// (lavapipe without a GPU) and with wasm, compared with the float64 reference.
-import { readFileSync } from 'node:fs';
+// (lavapipe without a GPU) and with wasm, and through lp-onnx/web's browser build (fused WGSL
+// kernels; the wasm fallback), compared with the float64 reference; the demo page, driven.
+import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
@@ -20,7 +21,29 @@ const MODELS: [string, () => ModelProto, number[]][] = [
   ['adder-cnn', () => adderCnn().build(), [2, 3, 32, 32]],
   ['lp-mlp', () => lpMlp().build(), [3, 64]],
   ['torch-lpnorm', torchLpNorm, [4, 12]],
+  ['pointnet-l1', () => torchModel('pointnet-l1'), [2, 3, 64]],
+  ['voxel-l1', () => torchModel('voxel-l1'), [1, 1, 8, 8, 8]],
 ];
+
+function torchModel(name: string): ModelProto {
+  const dir = join(__dirname, '..', 'fixtures', 'torch', name);
+  return decodeModel(new Uint8Array(readFileSync(join(dir, 'torch.onnx'))), `${name}/torch.onnx`);
+}
+
+/** lp-onnx/web's browser build in the page; `hideGpu` takes WebGPU away first. */
+const PAGE_RUN_LP = `async ({ name, x, dims, inputName, hideGpu }) => {
+  if (hideGpu) Object.defineProperty(Navigator.prototype, 'gpu', { get: () => undefined, configurable: true });
+  const lp = await import('/lp-onnx/lp-onnx-web.mjs');
+  lp.env.wasm.numThreads = 1;
+  lp.env.wasm.wasmPaths = '/ort/';
+  const bytes = new Uint8Array(await (await fetch('/models/' + name + '.onnx')).arrayBuffer());
+  const session = await lp.InferenceSession.create(bytes);
+  const out = await session.run({ [inputName]: new lp.Tensor('float32', Float32Array.from(x), dims) });
+  const y = out[session.outputNames[0]];
+  const result = { mode: session.mode, reason: session.reason, segments: session.segments, dims: Array.from(y.dims), data: Array.from(y.data) };
+  await session.release();
+  return result;
+}`;
 
 /** Runs in the page (plain JavaScript, so that TypeScript does not rewrite its import()). */
 const PAGE_RUN = `async ({ name, ep, x, dims, inputName }) => {
@@ -66,4 +89,63 @@ d('onnxruntime-web in headless chromium', () => {
       compareArrays(`${name} on ${ep} in chromium`, result, want, TOL.body);
     });
   }
+
+  const runLp = async (name: string, dims: number[], hideGpu: boolean) => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    const x = Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.fround(Math.sin(i * 0.37)));
+    const inputName = dual[name].graph?.input?.[0].name as string;
+    const result = (await page.evaluate(`(${PAGE_RUN_LP})(${JSON.stringify({ name, x, dims, inputName, hideGpu })})`)) as { mode: string; reason?: string; dims: number[]; data: number[] };
+    await page.close();
+    const want = Object.values(runReference(dual[name], { [inputName]: { dims, data: Float64Array.from(x) } }))[0];
+    return { result, want };
+  };
+
+  test.each(MODELS.map(([name, , dims]) => [name, dims] as const))('%s through lp-onnx/web (browser build): fused WGSL kernels on WebGPU', async (name, dims) => {
+    const { result, want } = await runLp(name, dims, false);
+    expect(result.mode).toBe('webgpu-fused');
+    compareArrays(`${name} through lp-onnx/web in chromium`, result, want, TOL.kernel);
+  });
+
+  test('without WebGPU, lp-onnx/web runs the function bodies on wasm and says why', async () => {
+    const { result, want } = await runLp('adder-cnn', [2, 3, 32, 32], true);
+    expect(result.mode).toBe('wasm-bodies');
+    expect(result.reason).toBe('this browser has no WebGPU (navigator.gpu is undefined)');
+    compareArrays('adder-cnn on the wasm fallback', result, want, TOL.body);
+  });
+
+  test('the demo page: a served model and a picked file, both paths run, timings and agreement shown; screenshot', async () => {
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    await page.goto(server.url);
+    await page.waitForFunction('window.lpOnnxDemo?.ready');
+    // a served model, by its button
+    await page.getByRole('button', { name: 'adder-cnn.onnx' }).click();
+    await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'adder-cnn.onnx'`);
+    expect(await page.locator('#inputs tbody tr').count()).toBe(1);
+    expect(await page.locator('#inputs').innerText()).toContain('image');
+    await page.fill('input.dim', '2');
+    await page.click('#run');
+    await page.waitForFunction('window.lpOnnxDemo?.done || window.lpOnnxDemo?.error', undefined, { timeout: 120000 });
+    const demo = (await page.evaluate('window.lpOnnxDemo')) as { error?: string; agree: boolean; results: { key: string; mode: string; median: number }[] };
+    expect(demo.error).toBeUndefined();
+    expect(demo.agree).toBe(true);
+    expect(demo.results.map((r) => [r.key, r.mode])).toEqual([
+      ['fused', 'webgpu-fused'],
+      ['bodies-webgpu', 'webgpu-bodies'],
+      ['bodies-wasm', 'wasm-bodies'],
+    ]);
+    for (const r of demo.results) expect(r.median).toBeGreaterThan(0);
+    expect(await page.locator('#verdict').innerText()).toContain('All paths agree');
+    const out = join(__dirname, '..', 'test-results');
+    mkdirSync(out, { recursive: true });
+    await page.screenshot({ path: join(out, 'demo.png'), fullPage: true });
+    expect(statSync(join(out, 'demo.png')).size).toBeGreaterThan(10000);
+    // a file picked from disk; a corrupt one gets a message, not a broken page
+    await page.setInputFiles('#file', { name: 'lp-mlp.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeModel(dual['lp-mlp'])) });
+    await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'lp-mlp.onnx'`);
+    await page.setInputFiles('#file', { name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from([8, 7, 18, 200]) });
+    await page.waitForFunction('window.lpOnnxDemo?.error');
+    expect(await page.locator('#status').innerText()).toMatch(/^broken\.onnx: /);
+    await page.close();
+  }, 180000);
 });

@@ -18,7 +18,7 @@ import { OPS_LIBRARY_PATH } from '../node/binding';
 import { lowerModel } from '../export/lower';
 import { BuilderError } from '../graph/builder';
 import { ModelError } from '../graph/infer';
-import { OnnxFormatError } from '../onnx/codec';
+import { encodeModel, OnnxFormatError } from '../onnx/codec';
 import { TensorDataError } from '../onnx/tensor';
 import { NpyError } from '../runtime/npy';
 import { PRODUCER_VERSION } from '../version';
@@ -249,6 +249,34 @@ export async function main(argv: string[]): Promise<void> {
           times[b] = t[Math.floor(t.length / 2)];
           process.stdout.write(`${b}: median ${times[b].toFixed(2)} ms over ${a.runs} runs (session creation included)\n`);
         }
+      },
+    )
+    .command(
+      'serve [models..]',
+      'serve the demo page: run a model in the browser on the fused WebGPU kernels and on its function bodies',
+      (y) =>
+        y
+          .positional('models', { type: 'string', array: true, describe: 'dual-path .onnx files to list on the page (any other can be dropped on it)' })
+          .option('port', { type: 'number', default: 8080, describe: 'TCP port (0: any free one)' })
+          .option('host', { type: 'string', default: '127.0.0.1', describe: 'address to listen on' }),
+      async (a) => {
+        if (!Number.isInteger(a.port) || a.port < 0 || a.port > 65535) throw new UsageError(`--port ${a.port}: expected an integer from 0 to 65535`);
+        const models: Record<string, Uint8Array> = {};
+        for (const file of a.models ?? []) {
+          if (!file.endsWith('.onnx')) throw new UsageError(`${file}: expected an .onnx model`);
+          const { model } = loadModel(file);
+          const name = basename(file);
+          if (models[name]) throw new UsageError(`${file}: two models named ${name}`);
+          models[name] = encodeModel(model);
+        }
+        const { serveDemo } = await import('./serve');
+        const served = await serveDemo({ port: a.port, host: a.host, models });
+        process.stdout.write(`lp-onnx demo at ${served.url} (${Object.keys(models).length} models listed; Ctrl-C stops)\n`);
+        await new Promise<void>((resolve) => {
+          const stop = () => served.close().then(resolve);
+          process.once('SIGINT', stop);
+          process.once('SIGTERM', stop);
+        });
       },
     )
     .command(

@@ -24,7 +24,7 @@ export const attrFloat = (v: StdNodeView, name: string, d: number) => v.attr(nam
 export const attrInts = (v: StdNodeView, name: string) => v.attr(name)?.ints?.map((x) => int64ToClampedNumber(x));
 export const attrString = (v: StdNodeView, name: string, d: string) => {
   const s = v.attr(name)?.s;
-  return s ? Buffer.from(s).toString('utf8') : d;
+  return s ? new TextDecoder().decode(s) : d;
 };
 
 export class StdOpError extends Error {}

@@ -253,7 +253,7 @@ export function tensorFromProto(t: TensorProto, readExternal?: ExternalReader): 
   if (dims.some((d) => d < 0)) throw new TensorDataError(`${what}: negative dimension in [${dims}]`);
   const n = sizeOf(dims);
   if (dtype === 'string') {
-    const s = (t.string_data ?? []).map((b) => Buffer.from(b).toString('utf8'));
+    const s = (t.string_data ?? []).map((b) => new TextDecoder().decode(b));
     if (s.length !== n) throw new TensorDataError(`${what}: ${s.length} strings, expected ${n}`);
     return { dtype, dims, data: s };
   }
@@ -302,7 +302,7 @@ function typedFieldOf(dtype: Exclude<DType, 'string'>): TypedField {
 export function tensorToProto(t: Tensor, name: string): TensorProto {
   const proto: TensorProto = { dims: [...t.dims], data_type: dtypeCode(t.dtype), name };
   if (t.dtype === 'string') {
-    proto.string_data = (t.data as string[]).map((s) => new Uint8Array(Buffer.from(s, 'utf8')));
+    proto.string_data = (t.data as string[]).map((s) => new TextEncoder().encode(s));
     return proto;
   }
   const d = t.data as TypedArray;

@@ -6,3 +6,5 @@
 export { env, Tensor } from 'onnxruntime-web/webgpu';
 export type { LpKernels, SessionMode, SessionOptions } from './session';
 export { InferenceSession } from './session';
+export type { ModelDescription, ValueDescription } from './describe';
+export { describeModel } from './describe';
