@@ -16,6 +16,23 @@ function ortDist(): string {
   return join(require.resolve('onnxruntime-web'), '..');
 }
 
+/** Debian's chromium, driven by playwright-core in the browser tests and `npm run bench:web`. */
+export const CHROMIUM = process.env.LP_ONNX_CHROMIUM ?? '/usr/bin/chromium';
+
+/** chromium flags for WebGPU on Vulkan (lavapipe without a GPU), with no outside connections. */
+export const CHROMIUM_ARGS = [
+  '--no-sandbox',
+  '--enable-unsafe-webgpu',
+  '--enable-features=Vulkan',
+  '--use-vulkan=native',
+  '--use-angle=vulkan',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--no-first-run',
+  '--disable-quic',
+];
+
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.mjs': 'text/javascript',

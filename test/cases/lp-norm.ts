@@ -53,4 +53,12 @@ export const lpNormCases: OpCase[] = [
     ],
     attrs: { p: 2 },
   },
+  // more than one workgroup tile every way on the WGSL kernel (16 rows x 64 units x 32-wide K slices)
+  { name: 'lpnorm tiles shared p', op: 'LpNorm', inputs: [X([37, 70]), W(150, 70)], attrs: { p: 3 } },
+  {
+    name: 'lpnorm tiles per-unit P mean sum_eps',
+    op: 'LpNorm',
+    inputs: [X([2, 19, 70]), W(130, 70), { dims: [130], values: Array.from({ length: 130 }, (_, i) => (i % 17 === 5 ? inf : 1 + (i % 9) * 0.7)) }],
+    attrs: { mean: 1, sum_eps: 0.01 },
+  },
 ];

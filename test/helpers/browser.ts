@@ -2,9 +2,9 @@
 // loopback. `browserUnavailable()` is the printed reason when it cannot run here.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { type Served, serveDemo, WEB_BUILD } from '../../src/cli/serve';
+import { CHROMIUM, type Served, serveDemo, WEB_BUILD } from '../../src/cli/serve';
 
-export const CHROMIUM = process.env.LP_ONNX_CHROMIUM ?? '/usr/bin/chromium';
+export { CHROMIUM, CHROMIUM_ARGS } from '../../src/cli/serve';
 
 export function browserUnavailable(): string | undefined {
   if (!existsSync(CHROMIUM)) return `no chromium at ${CHROMIUM} (apt-get install chromium)`;
@@ -21,17 +21,3 @@ export function browserUnavailable(): string | undefined {
 export function serve(models: Record<string, Uint8Array>): Promise<Served> {
   return serveDemo({ models });
 }
-
-/** chromium flags for WebGPU on Vulkan (lavapipe without a GPU), with no outside connections. */
-export const CHROMIUM_ARGS = [
-  '--no-sandbox',
-  '--enable-unsafe-webgpu',
-  '--enable-features=Vulkan',
-  '--use-vulkan=native',
-  '--use-angle=vulkan',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-  '--disable-quic',
-];
