@@ -1,8 +1,8 @@
 // npm run bench:web: in headless chromium, each case as lp-onnx/web's fused WGSL kernel and as its
 // function body on onnxruntime-web WebGPU (and a standard-op anchor of the same size), side by side
 // in one page on one device. Each timed run ends when the device has finished its work
-// (queue.onSubmittedWorkDone), with outputs left on the GPU. Without a GPU chromium runs WebGPU on
-// Mesa's lavapipe, a CPU emulation: read the ratios, not the times. The shapes are the native
+// (queue.onSubmittedWorkDone), with outputs left on the GPU. Without a GPU, chromium's WebGPU adapter
+// is a CPU emulation (SwiftShader here; the first line says which): read the ratios, not the times. The shapes are the native
 // benchmark's scaled down (lavapipe; and the L1Conv bodies' [N, Cout, Cin*k, L] intermediate must
 // fit WebGPU's buffer limits).
 // Usage: npm run bench:web [-- --runs N] [-- --only TEXT]
@@ -142,7 +142,9 @@ async function main(): Promise<void> {
   try {
     const page = await browser.newPage();
     await page.goto(served.url);
-    const adapter = (await page.evaluate('navigator.gpu?.requestAdapter().then((a) => a ? (a.info?.description || a.info?.vendor || "an adapter") : "none")')) as string;
+    const adapter = (await page.evaluate(
+      `navigator.gpu?.requestAdapter().then((a) => a ? [a.info.vendor, a.info.architecture, a.info.description].filter((s) => s).join(' / ') + (a.info.isFallbackAdapter ? ' (a fallback adapter: CPU emulation)' : '') : 'none')`,
+    )) as string;
     process.stdout.write(`chromium WebGPU adapter: ${adapter}; median of ${runs} runs after a warm-up, outputs on the GPU, each run until the queue is done\n\n`);
     rows.push('| case (native benchmark shape) | fused WGSL | function body | body / fused | anchor | fused / anchor |', '|---|---|---|---|---|---|');
     for (const [i, c] of cases.entries()) {

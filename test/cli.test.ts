@@ -1,6 +1,6 @@
 // The lp-onnx command line, run as a user runs it (a child process): the main job on the
 // bundled example, every command, and clear errors with exit code 1 and nothing written.
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -211,6 +211,46 @@ describe('lp-onnx CLI', () => {
     test('no stray files were left by failed writes', () => {
       expect(readdirSync(dir).filter((f) => f.endsWith('.tmp'))).toEqual([]);
     });
+  });
+});
+
+describe('lp-onnx serve', () => {
+  test('serves the demo page, the browser build, onnxruntime-web and the named models, until SIGTERM', async () => {
+    if (!existsSync(dual)) cli('export', EXAMPLE, '-o', dual);
+    const child = spawn(process.execPath, [BIN, 'serve', dual, '--port', '0'], { cwd: ROOT });
+    try {
+      const url = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d) => {
+          out += d;
+          const m = /demo at (http:\/\/\S+) \(1 models listed/.exec(out);
+          if (m) resolve(m[1]);
+        });
+        child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
+      });
+      const page = await (await fetch(url)).text();
+      expect(page).toContain('<title>lp-onnx: fused WebGPU kernels vs function bodies</title>');
+      expect(await (await fetch(`${url}models/index.json`)).json()).toEqual(['adder-cnn.dual.onnx']);
+      const model = new Uint8Array(await (await fetch(`${url}models/adder-cnn.dual.onnx`)).arrayBuffer());
+      expect(decodeModel(model).functions?.length).toBe(5);
+      for (const path of ['lp-onnx/lp-onnx-web.mjs', 'ort/ort.webgpu.min.mjs', 'demo.mjs']) expect((await fetch(url + path)).status).toBe(200);
+      expect((await fetch(`${url}ort/../package.json`)).status).toBe(404);
+      expect((await fetch(`${url}models/other.onnx`)).status).toBe(404);
+    } finally {
+      const exited = new Promise((resolve) => child.on('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+    }
+  }, 30000);
+
+  test.each([
+    [['serve', '--port', '70000'], 'lp-onnx: error: --port 70000: expected an integer from 0 to 65535\n'],
+    [['serve', EXAMPLE.replace('.onnx', '.json')], `lp-onnx: error: ${EXAMPLE.replace('.onnx', '.json')}: expected an .onnx model\n`],
+    [['serve', join(ROOT, 'nope.onnx')], `lp-onnx: error: ${join(ROOT, 'nope.onnx')}: no such file\n`],
+  ])('serve %j: one clear error', (args, message) => {
+    const r = cli(...args);
+    expect(r.code).toBe(1);
+    expect(r.err).toBe(message);
   });
 });
 
