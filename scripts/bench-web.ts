@@ -1,10 +1,10 @@
 // npm run bench:web: in headless chromium, each case as lp-onnx/web's fused WGSL kernel and as its
 // function body on onnxruntime-web WebGPU (and a standard-op anchor of the same size), side by side
 // in one page on one device. Each timed run ends when the device has finished its work
-// (queue.onSubmittedWorkDone), with outputs left on the GPU. Without a GPU, chromium's WebGPU adapter
-// is a CPU emulation (SwiftShader here; the first line says which): read the ratios, not the times. The shapes are the native
-// benchmark's scaled down (lavapipe; and the L1Conv bodies' [N, Cout, Cin*k, L] intermediate must
-// fit WebGPU's buffer limits).
+// (queue.onSubmittedWorkDone), with outputs left on the GPU. Without a GPU, chromium's WebGPU
+// adapter is a CPU emulation (SwiftShader here; the first line says which): read the ratios, not
+// the times. The shapes are the native benchmark's scaled down (CPU emulation is slow, and the
+// L1Conv bodies' [N, Cout, Cin*k, L] intermediate must fit WebGPU's buffer limits).
 // Usage: npm run bench:web [-- --runs N] [-- --only TEXT]
 import { writeFileSync } from 'node:fs';
 import { CHROMIUM, CHROMIUM_ARGS, serveDemo } from '../src/cli/serve';

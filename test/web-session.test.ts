@@ -15,7 +15,8 @@ import { runOrt } from '../src/runtime/ort';
 import { runReference } from '../src/runtime/reference';
 import * as web from '../src/runtime/web/index';
 import { planModel } from '../src/runtime/web/partition';
-import { nodeWebGpu } from '../src/runtime/webgpu';
+import { lpOp } from '../ops/index';
+import { lpProgram, nodeWebGpu, runLpOpWebGpu } from '../src/runtime/webgpu';
 import { compareArrays, TOL } from './helpers/compare';
 
 const TORCH = join(__dirname, '..', 'fixtures', 'torch');
@@ -235,4 +236,33 @@ describe('without WebGPU and without lp nodes', () => {
     const want = await runOrt('ort-web', bytes, { x: { dtype: 'float32', dims: [2, 8], data: xs } });
     expect(Array.from(out.y.data as Float32Array)).toEqual(Array.from(want.y.data as Float32Array));
   }, 120000);
+});
+
+describe('WGSL dispatch split over two dimensions', () => {
+  // A device's limit is 65535 workgroups per dimension or more; the same split is forced here with a
+  // limit of 7, so that every program runs on a y-split grid whose last row is partly surplus.
+  const cases: [string, string, Record<string, unknown>, number[][]][] = [
+    ['LpPool', 'LpPool', { kernel_shape: [3, 3], strides: [1, 2], p: 3 }, [[2, 3, 20, 21]]],
+    ['LpNorm (tiles of 16 rows x 64 units)', 'LpNorm', { p: 2.5 }, [[150, 40], [130, 40]]],
+    ['L1Conv', 'L1Conv', { pads: [1, 1, 1, 1] }, [[1, 4, 15, 17], [5, 4, 3, 3]]],
+  ];
+  test.each(cases)('%s matches the reference', async (_name, opType, attrs, dims) => {
+    const { ctx, reason } = await nodeWebGpu();
+    if (!ctx) {
+      console.warn(`skipped: ${reason}`);
+      return;
+    }
+    const op = lpOp(opType);
+    if (!op) throw new Error(opType);
+    const parsed = op.parse(
+      Object.entries(attrs).map(([name, v]) => (Array.isArray(v) ? { name, type: 7, ints: v } : { name, type: 1, f: v as number })),
+      'split',
+    ) as Record<string, unknown>;
+    const inputs = dims.map((d, i) => ({ dims: d, data: Float64Array.from(i === 0 ? wave(size(d), 0.013) : wave(size(d), 0.7).map(Math.abs)) }));
+    const small = { ...ctx, maxGroups: 7 };
+    const { prog } = lpProgram(opType, parsed, dims, 'split', 7);
+    expect(prog.dispatch[1]).toBeGreaterThan(1);
+    const got = await runLpOpWebGpu(small, opType, parsed, inputs, 'split');
+    compareArrays(_name, got, op.reference(parsed as never, inputs, 'split'), TOL.kernel);
+  }, 60000);
 });

@@ -5,7 +5,7 @@
 //   per-unit p:      log2(a / rowmax), and the inner loop takes 2^(p_j * L) where w > 0;
 //   p = +inf:        a / rowmax (or its log2), and the inner loop keeps the maximum where w > 0.
 // Scaling by the row maximum (and by sum_eps^(1/p) when that is larger) keeps a^p finite.
-import { MAX_GROUPS, PRELUDE, type Program } from './program';
+import { PRELUDE, type Program, splitDispatch } from './program';
 
 export interface LpNormShape {
   rows: number;
@@ -31,7 +31,7 @@ export function lpNormProgram(s: LpNormShape, a: { p: number; eps: number; sum_e
   return {
     name: 'LpNorm',
     cacheKey: `LpNorm/tiled${TR}x${TU}x${KS}`,
-    dispatch: tiles <= MAX_GROUPS ? [tiles, 1] : [MAX_GROUPS, Math.ceil(tiles / MAX_GROUPS)],
+    dispatch: splitDispatch(tiles),
     uniforms: { u32: [s.rows, s.k, s.m, s.pLength, a.mean, a.mode === 'abs' ? 0 : 1, unitTiles, tiles], f32: [a.p, a.eps, a.sum_eps] },
     inputs: 3,
     shaderSource: /* wgsl */ `${PRELUDE}

@@ -18,11 +18,19 @@ export interface Program {
   shaderSource: string;
 }
 
-/** Workgroups for `threads` invocations, split into x * y within the per-dimension limit. */
+/**
+ * `groups` workgroups as x * y within the per-dimension limit. Every shader derives its linear
+ * index from num_workgroups and ignores the surplus of the last row.
+ */
+export function splitDispatch(groups: number, maxGroups = MAX_GROUPS): [number, number] {
+  const g = Math.max(1, groups);
+  if (g <= maxGroups) return [g, 1];
+  return [maxGroups, Math.ceil(g / maxGroups)];
+}
+
+/** Workgroups for `threads` invocations of WORKGROUP each, split as splitDispatch does. */
 export function dispatchFor(threads: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(threads / WORKGROUP));
-  if (groups <= MAX_GROUPS) return [groups, 1];
-  return [MAX_GROUPS, Math.ceil(groups / MAX_GROUPS)];
+  return splitDispatch(Math.ceil(threads / WORKGROUP));
 }
 
 /** WGSL helpers every program shares: the linear id, NaN and +inf by bit pattern, a(x), r^p. */

@@ -10,7 +10,7 @@ import type { NdArray } from '../../ops/types';
 import { l1ConvProgram } from '../../kernels/webgpu/l1-conv';
 import { lpNormProgram } from '../../kernels/webgpu/lp-norm';
 import { lpPoolProgram } from '../../kernels/webgpu/lp-pool';
-import type { Program } from '../../kernels/webgpu/program';
+import { MAX_GROUPS, type Program, splitDispatch } from '../../kernels/webgpu/program';
 
 export interface WebGpuContext {
   device: GPUDevice;
@@ -19,6 +19,8 @@ export interface WebGpuContext {
   gpu?: GPU;
   /** bound in place of an absent optional input */
   dummy?: GPUBuffer;
+  /** the device's maxComputeWorkgroupsPerDimension (default: WebGPU's guaranteed 65535) */
+  maxGroups?: number;
 }
 
 // a real dynamic import (TypeScript would turn `import()` into require for CommonJS)
@@ -61,7 +63,7 @@ export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> 
       // onnxruntime-web looks for navigator.gpu (Node 20 has no navigator)
       const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
       if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
-      return { ctx: { device, pipelines: new Map(), gpu } };
+      return { ctx: { device, pipelines: new Map(), gpu, maxGroups: device.limits.maxComputeWorkgroupsPerDimension } };
     } catch (e) {
       return { reason: `the webgpu package is not usable here: ${(e as Error).message}` };
     }
@@ -150,7 +152,19 @@ export async function runProgram(ctx: WebGpuContext, prog: Program, inputs: (Flo
  * The WGSL program of one lp node for inputs of these dims (undefined: absent), and its output
  * dims. Inputs must have passed the op's validate().
  */
-export function lpProgram(opType: string, attrs: Record<string, unknown>, dims: (readonly number[] | undefined)[], node: string): { prog: Program; outDims: number[] } {
+export function lpProgram(
+  opType: string,
+  attrs: Record<string, unknown>,
+  dims: (readonly number[] | undefined)[],
+  node: string,
+  maxGroups = MAX_GROUPS,
+): { prog: Program; outDims: number[] } {
+  const r = buildLpProgram(opType, attrs, dims, node);
+  r.prog.dispatch = splitDispatch(r.prog.dispatch[0] * r.prog.dispatch[1], maxGroups);
+  return r;
+}
+
+function buildLpProgram(opType: string, attrs: Record<string, unknown>, dims: (readonly number[] | undefined)[], node: string): { prog: Program; outDims: number[] } {
   const x = dims[0] as readonly number[];
   const size = (d: readonly number[] | undefined) => (d ? d.reduce((a, b) => a * b, 1) : 0);
   if (opType === 'LpNorm') {
@@ -181,7 +195,7 @@ export async function runLpOpWebGpu(ctx: WebGpuContext, opType: string, attrs: R
   const op = lpOp(opType);
   if (!op) throw new LpOpError(opType, node, `unknown op '${opType}'`);
   op.validate(attrs as never, { node, inputs: inputs.map((t) => (t ? { elemType: 1, shape: t.dims } : undefined)), constants: inputs, present: inputs.map((t) => t !== undefined) });
-  const { prog, outDims } = lpProgram(opType, attrs, inputs.map((t) => t?.dims), node);
+  const { prog, outDims } = lpProgram(opType, attrs, inputs.map((t) => t?.dims), node, ctx.maxGroups);
   const n = outDims.reduce((a, b) => a * b, 1);
   return { dims: outDims, data: Float64Array.from(await runProgram(ctx, prog, inputs.map(f32), n)) };
 }

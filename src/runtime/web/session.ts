@@ -78,7 +78,7 @@ function acquireWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
       const requiredLimits = Object.fromEntries(keys.map((k) => [k, adapter.limits[k]]));
       const requiredFeatures = (['shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
       const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-      return { ctx: { device, pipelines: new Map() } };
+      return { ctx: { device, pipelines: new Map(), maxGroups: device.limits.maxComputeWorkgroupsPerDimension } };
     } catch (e) {
       return { reason: `no WebGPU device: ${(e as Error).message}` };
     }
@@ -161,7 +161,7 @@ export class InferenceSession {
     let reason: string | undefined;
     let ctx: WebGpuContext | undefined;
     if (!gpuExecutionProvider(options.executionProviders)) reason = 'the executionProviders do not include webgpu';
-    else if (options.device) ctx = { device: options.device, pipelines: new Map() };
+    else if (options.device) ctx = { device: options.device, pipelines: new Map(), maxGroups: options.device.limits.maxComputeWorkgroupsPerDimension };
     else ({ ctx, reason } = await acquireWebGpu());
 
     const whole = async (mode: SessionMode, eps: ort.InferenceSession.SessionOptions['executionProviders']) => {
@@ -369,7 +369,7 @@ class Hybrid {
       for (const b of uploads) b.destroy();
       throw new ModelError(`${this.what}: ${(e as Error).message}`);
     }
-    const { prog, outDims } = lpProgram(st.opType, st.attrs, dims, st.label);
+    const { prog, outDims } = lpProgram(st.opType, st.attrs, dims, st.label, this.ctx.maxGroups);
     const n = outDims.reduce((a, b) => a * b, 1);
     const out = storageBuffer(device, n);
     const enc = device.createCommandEncoder();
