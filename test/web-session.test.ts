@@ -232,6 +232,7 @@ describe('without WebGPU and without lp nodes', () => {
     const xs = wave(16);
     const { session, out } = await runWeb(bytes, { x: xs }, { x: [2, 8] }, { executionProviders: ['wasm'] });
     expect(session.mode).toBe('onnxruntime-web');
+    expect(session.reason).toBe('the executionProviders do not include webgpu');
     expect(session.lpNodes).toBe(0);
     const want = await runOrt('ort-web', bytes, { x: { dtype: 'float32', dims: [2, 8], data: xs } });
     expect(Array.from(out.y.data as Float32Array)).toEqual(Array.from(want.y.data as Float32Array));

@@ -122,7 +122,7 @@ export class InferenceSession {
   readonly outputNames: readonly string[];
   /** how the model runs */
   readonly mode: SessionMode;
-  /** why the model does not run on the fused WebGPU kernels (undefined when it does, or has no lp nodes) */
+  /** why the model does not run on WebGPU with fused kernels (undefined when it does, or when a model without lp nodes runs on WebGPU) */
   readonly reason: string | undefined;
   /** the number of com.lponnx nodes in the model */
   readonly lpNodes: number;
@@ -166,13 +166,14 @@ export class InferenceSession {
 
     const whole = async (mode: SessionMode, eps: ort.InferenceSession.SessionOptions['executionProviders']) => {
       const s = await createOrtSession(bytes, { ...ortOptions, executionProviders: eps });
-      const session = new InferenceSession(mode, mode === 'onnxruntime-web' ? undefined : reason, lpNodes, { inputs: s.inputNames, outputs: s.outputNames });
+      const session = new InferenceSession(mode, reason, lpNodes, { inputs: s.inputNames, outputs: s.outputNames });
       session.whole = s;
       session.gpuDevice = ctx?.device;
       return session;
     };
     const webgpu = ctx ? [{ name: 'webgpu', device: ctx.device } as ort.InferenceSession.ExecutionProviderConfig] : undefined;
-    if (lpNodes === 0) return whole('onnxruntime-web', webgpu ?? options.executionProviders ?? ['wasm']);
+    // without lp nodes: onnxruntime-web as asked, on lp-onnx's device for WebGPU, on wasm when there is none
+    if (lpNodes === 0) return whole('onnxruntime-web', webgpu ?? (gpuExecutionProvider(options.executionProviders) ? ['wasm'] : options.executionProviders));
     if (!ctx || !webgpu) return whole('wasm-bodies', ['wasm']);
     if (lpKernels === 'bodies') {
       reason = 'lpKernels is "bodies"';
