@@ -259,6 +259,7 @@ describe('lp-onnx CLI with the native kernels', () => {
   const dual2 = join(dir2, 'cnn.onnx');
   const native = require('../src/node/index').nativeStatus().available;
   const n = native ? test : test.skip;
+  const webgpu = spawnSync(process.execPath, ['-e', "import('webgpu').then(async (m) => process.exit((await m.create([]).requestAdapter()) ? 0 : 3))"]).status === 0;
 
   beforeAll(() => {
     expect(cli('export', EXAMPLE, '-o', dual2).code).toBe(0);
@@ -284,6 +285,20 @@ describe('lp-onnx CLI with the native kernels', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/function bodies \(onnxruntime-node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.001/);
     expect(r.out).toMatch(/fused kernels \(lp-onnx\/node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.0001/);
+    if (webgpu) expect(r.out).toMatch(/WGSL kernels \(lp-onnx\/web, WebGPU\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.0001/);
+    else expect(r.out).toContain('WGSL kernels (lp-onnx/web, WebGPU): not run: ');
+  });
+
+  test('run --backend webgpu (lp-onnx/web: WGSL kernels and onnxruntime-web WebGPU) matches the reference', () => {
+    if (!webgpu) return console.warn('skipped: the webgpu package finds no adapter here');
+    const outs: Record<string, Float32Array> = {};
+    for (const b of ['webgpu', 'reference']) {
+      const o = join(dir2, `w-${b}`);
+      const r = cli('run', dual2, '--backend', b, '--dim', 'N=2', '--out', o);
+      expect(r.code).toBe(0);
+      outs[b] = parseNpy(new Uint8Array(readFileSync(join(o, 'scores.npy'))), 's').data as Float32Array;
+    }
+    compareArrays('webgpu vs reference', { dims: [2, 10], data: outs.webgpu }, { dims: [2, 10], data: outs.reference }, TOL.kernel);
   });
 
   n('run --backend native matches the reference', () => {
@@ -301,6 +316,6 @@ describe('lp-onnx CLI with the native kernels', () => {
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/^native: median [0-9.]+ ms over 2 runs/m);
     expect(r.out).toMatch(/^ort: median [0-9.]+ ms over 2 runs/m);
-    expect(cli('bench', dual2, '--backend', 'gpu').err).toBe('lp-onnx: error: --backend gpu: expected one of reference, ort, ort-web, native\n');
+    expect(cli('bench', dual2, '--backend', 'gpu').err).toBe('lp-onnx: error: --backend gpu: expected one of reference, ort, ort-web, native, webgpu\n');
   });
 });

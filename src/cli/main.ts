@@ -188,7 +188,7 @@ export async function main(argv: string[]): Promise<void> {
     )
     .command(
       'verify <model>',
-      'run the same inputs on the reference, the function bodies and the fused kernels; report the max errors',
+      'run the same inputs on the reference, the function bodies and the fused kernels (CPU and WebGPU); report the max errors',
       (y) =>
         y
           .positional('model', { type: 'string', demandOption: true })
@@ -201,19 +201,20 @@ export async function main(argv: string[]): Promise<void> {
         const ref = await runModel(loaded.model, a.model, 'reference', feeds, loaded.readExternal);
         process.stdout.write(`${a.model}: max errors against the float64 reference (tolerance atol 1e-5 + rtol * |ref|)\n`);
         let worst = 0;
-        for (const backend of ['ort', 'native'] as const) {
+        const label = { ort: 'function bodies (onnxruntime-node)', native: 'fused kernels (lp-onnx/node)', webgpu: 'WGSL kernels (lp-onnx/web, WebGPU)' };
+        for (const backend of ['ort', 'native', 'webgpu'] as const) {
           let out: Record<string, Tensor>;
           try {
             out = await runModel(loaded.model, a.model, backend, feeds, loaded.readExternal);
           } catch (e) {
-            process.stdout.write(`  ${backend === 'ort' ? 'function bodies (onnxruntime-node)' : 'fused kernels (lp-onnx/node)'}: not run: ${(e as Error).message}\n`);
+            process.stdout.write(`  ${label[backend]}: not run: ${(e as Error).message}\n`);
             continue;
           }
           const rtol = backend === 'ort' ? 1e-3 : 1e-4;
           for (const [name, want] of Object.entries(ref)) {
             const e = maxErrors(out[name], want, rtol);
             worst = Math.max(worst, e.ratio);
-            process.stdout.write(`  ${backend === 'ort' ? 'function bodies (onnxruntime-node)' : 'fused kernels (lp-onnx/node)'} ${name}: max abs ${e.abs.toExponential(2)}, max rel ${e.rel.toExponential(2)}, ${e.ratio <= 1 ? 'within' : 'OUTSIDE'} rtol ${rtol}\n`);
+            process.stdout.write(`  ${label[backend]} ${name}: max abs ${e.abs.toExponential(2)}, max rel ${e.rel.toExponential(2)}, ${e.ratio <= 1 ? 'within' : 'OUTSIDE'} rtol ${rtol}\n`);
           }
         }
         if (worst > 1) process.exitCode = 1;

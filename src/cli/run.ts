@@ -13,7 +13,7 @@ import { runOrt } from '../runtime/ort';
 import { runReference } from '../runtime/reference';
 import { UsageError } from './model-io';
 
-export const BACKENDS = ['reference', 'ort', 'ort-web', 'native'] as const;
+export const BACKENDS = ['reference', 'ort', 'ort-web', 'native', 'webgpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
 
 /** mulberry32: a small seeded generator, so runs are repeatable. */
@@ -110,6 +110,7 @@ export async function runModel(
     return result;
   }
   if (backend === 'native') return runNative(model, file, feeds);
+  if (backend === 'webgpu') return runWebGpu(model, file, feeds);
   const bare = (model.graph?.node ?? []).find(
     (n) => n.domain === LP_DOMAIN && !(model.functions ?? []).some((f) => f.domain === LP_DOMAIN && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? '')),
   );
@@ -175,5 +176,33 @@ export async function runNative(model: ModelProto, file: string, feeds: Record<s
     return result;
   } catch (e) {
     throw new ModelError(`${file}: lp-onnx/node failed: ${(e as Error).message}`);
+  }
+}
+
+/** lp-onnx/web in Node: lp nodes on the WGSL kernels, the rest on onnxruntime-web WebGPU (Dawn for Node). */
+export async function runWebGpu(model: ModelProto, file: string, feeds: Record<string, Tensor>): Promise<Record<string, Tensor>> {
+  // V8's optimising tier-up of onnxruntime-web's 26 MB WebGPU (asyncify) wasm costs about 35 s of
+  // CPU on its first run; the baseline compiler alone starts in well under a second
+  require('node:v8').setFlagsFromString('--liftoff-only');
+  const web = require('../runtime/web/index') as typeof import('../runtime/web/index');
+  web.env.wasm.numThreads = 1;
+  let session: import('../runtime/web/index').InferenceSession;
+  try {
+    session = await web.InferenceSession.create(encodeModel(model));
+  } catch (e) {
+    throw new ModelError(`${file}: lp-onnx/web failed: ${(e as Error).message}`);
+  }
+  try {
+    if (session.mode !== 'webgpu-fused' && session.lpNodes > 0) throw new ModelError(`${file}: --backend webgpu is not available: ${session.reason}`);
+    const input: Record<string, import('../runtime/web/index').Tensor> = {};
+    for (const [k, t] of Object.entries(feeds)) input[k] = new web.Tensor(t.dtype as 'float32', t.data as Float32Array, t.dims);
+    const out = await session.run(input);
+    const result: Record<string, Tensor> = {};
+    for (const [k, t] of Object.entries(out)) result[k] = { dtype: t.type as Tensor['dtype'], dims: [...t.dims], data: t.data as Tensor['data'] };
+    return result;
+  } catch (e) {
+    throw e instanceof ModelError ? e : new ModelError(`${file}: lp-onnx/web failed: ${(e as Error).message}`);
+  } finally {
+    await session.release();
   }
 }
