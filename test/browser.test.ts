@@ -114,7 +114,7 @@ d('onnxruntime-web in headless chromium', () => {
     compareArrays('adder-cnn on the wasm fallback', result, want, TOL.body);
   });
 
-  test('the demo page: a served model and a picked file, both paths run, timings and agreement shown; screenshot', async () => {
+  test('the demo page: a served model, a picked file and a dropped one; all paths run, timings and agreement shown; screenshot', async () => {
     const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
     await page.goto(server.url);
     await page.waitForFunction('window.lpOnnxDemo?.ready');
@@ -143,6 +143,15 @@ d('onnxruntime-web in headless chromium', () => {
     // a file picked from disk; a corrupt one gets a message, not a broken page
     await page.setInputFiles('#file', { name: 'lp-mlp.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeModel(dual['lp-mlp'])) });
     await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'lp-mlp.onnx'`);
+    // a file dropped on the page
+    const dropped = Array.from(encodeModel(dual['torch-lpnorm']));
+    await page.evaluate(`(() => {
+      const dt = new DataTransfer();
+      dt.items.add(new File([new Uint8Array(${JSON.stringify(dropped)})], 'dropped.onnx'));
+      document.getElementById('drop').dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    })()`);
+    await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'dropped.onnx'`);
+    expect(await page.locator('#model-info').innerText()).toContain('lp nodes: LpNorm x1');
     await page.setInputFiles('#file', { name: 'broken.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from([8, 7, 18, 200]) });
     await page.waitForFunction('window.lpOnnxDemo?.error');
     expect(await page.locator('#status').innerText()).toMatch(/^broken\.onnx: /);

@@ -267,3 +267,22 @@ describe('WGSL dispatch split over two dimensions', () => {
     compareArrays(_name, got, op.reference(parsed as never, inputs, 'split'), TOL.kernel);
   }, 60000);
 });
+
+test("a tensor larger than the device's maxStorageBufferBindingSize is one clear error", async () => {
+  const { ctx, reason } = await nodeWebGpu();
+  if (!ctx) return console.warn(`skipped: ${reason}`);
+  const real = ctx.device;
+  // the same device, reporting a 256-byte binding limit
+  const device = new Proxy(real, {
+    get(target, key) {
+      if (key === 'limits') return { maxStorageBufferBindingSize: 256, maxComputeWorkgroupsPerDimension: 65535 };
+      const v = Reflect.get(target, key);
+      return typeof v === 'function' ? v.bind(target) : v;
+    },
+  });
+  const x = { dims: [2, 100], data: Float64Array.from(wave(200)) };
+  const w = { dims: [3, 100], data: new Float64Array(300).fill(0.5) };
+  await expect(runLpOpWebGpu({ ...ctx, device }, 'LpNorm', { p: 2, eps: 0, sum_eps: 0, mean: 0, mode: 'abs' }, [x, w, undefined], 'big')).rejects.toThrow(
+    "LpNorm: a tensor of 800 bytes is larger than this device's maxStorageBufferBindingSize (256 bytes); split the batch",
+  );
+});

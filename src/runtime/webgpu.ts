@@ -107,6 +107,12 @@ export function encodeProgram(ctx: WebGpuContext, enc: GPUCommandEncoder, prog: 
   new Float32Array(words, prog.uniforms.u32.length * 4).set(prog.uniforms.f32);
   const uniform = device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
   device.queue.writeBuffer(uniform, 0, words);
+  const limit = device.limits.maxStorageBufferBindingSize;
+  for (const b of [...inputs, output]) {
+    if (b && b.size > limit) {
+      throw new Error(`${prog.name}: a tensor of ${b.size} bytes is larger than this device's maxStorageBufferBindingSize (${limit} bytes); split the batch`);
+    }
+  }
   ctx.dummy ??= storageBuffer(device, 4, new Float32Array(4));
   const dummy = ctx.dummy;
   const group = device.createBindGroup({
@@ -140,12 +146,15 @@ export async function runProgram(ctx: WebGpuContext, prog: Program, inputs: (Flo
   const { device } = ctx;
   const ins = inputs.map((d) => (d ? storageBuffer(device, d.length, d) : undefined));
   const out = storageBuffer(device, outputs);
-  const enc = device.createCommandEncoder();
-  const uniform = encodeProgram(ctx, enc, prog, ins, out);
-  device.queue.submit([enc.finish()]);
-  const result = await readBuffer(device, out, outputs);
-  for (const b of [uniform, ...ins, out]) b?.destroy();
-  return result;
+  try {
+    const enc = device.createCommandEncoder();
+    const uniform = encodeProgram(ctx, enc, prog, ins, out);
+    device.queue.submit([enc.finish()]);
+    uniform.destroy();
+    return await readBuffer(device, out, outputs);
+  } finally {
+    for (const b of [...ins, out]) b?.destroy();
+  }
 }
 
 /**

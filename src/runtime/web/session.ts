@@ -374,7 +374,13 @@ class Hybrid {
     const n = outDims.reduce((a, b) => a * b, 1);
     const out = storageBuffer(device, n);
     const enc = device.createCommandEncoder();
-    const uniform = encodeProgram(this.ctx, enc, prog, buffers, out);
+    let uniform: GPUBuffer;
+    try {
+      uniform = encodeProgram(this.ctx, enc, prog, buffers, out);
+    } catch (e) {
+      for (const b of [...uploads, out]) b.destroy();
+      throw new ModelError(`${this.what}: node '${st.label}': ${(e as Error).message}`);
+    }
     device.queue.submit([enc.finish()]);
     uniform.destroy();
     for (const b of uploads) b.destroy();
