@@ -16,7 +16,7 @@ import { runReference } from '../src/runtime/reference';
 import * as web from '../src/runtime/web/index';
 import { planModel } from '../src/runtime/web/partition';
 import { lpOp } from '../ops/index';
-import { lpProgram, nodeWebGpu, runLpOpWebGpu } from '../src/runtime/webgpu';
+import { lpProgram, nodeWebGpu, runLpOpWebGpu, runProgram } from '../src/runtime/webgpu';
 import { compareArrays, TOL } from './helpers/compare';
 
 const TORCH = join(__dirname, '..', 'fixtures', 'torch');
@@ -285,4 +285,16 @@ test("a tensor larger than the device's maxStorageBufferBindingSize is one clear
   await expect(runLpOpWebGpu({ ...ctx, device }, 'LpNorm', { p: 2, eps: 0, sum_eps: 0, mean: 0, mode: 'abs' }, [x, w, undefined], 'big')).rejects.toThrow(
     "LpNorm: a tensor of 800 bytes is larger than this device's maxStorageBufferBindingSize (256 bytes); split the batch",
   );
+});
+
+test('a WGSL program that does not compile is one clear error, and the device stays usable', async () => {
+  const { ctx, reason } = await nodeWebGpu();
+  if (!ctx) return console.warn(`skipped: ${reason}`);
+  const broken = { name: 'Broken', cacheKey: 'test/broken', dispatch: [1, 1] as [number, number], uniforms: { u32: [1], f32: [] }, inputs: 0, shaderSource: 'fn main( {' };
+  await expect(runProgram(ctx, broken, [], 1)).rejects.toThrow(/^Broken: the WGSL program test\/broken does not compile on this device: /);
+  const x = { dims: [2, 3], data: Float64Array.from([1, 2, 3, 4, 5, 6]) };
+  const w = { dims: [1, 3], data: Float64Array.from([1, 1, 1]) };
+  const attrs = { p: 2, eps: 0, sum_eps: 0, mean: 0, mode: 'abs' };
+  const y = await runLpOpWebGpu(ctx, 'LpNorm', attrs, [x, w, undefined], 'after');
+  compareArrays('after a failed compile', y, { dims: [2, 1], data: Float64Array.from([Math.sqrt(14), Math.sqrt(77)]) }, TOL.kernel);
 });

@@ -71,15 +71,24 @@ export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> 
   return nodeContext;
 }
 
-/** A pipeline for the program, compiled once per cache key. */
-function pipelineFor(ctx: WebGpuContext, prog: Program): GPUComputePipeline {
-  let pipeline = ctx.pipelines.get(prog.cacheKey);
-  if (!pipeline) {
-    // (no error scope: the webgpu package's popErrorScope does not resolve; the case tables compile every program)
-    const { device } = ctx;
-    pipeline = device.createComputePipeline({ layout: 'auto', compute: { module: device.createShaderModule({ code: prog.shaderSource }), entryPoint: 'main' } });
-    ctx.pipelines.set(prog.cacheKey, pipeline);
+/**
+ * Compiles the program's pipeline once per cache key (createComputePipelineAsync, so that a WGSL
+ * or validation error rejects here, as one Error, instead of poisoning later commands).
+ */
+export async function compileProgram(ctx: WebGpuContext, prog: Program): Promise<void> {
+  if (ctx.pipelines.has(prog.cacheKey)) return;
+  const { device } = ctx;
+  try {
+    const module = device.createShaderModule({ code: prog.shaderSource });
+    ctx.pipelines.set(prog.cacheKey, await device.createComputePipelineAsync({ layout: 'auto', compute: { module, entryPoint: 'main' } }));
+  } catch (e) {
+    throw new Error(`${prog.name}: the WGSL program ${prog.cacheKey} does not compile on this device: ${(e as Error).message}`);
   }
+}
+
+function pipelineFor(ctx: WebGpuContext, prog: Program): GPUComputePipeline {
+  const pipeline = ctx.pipelines.get(prog.cacheKey);
+  if (!pipeline) throw new Error(`${prog.name}: program ${prog.cacheKey} is not compiled (call compileProgram first)`);
   return pipeline;
 }
 
@@ -102,17 +111,17 @@ export function storageBuffer(device: GPUDevice, floats: number, data?: Float32A
 export function encodeProgram(ctx: WebGpuContext, enc: GPUCommandEncoder, prog: Program, inputs: (GPUBuffer | undefined)[], output: GPUBuffer): GPUBuffer {
   const { device } = ctx;
   const pipeline = pipelineFor(ctx, prog);
-  const words = new ArrayBuffer(Math.max(16, Math.ceil(((prog.uniforms.u32.length + prog.uniforms.f32.length) * 4) / 16) * 16));
-  new Uint32Array(words).set(prog.uniforms.u32);
-  new Float32Array(words, prog.uniforms.u32.length * 4).set(prog.uniforms.f32);
-  const uniform = device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
-  device.queue.writeBuffer(uniform, 0, words);
   const limit = device.limits.maxStorageBufferBindingSize;
   for (const b of [...inputs, output]) {
     if (b && b.size > limit) {
       throw new Error(`${prog.name}: a tensor of ${b.size} bytes is larger than this device's maxStorageBufferBindingSize (${limit} bytes); split the batch`);
     }
   }
+  const words = new ArrayBuffer(Math.max(16, Math.ceil(((prog.uniforms.u32.length + prog.uniforms.f32.length) * 4) / 16) * 16));
+  new Uint32Array(words).set(prog.uniforms.u32);
+  new Float32Array(words, prog.uniforms.u32.length * 4).set(prog.uniforms.f32);
+  const uniform = device.createBuffer({ size: words.byteLength, usage: GPUBufferUsage.UNIFORM | GPUBufferUsage.COPY_DST });
+  device.queue.writeBuffer(uniform, 0, words);
   ctx.dummy ??= storageBuffer(device, 4, new Float32Array(4));
   const dummy = ctx.dummy;
   const group = device.createBindGroup({
@@ -144,6 +153,7 @@ export async function readBuffer(device: GPUDevice, buf: GPUBuffer, floats: numb
 /** Runs a program: inputs in binding order (undefined: an absent optional input), `outputs` floats back. */
 export async function runProgram(ctx: WebGpuContext, prog: Program, inputs: (Float32Array | undefined)[], outputs: number): Promise<Float32Array> {
   const { device } = ctx;
+  await compileProgram(ctx, prog);
   const ins = inputs.map((d) => (d ? storageBuffer(device, d.length, d) : undefined));
   const out = storageBuffer(device, outputs);
   try {

@@ -11,7 +11,7 @@ import { nodeContext } from '../../graph/model';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import type { ModelProto } from '../../onnx/proto';
 import { DataType, tensorFromProto } from '../../onnx/tensor';
-import { encodeProgram, lpProgram, nodeWebGpu, readBuffer, storageBuffer, type WebGpuContext } from '../webgpu';
+import { compileProgram, encodeProgram, lpProgram, nodeWebGpu, readBuffer, storageBuffer, type WebGpuContext } from '../webgpu';
 import { type LpStep, type Plan, planModel, type Segment, segmentModel } from './partition';
 
 export type LpKernels = 'fused' | 'bodies';
@@ -371,6 +371,12 @@ class Hybrid {
       throw new ModelError(`${this.what}: ${(e as Error).message}`);
     }
     const { prog, outDims } = lpProgram(st.opType, st.attrs, dims, st.label, this.ctx.maxGroups);
+    try {
+      await compileProgram(this.ctx, prog);
+    } catch (e) {
+      for (const b of uploads) b.destroy();
+      throw new ModelError(`${this.what}: node '${st.label}': ${(e as Error).message}`);
+    }
     const n = outDims.reduce((a, b) => a * b, 1);
     const out = storageBuffer(device, n);
     const enc = device.createCommandEncoder();
