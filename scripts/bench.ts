@@ -5,69 +5,9 @@
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
-import { seededRandom } from '../src/cli/run';
-import { exportDualPath } from '../src/export/dual-path';
-import { GraphBuilder, type Value } from '../src/graph/builder';
-import { encodeModel } from '../src/onnx/codec';
+import { type BenchCase, benchCases, benchModel, NATIVE_SIZES, seededWeights } from './bench-cases';
 
-type W = (n: number, lo?: number, hi?: number) => Float32Array;
-interface BenchCase {
-  name: string;
-  input: number[];
-  lp: (b: GraphBuilder, x: Value, w: W) => Value;
-  anchorName: string;
-  anchor: (b: GraphBuilder, x: Value, w: W) => Value;
-}
-
-const pool = { kernel_shape: [3, 3], strides: [2, 2] };
-const conv2 = { pads: [1, 1, 1, 1] };
-const conv3 = { pads: [1, 1, 1, 1, 1, 1] };
-const matmul = (b: GraphBuilder, x: Value, w: W) => x.matmul(b.initializer('W', w(1024 * 1024), [1024, 1024]));
-
-export const CASES: BenchCase[] = [
-  {
-    name: 'LpNorm B64 K1024 M1024 shared p',
-    input: [64, 1024],
-    lp: (b, x, w) => b.lpNorm(x, b.initializer('W', w(1024 * 1024, 0, 1), [1024, 1024]), undefined, { p: 3 }),
-    anchorName: 'MatMul [64,1024]x[1024,1024]',
-    anchor: matmul,
-  },
-  {
-    name: 'LpNorm B64 K1024 M1024 per-unit p',
-    input: [64, 1024],
-    lp: (b, x, w) => b.lpNorm(x, b.initializer('W', w(1024 * 1024, 0, 1), [1024, 1024]), b.initializer('P', w(1024, 1, 6), [1024])),
-    anchorName: 'MatMul [64,1024]x[1024,1024]',
-    anchor: matmul,
-  },
-  ...[0, 1].map((mean) => ({
-    name: `LpPool N8 C64 112x112 k3 s2 per-channel p mean ${mean}`,
-    input: [8, 64, 112, 112],
-    lp: (b: GraphBuilder, x: Value, w: W) => b.lpPool(x, { ...pool, mean }, b.initializer('P', w(64, 1, 6), [64])),
-    anchorName: 'AveragePool, same geometry',
-    anchor: (b: GraphBuilder, x: Value) => b.averagePool(x, pool),
-  })),
-  {
-    name: 'L1Conv2d N8 64->64 56x56 k3 pad 1',
-    input: [8, 64, 56, 56],
-    lp: (b, x, w) => b.l1Conv(x, b.initializer('W', w(64 * 64 * 9), [64, 64, 3, 3]), undefined, conv2),
-    anchorName: 'Conv, same geometry',
-    anchor: (b, x, w) => b.conv(x, b.initializer('W', w(64 * 64 * 9), [64, 64, 3, 3]), undefined, conv2),
-  },
-  {
-    name: 'L1Conv1d N8 64->128 P4096 k1',
-    input: [8, 64, 4096],
-    lp: (b, x, w) => b.l1Conv(x, b.initializer('W', w(128 * 64), [128, 64, 1])),
-    anchorName: 'Conv, same geometry',
-    anchor: (b, x, w) => b.conv(x, b.initializer('W', w(128 * 64), [128, 64, 1])),
-  },
-  {
-    name: 'L1Conv3d N2 16->32 32^3 k3 pad 1',
-    input: [2, 16, 32, 32, 32],
-    lp: (b, x, w) => b.l1Conv(x, b.initializer('W', w(32 * 16 * 27), [32, 16, 3, 3, 3]), undefined, conv3),
-    anchorName: 'Conv, same geometry',
-    anchor: (b, x, w) => b.conv(x, b.initializer('W', w(32 * 16 * 27), [32, 16, 3, 3, 3]), undefined, conv3),
-  },
-];
+export const CASES: BenchCase[] = benchCases(NATIVE_SIZES);
 
 type Path = 'fused' | 'body' | 'anchor';
 
@@ -79,12 +19,8 @@ function peakRssMiB(): number {
 async function measure(name: string, path: Path, runs: number): Promise<void> {
   const c = CASES.find((k) => k.name === name);
   if (!c) throw new Error(`no case ${name}`);
-  const r = seededRandom(1);
-  const w: W = (n, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
-  const b = new GraphBuilder({ name: 'bench' });
-  const x = b.input('X', 'float32', c.input);
-  b.output((path === 'anchor' ? c.anchor : c.lp)(b, x, w), 'Y');
-  const bytes = encodeModel(exportDualPath(b.build()).model);
+  const w = seededWeights(1);
+  const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', w);
   const data = w(c.input.reduce((p, q) => p * q, 1));
   // fused: lp-onnx/node; body and anchor: stock onnxruntime-node
   const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
