@@ -55,8 +55,8 @@ describe('lp-onnx CLI', () => {
     expect(r.code).toBe(0);
     const j = JSON.parse(r.out);
     expect(j.dualPath).toBe(true);
-    expect(j.inputs).toEqual([{ name: 'image', type: 'float32[N, 3, 32, 32]' }]);
-    expect(j.outputs).toEqual([{ name: 'scores', type: 'float32[N, 10]' }]);
+    expect(j.inputs).toEqual([{ name: 'image', type: 'float32[N, 3, 32, 32]', dtype: 'float32', dims: ['N', 3, 32, 32] }]);
+    expect(j.outputs).toEqual([{ name: 'scores', type: 'float32[N, 10]', dtype: 'float32', dims: ['N', 10] }]);
     expect(j.lpNodes.map((n: { name: string; opType: string }) => `${n.name}:${n.opType}`)).toEqual([
       'features.0:L1Conv',
       'features.3:LpPool',

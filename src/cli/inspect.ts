@@ -2,18 +2,27 @@
 import { LP_DOMAIN, lpOp } from '../../ops/index';
 import type { ValueType } from '../../ops/types';
 import { inferTypes, isLpNode } from '../graph/infer';
-import { formatType, nodeLabel, valueTypeOf } from '../graph/model';
-import type { ModelProto } from '../onnx/proto';
+import type { Dim } from '../../ops/geometry';
+import { elemTypeName, formatType, nodeLabel, valueTypeOf } from '../graph/model';
+import type { ModelProto, ValueInfoProto } from '../onnx/proto';
 import { int64ToNumber } from '../onnx/proto';
 import { protoByteSize, protoDims } from '../onnx/tensor';
+
+/** A graph input or output: its type as text, and as element type and dims (symbolic ones by name, null unknown). */
+export interface ValueReport {
+  name: string;
+  type: string;
+  dtype: string;
+  dims?: Dim[];
+}
 
 export interface InspectReport {
   file: string;
   irVersion: number;
   producer: string;
   opsets: Record<string, number>;
-  inputs: { name: string; type: string }[];
-  outputs: { name: string; type: string }[];
+  inputs: ValueReport[];
+  outputs: ValueReport[];
   opCounts: Record<string, number>;
   lpNodes: { name: string; opType: string; overload: string | null; attributes: Record<string, unknown>; output: string; functionBody: boolean }[];
   parameters: { tensors: number; elements: number; bytes: number };
@@ -31,7 +40,12 @@ export function inspectModel(model: ModelProto, file: string): InspectReport {
   } catch {
     types = new Map();
   }
-  const typeOf = (name: string, declared: ValueType | undefined) => formatType(declared?.shape ? declared : (types.get(name) ?? declared));
+  const resolve = (name: string, declared: ValueType | undefined) => (declared?.shape ? declared : (types.get(name) ?? declared));
+  const typeOf = (name: string, declared: ValueType | undefined) => formatType(resolve(name, declared));
+  const report = (vi: ValueInfoProto): ValueReport => {
+    const t = resolve(vi.name ?? '', valueTypeOf(vi));
+    return { name: vi.name ?? '', type: formatType(t), dtype: t ? elemTypeName(t.elemType) : 'unknown', ...(t?.shape ? { dims: t.shape } : {}) };
+  };
   const opCounts: Record<string, number> = {};
   for (const n of graph.node ?? []) {
     const k = n.domain && n.domain !== 'ai.onnx' ? `${n.domain}::${n.op_type}` : (n.op_type ?? '');
@@ -73,8 +87,8 @@ export function inspectModel(model: ModelProto, file: string): InspectReport {
     irVersion: int64ToNumber(model.ir_version ?? 0, 'ir_version'),
     producer: `${model.producer_name ?? ''} ${model.producer_version ?? ''}`.trim(),
     opsets,
-    inputs: (graph.input ?? []).filter((i) => !initNames.has(i.name)).map((i) => ({ name: i.name ?? '', type: typeOf(i.name ?? '', valueTypeOf(i)) })),
-    outputs: (graph.output ?? []).map((o) => ({ name: o.name ?? '', type: typeOf(o.name ?? '', valueTypeOf(o)) })),
+    inputs: (graph.input ?? []).filter((i) => !initNames.has(i.name)).map(report),
+    outputs: (graph.output ?? []).map(report),
     opCounts,
     lpNodes,
     parameters: { tensors: (graph.initializer ?? []).length, elements, bytes },

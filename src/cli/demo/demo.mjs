@@ -45,13 +45,14 @@ function load(bytes, name) {
   const kinds = {};
   for (const n of desc.lpNodes) kinds[n.opType] = (kinds[n.opType] ?? 0) + 1;
   const list = Object.entries(kinds).map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
-  $('model-info').textContent = `lp nodes: ${list}; ${desc.dualPath ? 'dual-path (every lp node has its function body)' : 'NOT dual-path: run `lp-onnx export` on it first'}; opset ${desc.opset ?? '?'}`;
+  const bodies = desc.lpNodes.length === 0 ? 'no lp nodes' : desc.dualPath ? 'dual-path (every lp node has its function body)' : 'NOT dual-path: run `lp-onnx export` on it first';
+  $('model-info').textContent = `lp nodes: ${list}; ${bodies}; opset ${desc.opsets['ai.onnx'] ?? '?'}`;
   const inputs = $('inputs').tBodies[0];
   inputs.replaceChildren();
   for (const v of desc.inputs) {
     const row = inputs.insertRow();
     cell(row, v.name);
-    cell(row, v.type);
+    cell(row, v.dtype);
     const td = row.insertCell();
     for (const [i, d] of (v.dims ?? []).entries()) {
       if (typeof d === 'number') td.append(`${i ? ', ' : ''}${d}`);
@@ -68,7 +69,7 @@ function load(bytes, name) {
   for (const v of desc.outputs) {
     const row = outputs.insertRow();
     cell(row, v.name);
-    cell(row, v.type);
+    cell(row, v.dtype);
     cell(row, fmtDims(v.dims));
   }
   $('model').hidden = false;
@@ -95,12 +96,12 @@ function makeFeeds() {
     const dims = (v.dims ?? []).map((d, axis) => (typeof d === 'number' ? d : Number(document.querySelector(`input[data-input="${CSS.escape(v.name)}"][data-axis="${axis}"]`).value)));
     const n = dims.reduce((a, b) => a * b, 1);
     let data;
-    if (v.type === 'float32') data = Float32Array.from({ length: n }, r);
-    else if (v.type === 'int64') data = BigInt64Array.from({ length: n }, () => BigInt(Math.floor((r() + 1) * 2)));
-    else if (v.type === 'int32') data = Int32Array.from({ length: n }, () => Math.floor((r() + 1) * 2));
-    else if (v.type === 'bool') data = Uint8Array.from({ length: n }, () => (r() > 0 ? 1 : 0));
-    else throw new Error(`input '${v.name}': type ${v.type} is not supported by the demo`);
-    feeds[v.name] = new lp.Tensor(v.type, data, dims);
+    if (v.dtype === 'float32') data = Float32Array.from({ length: n }, r);
+    else if (v.dtype === 'int64') data = BigInt64Array.from({ length: n }, () => BigInt(Math.floor((r() + 1) * 2)));
+    else if (v.dtype === 'int32') data = Int32Array.from({ length: n }, () => Math.floor((r() + 1) * 2));
+    else if (v.dtype === 'bool') data = Uint8Array.from({ length: n }, () => (r() > 0 ? 1 : 0));
+    else throw new Error(`input '${v.name}': type ${v.dtype} is not supported by the demo`);
+    feeds[v.name] = new lp.Tensor(v.dtype, data, dims);
   }
   return feeds;
 }
