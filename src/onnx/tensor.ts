@@ -96,6 +96,11 @@ export function dtypeCode(dtype: DType): number {
   return dtype === 'string' ? DataType.STRING : info[dtype].code;
 }
 
+/** The element type code of a type name (onnxruntime's tensor types use the same names), if it is one. */
+export function dtypeCodeOf(name: string): number | undefined {
+  return name === 'string' ? DataType.STRING : Object.hasOwn(info, name) ? info[name as Exclude<DType, 'string'>].code : undefined;
+}
+
 export function dtypeName(code: number): string {
   for (const [k, v] of Object.entries(DataType)) if (v === code) return k.toLowerCase();
   return `type ${code}`;

@@ -7,10 +7,9 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { lpOp } from '../../../ops/index';
 import type { NdArray, ValueType } from '../../../ops/types';
 import { isLpNode, ModelError } from '../../graph/infer';
-import { nodeContext } from '../../graph/model';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import type { ModelProto } from '../../onnx/proto';
-import { DataType, tensorFromProto } from '../../onnx/tensor';
+import { DataType, dtypeCodeOf, tensorFromProto } from '../../onnx/tensor';
 import { compileProgram, encodeProgram, lpProgram, nodeWebGpu, readBuffer, storageBuffer, type WebGpuContext } from '../webgpu';
 import { type LpStep, type Plan, planModel, type Segment, segmentModel } from './partition';
 
@@ -40,16 +39,6 @@ export type SessionMode =
 type OrtSession = ort.InferenceSession;
 type Feeds = Record<string, ort.Tensor>;
 
-const ELEM_TYPES: Record<string, number> = {
-  float32: DataType.FLOAT,
-  float16: DataType.FLOAT16,
-  float64: DataType.DOUBLE,
-  int32: DataType.INT32,
-  int64: DataType.INT64,
-  int8: DataType.INT8,
-  uint8: DataType.UINT8,
-  bool: DataType.BOOL,
-};
 
 /**
  * onnxruntime-web creates one WebGPU session at a time ("another WebGPU EP inference session is
@@ -235,8 +224,12 @@ class Hybrid {
     // the lp nodes' static checks (constant weights included), once
     for (const st of plan.steps) {
       if (st.kind !== 'lp') continue;
-      const op = lpOp(st.opType);
-      op?.validate(st.attrs as never, nodeContext(st.node, st.label, plan.types, new Map([...constants].filter(([k]) => plan.constants.has(k)))));
+      lpOp(st.opType)?.validate(st.attrs as never, {
+        node: st.label,
+        inputs: st.inputs.map((x) => (x ? plan.types.get(x) : undefined)),
+        constants: st.inputs.map((x) => plan.constants.get(x)),
+        present: st.inputs.map((x) => x !== ''),
+      });
     }
     for (const [name, v] of plan.constants) h.constantBuffers.set(name, storageBuffer(ctx.device, v.data.length, Float32Array.from(v.data)));
 
@@ -253,16 +246,17 @@ class Hybrid {
         throw new ModelError(`${what}: stage ${st.stage} (${st.nodes.length} standard nodes) does not load in onnxruntime-web: ${(e as Error).message}`);
       }
       for (const m of session.outputMetadata ?? []) {
-        if (m.isTensor && !typeOf(m.name) && ELEM_TYPES[m.type] !== undefined) learned.set(m.name, { elemType: ELEM_TYPES[m.type] });
+        const elemType = m.isTensor ? dtypeCodeOf(m.type) : undefined;
+        if (elemType !== undefined && !typeOf(m.name)) learned.set(m.name, { elemType });
       }
       h.sessions.set(st, session);
     }
     return h;
   }
 
-  /** A graph output read by a later step stays on the GPU anyway; the caller gets it as asked. */
+  /** A graph output that a later step reads stays on the GPU; otherwise it goes where the caller asked. */
   private keepOnGpu(name: string, plan: Plan): boolean {
-    return this.outputLocation === 'gpu-buffer' || plan.steps.some((s) => s.kind === 'lp' && s.inputs.includes(name)) || plan.steps.some((s) => s.kind === 'segment' && s.inputs.includes(name));
+    return this.outputLocation === 'gpu-buffer' || plan.steps.some((s) => s.inputs.includes(name));
   }
 
   async run(feeds: Feeds): Promise<Record<string, ort.Tensor>> {
@@ -345,7 +339,7 @@ class Hybrid {
       }
       const t = (values.get(name) as Held).tensor;
       dims.push(t.dims);
-      types.push({ elemType: ELEM_TYPES[t.type] ?? 0, shape: [...t.dims] });
+      types.push({ elemType: dtypeCodeOf(t.type) ?? 0, shape: [...t.dims] });
       if (t.type !== 'float32') {
         runtime.push(undefined);
         buffers.push(undefined);
