@@ -4,6 +4,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { serveDemo } from '../src/cli/serve';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import { makeTensor, toFloat64 } from '../src/onnx/tensor';
 import { formatNpy, parseNpy } from '../src/runtime/npy';
@@ -251,6 +252,21 @@ describe('lp-onnx serve', () => {
     const r = cli(...args);
     expect(r.code).toBe(1);
     expect(r.err).toBe(message);
+  });
+
+  test('serve on a port in use, or of a corrupt model: one clear error', async () => {
+    const bad = join(dir, 'corrupt.onnx');
+    writeFileSync(bad, 'xx');
+    expect(cli('serve', bad).err).toBe(`lp-onnx: error: ${bad}: not an ONNX model: no graph (ModelProto.graph and ir_version are required)\n`);
+    const busy = await serveDemo({ port: 0 });
+    try {
+      const port = new URL(busy.url).port;
+      const r = cli('serve', '--port', port);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`lp-onnx: error: port ${port} is in use\n`);
+    } finally {
+      await busy.close();
+    }
   });
 });
 

@@ -23,6 +23,8 @@ const TORCH = join(__dirname, '..', 'fixtures', 'torch');
 const TORCH_MODELS = readdirSync(TORCH).filter((d) => existsSync(join(TORCH, d, 'arch.json')));
 const VS_TORCH = { atol: 1e-5, rtol: 1e-4 };
 
+/** LpNorm's attributes as ops/ resolves them for a node that sets none (p = 2). */
+const lpNormDefaults = () => lpOp('LpNorm')?.parse([], 'n') as Record<string, unknown>;
 const wave = (n: number, f = 0.37) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
 const size = (dims: readonly number[]) => dims.reduce((a, b) => a * b, 1);
 
@@ -282,7 +284,7 @@ test("a tensor larger than the device's maxStorageBufferBindingSize is one clear
   });
   const x = { dims: [2, 100], data: Float64Array.from(wave(200)) };
   const w = { dims: [3, 100], data: new Float64Array(300).fill(0.5) };
-  await expect(runLpOpWebGpu({ ...ctx, device }, 'LpNorm', { p: 2, eps: 0, sum_eps: 0, mean: 0, mode: 'abs' }, [x, w, undefined], 'big')).rejects.toThrow(
+  await expect(runLpOpWebGpu({ ...ctx, device }, 'LpNorm', lpNormDefaults(), [x, w, undefined], 'big')).rejects.toThrow(
     "LpNorm: a tensor of 800 bytes is larger than this device's maxStorageBufferBindingSize (256 bytes); split the batch",
   );
 });
@@ -294,7 +296,7 @@ test('a WGSL program that does not compile is one clear error, and the device st
   await expect(runProgram(ctx, broken, [], 1)).rejects.toThrow(/^Broken: the WGSL program test\/broken does not compile on this device: /);
   const x = { dims: [2, 3], data: Float64Array.from([1, 2, 3, 4, 5, 6]) };
   const w = { dims: [1, 3], data: Float64Array.from([1, 1, 1]) };
-  const attrs = { p: 2, eps: 0, sum_eps: 0, mean: 0, mode: 'abs' };
+  const attrs = lpNormDefaults(); // p = 2
   const y = await runLpOpWebGpu(ctx, 'LpNorm', attrs, [x, w, undefined], 'after');
   compareArrays('after a failed compile', y, { dims: [2, 1], data: Float64Array.from([Math.sqrt(14), Math.sqrt(77)]) }, TOL.kernel);
 });
