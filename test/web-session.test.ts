@@ -1,7 +1,8 @@
 // lp-onnx/web in Node: the hybrid session (onnxruntime-web WebGPU segments and WGSL kernels on one
 // device, Dawn for Node on lavapipe) against PyTorch and the float64 reference; the wasm fallback;
 // models without lp nodes; GPU-resident outputs; run-time errors.
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
 import { buildFromArch } from '../src/export/arch';
@@ -138,6 +139,19 @@ describe('lp-onnx/web on WebGPU (Dawn for Node)', () => {
     }
   }, 120000);
 
+  test('a model from a file path', async () => {
+    if (skip()) return;
+    const file = join(mkdtempSync(join(tmpdir(), 'lp-onnx-web-')), 'lp-mlp.onnx');
+    const model = exportDualPath(lpMlp().build()).model;
+    writeFileSync(file, encodeModel(model));
+    const session = await web.InferenceSession.create(file);
+    const x = wave(3 * 64);
+    const out = await session.run({ x: new web.Tensor('float32', x, [3, 64]) });
+    const want = runReference(model, { x: { dims: [3, 64], data: Float64Array.from(x) } });
+    compareArrays('lp-mlp from a path', { dims: out.probs.dims, data: out.probs.data as Float32Array }, want.probs, TOL.kernel);
+    await session.release();
+  }, 120000);
+
   test("preferredOutputLocation 'gpu-buffer': outputs stay on the GPU and read back right", async () => {
     if (skip()) return;
     const model = chain();
@@ -212,6 +226,7 @@ describe('lp-onnx/web on WebGPU (Dawn for Node)', () => {
     await expect(web.InferenceSession.create(bytes)).rejects.toThrow("LpNorm node 'lp': W[1,2] = -0.25 is negative; weights must be >= 0");
     await expect(web.InferenceSession.create(bytes.subarray(0, 40))).rejects.toThrow('model: not a valid ONNX ModelProto: the file is truncated or corrupt');
     await expect(web.InferenceSession.create(bytes, { lpKernels: 'fast' as never })).rejects.toThrow("lpKernels 'fast' is not 'fused' or 'bodies'");
+    await expect(web.InferenceSession.create(join(__dirname, 'no-such-model.onnx'))).rejects.toThrow(`${join(__dirname, 'no-such-model.onnx')}: no such file`);
   });
 });
 

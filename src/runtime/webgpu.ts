@@ -23,8 +23,11 @@ export interface WebGpuContext {
   maxGroups?: number;
 }
 
-// a real dynamic import (TypeScript would turn `import()` into require for CommonJS)
-const importModule = new Function('m', 'return import(m)') as (m: string) => Promise<Record<string, unknown>>;
+/** A real dynamic import, hidden from TypeScript (which would make it a require) and from bundlers. */
+export const importModule = new Function('m', 'return import(m)') as (m: string) => Promise<Record<string, unknown>>;
+
+/** Whether this is Node (the `webgpu` package and the file system), not a browser. */
+export const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node;
 
 let nodeContext: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
 

@@ -10,7 +10,7 @@ import { isLpNode, ModelError } from '../../graph/infer';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import type { ModelProto } from '../../onnx/proto';
 import { DataType, dtypeCodeOf, tensorFromProto } from '../../onnx/tensor';
-import { compileProgram, encodeProgram, lpProgram, nodeWebGpu, readBuffer, storageBuffer, type WebGpuContext } from '../webgpu';
+import { compileProgram, encodeProgram, importModule, isNode, lpProgram, nodeWebGpu, readBuffer, storageBuffer, type WebGpuContext } from '../webgpu';
 import { type LpStep, type Plan, planModel, type Segment, segmentModel } from './partition';
 
 export type LpKernels = 'fused' | 'bodies';
@@ -57,8 +57,7 @@ let sharedDevice: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
 function acquireWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
   sharedDevice ??= (async () => {
     const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-    const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-    if (!nav?.gpu) return isNode ? nodeWebGpu() : { reason: 'this browser has no WebGPU (navigator.gpu is undefined)' };
+    if (!nav?.gpu) return isNode() ? nodeWebGpu() : { reason: 'this browser has no WebGPU (navigator.gpu is undefined)' };
     try {
       const adapter = await nav.gpu.requestAdapter();
       if (!adapter) return { reason: 'navigator.gpu.requestAdapter() found no adapter' };
@@ -78,14 +77,18 @@ function acquireWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
 async function modelBytes(model: string | Uint8Array | ArrayBuffer): Promise<Uint8Array> {
   if (model instanceof Uint8Array) return model;
   if (model instanceof ArrayBuffer) return new Uint8Array(model);
-  const isNode = typeof process !== 'undefined' && !!process.versions?.node;
-  if (isNode && !/^https?:/.test(model)) {
-    // a real dynamic import, hidden from bundlers: the browser build never reaches it
-    const fs = (await new Function('m', 'return import(m)')('node:fs')) as typeof import('node:fs');
-    return new Uint8Array(fs.readFileSync(model));
+  if (isNode() && !/^https?:/.test(model)) {
+    // the browser build never reaches this import
+    const fs = (await importModule('node:fs')) as unknown as typeof import('node:fs');
+    try {
+      return new Uint8Array(fs.readFileSync(model));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      throw new ModelError(`${model}: ${code === 'ENOENT' ? 'no such file' : `cannot be read (${code ?? (e as Error).message})`}`);
+    }
   }
   const res = await fetch(model);
-  if (!res.ok) throw new Error(`lp-onnx/web: ${model}: HTTP ${res.status}`);
+  if (!res.ok) throw new ModelError(`${model}: HTTP ${res.status} ${res.statusText}`.trim());
   return new Uint8Array(await res.arrayBuffer());
 }
 
