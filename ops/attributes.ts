@@ -1,16 +1,35 @@
 // Attribute schemas: one declaration per op gives the defaults, the doc and (by inference)
 // the TypeScript type of the parsed attributes.
-import type { AttributeProto } from '../src/onnx/proto';
+import type { AttributeProto, Int64 } from '../src/onnx/proto';
 import { AttributeType, int64ToNumber } from '../src/onnx/proto';
 
 export type AttrKind = 'float' | 'int' | 'string' | 'ints';
 
+/** How many values a per-axis list holds for a spatial rank r: r, or r begins then r ends. */
+export type LengthRule = 'per-axis' | 'begin-end';
+
+/**
+ * One attribute: its kind, default and the values it may take. The C++ kernels get the same
+ * declarations (kernels/schema/lp_schema.h, written by scripts/gen-native-schema.ts).
+ */
 export interface AttrSpec {
   kind: AttrKind;
   default?: number | string | readonly number[];
   required?: boolean;
   doc: string;
+  /** enum-like attributes: the values allowed */
+  oneOf?: readonly (number | string)[];
+  /** inclusive lower bound (of every element of an ints list); NaN never passes */
+  min?: number;
+  /** exclusive lower bound; NaN never passes */
+  above?: number;
+  /** per-axis lists: the length rule, and the value of every axis when the list is absent */
+  length?: LengthRule;
+  fill?: number;
 }
+
+/** Every int and ints value must lie in int32 (pads, strides, ... of any real model do). */
+export const INT_MAX = 2 ** 31 - 1;
 
 export type AttrSchema = Record<string, AttrSpec>;
 
@@ -74,10 +93,17 @@ export function parseAttributes<S extends AttrSchema>(schema: S, attrs: readonly
     if (kind !== spec.kind && !(spec.kind === 'float' && kind === 'int')) {
       throw new LpOpError(op, node, `attribute '${name}' must be ${spec.kind}, got ${kind}`);
     }
+    const int = (v: Int64 | undefined): number => {
+      try {
+        return int64ToNumber(v ?? 0, `attribute '${name}'`);
+      } catch {
+        throw new LpOpError(op, node, `attribute '${name}' = ${String(v)} is out of range; must be <= ${INT_MAX}`);
+      }
+    };
     if (kind === 'float') out[name] = a.f ?? 0;
-    else if (kind === 'int') out[name] = int64ToNumber(a.i ?? 0, `attribute '${name}'`);
+    else if (kind === 'int') out[name] = int(a.i);
     else if (kind === 'string') out[name] = new TextDecoder().decode(a.s ?? new Uint8Array());
-    else out[name] = (a.ints ?? []).map((v) => int64ToNumber(v, `attribute '${name}'`));
+    else out[name] = (a.ints ?? []).map(int);
   }
   for (const [name, spec] of Object.entries(schema)) {
     if (name in out) continue;
@@ -118,4 +144,61 @@ export function attributeProto(name: string, kind: AttrKind, v: number | string 
   else if (kind === 'string') a.s = new TextEncoder().encode(v as string);
   else a.ints = [...(v as number[])];
   return a;
+}
+
+function choices(values: readonly (number | string)[]): string {
+  const shown = values.map((v) => (typeof v === 'string' ? `"${v}"` : String(v)));
+  return shown.length === 2 ? `${shown[0]} or ${shown[1]}` : `one of ${shown.join(', ')}`;
+}
+
+function bound(spec: AttrSpec, v: number): string | undefined {
+  if (spec.min !== undefined && !(v >= spec.min)) return `must be >= ${spec.min}`;
+  if (spec.above !== undefined && !(v > spec.above)) return `must be > ${spec.above}${spec.kind === 'float' ? ' (or +inf)' : ''}`;
+  if (spec.kind !== 'float' && v > INT_MAX) return `must be <= ${INT_MAX}`;
+  return undefined;
+}
+
+/**
+ * The checks of the schema that need no shapes: allowed values, bounds. Every backend makes
+ * the same checks from the same declarations, with the same messages.
+ */
+export function checkAttributeValues<S extends AttrSchema>(schema: S, values: AttrValues<S>, op: string, node: string): void {
+  for (const [name, spec] of Object.entries(schema)) {
+    const v = (values as Record<string, unknown>)[name] as number | string | number[] | undefined;
+    if (v === undefined) continue;
+    if (Array.isArray(v)) {
+      v.forEach((x, i) => {
+        const why = bound(spec, x);
+        if (why) throw new LpOpError(op, node, `attribute ${name}[${i}] = ${x}; ${why}`);
+      });
+      continue;
+    }
+    if (spec.oneOf && !spec.oneOf.includes(v)) {
+      throw new LpOpError(op, node, `attribute ${name} = ${typeof v === 'string' ? `'${v}'` : v}; must be ${choices(spec.oneOf)}`);
+    }
+    if (typeof v === 'number') {
+      const why = bound(spec, v);
+      if (why) throw new LpOpError(op, node, `attribute ${name} = ${v}; ${why}`);
+    }
+  }
+}
+
+/** The length rules of the per-axis lists, for a spatial rank. */
+export function checkAttributeLengths<S extends AttrSchema>(schema: S, values: AttrValues<S>, op: string, node: string, rank: number): void {
+  for (const [name, spec] of Object.entries(schema)) {
+    const v = (values as Record<string, unknown>)[name];
+    if (!spec.length || !Array.isArray(v)) continue;
+    const want = spec.length === 'per-axis' ? rank : 2 * rank;
+    if (v.length !== want) {
+      const rule = spec.length === 'per-axis' ? 'one per spatial axis' : 'a begin and an end per spatial axis';
+      throw new LpOpError(op, node, `attribute ${name} has ${v.length} values; expected ${want} (${rule}) for ${rank} spatial dims`);
+    }
+  }
+}
+
+/** A per-axis list with its fill value where it is absent. */
+export function perAxis(spec: AttrSpec, v: readonly number[] | undefined, rank: number): number[] {
+  if (v !== undefined) return [...v];
+  const n = spec.length === 'begin-end' ? 2 * rank : rank;
+  return new Array<number>(n).fill(spec.fill ?? 0);
 }

@@ -8,8 +8,18 @@
 //  - SAME_* pads are (ceil(in / stride) - 1) * stride + kernel - in with the undilated kernel.
 // Convolution ('conv') follows ONNX Conv: no ceil_mode; SAME_* pads use the dilated kernel.
 
+import type { AttrSpec } from './attributes';
+
 export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
 export const AUTO_PADS: readonly AutoPad[] = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
+
+/** The window attributes LpPool and L1Conv share with ONNX pooling and Conv (after kernel_shape). */
+export const WINDOW_ATTRIBUTES = {
+  strides: { kind: 'ints', length: 'per-axis', fill: 1, min: 1, doc: 'default 1 per axis' },
+  pads: { kind: 'ints', length: 'begin-end', fill: 0, min: 0, doc: '[begin..., end...], default 0' },
+  dilations: { kind: 'ints', length: 'per-axis', fill: 1, min: 1, doc: 'default 1 per axis' },
+  auto_pad: { kind: 'string', default: 'NOTSET', oneOf: AUTO_PADS, doc: 'NOTSET, SAME_UPPER, SAME_LOWER or VALID' },
+} as const satisfies Record<string, AttrSpec>;
 
 /** A dimension: a size, a symbolic name (dim_param), or null when unknown. */
 export type Dim = number | string | null;
@@ -50,9 +60,10 @@ export function checkWindowAttrs(
   if (spatialRank < 1 || spatialRank > 3) {
     throw new GeometryError(`${spatialRank} spatial dims; 1 to 3 are supported`);
   }
-  const strides = attrs.strides ?? kernel.map(() => 1);
-  const dilations = attrs.dilations ?? kernel.map(() => 1);
-  const pads = attrs.pads ?? kernel.flatMap(() => [0, 0]);
+  const W = WINDOW_ATTRIBUTES;
+  const strides = attrs.strides ?? kernel.map(() => W.strides.fill);
+  const dilations = attrs.dilations ?? kernel.map(() => W.dilations.fill);
+  const pads = attrs.pads ?? kernel.flatMap(() => [W.pads.fill, W.pads.fill]);
   if (strides.length !== spatialRank) throw new GeometryError(`strides has ${strides.length} values, expected ${spatialRank}`);
   if (dilations.length !== spatialRank) {
     throw new GeometryError(`dilations has ${dilations.length} values, expected ${spatialRank}`);

@@ -1,18 +1,15 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
-import { type AttrValues, LpOpError, parseAttributes } from './attributes';
+import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
 import { checkFloatInput, product, sameDim } from './common';
-import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, type WindowAttrs, windowOffsets } from './geometry';
+import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
-  kernel_shape: { kind: 'ints', doc: 'inferred from W when absent' },
-  strides: { kind: 'ints', doc: 'default 1 per axis' },
-  pads: { kind: 'ints', doc: '[begin..., end...], default 0' },
-  dilations: { kind: 'ints', doc: 'default 1 per axis' },
-  auto_pad: { kind: 'string', default: 'NOTSET', doc: 'NOTSET, SAME_UPPER, SAME_LOWER or VALID' },
-  group: { kind: 'int', default: 1, doc: 'C_in and C_out are divisible by group' },
-} as const;
+  kernel_shape: { kind: 'ints', length: 'per-axis', min: 1, doc: 'inferred from W when absent' },
+  ...WINDOW_ATTRIBUTES,
+  group: { kind: 'int', default: 1, min: 1, doc: 'C_in and C_out are divisible by group' },
+} as const satisfies AttrSchema;
 
 export type L1ConvAttrs = AttrValues<typeof attributes>;
 
@@ -56,7 +53,7 @@ function inferShape(a: L1ConvAttrs, ctx: NodeContext): ValueType {
   checkFloatInput(OP, node, 'X', x);
   checkFloatInput(OP, node, 'W', w);
   if (ctx.present[2]) checkFloatInput(OP, node, 'B', bias);
-  if (!(a.group >= 1)) throw new LpOpError(OP, node, `group = ${a.group}; must be >= 1`);
+  checkAttributeValues(attributes, a, OP, node);
   const xs = x?.shape;
   const ws = w?.shape;
   if (xs && (xs.length < 3 || xs.length > 5)) {
@@ -77,6 +74,8 @@ function inferShape(a: L1ConvAttrs, ctx: NodeContext): ValueType {
       throw new LpOpError(OP, node, `channel mismatch: X has C_in = ${xs[1]} but W has ${ws[1]} channels per group x group ${a.group}`);
     }
   }
+  const spatialRank = xs ? xs.length - 2 : ws ? ws.length - 2 : undefined;
+  if (spatialRank !== undefined) checkAttributeLengths(attributes, a, OP, node, spatialRank);
   const bs = bias?.shape;
   if (ctx.present[2] && bs && (bs.length !== 1 || !sameDim(bs[0], ws?.[0]))) {
     throw new LpOpError(OP, node, `B must be [C_out] = [${ws?.[0] ?? '?'}], got [${bs}]`);

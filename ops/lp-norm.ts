@@ -1,17 +1,17 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
-import { type AttrValues, LpOpError, parseAttributes } from './attributes';
+import { type AttrSchema, type AttrValues, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitMagnitude } from './body';
-import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, sameDim } from './common';
+import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, product, sameDim } from './common';
 import type { Dim } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
-  p: { kind: 'float', default: 2.0, doc: 'exponent for every unit when input P is absent; > 0 or +inf' },
-  eps: { kind: 'float', default: 0.0, doc: 'floor on magnitudes: a(x) = max(|x|, eps) or max(x, eps)' },
-  sum_eps: { kind: 'float', default: 0.0, doc: 'added to the (normalised) sum before the root' },
-  mean: { kind: 'int', default: 0, doc: '0: weighted norm; 1: weighted power mean (divide by the row sum of W)' },
-  mode: { kind: 'string', default: 'abs', doc: '"abs": a(x) = max(|x|, eps); "clamp": a(x) = max(x, eps)' },
-} as const;
+  p: { kind: 'float', default: 2.0, above: 0, doc: 'exponent for every unit when input P is absent; > 0 or +inf' },
+  eps: { kind: 'float', default: 0.0, min: 0, doc: 'floor on magnitudes: a(x) = max(|x|, eps) or max(x, eps)' },
+  sum_eps: { kind: 'float', default: 0.0, min: 0, doc: 'added to the (normalised) sum before the root' },
+  mean: { kind: 'int', default: 0, oneOf: [0, 1], doc: '0: weighted norm; 1: weighted power mean (divide by the row sum of W)' },
+  mode: { kind: 'string', default: 'abs', oneOf: ['abs', 'clamp'], doc: '"abs": a(x) = max(|x|, eps); "clamp": a(x) = max(x, eps)' },
+} as const satisfies AttrSchema;
 
 export type LpNormAttrs = AttrValues<typeof attributes>;
 
@@ -23,11 +23,7 @@ const doc = `Weighted Lp-norm (or weighted power mean) layer: one output unit pe
 const OP = 'LpNorm';
 
 function checkAttrs(a: LpNormAttrs, node: string): void {
-  if (a.mode !== 'abs' && a.mode !== 'clamp') throw new LpOpError(OP, node, `mode '${a.mode}' is not "abs" or "clamp"`);
-  if (a.mean !== 0 && a.mean !== 1) throw new LpOpError(OP, node, `mean = ${a.mean}; must be 0 or 1`);
-  if (!(a.eps >= 0)) throw new LpOpError(OP, node, `eps = ${a.eps}; must be >= 0`);
-  if (!(a.sum_eps >= 0)) throw new LpOpError(OP, node, `sum_eps = ${a.sum_eps}; must be >= 0`);
-  if (!(a.p > 0)) throw new LpOpError(OP, node, `attribute p = ${a.p}; must be > 0 (or +inf)`);
+  checkAttributeValues(attributes, a, OP, node);
 }
 
 function checkWeights(W: NdArray, mean: number, node: string): void {
@@ -96,7 +92,7 @@ function reference(a: LpNormAttrs, inputs: (NdArray | undefined)[], node: string
     checkExponentShape(P.dims, M, node);
     checkExponents(OP, node, P);
   }
-  const rows = X.data.length / K;
+  const rows = product(X.dims.slice(0, -1));
   const y = new Float64Array(rows * M);
   const mag = new Float64Array(K);
   for (let r = 0; r < rows; r++) {

@@ -1,24 +1,21 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
-import { type AttrValues, LpOpError, parseAttributes } from './attributes';
+import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitCut, emitMagnitude, emitUnfoldFilters, emitWindow } from './body';
 import { checkExponents, checkFloatInput, exponentSource, magnitude, product } from './common';
-import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, type WindowAttrs, windowOffsets } from './geometry';
+import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
-  kernel_shape: { kind: 'ints', doc: 'window size per spatial axis; required unless global = 1' },
-  strides: { kind: 'ints', doc: 'default 1 per axis' },
-  pads: { kind: 'ints', doc: '[begin..., end...], default 0' },
-  dilations: { kind: 'ints', doc: 'default 1 per axis' },
-  auto_pad: { kind: 'string', default: 'NOTSET', doc: 'NOTSET, SAME_UPPER, SAME_LOWER or VALID' },
-  ceil_mode: { kind: 'int', default: 0, doc: 'ceil instead of floor for the output size' },
-  count_include_pad: { kind: 'int', default: 0, doc: 'mean = 1: whether padded positions count in Z' },
-  p: { kind: 'float', default: 2.0, doc: 'exponent for every channel when input P is absent; > 0 or +inf' },
-  eps: { kind: 'float', default: 0.0, doc: 'floor on magnitudes' },
-  mean: { kind: 'int', default: 0, doc: '0: Lp pooling; 1: generalised mean (GeM)' },
-  mode: { kind: 'string', default: 'abs', doc: '"abs" or "clamp"' },
-  global: { kind: 'int', default: 0, doc: '1: the window is the whole spatial extent' },
-} as const;
+  kernel_shape: { kind: 'ints', length: 'per-axis', min: 1, doc: 'window size per spatial axis; required unless global = 1' },
+  ...WINDOW_ATTRIBUTES,
+  ceil_mode: { kind: 'int', default: 0, oneOf: [0, 1], doc: 'ceil instead of floor for the output size' },
+  count_include_pad: { kind: 'int', default: 0, oneOf: [0, 1], doc: 'mean = 1: whether padded positions count in Z' },
+  p: { kind: 'float', default: 2.0, above: 0, doc: 'exponent for every channel when input P is absent; > 0 or +inf' },
+  eps: { kind: 'float', default: 0.0, min: 0, doc: 'floor on magnitudes' },
+  mean: { kind: 'int', default: 0, oneOf: [0, 1], doc: '0: Lp pooling; 1: generalised mean (GeM)' },
+  mode: { kind: 'string', default: 'abs', oneOf: ['abs', 'clamp'], doc: '"abs" or "clamp"' },
+  global: { kind: 'int', default: 0, oneOf: [0, 1], doc: '1: the window is the whole spatial extent' },
+} as const satisfies AttrSchema;
 
 export type LpPoolAttrs = AttrValues<typeof attributes>;
 
@@ -42,15 +39,11 @@ function windowAttrs(a: LpPoolAttrs): WindowAttrs {
 }
 
 function checkAttrs(a: LpPoolAttrs, node: string, spatialRank: number | undefined): void {
-  if (a.mode !== 'abs' && a.mode !== 'clamp') throw new LpOpError(OP, node, `mode '${a.mode}' is not "abs" or "clamp"`);
-  for (const k of ['mean', 'global', 'ceil_mode', 'count_include_pad'] as const) {
-    if (a[k] !== 0 && a[k] !== 1) throw new LpOpError(OP, node, `${k} = ${a[k]}; must be 0 or 1`);
-  }
-  if (!(a.eps >= 0)) throw new LpOpError(OP, node, `eps = ${a.eps}; must be >= 0`);
-  if (!(a.p > 0)) throw new LpOpError(OP, node, `attribute p = ${a.p}; must be > 0 (or +inf)`);
+  checkAttributeValues(attributes, a, OP, node);
   if (a.global === 0 && a.kernel_shape === undefined) {
     throw new LpOpError(OP, node, 'required attribute kernel_shape is missing (it may be omitted only when global = 1)');
   }
+  if (spatialRank !== undefined) checkAttributeLengths(attributes, a, OP, node, spatialRank);
   if (a.global === 0 && spatialRank !== undefined) {
     try {
       outputDims('pool', new Array<Dim>(spatialRank).fill(null), windowAttrs(a));

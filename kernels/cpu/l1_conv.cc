@@ -96,38 +96,55 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 }  // namespace
 
 L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
-  Attrs a(info);
-  node_ = a.NodeName();
-  window_ = ReadWindow(a);
-  group_ = a.I("group", 1);
-  if (group_ < 1) Fail(kName, node_, Str("group = ", group_, "; must be >= 1"));
+  const AttrReader r(info, kName);
+  node_ = r.node();
+  attrs_ = schema::L1ConvAttrs::Read(r);
+  group_ = attrs_.group;
+  Ort::ConstKernelInfo ki(info);
+  if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
 }
 
 void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   const OrtValue* xv = OptionalInput(ctx, 0);
   const OrtValue* wv = OptionalInput(ctx, 1);
   const OrtValue* bv = OptionalInput(ctx, 2);
+  if (xv == nullptr || wv == nullptr) Fail(kName, node_, "inputs X and W are required");
   const auto xs = ShapeOf(xv);
   const auto ws = ShapeOf(wv);
   if (xs.size() < 3 || xs.size() > 5) Fail(kName, node_, Str("X must be [N, C_in, D1 (, D2 (, D3))], got rank ", xs.size()));
+  if (ws.size() < 3 || ws.size() > 5) Fail(kName, node_, Str("W must be [C_out, C_in / group, k1 (, k2 (, k3))], got rank ", ws.size()));
   if (ws.size() != xs.size()) Fail(kName, node_, Str("rank mismatch: X has rank ", xs.size(), ", W has rank ", ws.size()));
+  const size_t rank = xs.size() - 2;
   const int64_t n = xs[0], cin = xs[1], cout = ws[0], cg = ws[1];
   if (cout % group_ != 0) Fail(kName, node_, Str("C_out = ", cout, " is not divisible by group = ", group_));
   if (cin % group_ != 0) Fail(kName, node_, Str("C_in = ", cin, " is not divisible by group = ", group_));
   if (cg * group_ != cin) {
     Fail(kName, node_, Str("channel mismatch: X has C_in = ", cin, " but W has ", cg, " channels per group x group ", group_));
   }
-  WindowAttrs wa = window_;
+  attrs_.CheckLengths(node_, rank);
+  if (bv) {
+    const auto bs = ShapeOf(bv);
+    if (bs.size() != 1 || bs[0] != cout) {
+      std::string dims;
+      for (int64_t d : bs) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+      Fail(kName, node_, Str("B must be [C_out] = [", cout, "], got [", dims, "]"));
+    }
+  }
   const std::vector<int64_t> kdims(ws.begin() + 2, ws.end());
-  if (wa.kernel.empty()) wa.kernel = kdims;
-  if (wa.kernel != kdims) Fail(kName, node_, "kernel_shape disagrees with W's spatial dims");
+  if (attrs_.kernel_shape && *attrs_.kernel_shape != kdims) {
+    std::string k, d;
+    for (int64_t v : *attrs_.kernel_shape) k += (k.empty() ? "" : ",") + std::to_string(v);
+    for (int64_t v : kdims) d += (d.empty() ? "" : ",") + std::to_string(v);
+    Fail(kName, node_, "kernel_shape [" + k + "] disagrees with W's spatial dims [" + d + "]");
+  }
   const float* b = bv ? DataOf(bv) : nullptr;
-  if (bv && Product(ShapeOf(bv)) != cout) Fail(kName, node_, Str("B must be [C_out] = [", cout, "]"));
   const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
-  auto axes = ResolveWindow(WindowKind::kConv, spatial, wa, kName, node_);
+  auto axes = ResolveWindow(WindowKind::kConv, spatial, WindowOf(attrs_, kdims, rank, false), kName, node_);
   const std::vector<int64_t> ys = ThreeAxes(axes, n, cout);
   Ort::KernelContext kc(ctx);
+  const int64_t count = OutputElements(ys, kName, node_);
   auto yv = kc.GetOutput(0, ys);
+  if (count == 0) return;
   float* y = yv.GetTensorMutableData<float>();
   const float* x = DataOf(xv);
   const float* w = DataOf(wv);

@@ -16,7 +16,7 @@ struct L1ConvKernel {
 
  private:
   std::string node_;
-  WindowAttrs window_;
+  schema::L1ConvAttrs attrs_;
   int64_t group_;
 };
 

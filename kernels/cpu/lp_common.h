@@ -1,11 +1,7 @@
-// Shared pieces of the lp-onnx CPU kernels: attribute reading, errors that name the op and the
-// node, the onnxruntime thread pool, window geometry (the same rules as ops/geometry.ts), and
-// vectorisable exp / log for the inner loops.
+// Shared pieces of the lp-onnx CPU kernels: the onnxruntime thread pool, input checks, window
+// geometry (the same rules as ops/geometry.ts), and vectorisable exp / log for the inner loops.
+// Attributes are read through kernels/schema (the schemas of ops/).
 #pragma once
-
-#define ORT_API_MANUAL_INIT
-#include <onnxruntime_cxx_api.h>
-#undef ORT_API_MANUAL_INIT
 
 #include <algorithm>
 #include <cmath>
@@ -14,75 +10,14 @@
 #include <exception>
 #include <functional>
 #include <limits>
-#include <sstream>
 #include <string>
 #include <vector>
+
+#include "../schema/lp_schema.h"
 
 namespace lp {
 
 constexpr const char* kDomain = "com.lponnx";
-
-// Build the message and throw it as an onnxruntime error ("LpNorm node 'n': ...").
-[[noreturn]] inline void Fail(const std::string& op, const std::string& node, const std::string& what) {
-  throw Ort::Exception(op + " node '" + node + "': " + what, ORT_INVALID_ARGUMENT);
-}
-
-template <typename... A>
-std::string Str(const A&... a) {
-  std::ostringstream s;
-  s.precision(9);
-  (s << ... << a);
-  return s.str();
-}
-
-// Attributes: absent ones give the contract's default.
-struct Attrs {
-  explicit Attrs(const OrtKernelInfo* info) : info_(info) {}
-  float F(const char* name, float fallback) const {
-    float v;
-    return Ok(Ort::GetApi().KernelInfoGetAttribute_float(info_, name, &v)) ? v : fallback;
-  }
-  int64_t I(const char* name, int64_t fallback) const {
-    int64_t v;
-    return Ok(Ort::GetApi().KernelInfoGetAttribute_int64(info_, name, &v)) ? v : fallback;
-  }
-  std::string S(const char* name, const std::string& fallback) const {
-    size_t size = 0;
-    if (!Ok(Ort::GetApi().KernelInfoGetAttribute_string(info_, name, nullptr, &size)) && size == 0) return fallback;
-    std::string v(size, '\0');
-    if (!Ok(Ort::GetApi().KernelInfoGetAttribute_string(info_, name, v.data(), &size))) return fallback;
-    v.resize(size > 0 ? size - 1 : 0);
-    return v;
-  }
-  std::vector<int64_t> Ints(const char* name) const {
-    size_t size = 0;
-    OrtStatus* st = Ort::GetApi().KernelInfoGetAttributeArray_int64(info_, name, nullptr, &size);
-    if (st != nullptr) {
-      Ort::GetApi().ReleaseStatus(st);
-      if (size == 0) return {};
-    }
-    std::vector<int64_t> v(size);
-    if (size > 0) Ort::ThrowOnError(Ort::GetApi().KernelInfoGetAttributeArray_int64(info_, name, v.data(), &size));
-    return v;
-  }
-  std::string NodeName() const {
-    size_t size = 0;
-    Ok(Ort::GetApi().KernelInfo_GetNodeName(info_, nullptr, &size));
-    std::string v(size, '\0');
-    if (size > 0) Ort::ThrowOnError(Ort::GetApi().KernelInfo_GetNodeName(info_, v.data(), &size));
-    v.resize(size > 0 ? size - 1 : 0);
-    return v;
-  }
-
- private:
-  // true for success; a failure status (absent attribute, size query) is released
-  static bool Ok(OrtStatus* st) {
-    if (st == nullptr) return true;
-    Ort::GetApi().ReleaseStatus(st);
-    return false;
-  }
-  const OrtKernelInfo* info_;
-};
 
 // Runs fn(i) for i in [0, n) on onnxruntime's intra-op threads (the session's thread settings).
 inline void ParallelFor(OrtKernelContext* ctx, size_t n, const std::function<void(size_t)>& fn) {
@@ -112,40 +47,55 @@ struct Axis {
 
 enum class WindowKind { kPool, kConv };
 
+// The window attributes of a node for one spatial rank, per-axis lists filled (ops/geometry.ts).
 struct WindowAttrs {
   std::vector<int64_t> kernel, strides, pads, dilations;
   std::string auto_pad = "NOTSET";
   bool ceil_mode = false;
+  bool pads_given = false;
 };
 
-// The ONNX window attributes of a node (kernel_shape, strides, pads, dilations, auto_pad, ceil_mode).
-inline WindowAttrs ReadWindow(const Attrs& a) {
+// LpPool's and L1Conv's window attributes (the schema's per-axis lists) for a kernel and a rank.
+template <typename A>
+WindowAttrs WindowOf(const A& a, const std::vector<int64_t>& kernel, size_t rank, bool ceil_mode) {
   WindowAttrs w;
-  w.kernel = a.Ints("kernel_shape");
-  w.strides = a.Ints("strides");
-  w.pads = a.Ints("pads");
-  w.dilations = a.Ints("dilations");
-  w.auto_pad = a.S("auto_pad", "NOTSET");
-  w.ceil_mode = a.I("ceil_mode", 0) != 0;
+  w.kernel = kernel;
+  w.strides = PerAxis(A::kStrides, a.strides, rank);
+  w.pads = PerAxis(A::kPads, a.pads, rank);
+  w.dilations = PerAxis(A::kDilations, a.dilations, rank);
+  w.auto_pad = a.auto_pad;
+  w.ceil_mode = ceil_mode;
+  w.pads_given = a.pads.has_value();
   return w;
 }
+
+// Spatial sizes beyond this are refused before any window arithmetic (which then cannot overflow:
+// attribute values are at most 2^31 - 1).
+constexpr int64_t kMaxSpatial = int64_t{1} << 52;
 
 inline std::vector<Axis> ResolveWindow(WindowKind kind, const std::vector<int64_t>& spatial, const WindowAttrs& a, const std::string& op,
                                        const std::string& node) {
   const size_t r = spatial.size();
-  if (a.kernel.size() != r) Fail(op, node, Str("kernel_shape has ", a.kernel.size(), " dims but the input has ", r, " spatial dims"));
+  if (a.kernel.size() != r || a.strides.size() != r || a.dilations.size() != r || a.pads.size() != 2 * r) {
+    Fail(op, node, Str("window attributes do not match ", r, " spatial dims"));  // CheckLengths refuses these first
+  }
+  if (a.auto_pad != "NOTSET" && a.pads_given && std::any_of(a.pads.begin(), a.pads.end(), [](int64_t p) { return p != 0; })) {
+    Fail(op, node, "pads cannot be given with auto_pad '" + a.auto_pad + "'");
+  }
   std::vector<Axis> axes(r);
   for (size_t i = 0; i < r; ++i) {
     Axis& x = axes[i];
     x.input = spatial[i];
+    if (x.input > kMaxSpatial) Fail(op, node, Str("spatial dim ", i, " = ", x.input, " is too large"));
     x.kernel = a.kernel[i];
-    x.stride = a.strides.empty() ? 1 : a.strides[i];
-    x.dilation = a.dilations.empty() ? 1 : a.dilations[i];
+    x.stride = a.strides[i];
+    x.dilation = a.dilations[i];
     if (x.kernel < 1) Fail(op, node, Str("kernel_shape[", i, "] = ", x.kernel, "; must be >= 1"));
     if (x.stride < 1) Fail(op, node, Str("strides[", i, "] = ", x.stride, "; must be >= 1"));
     if (x.dilation < 1) Fail(op, node, Str("dilations[", i, "] = ", x.dilation, "; must be >= 1"));
-    x.pad_begin = a.pads.empty() ? 0 : a.pads[i];
-    x.pad_end = a.pads.empty() ? 0 : a.pads[i + r];
+    x.pad_begin = a.pads[i];
+    x.pad_end = a.pads[i + r];
+    if (x.pad_begin < 0 || x.pad_end < 0) Fail(op, node, Str("pads of axis ", i, " are negative"));
     if (a.auto_pad == "VALID") {
       x.pad_begin = x.pad_end = 0;
     } else if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
@@ -290,17 +240,45 @@ inline std::vector<int64_t> ShapeOf(const OrtValue* v) { return Ort::ConstValue(
 
 inline const float* DataOf(const OrtValue* v) { return Ort::ConstValue(v).GetTensorData<float>(); }
 
+// The rank of an input as the model declares it (0 when unknown or a scalar).
+inline size_t KnownRank(const Ort::ConstKernelInfo& info, size_t i) {
+  try {
+    return info.GetInputTypeInfo(i).GetTensorTypeAndShapeInfo().GetDimensionsCount();
+  } catch (const Ort::Exception&) {
+    return 0;
+  }
+}
+
+// The element count of an input's dims (a tensor that exists: it cannot overflow).
 inline int64_t Product(const std::vector<int64_t>& d, size_t from = 0) {
   int64_t n = 1;
   for (size_t i = from; i < d.size(); ++i) n *= d[i];
   return n;
 }
 
+// The element count of output dims the kernel computed; refused when it does not fit in int64.
+inline int64_t OutputElements(const std::vector<int64_t>& d, const std::string& op, const std::string& node) {
+  int64_t n = 1;
+  for (int64_t v : d)
+    if (v == 0) return 0;
+  for (int64_t v : d) {
+    if (__builtin_mul_overflow(n, v, &n)) {
+      std::string dims;
+      for (int64_t x : d) dims += (dims.empty() ? "" : ",") + std::to_string(x);
+      Fail(op, node, "the output dims [" + dims + "] are too large");
+    }
+  }
+  return n;
+}
+
+// A float of a message, as the TypeScript reference prints it.
+inline std::string Num(float v) { return JsNumber(static_cast<double>(v)); }
+
 // P of LpNorm / LpPool: > 0 or +inf, never NaN.
 inline void CheckExponents(const float* p, int64_t n, const std::string& op, const std::string& node) {
   for (int64_t i = 0; i < n; ++i) {
     if (std::isnan(p[i])) Fail(op, node, Str("P[", i, "] is NaN; exponents must be > 0 or +inf"));
-    if (!(p[i] > 0)) Fail(op, node, Str("P[", i, "] = ", p[i], "; exponents must be > 0 or +inf"));
+    if (!(p[i] > 0)) Fail(op, node, Str("P[", i, "] = ", JsNumber(p[i]), "; exponents must be > 0 or +inf"));
   }
 }
 

@@ -96,18 +96,10 @@ const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 }  // namespace
 
 LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
-  Attrs a(info);
-  node_ = a.NodeName();
-  p_ = a.F("p", 2.0f);
-  eps_ = a.F("eps", 0.0f);
-  sum_eps_ = a.F("sum_eps", 0.0f);
-  mean_ = a.I("mean", 0) != 0;
-  const std::string mode = a.S("mode", "abs");
-  if (mode != "abs" && mode != "clamp") Fail(kName, node_, "mode '" + mode + "' is not \"abs\" or \"clamp\"");
-  abs_ = mode == "abs";
-  if (!(p_ > 0)) Fail(kName, node_, Str("attribute p = ", p_, "; must be > 0 (or +inf)"));
-  if (!(eps_ >= 0)) Fail(kName, node_, Str("eps = ", eps_, "; must be >= 0"));
-  if (!(sum_eps_ >= 0)) Fail(kName, node_, Str("sum_eps = ", sum_eps_, "; must be >= 0"));
+  const AttrReader r(info, kName);
+  node_ = r.node();
+  attrs_ = schema::LpNormAttrs::Read(r);
+  abs_ = attrs_.mode == "abs";
   // onnxruntime's Gemm for the shared-exponent multiply: Y = A W^T.
   const char* names[] = {"T"};
   ONNXTensorElementDataType types[] = {ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT};
@@ -124,16 +116,17 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
   auto w = ki.GetTensorConstantInput(1, &is_const);
   if (is_const) {
     const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
-    if (ws.size() == 2) {
-      z_constant_ = CheckWeights(w.GetTensorData<float>(), ws[0], ws[1]);
-      w_constant_ = true;
-      if (kHasAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);
-    }
+    if (ws.size() != 2) r.Fail(Str("W must have rank 2 [M, K], got rank ", ws.size()));
+    z_constant_ = CheckWeights(w.GetTensorData<float>(), ws[0], ws[1]);
+    w_constant_ = true;
+    if (kHasAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);
   }
   if (ki.GetInputCount() > 2) {
     auto p = ki.GetTensorConstantInput(2, &is_const);
     if (is_const) {
-      CheckExponents(p.GetTensorData<float>(), static_cast<int64_t>(p.GetTensorTypeAndShapeInfo().GetElementCount()), kName, node_);
+      const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
+      if (ps.size() > 1) r.Fail(Str("P must be [M], [1] or a scalar, got rank ", ps.size()));
+      CheckExponents(p.GetTensorData<float>(), Product(ps), kName, node_);
       p_constant_ = true;
     }
   }
@@ -153,10 +146,10 @@ std::vector<float> LpNormKernel::CheckWeights(const float* w, int64_t m, int64_t
     if (lo < 0 || std::isnan(sum)) {
       for (int64_t i = 0; i < k; ++i) {
         if (std::isnan(row[i])) Fail(kName, node_, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
-        if (row[i] < 0) Fail(kName, node_, Str("W[", j, ",", i, "] = ", row[i], " is negative; weights must be >= 0"));
+        if (row[i] < 0) Fail(kName, node_, Str("W[", j, ",", i, "] = ", Num(row[i]), " is negative; weights must be >= 0"));
       }
     }
-    if (mean_) {
+    if (attrs_.mean) {
       if (sum == 0) Fail(kName, node_, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
       z[j] = static_cast<float>(sum);
     }
@@ -191,13 +184,15 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   std::vector<int64_t> ys(xs.begin(), xs.end() - 1);
   ys.push_back(m);
   Ort::KernelContext kc(ctx);
+  const int64_t count = OutputElements(ys, kName, node_);
   auto yv = kc.GetOutput(0, ys);
-  float* y = yv.GetTensorMutableData<float>();
-  const int64_t rows = k == 0 ? 0 : Product(xs) / k;
+  if (count == 0) return;
+  const int64_t rows = Product(xs) == 0 ? Product(std::vector<int64_t>(xs.begin(), xs.end() - 1)) : Product(xs) / k;
   if (rows == 0 || m == 0) return;
+  float* y = yv.GetTensorMutableData<float>();
 
   const bool shared = p == nullptr || np == 1;
-  const float p0 = p ? p[0] : p_;
+  const float p0 = p ? p[0] : attrs_.p;
   const float inf = std::numeric_limits<float>::infinity();
 
   // Magnitudes, their row maxima and NaN rows.
@@ -208,7 +203,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
     float mx = 0.0f;
     bool nan = false;
     for (int64_t i = 0; i < k; ++i) {
-      const float v = Magnitude(x[r * k + i], abs_, eps_);
+      const float v = Magnitude(x[r * k + i], abs_, attrs_.eps);
       a[r * k + i] = v;
       nan |= std::isnan(v);
       mx = v > mx ? v : mx;
@@ -239,7 +234,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
 
   if (shared) {
     // scale s = max(row max, sum_eps^(1/p)); A = (a / s)^p; Y = A W^T (Gemm); then the root.
-    const float eps_root = sum_eps_ > 0 ? std::pow(sum_eps_, 1.0f / p0) : 0.0f;
+    const float eps_root = attrs_.sum_eps > 0 ? std::pow(attrs_.sum_eps, 1.0f / p0) : 0.0f;
     std::vector<float> scale(rows);
     ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
       float s = std::max(rmax[r], eps_root);
@@ -275,7 +270,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
     const float inv_p = 1.0f / p0;
     ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
       const float s = scale[r];
-      const float eps_term = sum_eps_ > 0 ? sum_eps_ / std::pow(s, p0) : 0.0f;
+      const float eps_term = attrs_.sum_eps > 0 ? attrs_.sum_eps / std::pow(s, p0) : 0.0f;
       if (rnan[r]) {
         for (int64_t j = 0; j < m; ++j) y[r * m + j] = std::numeric_limits<float>::quiet_NaN();
         return;
@@ -316,16 +311,16 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
         const float mx = rmax[r] > 0 ? rmax[r] : 1.0f;
         float s = sums[q] / z[j];
         float scale = mx;
-        if (sum_eps_ > 0) {
-          const float er = std::pow(sum_eps_, 1.0f / pj);
+        if (attrs_.sum_eps > 0) {
+          const float er = std::pow(attrs_.sum_eps, 1.0f / pj);
           if (er > rmax[r]) {
             s = s * std::exp(pj * std::log(rmax[r] / er)) + 1.0f;
             scale = er;
           } else {
-            s += sum_eps_ / std::pow(mx, pj);
+            s += attrs_.sum_eps / std::pow(mx, pj);
           }
         }
-        y[r * m + j] = rmax[r] > 0 || sum_eps_ > 0 ? scale * FastExp2(FastLog(s) * (1.44269504f / pj)) : 0.0f;
+        y[r * m + j] = rmax[r] > 0 || attrs_.sum_eps > 0 ? scale * FastExp2(FastLog(s) * (1.44269504f / pj)) : 0.0f;
       }
     }
   });

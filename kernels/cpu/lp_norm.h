@@ -19,8 +19,8 @@ struct LpNormKernel {
   std::vector<float> CheckWeights(const float* w, int64_t m, int64_t k) const;
 
   std::string node_;
-  float p_, eps_, sum_eps_;
-  bool mean_, abs_;
+  schema::LpNormAttrs attrs_;
+  bool abs_;
   Ort::Op gemm_;
   // W and P checked once when they are constant initializers (their values cannot change).
   bool w_constant_ = false, p_constant_ = false;

@@ -104,29 +104,35 @@ std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
 }  // namespace
 
 LpPoolKernel::LpPoolKernel(const OrtKernelInfo* info) {
-  Attrs a(info);
-  node_ = a.NodeName();
-  window_ = ReadWindow(a);
-  count_include_pad_ = a.I("count_include_pad", 0) != 0;
-  p_ = a.F("p", 2.0f);
-  eps_ = a.F("eps", 0.0f);
-  mean_ = a.I("mean", 0) != 0;
-  global_ = a.I("global", 0) != 0;
-  const std::string mode = a.S("mode", "abs");
-  if (mode != "abs" && mode != "clamp") Fail(kName, node_, "mode '" + mode + "' is not \"abs\" or \"clamp\"");
-  abs_ = mode == "abs";
-  if (!(p_ > 0)) Fail(kName, node_, Str("attribute p = ", p_, "; must be > 0 (or +inf)"));
-  if (!(eps_ >= 0)) Fail(kName, node_, Str("eps = ", eps_, "; must be >= 0"));
-  if (!global_ && window_.kernel.empty()) {
-    Fail(kName, node_, "required attribute kernel_shape is missing (it may be omitted only when global = 1)");
+  const AttrReader r(info, kName);
+  node_ = r.node();
+  attrs_ = schema::LpPoolAttrs::Read(r);
+  abs_ = attrs_.mode == "abs";
+  if (!attrs_.global && !attrs_.kernel_shape) {
+    r.Fail("required attribute kernel_shape is missing (it may be omitted only when global = 1)");
+  }
+  Ort::ConstKernelInfo ki(info);
+  if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
+  if (ki.GetInputCount() > 1) {
+    int is_const = 0;
+    auto p = ki.GetTensorConstantInput(1, &is_const);
+    if (is_const) {
+      const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
+      if (ps.size() > 1) r.Fail(Str("P must be [C], [1] or a scalar, got rank ", ps.size()));
+      CheckExponents(p.GetTensorData<float>(), Product(ps), kName, node_);
+      p_constant_ = true;
+    }
   }
 }
 
 void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const OrtValue* xv = OptionalInput(ctx, 0);
   const OrtValue* pv = OptionalInput(ctx, 1);
+  if (xv == nullptr) Fail(kName, node_, "input X is required");
   const auto xs = ShapeOf(xv);
   if (xs.size() < 3 || xs.size() > 5) Fail(kName, node_, Str("X must be [N, C, D1 (, D2 (, D3))], got rank ", xs.size()));
+  const size_t rank = xs.size() - 2;
+  attrs_.CheckLengths(node_, rank);
   const int64_t n = xs[0], c = xs[1];
   const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
   const float* p = nullptr;
@@ -137,17 +143,22 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     np = Product(ps);
     if (np != 1 && np != c) Fail(kName, node_, Str("P has length ", np, "; expected C = ", c, ", 1 or a scalar"));
     p = DataOf(pv);
-    CheckExponents(p, np, kName, node_);
+    if (!p_constant_) CheckExponents(p, np, kName, node_);
   }
   std::vector<Axis> axes;
-  if (global_) {
-    for (int64_t d : spatial) axes.push_back({d, d, 1, 1, 0, 0, 1});
+  if (attrs_.global) {
+    for (int64_t d : spatial) {
+      if (d > kMaxSpatial) Fail(kName, node_, Str("spatial dim ", axes.size(), " = ", d, " is too large"));
+      axes.push_back({d, d, 1, 1, 0, 0, 1});
+    }
   } else {
-    axes = ResolveWindow(WindowKind::kPool, spatial, window_, kName, node_);
+    axes = ResolveWindow(WindowKind::kPool, spatial, WindowOf(attrs_, *attrs_.kernel_shape, rank, attrs_.ceil_mode != 0), kName, node_);
   }
   const std::vector<int64_t> ys = ThreeAxes(axes, n, c);
   Ort::KernelContext kc(ctx);
+  const int64_t count = OutputElements(ys, kName, node_);
   auto yv = kc.GetOutput(0, ys);
+  if (count == 0) return;
   float* y = yv.GetTensorMutableData<float>();
   const float* x = DataOf(xv);
   const int64_t plane = Product(spatial);
@@ -163,8 +174,8 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   }
   // Z per output: separable, the same for every plane.
   std::vector<float> z(out_plane, 1.0f);
-  if (mean_) {
-    const auto c0 = AxisCounts(A0, count_include_pad_), c1 = AxisCounts(A1, count_include_pad_), c2 = AxisCounts(A2, count_include_pad_);
+  if (attrs_.mean) {
+    const auto c0 = AxisCounts(A0, attrs_.count_include_pad != 0), c1 = AxisCounts(A1, attrs_.count_include_pad != 0), c2 = AxisCounts(A2, attrs_.count_include_pad != 0);
     for (int64_t o0 = 0, o = 0; o0 < A0.output; ++o0)
       for (int64_t o1 = 0; o1 < A1.output; ++o1)
         for (int64_t o2 = 0; o2 < A2.output; ++o2, ++o) z[o] = c0[o0] * c1[o1] * c2[o2];
@@ -172,12 +183,12 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
 
   ParallelFor(ctx, static_cast<size_t>(n * c), [&](size_t q) {
     const int64_t ch = static_cast<int64_t>(q) % c;
-    const float pc = p ? p[np == 1 ? 0 : ch] : p_;
+    const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
     const float* xp = x + q * plane;
     float* yp = y + q * out_plane;
     const bool finite = pc != inf;
     std::vector<float> a(plane), padded(P[0] * P[1] * P[2], 0.0f);
-    const float big = Magnitudes(xp, plane, abs_, eps_, a.data());
+    const float big = Magnitudes(xp, plane, abs_, attrs_.eps, a.data());
     const float scale = big > 0 ? big : 1.0f;
     std::vector<float> u;
     const float* src = a.data();

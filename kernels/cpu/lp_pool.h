@@ -16,9 +16,10 @@ struct LpPoolKernel {
 
  private:
   std::string node_;
-  WindowAttrs window_;
-  float p_, eps_;
-  bool mean_, abs_, global_, count_include_pad_;
+  schema::LpPoolAttrs attrs_;
+  bool abs_;
+  // P checked once when it is a constant initializer
+  bool p_constant_ = false;
 };
 
 }  // namespace lp
