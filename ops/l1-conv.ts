@@ -199,6 +199,7 @@ export const l1Conv: OpDefinition<typeof attributes> = {
   outputs: [{ name: 'Y', doc: 'T, [N, C_out, O1 (, O2 (, O3))]' }],
   attributes,
   parse: (attrs: readonly AttributeProto[], node: string) => parseAttributes(attributes, attrs, OP, node),
+  checkAttributes: (a: L1ConvAttrs, node: string) => checkAttributeValues(attributes, a, OP, node),
   validate,
   inferShape,
   reference,

@@ -199,6 +199,7 @@ export const lpNorm: OpDefinition<typeof attributes> = {
   outputs: [{ name: 'Y', doc: 'T, [..., M]' }],
   attributes,
   parse: (attrs: readonly AttributeProto[], node: string) => parseAttributes(attributes, attrs, OP, node),
+  checkAttributes: checkAttrs,
   validate,
   inferShape,
   reference,

@@ -266,6 +266,7 @@ export const lpPool: OpDefinition<typeof attributes> = {
   outputs: [{ name: 'Y', doc: 'T, [N, C, O1 (, O2 (, O3))]' }],
   attributes,
   parse: (attrs: readonly AttributeProto[], node: string) => parseAttributes(attributes, attrs, OP, node),
+  checkAttributes: (a: LpPoolAttrs, node: string) => checkAttrs(a, node, undefined),
   validate,
   inferShape,
   reference,

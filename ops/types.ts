@@ -51,6 +51,8 @@ export interface OpDefinition<S extends AttrSchema> {
   outputs: IoSpec[];
   attributes: S;
   parse(attrs: readonly AttributeProto[], node: string): AttrValues<S>;
+  /** The checks of the attributes alone (no shapes): allowed values, bounds, required ones. */
+  checkAttributes(attrs: AttrValues<S>, node: string): void;
   /** Static checks (shapes, attributes, constant weights); throws LpOpError. */
   validate(attrs: AttrValues<S>, ctx: NodeContext): void;
   /** Output type from input types; keeps symbolic dims where the formula allows. */

@@ -12,8 +12,11 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const build = path.join(root, 'build');
-const out = path.join(build, 'Release');
-const statusFile = path.join(build, 'native-status.json');
+// LP_ONNX_SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer build into build/Sanitize (for
+// scripts/sanitize.sh; run with libasan preloaded). The regular build is left as it is.
+const sanitize = process.env.LP_ONNX_SANITIZE === '1';
+const out = path.join(build, sanitize ? 'Sanitize' : 'Release');
+const statusFile = path.join(build, sanitize ? 'sanitize-status.json' : 'native-status.json');
 
 function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
@@ -73,7 +76,8 @@ function main() {
   fs.mkdirSync(out, { recursive: true });
   const include = ortHeaders();
   const nodeInc = nodeHeaders();
-  const flags = ['-std=c++17', '-O3', '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', `-I${include}`, `-I${nodeInc}`, `-I${path.join(root, 'kernels', 'cpu')}`];
+  const opt = sanitize ? ['-O1', '-g', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'] : ['-O3'];
+  const flags = ['-std=c++17', ...opt, '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', `-I${include}`, `-I${nodeInc}`, `-I${path.join(root, 'kernels', 'cpu')}`];
   const kernels = ['lp_norm', 'lp_pool', 'l1_conv', 'register'].map((f) => path.join(root, 'kernels', 'cpu', `${f}.cc`));
   const objs = [];
   for (const src of [...kernels, path.join(root, 'kernels', 'node', 'addon.cc')]) {
@@ -81,11 +85,12 @@ function main() {
     sh('g++', [...flags, '-DNODE_GYP_MODULE_NAME=lp_onnx', '-c', src, '-o', obj]);
     objs.push(obj);
   }
-  sh('g++', ['-shared', '-o', path.join(out, 'liblp_onnx_ops.so'), ...objs.slice(0, kernels.length)]);
-  sh('g++', ['-shared', '-o', path.join(out, 'lp_onnx.node'), ...objs, '-ldl']);
+  const link = sanitize ? ['-fsanitize=address,undefined'] : [];
+  sh('g++', ['-shared', ...link, '-o', path.join(out, 'liblp_onnx_ops.so'), ...objs.slice(0, kernels.length)]);
+  sh('g++', ['-shared', ...link, '-o', path.join(out, 'lp_onnx.node'), ...objs, '-ldl']);
   for (const o of objs) fs.rmSync(o);
   fs.writeFileSync(statusFile, `${JSON.stringify({ ok: true, headers: include, built: new Date().toISOString() }, null, 1)}\n`);
-  process.stdout.write(`lp-onnx: built the native kernels (${path.relative(root, out)}/lp_onnx.node, liblp_onnx_ops.so)\n`);
+  process.stdout.write(`lp-onnx: built the native kernels${sanitize ? ' with ASan + UBSan' : ''} (${path.relative(root, out)}/lp_onnx.node, liblp_onnx_ops.so)\n`);
 }
 
 try {
@@ -95,4 +100,5 @@ try {
   fs.mkdirSync(build, { recursive: true });
   fs.writeFileSync(statusFile, `${JSON.stringify({ ok: false, reason }, null, 1)}\n`);
   process.stdout.write(`lp-onnx: the native kernels were not built (${reason}); everything runs on function bodies. See 'lp-onnx doctor'.\n`);
+  if (sanitize) process.exit(1);
 }

@@ -161,7 +161,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
     for (int64_t g = 0; g < group_; ++g) {
       // the group's input channels, zero-padded
       std::vector<float> padded(cg * pad_plane, 0.0f);
-      for (int64_t ci = 0; ci < cg; ++ci) {
+      for (int64_t ci = 0; ci < cg && in_plane > 0; ++ci) {
         const float* src = x + ((nn * cin) + g * cg + ci) * in_plane;
         float* dst = padded.data() + ci * pad_plane;
         for (int64_t i0 = 0; i0 < A0.input; ++i0)

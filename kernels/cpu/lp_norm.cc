@@ -12,6 +12,9 @@ constexpr int64_t kRowBlock = 8;
 
 constexpr int64_t kLanes = 16;
 
+// A scaled sum below this may have lost its terms to float underflow: the unit is recomputed exactly.
+constexpr float kUnderflow = 1e-30f;
+
 // s[r] = sum_i w[i] * 2^(p * l[r][i]) (l in log2 units) for a block of rows against one weight row. Sixteen
 // independent partial sums (one per lane) let the compiler vectorise without reassociating.
 __attribute__((target_clones("avx512f", "avx2", "default"))) void ExpDotRows(const float* w, const float* l, int64_t k, int64_t rows,
@@ -130,6 +133,19 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
       p_constant_ = true;
     }
   }
+}
+
+float LpNormKernel::ExactUnit(const float* x, const float* w, int64_t k, float p, float z) const {
+  const double pd = p, sum_eps = attrs_.sum_eps;
+  double mx = 0;
+  for (int64_t i = 0; i < k; ++i)
+    if (w[i] > 0) mx = std::max<double>(mx, Magnitude(x[i], abs_, attrs_.eps));
+  if (sum_eps > 0) mx = std::max(mx, std::pow(sum_eps, 1.0 / pd));
+  if (mx == 0) return 0.0f;
+  double s = 0;
+  for (int64_t i = 0; i < k; ++i)
+    if (w[i] > 0) s += w[i] * std::pow(Magnitude(x[i], abs_, attrs_.eps) / mx, pd);
+  return static_cast<float>(mx * std::pow(s / z + sum_eps / std::pow(mx, pd), 1.0 / pd));
 }
 
 std::vector<float> LpNormKernel::CheckWeights(const float* w, int64_t m, int64_t k) const {
@@ -275,7 +291,13 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
         for (int64_t j = 0; j < m; ++j) y[r * m + j] = std::numeric_limits<float>::quiet_NaN();
         return;
       }
+      // sums that may have underflowed (weighted inputs far below the row's largest magnitude)
+      std::vector<int64_t> redo;
+      if (rmax[r] > 0)
+        for (int64_t j = 0; j < m; ++j)
+          if (y[r * m + j] < kUnderflow) redo.push_back(j);
       RootRow(y + r * m, z.data(), m, eps_term, inv_p, s);
+      for (int64_t j : redo) y[r * m + j] = ExactUnit(x + r * k, w + j * k, k, p0, z[j]);
     });
     return;
   }
@@ -321,6 +343,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
           }
         }
         y[r * m + j] = rmax[r] > 0 || attrs_.sum_eps > 0 ? scale * FastExp2(FastLog(s) * (1.44269504f / pj)) : 0.0f;
+        if (rmax[r] > 0 && sums[q] < kUnderflow) y[r * m + j] = ExactUnit(x + r * k, w + j * k, k, pj, z[j]);
       }
     }
   });

@@ -17,6 +17,8 @@ struct LpNormKernel {
  private:
   // Checks W (>= 0, no NaN, mean rows) and returns Z per unit.
   std::vector<float> CheckWeights(const float* w, int64_t m, int64_t k) const;
+  // One output in double, scaled by its largest weighted magnitude (for sums that underflowed).
+  float ExactUnit(const float* x, const float* w, int64_t k, float p, float z) const;
 
   std::string node_;
   schema::LpNormAttrs attrs_;

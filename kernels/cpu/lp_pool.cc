@@ -175,7 +175,8 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   // Z per output: separable, the same for every plane.
   std::vector<float> z(out_plane, 1.0f);
   if (attrs_.mean) {
-    const auto c0 = AxisCounts(A0, attrs_.count_include_pad != 0), c1 = AxisCounts(A1, attrs_.count_include_pad != 0), c2 = AxisCounts(A2, attrs_.count_include_pad != 0);
+    const auto c0 = AxisCounts(A0, attrs_.count_include_pad != 0), c1 = AxisCounts(A1, attrs_.count_include_pad != 0),
+               c2 = AxisCounts(A2, attrs_.count_include_pad != 0);
     for (int64_t o0 = 0, o = 0; o0 < A0.output; ++o0)
       for (int64_t o1 = 0; o1 < A1.output; ++o1)
         for (int64_t o2 = 0; o2 < A2.output; ++o2, ++o) z[o] = c0[o0] * c1[o1] * c2[o2];
@@ -184,7 +185,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   ParallelFor(ctx, static_cast<size_t>(n * c), [&](size_t q) {
     const int64_t ch = static_cast<int64_t>(q) % c;
     const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
-    const float* xp = x + q * plane;
+    const float* xp = plane > 0 ? x + q * plane : nullptr;
     float* yp = y + q * out_plane;
     const bool finite = pc != inf;
     std::vector<float> a(plane), padded(P[0] * P[1] * P[2], 0.0f);
@@ -197,7 +198,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
       PowScaled(a.data(), plane, 1.0f / scale, pc, u.data());
       src = u.data();
     }
-    for (int64_t i0 = 0; i0 < A0.input; ++i0)
+    for (int64_t i0 = 0; i0 < A0.input && plane > 0; ++i0)
       for (int64_t i1 = 0; i1 < A1.input; ++i1)
         std::memcpy(padded.data() + ((i0 + A0.pad_begin) * P[1] + i1 + A1.pad_begin) * P[2] + A2.pad_begin,
                     src + (i0 * A1.input + i1) * A2.input, sizeof(float) * A2.input);
@@ -205,11 +206,9 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     std::vector<float> t2(P[0] * P[1] * A2.output), t1(P[0] * A1.output * A2.output), s(out_plane);
     auto pass = finite ? Pass<false> : Pass<true>;
     pass(padded.data(), t2.data(), P[0] * P[1], P[2], 1, A2.output, A2.kernel, A2.stride, A2.dilation);
-    pass(t2.data(), A0.kernel == 1 && A0.input == 1 ? s.data() : t1.data(), P[0], P[1], A2.output, A1.output, A1.kernel, A1.stride,
-         A1.dilation);
+    pass(t2.data(), P[0] == 1 ? s.data() : t1.data(), P[0], P[1], A2.output, A1.output, A1.kernel, A1.stride, A1.dilation);
     // the leading axis of a 1D / 2D input is a unit axis: nothing to pool there
-    if (!(A0.kernel == 1 && A0.input == 1))
-      pass(t1.data(), s.data(), 1, P[0], A1.output * A2.output, A0.output, A0.kernel, A0.stride, A0.dilation);
+    if (P[0] != 1) pass(t1.data(), s.data(), 1, P[0], A1.output * A2.output, A0.output, A0.kernel, A0.stride, A0.dilation);
     if (!finite) {
       std::memcpy(yp, s.data(), sizeof(float) * out_plane);
       return;

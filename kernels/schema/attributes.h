@@ -50,9 +50,11 @@ inline std::string JsNumber(double v) {
   const int n = static_cast<int>(digits.size());
   std::string out;
   if (exponent >= 21 || exponent < -6) {
-    out = digits.substr(0, 1) + (n > 1 ? "." + digits.substr(1) : "") + "e" + (exponent >= 0 ? "+" : "-") + std::to_string(std::abs(exponent));
+    out = digits.substr(0, 1) + (n > 1 ? "." + digits.substr(1) : "") + "e" + (exponent >= 0 ? "+" : "-") +
+          std::to_string(std::abs(exponent));
   } else if (exponent >= 0) {
-    out = exponent + 1 >= n ? digits + std::string(exponent + 1 - n, '0') : digits.substr(0, exponent + 1) + "." + digits.substr(exponent + 1);
+    out = exponent + 1 >= n ? digits + std::string(exponent + 1 - n, '0')
+                            : digits.substr(0, exponent + 1) + "." + digits.substr(exponent + 1);
   } else {
     out = "0." + std::string(-exponent - 1, '0') + digits;
   }
@@ -218,13 +220,16 @@ class AttrReader {
   // ops/attributes.ts bound(): "" when the value passes.
   static std::string Bound(const AttrSpec& spec, double v) {
     if (spec.has_min && !(v >= spec.min)) return "must be >= " + JsNumber(spec.min);
-    if (spec.has_above && !(v > spec.above)) return "must be > " + JsNumber(spec.above) + (spec.kind == AttrKind::kFloat ? " (or +inf)" : "");
+    if (spec.has_above && !(v > spec.above))
+      return "must be > " + JsNumber(spec.above) + (spec.kind == AttrKind::kFloat ? " (or +inf)" : "");
     if (spec.kind != AttrKind::kFloat && v > static_cast<double>(kIntMax)) return "must be <= " + std::to_string(kIntMax);
     return "";
   }
   void CheckScalar(const AttrSpec& spec, double v) const {
     const std::string why = Bound(spec, v);
-    if (!why.empty()) Fail(Str("attribute ", spec.name, " = ", spec.kind == AttrKind::kFloat ? JsNumber(v) : std::to_string(static_cast<int64_t>(v)), "; ", why));
+    if (!why.empty())
+      Fail(Str("attribute ", spec.name, " = ", spec.kind == AttrKind::kFloat ? JsNumber(v) : std::to_string(static_cast<int64_t>(v)), "; ",
+               why));
   }
   static std::string Choices(const std::vector<std::string>& shown) {
     if (shown.size() == 2) return shown[0] + " or " + shown[1];

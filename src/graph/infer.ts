@@ -3,7 +3,7 @@
 import type { Dim } from '../../ops/geometry';
 import { LP_DOMAIN, lpOp } from '../../ops/index';
 import type { NdArray, ValueType } from '../../ops/types';
-import type { ModelProto, TensorProto } from '../onnx/proto';
+import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { constantInitializers, declaredTypes, nodeContext, nodeLabel, toNdArray, topologicalOrder } from './model';
 import { nodeView, STD_OPS } from './std-ops';
@@ -29,6 +29,35 @@ export function isLpNode(domain: string | undefined): boolean {
 
 export function isStdDomain(domain: string | undefined): boolean {
   return !domain || domain === 'ai.onnx';
+}
+
+/**
+ * The attributes of every lp node of a model (the graph, its subgraphs and its functions) against
+ * ops/: unknown names, kinds, allowed values and bounds. For runtimes whose kernels cannot see a
+ * node's attribute names (onnxruntime custom ops); throws ModelError naming the file and node.
+ */
+export function checkLpAttributes(model: ModelProto, what: string): void {
+  // inside a function an attribute may refer to the function's own (resolved when it is inlined)
+  const visit = (nodes: readonly NodeProto[] | undefined, inFunction = false) => {
+    (nodes ?? []).forEach((n, index) => {
+      for (const a of n.attribute ?? []) {
+        if (a.g) visit(a.g.node, inFunction);
+        for (const g of a.graphs ?? []) visit(g.node, inFunction);
+      }
+      if (!isLpNode(n.domain)) return;
+      const label = nodeLabel(n, index);
+      const op = lpOp(n.op_type ?? '');
+      try {
+        if (!op) throw new ModelError(`node '${label}': unknown op '${n.op_type}' in domain ${LP_DOMAIN} (expected LpNorm, LpPool or L1Conv)`);
+        const attrs = (n.attribute ?? []).filter((a) => !(inFunction && a.ref_attr_name));
+        op.checkAttributes(op.parse(attrs, label), label);
+      } catch (e) {
+        throw new ModelError(`${what}: ${(e as Error).message}`);
+      }
+    });
+  };
+  visit(model.graph?.node);
+  for (const f of model.functions ?? []) visit(f.node, true);
 }
 
 /** Every input of every node must be a graph input, an initializer or another node's output. */

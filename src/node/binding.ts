@@ -46,8 +46,10 @@ interface Binding {
 }
 
 const ROOT = packageRoot();
-export const ADDON_PATH = join(ROOT, 'build', 'Release', 'lp_onnx.node');
-export const OPS_LIBRARY_PATH = join(ROOT, 'build', 'Release', 'liblp_onnx_ops.so');
+// LP_ONNX_NATIVE_BUILD: another build folder (the sanitizer build, build/Sanitize)
+const BUILD = process.env.LP_ONNX_NATIVE_BUILD || join(ROOT, 'build', 'Release');
+export const ADDON_PATH = join(BUILD, 'lp_onnx.node');
+export const OPS_LIBRARY_PATH = join(BUILD, 'liblp_onnx_ops.so');
 const STATUS_PATH = join(ROOT, 'build', 'native-status.json');
 
 /** onnxruntime-node's libonnxruntime.so.1 (the addon registers the kernels into that runtime). */

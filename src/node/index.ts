@@ -3,7 +3,10 @@
 // with the com.lponnx domain registered, so lp nodes run as fused kernels instead of their
 // function bodies. A model without lp nodes runs exactly as in onnxruntime-node. When the native
 // kernels are missing, nothing is registered and every model runs on its function bodies.
+import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { checkLpAttributes } from '../graph/infer';
+import { decodeModel } from '../onnx/codec';
 import { type NativeSession, type NativeSessionInfo, type NativeSessionOptions, native } from './binding';
 
 export * from 'onnxruntime-node';
@@ -84,6 +87,10 @@ const backend = {
   async createInferenceSessionHandler(model: string | Uint8Array, options?: ort.InferenceSession.SessionOptions) {
     const { binding, reason } = native();
     if (!binding) throw new Error(reason);
+    // The kernels see no attribute names (onnxruntime's custom-op schemas accept any): the lp
+    // nodes' attributes are checked against ops/ here; everything else the kernels check.
+    const what = typeof model === 'string' ? model : 'model';
+    checkLpAttributes(decodeModel(typeof model === 'string' ? readFileSync(model) : model, what), what);
     const session = binding.createSession(model, nativeOptions(options));
     return new NativeSessionHandler(session, binding.sessionInfo(session));
   },

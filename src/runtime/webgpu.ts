@@ -193,7 +193,7 @@ function buildLpProgram(opType: string, attrs: Record<string, unknown>, dims: (r
     const W = dims[1] as readonly number[];
     const k = x[x.length - 1];
     const m = W[0];
-    const rows = size(x) / k;
+    const rows = size(x.slice(0, -1));
     return { prog: lpNormProgram({ rows, k, m, pLength: size(dims[2]) }, attrs as unknown as LpNormAttrs), outDims: [...x.slice(0, -1), m] };
   }
   const spatial = x.slice(2);
