@@ -4,7 +4,8 @@
 //   shared finite p: (a / rowmax)^p, so the inner loop is a plain multiply-add (a GEMM);
 //   per-unit p:      log2(a / rowmax), and the inner loop takes 2^(p_j * L) where w > 0;
 //   p = +inf:        a / rowmax (or its log2), and the inner loop keeps the maximum where w > 0.
-// Scaling by the row maximum (and by sum_eps^(1/p) when that is larger) keeps a^p finite.
+// Scaling by the row maximum (and by sum_eps^(1/p) when that is larger) keeps a^p finite; a unit
+// whose weighted inputs all lie far below it (its sum underflowed) is redone with its own maximum.
 import { PRELUDE, type Program, splitDispatch } from './program';
 
 export interface LpNormShape {
@@ -166,11 +167,27 @@ ${units
     }
     if (row_nan == 1u) { y[o] = nan(); continue; }
     var s = acc[c];
+    var base = row_max;
+    if (s < 1.0e-30 && row_max > 0.0) {
+      // the weighted inputs lie far below the row maximum and their terms may have underflowed:
+      // this unit again, scaled by its own largest weighted magnitude
+      base = 0.0;
+      for (var i = 0u; i < u.k; i++) {
+        if (w[j * u.k + i] > 0.0) { base = max(base, magnitude(x[r * u.k + i], u.mode, u.eps)); }
+      }
+      s = 0.0;
+      if (base > 0.0) {
+        for (var i = 0u; i < u.k; i++) {
+          let wt = w[j * u.k + i];
+          if (wt > 0.0) { s += wt * pow_ratio(magnitude(x[r * u.k + i], u.mode, u.eps) / base, p); }
+        }
+      }
+    }
     if (u.mean == 1u) { s = s / z[c]; }
-    var scale = row_max;
-    if (u.sum_eps > 0.0) { scale = max(row_max, exp2(log2(u.sum_eps) / p)); }
+    var scale = base;
+    if (u.sum_eps > 0.0) { scale = max(base, exp2(log2(u.sum_eps) / p)); }
     if (scale <= 0.0) { y[o] = 0.0; continue; }
-    var total = pow_ratio(row_max / scale, p) * s;
+    var total = pow_ratio(base / scale, p) * s;
     if (u.sum_eps > 0.0) { total += u.sum_eps * exp2(-p * log2(scale)); }
     y[o] = select(0.0, scale * exp2(log2(total) / p), total > 0.0);
   }
