@@ -59,20 +59,18 @@ const kindCodes: Record<AttrKind, number> = {
   ints: AttributeType.INTS,
 };
 
-function kindOf(a: AttributeProto): AttrKind | 'other' {
+/** The kind of an attribute: its ONNX type in lower case (IR 1 models carry none: the field in use). */
+function kindOf(a: AttributeProto): string {
   const t = a.type ?? 0;
-  if (t === AttributeType.FLOAT) return 'float';
-  if (t === AttributeType.INT) return 'int';
-  if (t === AttributeType.STRING) return 'string';
-  if (t === AttributeType.INTS) return 'ints';
   if (t === 0) {
-    // IR 1 models carry no type; infer it from the field in use.
     if (a.f !== undefined) return 'float';
     if (a.i !== undefined) return 'int';
     if (a.s !== undefined) return 'string';
     if (a.ints !== undefined) return 'ints';
+    return 'undefined';
   }
-  return 'other';
+  const name = Object.entries(AttributeType).find(([, code]) => code === t)?.[0];
+  return name ? name.toLowerCase() : `type ${t}`;
 }
 
 /** Parses a node's attributes against a schema; unknown names, wrong types and missing required ones are errors. */

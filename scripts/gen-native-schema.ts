@@ -8,8 +8,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AttrSchema, AttrSpec } from '../ops/attributes';
 import { LP_OPS } from '../ops/index';
+import { packageRoot } from '../src/version';
 
-export const SCHEMA_HEADER = join(__dirname, '..', '..', 'kernels', 'schema', 'lp_schema.h');
+export const SCHEMA_HEADER = join(packageRoot(), 'kernels', 'schema', 'lp_schema.h');
 
 const camel = (name: string) => name.replace(/(^|_)([a-z])/g, (_m, _u, c: string) => c.toUpperCase());
 const snake = (name: string) => name.replace(/[A-Z]/g, (c, i: number) => (i ? '_' : '') + c.toLowerCase());

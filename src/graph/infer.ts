@@ -5,15 +5,10 @@ import { LP_DOMAIN, lpOp } from '../../ops/index';
 import type { NdArray, ValueType } from '../../ops/types';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
-import { constantInitializers, declaredTypes, nodeContext, nodeLabel, toNdArray, topologicalOrder } from './model';
+import { constantInitializers, declaredTypes, ModelError, nodeContext, nodeLabel, toNdArray, topologicalOrder } from './model';
 import { nodeView, STD_OPS } from './std-ops';
 
-export class ModelError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'ModelError';
-  }
-}
+export { ModelError };
 
 function mergeType(declared: ValueType | undefined, inferred: ValueType): ValueType {
   if (!declared?.shape || !inferred.shape || declared.shape.length !== inferred.shape.length) {

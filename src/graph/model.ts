@@ -5,6 +5,14 @@ import type { GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto } f
 import { int64ToNumber } from '../onnx/proto';
 import { type ExternalReader, protoDims, tensorFromProto, toFloat64 } from '../onnx/tensor';
 
+/** A model that lp-onnx cannot take: the message names the file and the node. */
+export class ModelError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ModelError';
+  }
+}
+
 export function valueTypeOf(vi: ValueInfoProto | undefined): ValueType | undefined {
   const t = vi?.type?.tensor_type;
   if (!t) return undefined;
@@ -109,7 +117,7 @@ export function topologicalOrder(graph: GraphProto, what: string): NodeProto[] {
         top[1]++;
         const p = producer.get(inputs[k]);
         if (p !== undefined) {
-          if (state[p] === 1) throw new Error(`${what}: the graph has a cycle through node '${nodes[p].name ?? p}'`);
+          if (state[p] === 1) throw new ModelError(`${what}: the graph has a cycle through node '${nodes[p].name ?? p}'`);
           if (state[p] === 0) stack.push([p, 0]);
         }
         continue;

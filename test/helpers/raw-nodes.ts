@@ -276,7 +276,7 @@ export const rawNodeArb: fc.Arbitrary<RawNode> = fc.oneof(lpNormArb, lpPoolArb, 
 export const NODE_NAME = 'fuzz_node';
 
 export function rawModel(c: RawNode): { bytes: Uint8Array; feeds: { name: string; dims: number[]; data: Float32Array }[] } {
-  const names = lpOp(c.op)?.inputs.map((i) => i.name) ?? [];
+  const names = lpOp(c.op)?.inputs.map((i) => i.name) ?? c.inputs.map((_, i) => ['X', 'W', 'P'][i]);
   const feeds: { name: string; dims: number[]; data: Float32Array }[] = [];
   const graphInputs = [];
   const initializers = [];
