@@ -89,6 +89,10 @@ function main() {
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'liblp_onnx_ops.so'), ...objs.slice(0, kernels.length)]);
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'lp_onnx.node'), ...objs, '-ldl']);
   for (const o of objs) fs.rmSync(o);
+  if (sanitize) {
+    // the canary: a deliberate out-of-bounds read that the sanitizer run must see reported
+    sh('g++', [...flags, '-DNODE_GYP_MODULE_NAME=canary', '-shared', ...link, path.join(root, 'test', 'native', 'sanitizer-canary.cc'), '-o', path.join(out, 'canary.node')]);
+  }
   fs.writeFileSync(statusFile, `${JSON.stringify({ ok: true, headers: include, built: new Date().toISOString() }, null, 1)}\n`);
   process.stdout.write(`lp-onnx: built the native kernels${sanitize ? ' with ASan + UBSan' : ''} (${path.relative(root, out)}/lp_onnx.node, liblp_onnx_ops.so)\n`);
 }

@@ -90,7 +90,11 @@ d('lp-onnx/node', () => {
     await s.release();
   });
 
-  test('1,000 runs: resident memory stops growing', async () => {
+  // Under AddressSanitizer (the sanitizer run of .ci/run) freed memory sits in its quarantine, so
+  // resident memory grows by design there: the test is left out, with the reason printed.
+  const sanitized = process.env.LP_ONNX_SANITIZED === '1';
+  if (sanitized) console.warn("skipping '1,000 runs: resident memory stops growing': AddressSanitizer's quarantine holds freed memory");
+  (sanitized ? test.skip : test)('1,000 runs: resident memory stops growing', async () => {
     const model = encodeModel(exportDualPath(lpMlp().build()).model);
     const s = await lpNode.InferenceSession.create(model);
     const x = new lpNode.Tensor('float32', Float32Array.from({ length: 16 * 64 }, (_, i) => Math.cos(i)), [16, 64]);

@@ -5,6 +5,7 @@
 // kernels are missing, nothing is registered and every model runs on its function bodies.
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
+import { LP_DOMAIN } from '../../ops/types';
 import { checkLpAttributes } from '../graph/infer';
 import { decodeModel } from '../onnx/codec';
 import { type NativeSession, type NativeSessionInfo, type NativeSessionOptions, native } from './binding';
@@ -88,9 +89,11 @@ const backend = {
     const { binding, reason } = native();
     if (!binding) throw new Error(reason);
     // The kernels see no attribute names (onnxruntime's custom-op schemas accept any): the lp
-    // nodes' attributes are checked against ops/ here; everything else the kernels check.
+    // nodes' attributes are checked against ops/ here (a model without the domain's name in its
+    // bytes has none); everything else the kernels check.
     const what = typeof model === 'string' ? model : 'model';
-    checkLpAttributes(decodeModel(typeof model === 'string' ? readFileSync(model) : model, what), what);
+    const bytes = typeof model === 'string' ? readFileSync(model) : model;
+    if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(LP_DOMAIN)) checkLpAttributes(decodeModel(bytes, what), what);
     const session = binding.createSession(model, nativeOptions(options));
     return new NativeSessionHandler(session, binding.sessionInfo(session));
   },

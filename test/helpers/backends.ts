@@ -136,10 +136,13 @@ function probe(mod: string): string | undefined {
   }
 }
 
-export const BACKENDS: Backend[] = [
+type BackendSpec = Omit<Backend, 'unavailable'> & { probe: () => string | undefined };
+
+const SPECS: BackendSpec[] = [
   {
     name: 'reference',
     tolerance: TOL.reference,
+    probe: () => undefined,
     async run(c, d) {
       const op = lpOp(c.op);
       if (!op) throw new Error(`no op ${c.op}`);
@@ -150,22 +153,33 @@ export const BACKENDS: Backend[] = [
       return op.reference(attrs, ins, c.name);
     },
   },
-  { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, unavailable: nativeStatus().reason, run: (c, d) => runNative(c, d) },
-  { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, unavailable: probeWgsl(), run: (c, d) => runWgsl(c, d) },
-  { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, unavailable: probeWgsl(), run: (c, d) => runWebSession(c, d) },
-  { name: 'function body on onnxruntime-node', tolerance: TOL.body, unavailable: probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
-  { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, unavailable: probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
+  { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, probe: () => nativeStatus().reason, run: (c, d) => runNative(c, d) },
+  { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWgsl(c, d) },
+  { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWebSession(c, d) },
+  { name: 'function body on onnxruntime-node', tolerance: TOL.body, probe: () => probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
+  { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, probe: () => probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
   {
     name: 'function body on onnxruntime-node WebGPU',
     tolerance: TOL.body,
-    unavailable: probeWebGpu(),
+    probe: probeWebGpu,
     run: (c, d) => runBody('ort', c, d, 18, { executionProviders: ['webgpu'] }),
   },
   // Bodies follow the model's opset (onnxruntime inlines them at it): the oldest, torch 1.13's and the newest.
   ...[13, 17, 23].map((opset) => ({
     name: `function body at opset ${opset} on onnxruntime-node`,
     tolerance: TOL.body,
-    unavailable: probe('onnxruntime-node'),
+    probe: () => probe('onnxruntime-node'),
     run: (c: OpCase, d: CaseData) => runBody('ort', c, d, opset),
   })),
 ];
+
+/**
+ * The backends, each probed once. LP_ONNX_TEST_BACKENDS (a regular expression over the names)
+ * selects some, as the sanitizer run does for the native kernels; the others are skipped with that
+ * reason, unprobed.
+ */
+const selected = process.env.LP_ONNX_TEST_BACKENDS ? new RegExp(process.env.LP_ONNX_TEST_BACKENDS) : undefined;
+export const BACKENDS: Backend[] = SPECS.map(({ probe: check, ...b }) => ({
+  ...b,
+  unavailable: selected && !selected.test(b.name) ? `not selected (LP_ONNX_TEST_BACKENDS=${process.env.LP_ONNX_TEST_BACKENDS})` : check(),
+}));
