@@ -102,6 +102,20 @@ L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
   group_ = attrs_.group;
   Ort::ConstKernelInfo ki(info);
   if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
+  // constant W (and B): their shapes are checked here, once
+  int is_const = 0;
+  auto w = ki.GetTensorConstantInput(1, &is_const);
+  if (is_const) CheckWeightShapes(w.GetTensorTypeAndShapeInfo().GetShape(), nullptr);
+}
+
+void L1ConvKernel::CheckWeightShapes(const std::vector<int64_t>& ws, const std::vector<int64_t>* bs) const {
+  if (ws.size() < 3 || ws.size() > 5) Fail(kName, node_, Str("W must be [C_out, C_in / group, k1 (, k2 (, k3))], got rank ", ws.size()));
+  if (ws[0] % group_ != 0) Fail(kName, node_, Str("C_out = ", ws[0], " is not divisible by group = ", group_));
+  if (bs && (bs->size() != 1 || (*bs)[0] != ws[0])) {
+    std::string dims;
+    for (int64_t d : *bs) dims += (dims.empty() ? "" : ",") + std::to_string(d);
+    Fail(kName, node_, Str("B must be [C_out] = [", ws[0], "], got [", dims, "]"));
+  }
 }
 
 void L1ConvKernel::Compute(OrtKernelContext* ctx) {
@@ -112,11 +126,10 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   const auto xs = ShapeOf(xv);
   const auto ws = ShapeOf(wv);
   if (xs.size() < 3 || xs.size() > 5) Fail(kName, node_, Str("X must be [N, C_in, D1 (, D2 (, D3))], got rank ", xs.size()));
-  if (ws.size() < 3 || ws.size() > 5) Fail(kName, node_, Str("W must be [C_out, C_in / group, k1 (, k2 (, k3))], got rank ", ws.size()));
+  CheckWeightShapes(ws, nullptr);
   if (ws.size() != xs.size()) Fail(kName, node_, Str("rank mismatch: X has rank ", xs.size(), ", W has rank ", ws.size()));
   const size_t rank = xs.size() - 2;
   const int64_t n = xs[0], cin = xs[1], cout = ws[0], cg = ws[1];
-  if (cout % group_ != 0) Fail(kName, node_, Str("C_out = ", cout, " is not divisible by group = ", group_));
   if (cin % group_ != 0) Fail(kName, node_, Str("C_in = ", cin, " is not divisible by group = ", group_));
   if (cg * group_ != cin) {
     Fail(kName, node_, Str("channel mismatch: X has C_in = ", cin, " but W has ", cg, " channels per group x group ", group_));
@@ -124,11 +137,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   attrs_.CheckLengths(node_, rank);
   if (bv) {
     const auto bs = ShapeOf(bv);
-    if (bs.size() != 1 || bs[0] != cout) {
-      std::string dims;
-      for (int64_t d : bs) dims += (dims.empty() ? "" : ",") + std::to_string(d);
-      Fail(kName, node_, Str("B must be [C_out] = [", cout, "], got [", dims, "]"));
-    }
+    CheckWeightShapes(ws, &bs);
   }
   const std::vector<int64_t> kdims(ws.begin() + 2, ws.end());
   if (attrs_.kernel_shape && *attrs_.kernel_shape != kdims) {

@@ -145,7 +145,9 @@ float LpNormKernel::ExactUnit(const float* x, const float* w, int64_t k, float p
   double s = 0;
   for (int64_t i = 0; i < k; ++i)
     if (w[i] > 0) s += w[i] * std::pow(Magnitude(x[i], abs_, attrs_.eps) / mx, pd);
-  return static_cast<float>(mx * std::pow(s / z + sum_eps / std::pow(mx, pd), 1.0 / pd));
+  // sum_eps / mx^p as exp(log(sum_eps) - p log(mx)): mx^p alone may underflow even in double
+  const double eps_term = sum_eps > 0 ? std::exp(std::log(sum_eps) - pd * std::log(mx)) : 0.0;
+  return static_cast<float>(mx * std::pow(s / z + eps_term, 1.0 / pd));
 }
 
 std::vector<float> LpNormKernel::CheckWeights(const float* w, int64_t m, int64_t k) const {
