@@ -282,4 +282,18 @@ inline void CheckExponents(const float* p, int64_t n, const std::string& op, con
   }
 }
 
+// A P that is a constant initializer: its rank and values checked once, when the kernel is created.
+// False when P is absent or fed at run time.
+inline bool CheckConstantExponents(const Ort::ConstKernelInfo& info, size_t index, const char* op, const std::string& node,
+                                   const char* unit) {
+  if (info.GetInputCount() <= index) return false;
+  int is_const = 0;
+  auto p = info.GetTensorConstantInput(index, &is_const);
+  if (!is_const) return false;
+  const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
+  if (ps.size() > 1) Fail(op, node, Str("P must be [", unit, "], [1] or a scalar, got rank ", ps.size()));
+  CheckExponents(p.GetTensorData<float>(), Product(ps), op, node);
+  return true;
+}
+
 }  // namespace lp

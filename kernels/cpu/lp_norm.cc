@@ -124,15 +124,7 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
     w_constant_ = true;
     if (kHasAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);
   }
-  if (ki.GetInputCount() > 2) {
-    auto p = ki.GetTensorConstantInput(2, &is_const);
-    if (is_const) {
-      const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
-      if (ps.size() > 1) r.Fail(Str("P must be [M], [1] or a scalar, got rank ", ps.size()));
-      CheckExponents(p.GetTensorData<float>(), Product(ps), kName, node_);
-      p_constant_ = true;
-    }
-  }
+  p_constant_ = CheckConstantExponents(ki, 2, kName, node_, "M");
 }
 
 float LpNormKernel::ExactUnit(const float* x, const float* w, int64_t k, float p, float z) const {

@@ -113,16 +113,7 @@ LpPoolKernel::LpPoolKernel(const OrtKernelInfo* info) {
   }
   Ort::ConstKernelInfo ki(info);
   if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
-  if (ki.GetInputCount() > 1) {
-    int is_const = 0;
-    auto p = ki.GetTensorConstantInput(1, &is_const);
-    if (is_const) {
-      const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
-      if (ps.size() > 1) r.Fail(Str("P must be [C], [1] or a scalar, got rank ", ps.size()));
-      CheckExponents(p.GetTensorData<float>(), Product(ps), kName, node_);
-      p_constant_ = true;
-    }
-  }
+  p_constant_ = CheckConstantExponents(ki, 1, kName, node_, "C");
 }
 
 void LpPoolKernel::Compute(OrtKernelContext* ctx) {
