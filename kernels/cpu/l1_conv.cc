@@ -105,17 +105,7 @@ L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
   // constant W (and B): their shapes are checked here, once
   int is_const = 0;
   auto w = ki.GetTensorConstantInput(1, &is_const);
-  if (is_const) CheckWeightShapes(w.GetTensorTypeAndShapeInfo().GetShape(), nullptr);
-}
-
-void L1ConvKernel::CheckWeightShapes(const std::vector<int64_t>& ws, const std::vector<int64_t>* bs) const {
-  if (ws.size() < 3 || ws.size() > 5) Fail(kName, node_, Str("W must be [C_out, C_in / group, k1 (, k2 (, k3))], got rank ", ws.size()));
-  if (ws[0] % group_ != 0) Fail(kName, node_, Str("C_out = ", ws[0], " is not divisible by group = ", group_));
-  if (bs && (bs->size() != 1 || (*bs)[0] != ws[0])) {
-    std::string dims;
-    for (int64_t d : *bs) dims += (dims.empty() ? "" : ",") + std::to_string(d);
-    Fail(kName, node_, Str("B must be [C_out] = [", ws[0], "], got [", dims, "]"));
-  }
+  if (is_const) CheckL1ConvWeights(node_, group_, w.GetTensorTypeAndShapeInfo().GetShape(), nullptr);
 }
 
 void L1ConvKernel::Compute(OrtKernelContext* ctx) {
@@ -125,34 +115,13 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   if (xv == nullptr || wv == nullptr) Fail(kName, node_, "inputs X and W are required");
   const auto xs = ShapeOf(xv);
   const auto ws = ShapeOf(wv);
-  if (xs.size() < 3 || xs.size() > 5) Fail(kName, node_, Str("X must be [N, C_in, D1 (, D2 (, D3))], got rank ", xs.size()));
-  CheckWeightShapes(ws, nullptr);
-  if (ws.size() != xs.size()) Fail(kName, node_, Str("rank mismatch: X has rank ", xs.size(), ", W has rank ", ws.size()));
-  const size_t rank = xs.size() - 2;
-  const int64_t n = xs[0], cin = xs[1], cout = ws[0], cg = ws[1];
-  if (cin % group_ != 0) Fail(kName, node_, Str("C_in = ", cin, " is not divisible by group = ", group_));
-  if (cg * group_ != cin) {
-    Fail(kName, node_, Str("channel mismatch: X has C_in = ", cin, " but W has ", cg, " channels per group x group ", group_));
-  }
-  attrs_.CheckLengths(node_, rank);
-  if (bv) {
-    const auto bs = ShapeOf(bv);
-    CheckWeightShapes(ws, &bs);
-  }
-  const std::vector<int64_t> kdims(ws.begin() + 2, ws.end());
-  if (attrs_.kernel_shape && *attrs_.kernel_shape != kdims) {
-    std::string k, d;
-    for (int64_t v : *attrs_.kernel_shape) k += (k.empty() ? "" : ",") + std::to_string(v);
-    for (int64_t v : kdims) d += (d.empty() ? "" : ",") + std::to_string(v);
-    Fail(kName, node_, "kernel_shape [" + k + "] disagrees with W's spatial dims [" + d + "]");
-  }
+  const std::vector<int64_t> bs = bv ? ShapeOf(bv) : std::vector<int64_t>{};
+  L1ConvPlan plan = PlanL1Conv(attrs_, node_, xs, ws, bv ? &bs : nullptr);
+  const int64_t n = plan.n, cin = plan.cin, cout = plan.cout, cg = plan.cg, count = plan.count;
+  const std::vector<Axis>& axes = plan.axes;
   const float* b = bv ? DataOf(bv) : nullptr;
-  const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
-  auto axes = ResolveWindow(WindowKind::kConv, spatial, WindowOf(attrs_, kdims, rank, false), kName, node_);
-  const std::vector<int64_t> ys = ThreeAxes(axes, n, cout);
   Ort::KernelContext kc(ctx);
-  const int64_t count = OutputElements(ys, kName, node_);
-  auto yv = kc.GetOutput(0, ys);
+  auto yv = kc.GetOutput(0, plan.ys);
   if (count == 0) return;
   float* y = yv.GetTensorMutableData<float>();
   const float* x = DataOf(xv);

@@ -15,9 +15,6 @@ struct L1ConvKernel {
   void Compute(OrtKernelContext* ctx);
 
  private:
-  // W's rank and C_out against group; B against C_out (when given)
-  void CheckWeightShapes(const std::vector<int64_t>& ws, const std::vector<int64_t>* bs) const;
-
   std::string node_;
   schema::L1ConvAttrs attrs_;
   int64_t group_;

@@ -13,7 +13,7 @@
 #include <string>
 #include <vector>
 
-#include "../schema/lp_schema.h"
+#include "../common/plans.h"
 
 namespace lp {
 
@@ -37,103 +37,6 @@ inline void ParallelFor(OrtKernelContext* ctx, size_t n, const std::function<voi
 inline float Magnitude(float x, bool abs_mode, float eps) {
   float v = abs_mode ? std::fabs(x) : x;
   return std::isnan(v) ? v : (v > eps ? v : eps);
-}
-
-// --- window geometry (ops/geometry.ts resolveWindow) ---------------------------------------------
-
-struct Axis {
-  int64_t input, kernel, stride, dilation, pad_begin, pad_end, output;
-};
-
-enum class WindowKind { kPool, kConv };
-
-// The window attributes of a node for one spatial rank, per-axis lists filled (ops/geometry.ts).
-struct WindowAttrs {
-  std::vector<int64_t> kernel, strides, pads, dilations;
-  std::string auto_pad = "NOTSET";
-  bool ceil_mode = false;
-  bool pads_given = false;
-};
-
-// LpPool's and L1Conv's window attributes (the schema's per-axis lists) for a kernel and a rank.
-template <typename A>
-WindowAttrs WindowOf(const A& a, const std::vector<int64_t>& kernel, size_t rank, bool ceil_mode) {
-  WindowAttrs w;
-  w.kernel = kernel;
-  w.strides = PerAxis(A::kStrides, a.strides, rank);
-  w.pads = PerAxis(A::kPads, a.pads, rank);
-  w.dilations = PerAxis(A::kDilations, a.dilations, rank);
-  w.auto_pad = a.auto_pad;
-  w.ceil_mode = ceil_mode;
-  w.pads_given = a.pads.has_value();
-  return w;
-}
-
-// Spatial sizes beyond this are refused before any window arithmetic (which then cannot overflow:
-// attribute values are at most 2^31 - 1).
-constexpr int64_t kMaxSpatial = int64_t{1} << 52;
-
-inline std::vector<Axis> ResolveWindow(WindowKind kind, const std::vector<int64_t>& spatial, const WindowAttrs& a, const std::string& op,
-                                       const std::string& node) {
-  const size_t r = spatial.size();
-  if (a.kernel.size() != r || a.strides.size() != r || a.dilations.size() != r || a.pads.size() != 2 * r) {
-    Fail(op, node, Str("window attributes do not match ", r, " spatial dims"));  // CheckLengths refuses these first
-  }
-  if (a.auto_pad != "NOTSET" && a.pads_given && std::any_of(a.pads.begin(), a.pads.end(), [](int64_t p) { return p != 0; })) {
-    Fail(op, node, "pads cannot be given with auto_pad '" + a.auto_pad + "'");
-  }
-  std::vector<Axis> axes(r);
-  for (size_t i = 0; i < r; ++i) {
-    Axis& x = axes[i];
-    x.input = spatial[i];
-    if (x.input > kMaxSpatial) Fail(op, node, Str("spatial dim ", i, " = ", x.input, " is too large"));
-    x.kernel = a.kernel[i];
-    x.stride = a.strides[i];
-    x.dilation = a.dilations[i];
-    if (x.kernel < 1) Fail(op, node, Str("kernel_shape[", i, "] = ", x.kernel, "; must be >= 1"));
-    if (x.stride < 1) Fail(op, node, Str("strides[", i, "] = ", x.stride, "; must be >= 1"));
-    if (x.dilation < 1) Fail(op, node, Str("dilations[", i, "] = ", x.dilation, "; must be >= 1"));
-    x.pad_begin = a.pads[i];
-    x.pad_end = a.pads[i + r];
-    if (x.pad_begin < 0 || x.pad_end < 0) Fail(op, node, Str("pads of axis ", i, " are negative"));
-    if (a.auto_pad == "VALID") {
-      x.pad_begin = x.pad_end = 0;
-    } else if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {
-      const int64_t span = kind == WindowKind::kPool ? x.kernel : x.dilation * (x.kernel - 1) + 1;
-      const int64_t total = std::max<int64_t>(0, ((x.input + x.stride - 1) / x.stride - 1) * x.stride + span - x.input);
-      const int64_t small = total / 2;
-      x.pad_begin = a.auto_pad == "SAME_UPPER" ? small : total - small;
-      x.pad_end = total - x.pad_begin;
-    } else if (a.auto_pad != "NOTSET") {
-      Fail(op, node, "auto_pad '" + a.auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
-    }
-    const int64_t span = x.dilation * (x.kernel - 1) + 1;
-    const int64_t room = x.input + x.pad_begin + x.pad_end - span;
-    if (room < 0) {
-      x.output = 0;
-    } else if (kind == WindowKind::kConv || !a.ceil_mode) {
-      x.output = room / x.stride + 1;
-    } else {
-      x.output = (room + x.stride - 1) / x.stride + 1;
-      if ((x.output - 1) * x.stride >= x.input + x.pad_begin) x.output -= 1;
-    }
-    if (x.output < 1) {
-      Fail(op, node,
-           Str("output dim ", i, " would be ", x.output, " (< 1): input ", x.input, ", kernel ", x.kernel, ", stride ", x.stride,
-               ", dilation ", x.dilation, ", pads ", x.pad_begin, "+", x.pad_end));
-    }
-  }
-  return axes;
-}
-
-// Pads the axes to three (unit axes in front, so one loop nest serves 1D, 2D and 3D) and returns
-// the output shape [n, channels, outputs of the real axes].
-inline std::vector<int64_t> ThreeAxes(std::vector<Axis>& axes, int64_t n, int64_t channels) {
-  const size_t rank = axes.size();
-  while (axes.size() < 3) axes.insert(axes.begin(), Axis{1, 1, 1, 1, 0, 0, 1});
-  std::vector<int64_t> shape = {n, channels};
-  for (size_t i = 3 - rank; i < 3; ++i) shape.push_back(axes[i].output);
-  return shape;
 }
 
 // --- fast exp / log for vectorised loops ---------------------------------------------------------
@@ -246,39 +149,6 @@ inline size_t KnownRank(const Ort::ConstKernelInfo& info, size_t i) {
     return info.GetInputTypeInfo(i).GetTensorTypeAndShapeInfo().GetDimensionsCount();
   } catch (const Ort::Exception&) {
     return 0;
-  }
-}
-
-// The element count of an input's dims (a tensor that exists: it cannot overflow).
-inline int64_t Product(const std::vector<int64_t>& d, size_t from = 0) {
-  int64_t n = 1;
-  for (size_t i = from; i < d.size(); ++i) n *= d[i];
-  return n;
-}
-
-// The element count of output dims the kernel computed; refused when it does not fit in int64.
-inline int64_t OutputElements(const std::vector<int64_t>& d, const std::string& op, const std::string& node) {
-  int64_t n = 1;
-  for (int64_t v : d)
-    if (v == 0) return 0;
-  for (int64_t v : d) {
-    if (__builtin_mul_overflow(n, v, &n)) {
-      std::string dims;
-      for (int64_t x : d) dims += (dims.empty() ? "" : ",") + std::to_string(x);
-      Fail(op, node, "the output dims [" + dims + "] are too large");
-    }
-  }
-  return n;
-}
-
-// A float of a message, as the TypeScript reference prints it.
-inline std::string Num(float v) { return JsNumber(static_cast<double>(v)); }
-
-// P of LpNorm / LpPool: > 0 or +inf, never NaN.
-inline void CheckExponents(const float* p, int64_t n, const std::string& op, const std::string& node) {
-  for (int64_t i = 0; i < n; ++i) {
-    if (std::isnan(p[i])) Fail(op, node, Str("P[", i, "] is NaN; exponents must be > 0 or +inf"));
-    if (!(p[i] > 0)) Fail(op, node, Str("P[", i, "] = ", JsNumber(p[i]), "; exponents must be > 0 or +inf"));
   }
 }
 

@@ -173,32 +173,17 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   const OrtValue* pv = OptionalInput(ctx, 2);
   if (xv == nullptr || wv == nullptr) Fail(kName, node_, "inputs X and W are required");
   const auto xs = ShapeOf(xv);
-  const auto ws = ShapeOf(wv);
-  if (xs.empty()) Fail(kName, node_, "X must have rank >= 1, got a scalar");
-  if (ws.size() != 2) Fail(kName, node_, Str("W must have rank 2 [M, K], got rank ", ws.size()));
-  const int64_t k = xs.back();
-  const int64_t m = ws[0];
-  if (ws[1] != k) Fail(kName, node_, Str("K of X (", k, ") does not equal K of W (", ws[1], ")"));
+  const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
+  const LpNormPlan plan = PlanLpNorm(node_, xs, ShapeOf(wv), pv ? &ps : nullptr);
+  const int64_t k = plan.k, m = plan.m, np = plan.np, rows = plan.rows;
   const float* x = DataOf(xv);
   const float* w = DataOf(wv);
   const float* p = pv ? DataOf(pv) : nullptr;
-  int64_t np = 0;
-  if (pv) {
-    const auto ps = ShapeOf(pv);
-    if (ps.size() > 1) Fail(kName, node_, Str("P must be [M], [1] or a scalar, got rank ", ps.size()));
-    np = Product(ps);
-    if (np != 1 && np != m) Fail(kName, node_, Str("P has length ", np, "; expected M = ", m, ", 1 or a scalar"));
-    if (!p_constant_) CheckExponents(p, np, kName, node_);
-  }
+  if (p && !p_constant_) CheckExponents(p, np, kName, node_);
   const std::vector<float> z = w_constant_ ? z_constant_ : CheckWeights(w, m, k);
-  std::vector<int64_t> ys(xs.begin(), xs.end() - 1);
-  ys.push_back(m);
   Ort::KernelContext kc(ctx);
-  const int64_t count = OutputElements(ys, kName, node_);
-  auto yv = kc.GetOutput(0, ys);
-  if (count == 0) return;
-  const int64_t rows = Product(xs) == 0 ? Product(std::vector<int64_t>(xs.begin(), xs.end() - 1)) : Product(xs) / k;
-  if (rows == 0 || m == 0) return;
+  auto yv = kc.GetOutput(0, plan.ys);
+  if (plan.count == 0) return;
   float* y = yv.GetTensorMutableData<float>();
 
   const bool shared = p == nullptr || np == 1;

@@ -121,34 +121,15 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const OrtValue* pv = OptionalInput(ctx, 1);
   if (xv == nullptr) Fail(kName, node_, "input X is required");
   const auto xs = ShapeOf(xv);
-  if (xs.size() < 3 || xs.size() > 5) Fail(kName, node_, Str("X must be [N, C, D1 (, D2 (, D3))], got rank ", xs.size()));
-  const size_t rank = xs.size() - 2;
-  attrs_.CheckLengths(node_, rank);
-  const int64_t n = xs[0], c = xs[1];
+  const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
+  LpPoolPlan plan = PlanLpPool(attrs_, node_, xs, pv ? &ps : nullptr);
+  const int64_t n = plan.n, c = plan.c, np = plan.np, count = plan.count;
+  const float* p = pv ? DataOf(pv) : nullptr;
+  if (p && !p_constant_) CheckExponents(p, np, kName, node_);
+  std::vector<Axis>& axes = plan.axes;
   const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
-  const float* p = nullptr;
-  int64_t np = 0;
-  if (pv) {
-    const auto ps = ShapeOf(pv);
-    if (ps.size() > 1) Fail(kName, node_, Str("P must be [C], [1] or a scalar, got rank ", ps.size()));
-    np = Product(ps);
-    if (np != 1 && np != c) Fail(kName, node_, Str("P has length ", np, "; expected C = ", c, ", 1 or a scalar"));
-    p = DataOf(pv);
-    if (!p_constant_) CheckExponents(p, np, kName, node_);
-  }
-  std::vector<Axis> axes;
-  if (attrs_.global) {
-    for (int64_t d : spatial) {
-      if (d > kMaxSpatial) Fail(kName, node_, Str("spatial dim ", axes.size(), " = ", d, " is too large"));
-      axes.push_back({d, d, 1, 1, 0, 0, 1});
-    }
-  } else {
-    axes = ResolveWindow(WindowKind::kPool, spatial, WindowOf(attrs_, *attrs_.kernel_shape, rank, attrs_.ceil_mode != 0), kName, node_);
-  }
-  const std::vector<int64_t> ys = ThreeAxes(axes, n, c);
   Ort::KernelContext kc(ctx);
-  const int64_t count = OutputElements(ys, kName, node_);
-  auto yv = kc.GetOutput(0, ys);
+  auto yv = kc.GetOutput(0, plan.ys);
   if (count == 0) return;
   float* y = yv.GetTensorMutableData<float>();
   const float* x = DataOf(xv);
