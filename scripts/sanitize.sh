@@ -3,7 +3,8 @@
 # AddressSanitizer + UndefinedBehaviorSanitizer (build/Sanitize), a canary proving that an
 # out-of-bounds read in a native addon is reported and fails the run, then the native op cases,
 # the native error cases, the lp-onnx/node suite and the differential fuzz of raw nodes on that
-# build. Node itself is not instrumented: libasan is preloaded. Usage: bash scripts/sanitize.sh
+# build, and the op cases on the CUDA kernels' code under the CPU emulation (so ASan checks every
+# device-memory access of the device code, as compute-sanitizer's memcheck would on a GPU). Node itself is not instrumented: libasan is preloaded. Usage: bash scripts/sanitize.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,7 @@ if [ ! -f "$asan" ] && [ "${CI:-}" != "true" ]; then
   exit 0
 fi
 LP_ONNX_SANITIZE=1 node scripts/build-native.js
+LP_ONNX_SANITIZE=1 LP_ONNX_CUDA_EMULATION=1 node scripts/build-native.js
 # node and V8 keep memory for the life of the process (no leak check); V8 handles its own SIGSEGV
 # (wasm bounds checks), so ASan leaves that signal alone.
 export ASAN_OPTIONS=detect_leaks=0:handle_segv=0:abort_on_error=1:detect_odr_violation=0
@@ -31,6 +33,6 @@ fi
 echo "sanitizer run: the canary's out-of-bounds read is reported (heap-buffer-overflow)"
 
 LD_PRELOAD=$asan LP_ONNX_NATIVE_BUILD=$PWD/build/Sanitize LP_ONNX_SANITIZED=1 LP_ONNX_FUZZ_WGSL=0 \
-  LP_ONNX_TEST_BACKENDS='^(reference|fused CPU kernels)' \
+  LP_ONNX_CUDA_EMULATION_BUILD=$PWD/build/CudaEmulationSanitize LP_ONNX_TEST_BACKENDS='^(reference|fused CPU kernels|CUDA kernels)' \
   node --experimental-vm-modules --no-warnings --liftoff-only node_modules/jest/bin/jest.js \
   test/ops.test.ts test/native-errors.test.ts test/node-session.test.ts test/fuzz-nodes.test.ts

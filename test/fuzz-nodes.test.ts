@@ -5,9 +5,11 @@
 // tolerance wherever ops.md promises it. Seeded: a failure prints its seed and shrinks to a small
 // node. LP_ONNX_FUZZ_RUNS (default 250) and LP_ONNX_FUZZ_SEED change the run;
 // LP_ONNX_FUZZ_REPORT=file writes the counts as JSON; LP_ONNX_FUZZ_WGSL=0 leaves the WGSL kernels out.
+// The CUDA kernels' code joins on the CPU emulation of the CUDA execution model where it is built.
 import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import fc from 'fast-check';
-import { native } from '../src/node/binding';
+import { native, nativeVariant } from '../src/node/binding';
 import { nodeWebGpu, runLpOpWebGpu, type WebGpuContext } from '../src/runtime/webgpu';
 import { compareArrays, TOL } from './helpers/compare';
 import { type Decision, lpNodeAttributeCheck, NODE_NAME, type RawNode, rawModel, rawNodeArb, runReference } from './helpers/raw-nodes';
@@ -15,6 +17,8 @@ import { type Decision, lpNodeAttributeCheck, NODE_NAME, type RawNode, rawModel,
 const RUNS = Number(process.env.LP_ONNX_FUZZ_RUNS ?? 250);
 const SEED = Number(process.env.LP_ONNX_FUZZ_SEED ?? 20261201);
 const { binding, reason } = native();
+// the CUDA kernels' code on the CPU emulation of the CUDA execution model (npm run build:cuda-emulation)
+const cudaEmulation = nativeVariant(process.env.LP_ONNX_CUDA_EMULATION_BUILD || join(__dirname, '..', 'build', 'CudaEmulation')).binding;
 
 const stats = {
   seed: SEED,
@@ -27,6 +31,7 @@ const stats = {
   nanPropagationCompared: 0,
   dimsOnly: 0,
   wgsl: 0,
+  cudaEmulation: 0,
   byOp: {} as Record<string, { nodes: number; accepted: number }>,
   /** the reference's refusals by kind of message (numbers and names left out) */
   reasons: {} as Record<string, number>,
@@ -40,12 +45,12 @@ function reasonOf(message: string): string {
     .replace(/\[[#, ]*\]/g, '[#]');
 }
 
-async function runNative(bytes: Uint8Array, feeds: ReturnType<typeof rawModel>['feeds']): Promise<Decision> {
-  if (!binding) throw new Error(reason);
-  let session: ReturnType<typeof binding.createSession> | undefined;
+async function runNative(bytes: Uint8Array, feeds: ReturnType<typeof rawModel>['feeds'], b = binding): Promise<Decision> {
+  if (!b) throw new Error(reason);
+  let session: ReturnType<typeof b.createSession> | undefined;
   try {
-    session = binding.createSession(bytes, { intraOpNumThreads: 1, logSeverityLevel: 4 });
-    const outs = await binding.run(
+    session = b.createSession(bytes, { intraOpNumThreads: 1, logSeverityLevel: 4 });
+    const outs = await b.run(
       session,
       feeds.map((f) => f.name),
       feeds.map(() => 'float32'),
@@ -57,7 +62,7 @@ async function runNative(bytes: Uint8Array, feeds: ReturnType<typeof rawModel>['
   } catch (e) {
     return { accepted: false, message: (e as Error).message };
   } finally {
-    if (session) binding.release(session);
+    if (session) b.release(session);
   }
 }
 
@@ -91,7 +96,8 @@ d('differential fuzzing of raw lp nodes', () => {
   });
   afterAll(() => {
     const text = JSON.stringify(stats, null, 1);
-    console.log(`fuzz (${wgsl ? 'reference, native kernels, lp-onnx/node, WGSL' : 'reference, native kernels, lp-onnx/node; no WebGPU here'}): ${text}`);
+    const rows = ['reference', 'native kernels', 'lp-onnx/node', ...(cudaEmulation ? ['CUDA kernels on the CPU emulation'] : []), ...(wgsl ? ['WGSL'] : [])];
+    console.log(`fuzz (${rows.join(', ')}): ${text}`);
     if (process.env.LP_ONNX_FUZZ_REPORT) writeFileSync(process.env.LP_ONNX_FUZZ_REPORT, `${text}\n`);
   });
 
@@ -129,6 +135,14 @@ d('differential fuzzing of raw lp nodes', () => {
           if (!ref.accepted && kernels.message.includes(ref.message)) stats.sameMessage++;
         }
         if (ref.accepted && kernels.accepted) compareOutputs('native kernels', c, kernels, ref);
+        if (cudaEmulation) {
+          const cuda = await runNative(bytes, feeds, cudaEmulation);
+          if (cuda.accepted !== kernels.accepted) {
+            throw new Error(`the CUDA kernels (CPU emulation) ${cuda.accepted ? 'accept' : `refuse (${cuda.message})`} a node the CPU kernels ${kernels.accepted ? 'accept' : `refuse (${kernels.message})`}`);
+          }
+          if (cuda.accepted && ref.accepted) compareOutputs('CUDA kernels (CPU emulation)', c, cuda, ref);
+          stats.cudaEmulation++;
+        }
         if (wgsl) {
           const w = await runWgsl(wgsl, c, bytes);
           if (w.accepted !== ref.accepted) throw new Error(`the WGSL kernels ${w.accepted ? 'accept' : `refuse (${w.message})`} a node the reference ${ref.accepted ? 'accepts' : `refuses (${ref.message})`}`);

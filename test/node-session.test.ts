@@ -10,6 +10,7 @@ import { buildFromArch } from '../src/export/arch';
 import { exportDualPath } from '../src/export/dual-path';
 import { readWeights } from '../src/export/weights/index';
 import { GraphBuilder } from '../src/graph/builder';
+import { cudaBuildStatus } from '../src/node/binding';
 import * as lpNode from '../src/node/index';
 import { encodeModel } from '../src/onnx/codec';
 import { toFloat64 } from '../src/onnx/tensor';
@@ -160,6 +161,23 @@ d('lp-onnx/node', () => {
       console.warn('skipping the WebGPU half: no WebGPU adapter');
     }
     await expect(lpNode.InferenceSession.create(bytes, { executionProviders: ['tpu'] })).rejects.toThrow("lp-onnx/node: execution provider 'tpu' is not supported (cpu, webgpu, cuda)");
+  });
+
+  test("executionProviders ['cuda'] without onnxruntime-node's CUDA provider: one clear error saying how to get it", async () => {
+    await expect(lpNode.InferenceSession.create(fedLpNorm(), { executionProviders: ['cuda'], logSeverityLevel: 4 })).rejects.toThrow(
+      /^lp-onnx\/node: the CUDA execution provider is not available here \(.*\); onnxruntime-node installs its CUDA provider when installed with network access on a machine with a GPU/,
+    );
+  });
+
+  const cuda = cudaBuildStatus();
+  if (!cuda.built) console.warn(`skipping the CUDA registration test: the CUDA kernels are not built (${cuda.reason})`);
+  (cuda.built ? test : test.skip)('the CUDA kernels sit beside the CPU ones in one domain: onnxruntime accepts both at session creation on a CPU-only runtime', async () => {
+    // onnxruntime checks that every kernel of an op name agrees on input and output counts and
+    // characteristics when the session is created; the CPU kernels then run the lp nodes.
+    const s = await lpNode.InferenceSession.create(fedLpNorm());
+    const out = await s.run({ X: T([1, 2, 3, 4], [1, 4]), W: T(new Array(12).fill(1), [3, 4]), P: T([2, 2, 2], [3]) });
+    expect(Array.from(out.Y.data as Float32Array).map((v) => Math.round(v * 1e4) / 1e4)).toEqual([5.4772, 5.4772, 5.4772]);
+    await s.release();
   });
 
   test('a model without lp nodes runs exactly as in onnxruntime-node', async () => {

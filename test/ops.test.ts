@@ -31,6 +31,7 @@ for (const backend of BACKENDS) {
   if (backend.unavailable) console.warn(`skipping backend '${backend.name}': ${backend.unavailable}`);
   d(backend.name, () => {
     for (const [op, cases] of tables) {
+      if (backend.ops && !backend.ops.includes(op)) continue;
       describe(op, () => {
         test.each(cases.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
           const data = caseData(c, 1);

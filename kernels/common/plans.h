@@ -176,6 +176,34 @@ inline LpNormPlan PlanLpNorm(const std::string& node, const std::vector<int64_t>
   return p;
 }
 
+// W of LpNorm (on the host): >= 0, no NaN, and no row summing to 0 when mean = 1. Returns Z per unit
+// (the row sums when mean = 1, else 1).
+inline std::vector<float> CheckLpNormWeights(const std::string& node, const float* w, int64_t m, int64_t k, bool mean) {
+  const char* kName = schema::LpNormAttrs::kOp;
+  std::vector<float> z(m, 1.0f);
+  for (int64_t j = 0; j < m; ++j) {
+    const float* row = w + j * k;
+    // fast scan; the slow path only finds and names the offending index
+    float lo = 0.0f;
+    double sum = 0.0;
+    for (int64_t i = 0; i < k; ++i) {
+      lo = std::min(lo, row[i]);
+      sum += row[i];
+    }
+    if (lo < 0 || std::isnan(sum)) {
+      for (int64_t i = 0; i < k; ++i) {
+        if (std::isnan(row[i])) Fail(kName, node, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
+        if (row[i] < 0) Fail(kName, node, Str("W[", j, ",", i, "] = ", Num(row[i]), " is negative; weights must be >= 0"));
+      }
+    }
+    if (mean) {
+      if (sum == 0) Fail(kName, node, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
+      z[j] = static_cast<float>(sum);
+    }
+  }
+  return z;
+}
+
 struct LpPoolPlan {
   int64_t n, c;
   int64_t np;              // length of P (0: the attribute p)

@@ -7,6 +7,8 @@ namespace lp {
 struct L1ConvKernel {
   static constexpr const char* kName = "L1Conv";
   static constexpr size_t kInputs = 3;
+  static constexpr const char* kProvider = nullptr;
+  static constexpr unsigned kHostInputs = 0;
   static constexpr size_t kRequired = 2;
   explicit L1ConvKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {

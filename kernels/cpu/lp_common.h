@@ -13,11 +13,9 @@
 #include <string>
 #include <vector>
 
-#include "../common/plans.h"
+#include "../common/custom_op.h"
 
 namespace lp {
-
-constexpr const char* kDomain = "com.lponnx";
 
 // Runs fn(i) for i in [0, n) on onnxruntime's intra-op threads (the session's thread settings).
 inline void ParallelFor(OrtKernelContext* ctx, size_t n, const std::function<void(size_t)>& fn) {
@@ -91,79 +89,6 @@ inline float FastLog(float x) {
   float lm = 2.0f * t * (1.0f + t2 * (0.333333333f + t2 * (0.2f + t2 * (0.142857143f + t2 * 0.111111111f))));
   float r = lm + static_cast<float>(e) * 0.693147181f;
   return x > 0.0f ? r : (x == 0.0f ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN());
-}
-
-// One op class for every kernel: float tensors, kernel-declared input counts, errors as statuses.
-template <typename Kernel>
-struct Op : Ort::CustomOpBase<Op<Kernel>, Kernel, true> {
-  OrtStatusPtr CreateKernelV2(const OrtApi& api, const OrtKernelInfo* info, void** kernel) const {
-    try {
-      *kernel = new Kernel(info);
-      return nullptr;
-    } catch (const Ort::Exception& e) {
-      return api.CreateStatus(e.GetOrtErrorCode(), e.what());
-    } catch (const std::exception& e) {
-      return api.CreateStatus(ORT_FAIL, e.what());
-    }
-  }
-  const char* GetName() const { return Kernel::kName; }
-  size_t GetInputTypeCount() const { return Kernel::kInputs; }
-  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
-  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t i) const {
-    return i < Kernel::kRequired ? INPUT_OUTPUT_REQUIRED : INPUT_OUTPUT_OPTIONAL;
-  }
-  size_t GetOutputTypeCount() const { return 1; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
-};
-
-// Runs a kernel's Compute and turns exceptions into an onnxruntime status.
-template <typename F>
-OrtStatusPtr Guard(F&& f) {
-  try {
-    f();
-    return nullptr;
-  } catch (const Ort::Exception& e) {
-    return Ort::GetApi().CreateStatus(e.GetOrtErrorCode(), e.what());
-  } catch (const std::exception& e) {
-    return Ort::GetApi().CreateStatus(ORT_FAIL, e.what());
-  }
-}
-
-// Reads an optional input: nullptr when absent.
-inline const OrtValue* OptionalInput(OrtKernelContext* ctx, size_t i) {
-  size_t n = 0;
-  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx, &n));
-  if (i >= n) return nullptr;
-  const OrtValue* v = nullptr;
-  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx, i, &v));
-  return v;
-}
-
-inline std::vector<int64_t> ShapeOf(const OrtValue* v) { return Ort::ConstValue(v).GetTensorTypeAndShapeInfo().GetShape(); }
-
-inline const float* DataOf(const OrtValue* v) { return Ort::ConstValue(v).GetTensorData<float>(); }
-
-// The rank of an input as the model declares it (0 when unknown or a scalar).
-inline size_t KnownRank(const Ort::ConstKernelInfo& info, size_t i) {
-  try {
-    return info.GetInputTypeInfo(i).GetTensorTypeAndShapeInfo().GetDimensionsCount();
-  } catch (const Ort::Exception&) {
-    return 0;
-  }
-}
-
-// A P that is a constant initializer: its rank and values checked once, when the kernel is created.
-// False when P is absent or fed at run time.
-inline bool CheckConstantExponents(const Ort::ConstKernelInfo& info, size_t index, const char* op, const std::string& node,
-                                   const char* unit) {
-  if (info.GetInputCount() <= index) return false;
-  int is_const = 0;
-  auto p = info.GetTensorConstantInput(index, &is_const);
-  if (!is_const) return false;
-  const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
-  if (ps.size() > 1) Fail(op, node, Str("P must be [", unit, "], [1] or a scalar, got rank ", ps.size()));
-  CheckExponents(p.GetTensorData<float>(), Product(ps), op, node);
-  return true;
 }
 
 }  // namespace lp

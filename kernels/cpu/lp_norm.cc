@@ -143,28 +143,7 @@ float LpNormKernel::ExactUnit(const float* x, const float* w, int64_t k, float p
 }
 
 std::vector<float> LpNormKernel::CheckWeights(const float* w, int64_t m, int64_t k) const {
-  std::vector<float> z(m, 1.0f);
-  for (int64_t j = 0; j < m; ++j) {
-    const float* row = w + j * k;
-    // fast scan; the slow path only finds and names the offending index
-    float lo = 0.0f;
-    double sum = 0.0;
-    for (int64_t i = 0; i < k; ++i) {
-      lo = std::min(lo, row[i]);
-      sum += row[i];
-    }
-    if (lo < 0 || std::isnan(sum)) {
-      for (int64_t i = 0; i < k; ++i) {
-        if (std::isnan(row[i])) Fail(kName, node_, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
-        if (row[i] < 0) Fail(kName, node_, Str("W[", j, ",", i, "] = ", Num(row[i]), " is negative; weights must be >= 0"));
-      }
-    }
-    if (attrs_.mean) {
-      if (sum == 0) Fail(kName, node_, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
-      z[j] = static_cast<float>(sum);
-    }
-  }
-  return z;
+  return CheckLpNormWeights(node_, w, m, k, attrs_.mean != 0);
 }
 
 void LpNormKernel::Compute(OrtKernelContext* ctx) {

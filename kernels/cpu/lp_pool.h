@@ -7,6 +7,8 @@ namespace lp {
 struct LpPoolKernel {
   static constexpr const char* kName = "LpPool";
   static constexpr size_t kInputs = 2;
+  static constexpr const char* kProvider = nullptr;
+  static constexpr unsigned kHostInputs = 0;
   static constexpr size_t kRequired = 1;
   explicit LpPoolKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {

@@ -1,7 +1,10 @@
 // The lp-onnx custom-op library: RegisterCustomOps adds the domain com.lponnx (version 1) with the
 // CPU kernels to a session's options. Loaded by the lp-onnx/node addon, and by Python onnxruntime
 // through SessionOptions.register_custom_ops_library.
+#include <algorithm>
 #include <mutex>
+#include <string>
+#include <vector>
 
 #include "l1_conv.h"
 #include "lp_norm.h"
@@ -9,15 +12,24 @@
 
 namespace lp {
 namespace Cpu {
-void RegisterOps(Ort::CustomOpDomain& domain) {
+// The CPU kernels, but those named in `except`.
+void RegisterOps(Ort::CustomOpDomain& domain, const std::vector<std::string>& except) {
   static Op<LpNormKernel> lp_norm;
   static Op<LpPoolKernel> lp_pool;
   static Op<L1ConvKernel> l1_conv;
-  domain.Add(&lp_norm);
-  domain.Add(&lp_pool);
-  domain.Add(&l1_conv);
+  const auto keep = [&](const char* name) { return std::find(except.begin(), except.end(), name) == except.end(); };
+  if (keep(LpNormKernel::kName)) domain.Add(&lp_norm);
+  if (keep(LpPoolKernel::kName)) domain.Add(&lp_pool);
+  if (keep(L1ConvKernel::kName)) domain.Add(&l1_conv);
 }
 }  // namespace Cpu
+
+#if defined(LP_CUDA_EMULATION) || defined(LP_WITH_CUDA)
+namespace Cuda {
+const std::vector<std::string>& OpNames();
+void RegisterOps(Ort::CustomOpDomain& domain);
+}  // namespace Cuda
+#endif
 }  // namespace lp
 
 extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options,
@@ -29,7 +41,17 @@ extern "C" __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL Regist
   return lp::Guard([&] {
     std::call_once(once, [] {
       domain = new Ort::CustomOpDomain(lp::kDomain);
-      lp::Cpu::RegisterOps(*domain);
+#if defined(LP_CUDA_EMULATION)
+      // the test build: the CUDA kernels (device code on the CPU emulation) stand in for the CPU ones
+      lp::Cuda::RegisterOps(*domain);
+      lp::Cpu::RegisterOps(*domain, lp::Cuda::OpNames());
+#else
+      lp::Cpu::RegisterOps(*domain, {});
+#if defined(LP_WITH_CUDA)
+      // the same ops for onnxruntime's CUDA execution provider, in the one domain
+      lp::Cuda::RegisterOps(*domain);
+#endif
+#endif
     });
     Ort::UnownedSessionOptions(options).Add(*domain);
   });

@@ -192,8 +192,10 @@ napi_value CreateSession(napi_env env, napi_callback_info info) {
           if (st != nullptr) {
             const std::string why = Ort::GetApi().GetErrorMessage(st);
             Ort::GetApi().ReleaseStatus(st);
-            return Throw(
-                env, "lp-onnx/node: the CUDA execution provider is not available here (onnxruntime-node's CUDA libraries: " + why + ")");
+            return Throw(env,
+                         "lp-onnx/node: the CUDA execution provider is not available here (" + why +
+                             "); onnxruntime-node installs its CUDA provider when installed with network access on a machine with a GPU "
+                             "(npm install onnxruntime-node without ONNXRUNTIME_NODE_INSTALL=skip)");
           }
         } else if (ep != "cpu") {
           return Throw(env, "lp-onnx/node: execution provider '" + ep + "' is not supported (cpu, webgpu, cuda)");

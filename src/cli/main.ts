@@ -62,6 +62,14 @@ function maxErrors(got: Tensor | undefined, want: Tensor, rtol: number): { abs: 
   return { abs, rel, ratio };
 }
 
+/** doctor's line on the CUDA kernels. */
+function cudaLine(): string {
+  const { cudaBuildStatus } = require('../node/binding') as typeof import('../node/binding');
+  const c = cudaBuildStatus();
+  if (!c.built) return `not built: ${c.reason}`;
+  return `built for ${c.archs?.join(', ')} + PTX ${c.ptx} (${c.toolkit}; CUDA runtime linked in, a driver is all a GPU machine needs); they run where onnxruntime has its CUDA execution provider (executionProviders: ['cuda'])`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   let failed = false;
   const fail = (e: unknown) => {
@@ -292,7 +300,7 @@ export async function main(argv: string[]): Promise<void> {
           `onnxruntime-node: ${require('onnxruntime-node/package.json').version ?? '?'}`,
           `fused CPU kernels (lp-onnx/node): ${s.available ? `yes (onnxruntime ${s.onnxruntime})` : `no: ${s.reason}`}`,
           `custom-op library for Python onnxruntime: ${existsSync(OPS_LIBRARY_PATH) ? OPS_LIBRARY_PATH : 'no (built with the kernels)'}`,
-          'CUDA kernels: not part of this version',
+          `CUDA kernels (onnxruntime's CUDA execution provider): ${cudaLine()}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);
       },

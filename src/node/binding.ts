@@ -60,6 +60,25 @@ export function onnxruntimeLibrary(): string {
   return join(pkg, 'bin', 'napi-v6', process.platform, arch, 'libonnxruntime.so.1');
 }
 
+export interface CudaBuildStatus {
+  built: boolean;
+  archs?: string[];
+  ptx?: string;
+  toolkit?: string;
+  reason?: string;
+}
+
+/** Whether the native build carries the CUDA kernels (build/native-status.json), and why not. */
+export function cudaBuildStatus(): CudaBuildStatus {
+  try {
+    const s = JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as { ok: boolean; cuda?: CudaBuildStatus; reason?: string };
+    if (!s.ok) return { built: false, reason: `the native build failed: ${s.reason}` };
+    return s.cuda ?? { built: false, reason: 'built before the CUDA kernels existed (rebuild: npm run build:native)' };
+  } catch {
+    return { built: false, reason: 'the native part is not built' };
+  }
+}
+
 let loaded: { binding?: Binding; ortVersion?: string; reason?: string } | undefined;
 
 /** The addon, or why it is not there. Loads onnxruntime-node first so both share one runtime. */
@@ -79,12 +98,35 @@ export function native(): { binding?: Binding; ortVersion?: string; reason?: str
       loaded = { reason: `the native kernels are missing (${ADDON_PATH}): ${why}` };
       return loaded;
     }
-    require('onnxruntime-node');
-    const binding = require(ADDON_PATH) as Binding;
-    const ortVersion = binding.init(onnxruntimeLibrary());
-    loaded = { binding, ortVersion };
+    loaded = loadAddon(ADDON_PATH);
   } catch (e) {
     loaded = { reason: `the native kernels could not be loaded: ${(e as Error).message}` };
   }
   return loaded;
+}
+
+function loadAddon(path: string): { binding: Binding; ortVersion: string } {
+  require('onnxruntime-node');
+  const binding = require(path) as Binding;
+  return { binding, ortVersion: binding.init(onnxruntimeLibrary()) };
+}
+
+const variants = new Map<string, { binding?: Binding; reason?: string }>();
+
+/**
+ * The addon of another build folder, beside the one lp-onnx/node uses: the tests load
+ * build/CudaEmulation (the CUDA kernels on the CPU emulation) this way. Both share one runtime.
+ */
+export function nativeVariant(folder: string): { binding?: Binding; reason?: string } {
+  const known = variants.get(folder);
+  if (known) return known;
+  const path = join(folder, 'lp_onnx.node');
+  let v: { binding?: Binding; reason?: string };
+  try {
+    v = existsSync(path) ? { binding: loadAddon(path).binding } : { reason: `${path} is not built` };
+  } catch (e) {
+    v = { reason: `${path} could not be loaded: ${(e as Error).message}` };
+  }
+  variants.set(folder, v);
+  return v;
 }

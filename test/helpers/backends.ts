@@ -10,6 +10,7 @@ import { encodeModel } from '../../src/onnx/codec';
 import type { ModelProto } from '../../src/onnx/proto';
 import { makeTensor, type Tensor } from '../../src/onnx/tensor';
 import * as lpNode from '../../src/node/index';
+import { nativeVariant } from '../../src/node/binding';
 import { nativeStatus } from '../../src/node/index';
 import { runOrt } from '../../src/runtime/ort';
 import * as lpWeb from '../../src/runtime/web/index';
@@ -53,6 +54,8 @@ export function caseModel(c: OpCase, d: CaseData, opset = 18): { model: ModelPro
 export interface Backend {
   name: string;
   tolerance: Tolerance;
+  /** the ops it runs (all when absent) */
+  ops?: readonly string[];
   /** undefined when available, else why not */
   unavailable?: string;
   run(c: OpCase, d: CaseData): Promise<NdArray>;
@@ -87,6 +90,37 @@ async function runNative(c: OpCase, d: CaseData): Promise<NdArray> {
     return { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Float32Array) };
   } finally {
     await session.release();
+  }
+}
+
+// LP_ONNX_CUDA_EMULATION_BUILD: another build of it (the sanitizer run's build/CudaEmulationSanitize)
+const CUDA_EMULATION = process.env.LP_ONNX_CUDA_EMULATION_BUILD || join(__dirname, '..', '..', 'build', 'CudaEmulation');
+/** The ops whose CUDA kernels the emulation build carries (the others stay on the CPU kernels there). */
+const CUDA_OPS = ['LpNorm', 'LpPool', 'L1Conv'];
+
+/**
+ * The dual-path model on the CUDA kernels' host code and device code, run by the CPU emulation of
+ * the CUDA execution model (kernels/cuda/emulation): the test build build/CudaEmulation, not a GPU.
+ */
+async function runCudaEmulation(c: OpCase, d: CaseData): Promise<NdArray> {
+  const { binding, reason } = nativeVariant(CUDA_EMULATION);
+  if (!binding) throw new Error(reason);
+  const { model, feeds } = caseModel(c, d);
+  const { model: dual } = exportDualPath(model, { what: c.name });
+  const session = binding.createSession(encodeModel(dual), {});
+  try {
+    const names = Object.keys(feeds);
+    const outs = await binding.run(
+      session,
+      names,
+      names.map(() => 'float32'),
+      names.map((n) => feeds[n].dims),
+      names.map((n) => feeds[n].data as Float32Array),
+      ['Y'],
+    );
+    return { dims: outs[0].dims, data: Float64Array.from(outs[0].data as Float32Array) };
+  } finally {
+    binding.release(session);
   }
 }
 
@@ -154,6 +188,13 @@ const SPECS: BackendSpec[] = [
     },
   },
   { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, probe: () => nativeStatus().reason, run: (c, d) => runNative(c, d) },
+  {
+    name: 'CUDA kernels (CPU emulation of the CUDA execution model, not a GPU)',
+    tolerance: TOL.kernel,
+    ops: CUDA_OPS,
+    probe: () => nativeVariant(CUDA_EMULATION).reason && `${nativeVariant(CUDA_EMULATION).reason} (npm run build:cuda-emulation)`,
+    run: (c, d) => runCudaEmulation(c, d),
+  },
   { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWgsl(c, d) },
   { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWebSession(c, d) },
   { name: 'function body on onnxruntime-node', tolerance: TOL.body, probe: () => probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },

@@ -1,0 +1,92 @@
+// The onnxruntime side shared by every native kernel, CPU or CUDA: one custom-op class per kernel,
+// exceptions turned into statuses, and reading inputs (shapes, optional inputs, constants).
+#pragma once
+
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "plans.h"
+
+namespace lp {
+
+constexpr const char* kDomain = "com.lponnx";
+
+// One op class for every kernel: float tensors, kernel-declared input counts, errors as statuses.
+template <typename Kernel>
+struct Op : Ort::CustomOpBase<Op<Kernel>, Kernel, true> {
+  OrtStatusPtr CreateKernelV2(const OrtApi& api, const OrtKernelInfo* info, void** kernel) const {
+    try {
+      *kernel = new Kernel(info);
+      return nullptr;
+    } catch (const Ort::Exception& e) {
+      return api.CreateStatus(e.GetOrtErrorCode(), e.what());
+    } catch (const std::exception& e) {
+      return api.CreateStatus(ORT_FAIL, e.what());
+    }
+  }
+  const char* GetName() const { return Kernel::kName; }
+  // nullptr: the CPU execution provider
+  const char* GetExecutionProviderType() const { return Kernel::kProvider; }
+  // inputs the kernel reads on the host (a small P) are copied there by onnxruntime
+  OrtMemType GetInputMemoryType(size_t i) const { return (Kernel::kHostInputs >> i) & 1u ? OrtMemTypeCPUInput : OrtMemTypeDefault; }
+  size_t GetInputTypeCount() const { return Kernel::kInputs; }
+  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t i) const {
+    return i < Kernel::kRequired ? INPUT_OUTPUT_REQUIRED : INPUT_OUTPUT_OPTIONAL;
+  }
+  size_t GetOutputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+};
+
+// Runs a kernel's Compute and turns exceptions into an onnxruntime status.
+template <typename F>
+OrtStatusPtr Guard(F&& f) {
+  try {
+    f();
+    return nullptr;
+  } catch (const Ort::Exception& e) {
+    return Ort::GetApi().CreateStatus(e.GetOrtErrorCode(), e.what());
+  } catch (const std::exception& e) {
+    return Ort::GetApi().CreateStatus(ORT_FAIL, e.what());
+  }
+}
+
+// Reads an optional input: nullptr when absent.
+inline const OrtValue* OptionalInput(OrtKernelContext* ctx, size_t i) {
+  size_t n = 0;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInputCount(ctx, &n));
+  if (i >= n) return nullptr;
+  const OrtValue* v = nullptr;
+  Ort::ThrowOnError(Ort::GetApi().KernelContext_GetInput(ctx, i, &v));
+  return v;
+}
+
+inline std::vector<int64_t> ShapeOf(const OrtValue* v) { return Ort::ConstValue(v).GetTensorTypeAndShapeInfo().GetShape(); }
+
+inline const float* DataOf(const OrtValue* v) { return Ort::ConstValue(v).GetTensorData<float>(); }
+
+// The rank of an input as the model declares it (0 when unknown or a scalar).
+inline size_t KnownRank(const Ort::ConstKernelInfo& info, size_t i) {
+  try {
+    return info.GetInputTypeInfo(i).GetTensorTypeAndShapeInfo().GetDimensionsCount();
+  } catch (const Ort::Exception&) {
+    return 0;
+  }
+}
+
+// A P that is a constant initializer: its rank and values checked once, when the kernel is created.
+// False when P is absent or fed at run time.
+inline bool CheckConstantExponents(const Ort::ConstKernelInfo& info, size_t index, const char* op, const std::string& node,
+                                   const char* unit) {
+  if (info.GetInputCount() <= index) return false;
+  int is_const = 0;
+  auto p = info.GetTensorConstantInput(index, &is_const);
+  if (!is_const) return false;
+  const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
+  if (ps.size() > 1) Fail(op, node, Str("P must be [", unit, "], [1] or a scalar, got rank ", ps.size()));
+  CheckExponents(p.GetTensorData<float>(), Product(ps), op, node);
+  return true;
+}
+
+}  // namespace lp

@@ -1,0 +1,20 @@
+// What the CUDA sources of kernels/cuda see of CUDA: the real runtime under nvcc (and in the host
+// files built against it), or the CPU emulation of the execution model (emulation/cuda_emulation.h)
+// when the same sources are compiled by g++ with LP_CUDA_EMULATION for the tests.
+#pragma once
+
+#if defined(LP_CUDA_EMULATION)
+#include "emulation/cuda_emulation.h"
+// kernel<<<grid, block, shared, stream>>>(args...)
+#define LP_LAUNCH(kernel, grid, block, shared, stream, ...) lp_emu::Launch(kernel, grid, block, shared, stream, __VA_ARGS__)
+#define LP_DYNAMIC_SHARED(T, name) T* name = lp_emu::DynamicShared<T>()
+#else
+#include <cuda_runtime.h>
+#define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
+#define LP_DYNAMIC_SHARED(T, name)              \
+  extern __shared__ float4 lp_dynamic_shared[]; \
+  T* name = reinterpret_cast<T*>(lp_dynamic_shared)
+#endif
+
+// NaN without relying on -ffast-math-sensitive library calls
+#define LP_IS_NAN(v) ((v) != (v))

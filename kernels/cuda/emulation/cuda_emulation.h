@@ -1,0 +1,226 @@
+// An emulation of the CUDA execution model on the CPU, for testing the device code of kernels/cuda
+// without a GPU: the same .cu source, compiled by g++ with LP_CUDA_EMULATION, launched with the same
+// grid and block. Every block runs its blockDim threads as real OS threads (reused from block to
+// block, blocks one after another); __syncthreads is a barrier over the block's live threads (a
+// thread that has returned no longer takes part, as on current GPUs); __shared__ memory is one
+// object per kernel (blocks do not overlap, so each block has it to itself); dynamic shared memory
+// is one buffer per launch. Launches are serialised, so concurrent sessions stay apart. Device
+// memory is host memory; streams are accepted and ignored (everything is synchronous).
+// The limits a GPU enforces at launch are checked: at most 1024 threads per block, grid y and z at
+// most 65535, at most 48 KiB of dynamic shared memory.
+#pragma once
+
+#include <cmath>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <mutex>
+#include <thread>
+#include <tuple>
+#include <utility>
+#include <vector>
+
+struct dim3 {
+  unsigned int x, y, z;
+  constexpr dim3(unsigned int x_ = 1, unsigned int y_ = 1, unsigned int z_ = 1) : x(x_), y(y_), z(z_) {}
+};
+
+struct CUstream_st;
+using cudaStream_t = CUstream_st*;
+
+enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2, cudaErrorInvalidConfiguration = 9 };
+enum cudaMemcpyKind {
+  cudaMemcpyHostToHost = 0,
+  cudaMemcpyHostToDevice = 1,
+  cudaMemcpyDeviceToHost = 2,
+  cudaMemcpyDeviceToDevice = 3,
+  cudaMemcpyDefault = 4
+};
+
+inline const char* cudaGetErrorString(cudaError_t e) {
+  switch (e) {
+    case cudaSuccess:
+      return "no error";
+    case cudaErrorInvalidValue:
+      return "invalid argument";
+    case cudaErrorMemoryAllocation:
+      return "out of memory";
+    case cudaErrorInvalidConfiguration:
+      return "invalid configuration argument";
+  }
+  return "unknown error";
+}
+
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+  if (bytes > 0) std::memcpy(dst, src, bytes);
+  return cudaSuccess;
+}
+
+inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  if (bytes > 0) std::memcpy(dst, src, bytes);
+  return cudaSuccess;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+
+namespace lp_emu {
+
+struct Index {
+  dim3 thread, block;
+};
+inline thread_local Index tls;
+inline dim3 g_grid, g_block;
+inline std::vector<std::max_align_t> g_dynamic_shared;
+inline cudaError_t g_last_error = cudaSuccess;
+
+// __syncthreads: all live threads of the block meet; a thread that has returned leaves for good.
+class BlockBarrier {
+ public:
+  void Reset(unsigned live) {
+    live_ = live;
+    arrived_ = 0;
+  }
+  void Wait() {
+    std::unique_lock<std::mutex> lock(m_);
+    const unsigned generation = generation_;
+    if (++arrived_ == live_) {
+      Release();
+      return;
+    }
+    cv_.wait(lock, [&] { return generation_ != generation; });
+  }
+  void Leave() {
+    std::lock_guard<std::mutex> lock(m_);
+    --live_;
+    if (arrived_ > 0 && arrived_ == live_) Release();
+  }
+
+ private:
+  void Release() {
+    arrived_ = 0;
+    ++generation_;
+    cv_.notify_all();
+  }
+  std::mutex m_;
+  std::condition_variable cv_;
+  unsigned live_ = 0, arrived_ = 0, generation_ = 0;
+};
+inline BlockBarrier g_barrier;
+
+// The block's threads, reused for every block of a launch.
+class Workers {
+ public:
+  explicit Workers(unsigned n) {
+    for (unsigned i = 0; i < n; ++i) threads_.emplace_back([this, i] { Loop(i); });
+  }
+  ~Workers() {
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      quit_ = true;
+      ++round_;
+    }
+    start_.notify_all();
+    for (auto& t : threads_) t.join();
+  }
+  // Runs body on every thread of one block and waits for all of them.
+  void RunBlock(dim3 block, const std::function<void()>& body) {
+    g_barrier.Reset(static_cast<unsigned>(threads_.size()));
+    {
+      std::lock_guard<std::mutex> lock(m_);
+      block_ = block;
+      body_ = &body;
+      done_ = 0;
+      ++round_;
+    }
+    start_.notify_all();
+    std::unique_lock<std::mutex> lock(m_);
+    done_cv_.wait(lock, [&] { return done_ == threads_.size(); });
+  }
+
+ private:
+  void Loop(unsigned i) {
+    unsigned seen = 0;
+    for (;;) {
+      const std::function<void()>* body;
+      {
+        std::unique_lock<std::mutex> lock(m_);
+        start_.wait(lock, [&] { return round_ != seen; });
+        seen = round_;
+        if (quit_) return;
+        body = body_;
+        tls.block = block_;
+      }
+      tls.thread = dim3(i % g_block.x, (i / g_block.x) % g_block.y, i / (g_block.x * g_block.y));
+      (*body)();
+      g_barrier.Leave();
+      std::lock_guard<std::mutex> lock(m_);
+      if (++done_ == threads_.size()) done_cv_.notify_all();
+    }
+  }
+  std::vector<std::thread> threads_;
+  std::mutex m_;
+  std::condition_variable start_, done_cv_;
+  dim3 block_;
+  const std::function<void()>* body_ = nullptr;
+  unsigned round_ = 0;
+  size_t done_ = 0;
+  bool quit_ = false;
+};
+
+inline std::mutex& LaunchMutex() {
+  static std::mutex m;
+  return m;
+}
+
+template <typename T>
+T* DynamicShared() {
+  return reinterpret_cast<T*>(g_dynamic_shared.data());
+}
+
+// kernel<<<grid, block, shared_bytes, stream>>>(args...)
+template <typename... P, typename... A>
+cudaError_t Launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t, A&&... args) {
+  std::lock_guard<std::mutex> lock(LaunchMutex());
+  const uint64_t threads = uint64_t{block.x} * block.y * block.z;
+  if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 ||
+      shared_bytes > 48 * 1024) {
+    g_last_error = cudaErrorInvalidConfiguration;
+    return g_last_error;
+  }
+  g_grid = grid;
+  g_block = block;
+  g_dynamic_shared.assign((shared_bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t), std::max_align_t{});
+  std::tuple<P...> params(std::forward<A>(args)...);
+  const std::function<void()> body = [&] { std::apply(kernel, params); };
+  Workers workers(static_cast<unsigned>(threads));
+  for (unsigned z = 0; z < grid.z; ++z)
+    for (unsigned y = 0; y < grid.y; ++y)
+      for (unsigned x = 0; x < grid.x; ++x) workers.RunBlock(dim3(x, y, z), body);
+  return cudaSuccess;
+}
+
+}  // namespace lp_emu
+
+inline cudaError_t cudaGetLastError() {
+  const cudaError_t e = lp_emu::g_last_error;
+  lp_emu::g_last_error = cudaSuccess;
+  return e;
+}
+
+#define threadIdx (lp_emu::tls.thread)
+#define blockIdx (lp_emu::tls.block)
+#define blockDim (lp_emu::g_block)
+#define gridDim (lp_emu::g_grid)
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline
+#define __shared__ static
+inline void __syncthreads() { lp_emu::g_barrier.Wait(); }
+inline float __int_as_float(int v) {
+  float f;
+  std::memcpy(&f, &v, sizeof f);
+  return f;
+}

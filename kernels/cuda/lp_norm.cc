@@ -1,0 +1,67 @@
+#include "lp_norm.h"
+
+#include "lp_norm_impl.cuh"
+
+namespace lp {
+namespace Cuda {
+
+LpNormKernel::LpNormKernel(const OrtKernelInfo* info) {
+  const AttrReader r(info, kName);
+  node_ = r.node();
+  attrs_ = schema::LpNormAttrs::Read(r);
+  Ort::ConstKernelInfo ki(info);
+  int is_const = 0;
+  auto w = ki.GetTensorConstantInput(1, &is_const);
+  if (is_const) {
+    const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
+    if (ws.size() != 2) r.Fail(Str("W must have rank 2 [M, K], got rank ", ws.size()));
+    CheckDeviceWeights(w.GetTensorData<float>(), ws[0], ws[1], nullptr);
+    w_checked_ = true;
+  }
+  CheckConstantExponents(ki, 2, kName, node_, "M");
+}
+
+void LpNormKernel::CheckDeviceWeights(const float* w, int64_t m, int64_t k, cudaStream_t stream) const {
+  std::vector<float> host(static_cast<size_t>(m * k));
+  if (!host.empty()) {
+    // cudaMemcpyDefault: a constant initializer may sit on the host or on the device
+    Check(cudaMemcpyAsync(host.data(), w, sizeof(float) * host.size(), cudaMemcpyDefault, stream), kName, node_);
+    Check(cudaStreamSynchronize(stream), kName, node_);
+  }
+  CheckLpNormWeights(node_, host.data(), m, k, attrs_.mean != 0);
+}
+
+void LpNormKernel::Compute(OrtKernelContext* ctx) {
+  const OrtValue* xv = OptionalInput(ctx, 0);
+  const OrtValue* wv = OptionalInput(ctx, 1);
+  const OrtValue* pv = OptionalInput(ctx, 2);
+  if (xv == nullptr || wv == nullptr) Fail(kName, node_, "inputs X and W are required");
+  const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
+  const LpNormPlan plan = PlanLpNorm(node_, ShapeOf(xv), ShapeOf(wv), pv ? &ps : nullptr);
+  if (pv) CheckExponents(DataOf(pv), plan.np, kName, node_);  // on the host: P is a CPU input
+  const cudaStream_t stream = StreamOf(ctx);
+  if (!w_checked_) CheckDeviceWeights(DataOf(wv), plan.m, plan.k, stream);
+  Ort::KernelContext kc(ctx);
+  auto yv = kc.GetOutput(0, plan.ys);
+  if (plan.count == 0) return;
+  Scratch p(ctx, sizeof(float) * static_cast<size_t>(plan.np));
+  if (pv) Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
+  LpNormArgs a{};
+  a.x = DataOf(xv);
+  a.w = DataOf(wv);
+  a.p = p.As<float>();
+  a.y = yv.GetTensorMutableData<float>();
+  a.rows = plan.rows;
+  a.k = plan.k;
+  a.m = plan.m;
+  a.np = plan.np;
+  a.p_attr = attrs_.p;
+  a.eps = attrs_.eps;
+  a.sum_eps = attrs_.sum_eps;
+  a.abs_mode = attrs_.mode == "abs";
+  a.mean = static_cast<int>(attrs_.mean);
+  Check(LaunchLpNorm(a, stream), kName, node_);
+}
+
+}  // namespace Cuda
+}  // namespace lp

@@ -1,0 +1,34 @@
+// LpNorm CUDA kernel, the onnxruntime side (ops.md): attributes through kernels/schema, shapes
+// through kernels/common/plans.h (as the CPU kernel), P read on the host (a CPU input), then one
+// launch on the EP's stream. A constant W is checked once, when the kernel is created; a W fed at
+// run time is copied to the host and checked on each run (the one synchronisation: W lives on the
+// device and its values decide whether the node is an error).
+#pragma once
+#include "cuda_common.h"
+
+namespace lp {
+namespace Cuda {
+
+struct LpNormKernel {
+  static constexpr const char* kName = "LpNorm";
+  static constexpr size_t kInputs = 3;
+  static constexpr const char* kProvider = Cuda::kProvider;
+  static constexpr unsigned kHostInputs = 1u << 2;  // P
+  static constexpr size_t kRequired = 2;
+  explicit LpNormKernel(const OrtKernelInfo* info);
+  OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
+    return Guard([&] { Compute(ctx); });
+  }
+  void Compute(OrtKernelContext* ctx);
+
+ private:
+  // W (device memory) copied to the host and checked.
+  void CheckDeviceWeights(const float* w, int64_t m, int64_t k, cudaStream_t stream) const;
+
+  std::string node_;
+  schema::LpNormAttrs attrs_;
+  bool w_checked_ = false;  // W is a constant initializer, checked at creation
+};
+
+}  // namespace Cuda
+}  // namespace lp

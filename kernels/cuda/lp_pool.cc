@@ -1,0 +1,59 @@
+#include "lp_pool.h"
+
+#include "lp_pool_impl.cuh"
+
+namespace lp {
+namespace Cuda {
+
+LpPoolKernel::LpPoolKernel(const OrtKernelInfo* info) {
+  const AttrReader r(info, kName);
+  node_ = r.node();
+  attrs_ = schema::LpPoolAttrs::Read(r);
+  if (!attrs_.global && !attrs_.kernel_shape) {
+    r.Fail("required attribute kernel_shape is missing (it may be omitted only when global = 1)");
+  }
+  Ort::ConstKernelInfo ki(info);
+  if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
+}
+
+void LpPoolKernel::Compute(OrtKernelContext* ctx) {
+  const OrtValue* xv = OptionalInput(ctx, 0);
+  const OrtValue* pv = OptionalInput(ctx, 1);
+  if (xv == nullptr) Fail(kName, node_, "input X is required");
+  const auto xs = ShapeOf(xv);
+  const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
+  const LpPoolPlan plan = PlanLpPool(attrs_, node_, xs, pv ? &ps : nullptr);
+  if (pv) CheckExponents(DataOf(pv), plan.np, kName, node_);  // on the host: P is a CPU input
+  Ort::KernelContext kc(ctx);
+  auto yv = kc.GetOutput(0, plan.ys);
+  if (plan.count == 0) return;
+  const cudaStream_t stream = StreamOf(ctx);
+  Scratch p(ctx, sizeof(float) * static_cast<size_t>(plan.np));
+  if (pv) Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
+  LpPoolArgs a{};
+  a.x = DataOf(xv);
+  a.y = yv.GetTensorMutableData<float>();
+  a.p = p.As<float>();
+  a.planes = plan.n * plan.c;
+  a.channels = plan.c;
+  a.np = plan.np;
+  a.p_attr = attrs_.p;
+  a.eps = attrs_.eps;
+  a.abs_mode = attrs_.mode == "abs";
+  a.mean = static_cast<int>(attrs_.mean);
+  a.count_include_pad = static_cast<int>(attrs_.count_include_pad);
+  for (int i = 0; i < 3; ++i) {
+    const Axis& x = plan.axes[i];
+    a.input[i] = x.input;
+    a.kernel[i] = x.kernel;
+    a.stride[i] = x.stride;
+    a.dilation[i] = x.dilation;
+    a.pad_begin[i] = x.pad_begin;
+    a.pad_end[i] = x.pad_end;
+    a.output[i] = x.output;
+  }
+  Check(LaunchLpPool(a, stream), kName, node_);
+}
+
+}  // namespace Cuda
+}  // namespace lp
