@@ -1,0 +1,180 @@
+// A C interface to the CUDA launchers for scripts/gpu/gpu-check.py, the check that runs on a GPU
+// machine (no onnxruntime there is built with CUDA): every op case on the real GPU, on a stream the
+// caller gives, and the benchmarks. The attributes arrive as flat arrays (a length of -1: absent)
+// and go through the same schema structs and plans (kernels/common/plans.h) as the onnxruntime
+// kernels. Each call first plans (dry = 1: output dims only, with every check of the kernels,
+// values included where host copies are given), then launches (dry = 0) on device pointers.
+// Returns 0, or 1 with the kernels' error message in err.
+#include <cstring>
+
+#include "../../common/plans.h"
+#include "../l1_conv_impl.cuh"
+#include "../lp_norm_impl.cuh"
+#include "../lp_pool_impl.cuh"
+
+namespace {
+
+std::optional<std::vector<int64_t>> List(const int64_t* v, int n) {
+  if (n < 0) return std::nullopt;
+  return std::vector<int64_t>(v, v + n);
+}
+
+void Dims(const std::vector<int64_t>& ys, int64_t* out, int* rank) {
+  for (size_t i = 0; i < ys.size(); ++i) out[i] = ys[i];
+  *rank = static_cast<int>(ys.size());
+}
+
+template <typename F>
+int Guarded(char* err, int errlen, F&& f) {
+  try {
+    f();
+    return 0;
+  } catch (const std::exception& e) {
+    std::snprintf(err, static_cast<size_t>(errlen), "%s", e.what());
+    return 1;
+  }
+}
+
+void Launched(cudaError_t e, const char* op) {
+  if (e != cudaSuccess) lp::Fail(op, "gpu-check", std::string("CUDA error: ") + cudaGetErrorString(e));
+}
+
+}  // namespace
+
+extern "C" {
+
+__attribute__((visibility("default"))) int lp_gpu_lp_pool(const float* x, const int64_t* xdims, int xrank, const float* p_host,
+                                                          const float* p_dev, const int64_t* pdims, int prank, const int64_t* kernel,
+                                                          int nk, const int64_t* strides, int ns, const int64_t* pads, int npads,
+                                                          const int64_t* dilations, int nd, const char* auto_pad, int64_t ceil_mode,
+                                                          int64_t count_include_pad, float p, float eps, int64_t mean, const char* mode,
+                                                          int64_t global, float* y, int64_t* ydims, int* yrank, void* stream, int dry,
+                                                          char* err, int errlen) {
+  return Guarded(err, errlen, [&] {
+    lp::schema::LpPoolAttrs a;
+    a.kernel_shape = List(kernel, nk);
+    a.strides = List(strides, ns);
+    a.pads = List(pads, npads);
+    a.dilations = List(dilations, nd);
+    a.auto_pad = auto_pad;
+    a.ceil_mode = ceil_mode;
+    a.count_include_pad = count_include_pad;
+    a.p = p;
+    a.eps = eps;
+    a.mean = mean;
+    a.mode = mode;
+    a.global = global;
+    const std::string node = "gpu-check";
+    if (!a.global && !a.kernel_shape) lp::Fail(a.kOp, node, "required attribute kernel_shape is missing");
+    const std::vector<int64_t> xs(xdims, xdims + xrank), ps(pdims, pdims + (prank < 0 ? 0 : prank));
+    const lp::LpPoolPlan plan = lp::PlanLpPool(a, node, xs, prank >= 0 ? &ps : nullptr);
+    if (p_host) lp::CheckExponents(p_host, plan.np, a.kOp, node);
+    Dims(plan.ys, ydims, yrank);
+    if (dry || plan.count == 0) return;
+    lp::Cuda::LpPoolArgs g{};
+    g.x = x;
+    g.y = y;
+    g.p = p_dev;
+    g.planes = plan.n * plan.c;
+    g.channels = plan.c;
+    g.np = plan.np;
+    g.p_attr = a.p;
+    g.eps = a.eps;
+    g.abs_mode = a.mode == "abs";
+    g.mean = static_cast<int>(a.mean);
+    g.count_include_pad = static_cast<int>(a.count_include_pad);
+    for (int i = 0; i < 3; ++i) {
+      const lp::Axis& ax = plan.axes[i];
+      g.input[i] = ax.input;
+      g.kernel[i] = ax.kernel;
+      g.stride[i] = ax.stride;
+      g.dilation[i] = ax.dilation;
+      g.pad_begin[i] = ax.pad_begin;
+      g.pad_end[i] = ax.pad_end;
+      g.output[i] = ax.output;
+    }
+    Launched(lp::Cuda::LaunchLpPool(g, static_cast<cudaStream_t>(stream)), a.kOp);
+  });
+}
+
+__attribute__((visibility("default"))) int lp_gpu_l1_conv(const float* x, const int64_t* xdims, int xrank, const float* w,
+                                                          const int64_t* wdims, int wrank, const float* b, const int64_t* bdims, int brank,
+                                                          const int64_t* kernel, int nk, const int64_t* strides, int ns,
+                                                          const int64_t* pads, int npads, const int64_t* dilations, int nd,
+                                                          const char* auto_pad, int64_t group, float* y, int64_t* ydims, int* yrank,
+                                                          void* stream, int dry, char* err, int errlen) {
+  return Guarded(err, errlen, [&] {
+    lp::schema::L1ConvAttrs a;
+    a.kernel_shape = List(kernel, nk);
+    a.strides = List(strides, ns);
+    a.pads = List(pads, npads);
+    a.dilations = List(dilations, nd);
+    a.auto_pad = auto_pad;
+    a.group = group;
+    const std::string node = "gpu-check";
+    if (a.group < 1) lp::Fail(a.kOp, node, "attribute group must be >= 1");
+    const std::vector<int64_t> xs(xdims, xdims + xrank), ws(wdims, wdims + wrank), bs(bdims, bdims + (brank < 0 ? 0 : brank));
+    const lp::L1ConvPlan plan = lp::PlanL1Conv(a, node, xs, ws, brank >= 0 ? &bs : nullptr);
+    Dims(plan.ys, ydims, yrank);
+    if (dry || plan.count == 0) return;
+    lp::Cuda::L1ConvArgs g{};
+    g.x = x;
+    g.w = w;
+    g.b = brank >= 0 ? b : nullptr;
+    g.y = y;
+    g.n = plan.n;
+    g.cin = plan.cin;
+    g.cout = plan.cout;
+    g.cg = plan.cg;
+    g.group = plan.group;
+    for (int i = 0; i < 3; ++i) {
+      const lp::Axis& ax = plan.axes[i];
+      g.input[i] = ax.input;
+      g.kernel[i] = ax.kernel;
+      g.stride[i] = ax.stride;
+      g.dilation[i] = ax.dilation;
+      g.pad_begin[i] = ax.pad_begin;
+      g.output[i] = ax.output;
+    }
+    Launched(lp::Cuda::LaunchL1Conv(g, static_cast<cudaStream_t>(stream)), a.kOp);
+  });
+}
+
+__attribute__((visibility("default"))) int lp_gpu_lp_norm(const float* x, const int64_t* xdims, int xrank, const float* w_host,
+                                                          const float* w, const int64_t* wdims, int wrank, const float* p_host,
+                                                          const float* p_dev, const int64_t* pdims, int prank, float p, float eps,
+                                                          float sum_eps, int64_t mean, const char* mode, float* y, int64_t* ydims,
+                                                          int* yrank, void* stream, int dry, char* err, int errlen) {
+  return Guarded(err, errlen, [&] {
+    lp::schema::LpNormAttrs a;
+    a.p = p;
+    a.eps = eps;
+    a.sum_eps = sum_eps;
+    a.mean = mean;
+    a.mode = mode;
+    const std::string node = "gpu-check";
+    const std::vector<int64_t> xs(xdims, xdims + xrank), ws(wdims, wdims + wrank), ps(pdims, pdims + (prank < 0 ? 0 : prank));
+    const lp::LpNormPlan plan = lp::PlanLpNorm(node, xs, ws, prank >= 0 ? &ps : nullptr);
+    if (p_host) lp::CheckExponents(p_host, plan.np, a.kOp, node);
+    if (w_host) lp::CheckLpNormWeights(node, w_host, plan.m, plan.k, a.mean != 0);
+    Dims(plan.ys, ydims, yrank);
+    if (dry || plan.count == 0) return;
+    lp::Cuda::LpNormArgs g{};
+    g.x = x;
+    g.w = w;
+    g.p = p_dev;
+    g.y = y;
+    g.rows = plan.rows;
+    g.k = plan.k;
+    g.m = plan.m;
+    g.np = plan.np;
+    g.p_attr = a.p;
+    g.eps = a.eps;
+    g.sum_eps = a.sum_eps;
+    g.abs_mode = a.mode == "abs";
+    g.mean = static_cast<int>(a.mean);
+    Launched(lp::Cuda::LaunchLpNorm(g, static_cast<cudaStream_t>(stream)), a.kOp);
+  });
+}
+
+}  // extern "C"
