@@ -2,7 +2,8 @@
 // m first (and whether it holds a NaN), then sum (a / m)^p over its taps as 2^(p log2(a / m)), so
 // every window is scaled by its own maximum and nothing underflows where the result is
 // representable. Z counts the taps inside the input (and the padded ones with count_include_pad,
-// as ONNX AveragePool does; never the ceil_mode overhang).
+// as ONNX AveragePool does; never the ceil_mode overhang). A window over a whole plane of at least a
+// block's size (GeM's global pooling) takes a block per plane and two coalesced block reductions.
 #include "lp_pool_impl.cuh"
 
 namespace lp {
@@ -78,11 +79,80 @@ __global__ void LpPoolKernel(LpPoolArgs a) {
     a.y[idx] = y;
   }
 }
+// Global pooling (global = 1, GeM's case): one block per (n, c) plane, reading it coalesced twice:
+// the plane's largest magnitude (and NaN) by a block reduction, then sum (a / m)^p the same way.
+__global__ void LpPoolGlobalKernel(LpPoolArgs a) {
+  __shared__ float red[kThreads];
+  __shared__ int red_nan[kThreads];
+  const int64_t plane = a.input[0] * a.input[1] * a.input[2];
+  const int t = threadIdx.x;
+  for (int64_t q = blockIdx.x; q < a.planes; q += gridDim.x) {
+    const float* x = a.x + q * plane;
+    const float p = a.np == 0 ? a.p_attr : a.p[a.np == 1 ? 0 : q % a.channels];
+    float m = 0.0f;
+    int nan = 0;
+    for (int64_t i = t; i < plane; i += blockDim.x) {
+      const float v = Magnitude(x[i], a.abs_mode, a.eps);
+      if (LP_IS_NAN(v))
+        nan = 1;
+      else
+        m = v > m ? v : m;
+    }
+    red[t] = m;
+    red_nan[t] = nan;
+    __syncthreads();
+    for (int s = kThreads / 2; s > 0; s /= 2) {
+      if (t < s) {
+        red[t] = fmaxf(red[t], red[t + s]);
+        red_nan[t] |= red_nan[t + s];
+      }
+      __syncthreads();
+    }
+    const float mx = red[0];
+    const int any_nan = red_nan[0];
+    __syncthreads();  // red is reused below
+    const bool sums = !any_nan && !(!(p <= 3.4028235e38f)) && mx > 0.0f;
+    const float inv = mx > 0.0f ? 1.0f / mx : 0.0f;
+    float s = 0.0f;
+    if (sums) {
+      for (int64_t i = t; i < plane; i += blockDim.x) {
+        const float r = Magnitude(x[i], a.abs_mode, a.eps) * inv;
+        s += r > 0.0f ? exp2f(p * log2f(r)) : 0.0f;
+      }
+    }
+    red[t] = s;
+    __syncthreads();
+    for (int h = kThreads / 2; h > 0; h /= 2) {
+      if (t < h) red[t] += red[t + h];
+      __syncthreads();
+    }
+    if (t == 0) {
+      float y;
+      if (any_nan)
+        y = __int_as_float(0x7fc00000);
+      else if (!sums)
+        y = mx;  // p = +inf (the maximum), or an all-zero plane
+      else
+        y = mx * exp2f(log2f(red[0] / (a.mean ? static_cast<float>(plane) : 1.0f)) / p);
+      a.y[q] = y;
+    }
+    __syncthreads();  // red[0] is read above before the next plane overwrites it
+  }
+}
 }  // namespace
 
 cudaError_t LaunchLpPool(const LpPoolArgs& a, cudaStream_t stream) {
   const int64_t total = a.planes * a.output[0] * a.output[1] * a.output[2];
   if (total == 0) return cudaSuccess;
+  const bool global = a.kernel[0] == a.input[0] && a.kernel[1] == a.input[1] && a.kernel[2] == a.input[2] &&
+                      a.output[0] * a.output[1] * a.output[2] == 1 &&
+                      a.pad_begin[0] + a.pad_begin[1] + a.pad_begin[2] + a.pad_end[0] + a.pad_end[1] + a.pad_end[2] == 0 &&
+                      a.dilation[0] * a.dilation[1] * a.dilation[2] == 1;
+  if (global && a.input[0] * a.input[1] * a.input[2] >= kThreads) {
+    // one window over the whole plane (global = 1, or a kernel that covers it): a block per plane
+    const dim3 grid(static_cast<unsigned>(a.planes < kMaxBlocks ? a.planes : kMaxBlocks));
+    return LP_LAUNCH(LpPoolGlobalKernel, grid, dim3(kThreads), 0, stream, a);
+  }
   const int64_t blocks = (total + kThreads - 1) / kThreads;
   const dim3 grid(static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks));
   return LP_LAUNCH(LpPoolKernel, grid, dim3(kThreads), 0, stream, a);

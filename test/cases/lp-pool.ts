@@ -69,6 +69,15 @@ export const lpPoolCases: OpCase[] = [
   },
   { name: 'lppool global 1d per-channel', op: 'LpPool', inputs: [X([2, 3, 17]), { dims: [3], values: [1, 4, inf] }], attrs: { global: 1 } },
   { name: 'lppool global 3d p=inf', op: 'LpPool', inputs: [X([1, 2, 3, 4, 5])], attrs: { global: 1, p: inf } },
+  // planes of a block's size and more (GeM heads): the CUDA kernels' block-per-plane reduction
+  {
+    name: 'lppool global gem 2d 24x20 per-channel P',
+    op: 'LpPool',
+    inputs: [X([2, 3, 24, 20]), { dims: [3], values: [1, 3, 7.5] }],
+    attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 },
+  },
+  { name: 'lppool global 1d 300 p=inf', op: 'LpPool', inputs: [X([1, 2, 300])], attrs: { global: 1, p: inf } },
+  { name: 'lppool global 2d 16x16 kernel covers the plane', op: 'LpPool', inputs: [X([1, 2, 16, 16], 'tiny')], attrs: { kernel_shape: [16, 16], p: 4 } },
   {
     name: 'lppool p=1 mean (average)',
     op: 'LpPool',
