@@ -8,12 +8,14 @@
 // kernel<<<grid, block, shared, stream>>>(args...)
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) lp_emu::Launch(kernel, grid, block, shared, stream, __VA_ARGS__)
 #define LP_DYNAMIC_SHARED(T, name) T* name = lp_emu::DynamicShared<T>()
+#define LP_UNROLL
 #else
 #include <cuda_runtime.h>
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
 #define LP_DYNAMIC_SHARED(T, name)              \
   extern __shared__ float4 lp_dynamic_shared[]; \
   T* name = reinterpret_cast<T*>(lp_dynamic_shared)
+#define LP_UNROLL _Pragma("unroll")
 #endif
 
 // NaN without relying on -ffast-math-sensitive library calls
