@@ -1,6 +1,6 @@
 #include "l1_conv.h"
 
-#include "l1_conv_impl.cuh"
+#include "launch_args.h"
 
 namespace lp {
 namespace Cuda {
@@ -26,25 +26,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;
-  L1ConvArgs a{};
-  a.x = DataOf(xv);
-  a.w = DataOf(wv);
-  a.b = bv ? DataOf(bv) : nullptr;
-  a.y = yv.GetTensorMutableData<float>();
-  a.n = plan.n;
-  a.cin = plan.cin;
-  a.cout = plan.cout;
-  a.cg = plan.cg;
-  a.group = plan.group;
-  for (int i = 0; i < 3; ++i) {
-    const Axis& x = plan.axes[i];
-    a.input[i] = x.input;
-    a.kernel[i] = x.kernel;
-    a.stride[i] = x.stride;
-    a.dilation[i] = x.dilation;
-    a.pad_begin[i] = x.pad_begin;
-    a.output[i] = x.output;
-  }
+  const L1ConvArgs a = L1ConvArgsOf(plan, DataOf(xv), DataOf(wv), bv ? DataOf(bv) : nullptr, yv.GetTensorMutableData<float>());
   Check(LaunchL1Conv(a, StreamOf(ctx)), kName, node_);
 }
 

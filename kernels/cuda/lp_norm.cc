@@ -1,6 +1,6 @@
 #include "lp_norm.h"
 
-#include "lp_norm_impl.cuh"
+#include "launch_args.h"
 
 namespace lp {
 namespace Cuda {
@@ -46,20 +46,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   if (plan.count == 0) return;
   Scratch p(ctx, sizeof(float) * static_cast<size_t>(plan.np));
   if (pv) Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
-  LpNormArgs a{};
-  a.x = DataOf(xv);
-  a.w = DataOf(wv);
-  a.p = p.As<float>();
-  a.y = yv.GetTensorMutableData<float>();
-  a.rows = plan.rows;
-  a.k = plan.k;
-  a.m = plan.m;
-  a.np = plan.np;
-  a.p_attr = attrs_.p;
-  a.eps = attrs_.eps;
-  a.sum_eps = attrs_.sum_eps;
-  a.abs_mode = attrs_.mode == "abs";
-  a.mean = static_cast<int>(attrs_.mean);
+  const LpNormArgs a = LpNormArgsOf(plan, attrs_, DataOf(xv), DataOf(wv), p.As<float>(), yv.GetTensorMutableData<float>());
   Check(LaunchLpNorm(a, stream), kName, node_);
 }
 

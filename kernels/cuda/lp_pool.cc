@@ -1,6 +1,6 @@
 #include "lp_pool.h"
 
-#include "lp_pool_impl.cuh"
+#include "launch_args.h"
 
 namespace lp {
 namespace Cuda {
@@ -30,28 +30,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const cudaStream_t stream = StreamOf(ctx);
   Scratch p(ctx, sizeof(float) * static_cast<size_t>(plan.np));
   if (pv) Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
-  LpPoolArgs a{};
-  a.x = DataOf(xv);
-  a.y = yv.GetTensorMutableData<float>();
-  a.p = p.As<float>();
-  a.planes = plan.n * plan.c;
-  a.channels = plan.c;
-  a.np = plan.np;
-  a.p_attr = attrs_.p;
-  a.eps = attrs_.eps;
-  a.abs_mode = attrs_.mode == "abs";
-  a.mean = static_cast<int>(attrs_.mean);
-  a.count_include_pad = static_cast<int>(attrs_.count_include_pad);
-  for (int i = 0; i < 3; ++i) {
-    const Axis& x = plan.axes[i];
-    a.input[i] = x.input;
-    a.kernel[i] = x.kernel;
-    a.stride[i] = x.stride;
-    a.dilation[i] = x.dilation;
-    a.pad_begin[i] = x.pad_begin;
-    a.pad_end[i] = x.pad_end;
-    a.output[i] = x.output;
-  }
+  const LpPoolArgs a = LpPoolArgsOf(plan, attrs_, DataOf(xv), p.As<float>(), yv.GetTensorMutableData<float>());
   Check(LaunchLpPool(a, stream), kName, node_);
 }
 

@@ -7,10 +7,7 @@
 // Returns 0, or 1 with the kernels' error message in err.
 #include <cstring>
 
-#include "../../common/plans.h"
-#include "../l1_conv_impl.cuh"
-#include "../lp_norm_impl.cuh"
-#include "../lp_pool_impl.cuh"
+#include "../launch_args.h"
 
 namespace {
 
@@ -71,28 +68,7 @@ __attribute__((visibility("default"))) int lp_gpu_lp_pool(const float* x, const 
     if (p_host) lp::CheckExponents(p_host, plan.np, a.kOp, node);
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
-    lp::Cuda::LpPoolArgs g{};
-    g.x = x;
-    g.y = y;
-    g.p = p_dev;
-    g.planes = plan.n * plan.c;
-    g.channels = plan.c;
-    g.np = plan.np;
-    g.p_attr = a.p;
-    g.eps = a.eps;
-    g.abs_mode = a.mode == "abs";
-    g.mean = static_cast<int>(a.mean);
-    g.count_include_pad = static_cast<int>(a.count_include_pad);
-    for (int i = 0; i < 3; ++i) {
-      const lp::Axis& ax = plan.axes[i];
-      g.input[i] = ax.input;
-      g.kernel[i] = ax.kernel;
-      g.stride[i] = ax.stride;
-      g.dilation[i] = ax.dilation;
-      g.pad_begin[i] = ax.pad_begin;
-      g.pad_end[i] = ax.pad_end;
-      g.output[i] = ax.output;
-    }
+    const lp::Cuda::LpPoolArgs g = lp::Cuda::LpPoolArgsOf(plan, a, x, p_dev, y);
     Launched(lp::Cuda::LaunchLpPool(g, static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }
@@ -117,25 +93,7 @@ __attribute__((visibility("default"))) int lp_gpu_l1_conv(const float* x, const 
     const lp::L1ConvPlan plan = lp::PlanL1Conv(a, node, xs, ws, brank >= 0 ? &bs : nullptr);
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
-    lp::Cuda::L1ConvArgs g{};
-    g.x = x;
-    g.w = w;
-    g.b = brank >= 0 ? b : nullptr;
-    g.y = y;
-    g.n = plan.n;
-    g.cin = plan.cin;
-    g.cout = plan.cout;
-    g.cg = plan.cg;
-    g.group = plan.group;
-    for (int i = 0; i < 3; ++i) {
-      const lp::Axis& ax = plan.axes[i];
-      g.input[i] = ax.input;
-      g.kernel[i] = ax.kernel;
-      g.stride[i] = ax.stride;
-      g.dilation[i] = ax.dilation;
-      g.pad_begin[i] = ax.pad_begin;
-      g.output[i] = ax.output;
-    }
+    const lp::Cuda::L1ConvArgs g = lp::Cuda::L1ConvArgsOf(plan, x, w, brank >= 0 ? b : nullptr, y);
     Launched(lp::Cuda::LaunchL1Conv(g, static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }
@@ -159,20 +117,7 @@ __attribute__((visibility("default"))) int lp_gpu_lp_norm(const float* x, const 
     if (w_host) lp::CheckLpNormWeights(node, w_host, plan.m, plan.k, a.mean != 0);
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
-    lp::Cuda::LpNormArgs g{};
-    g.x = x;
-    g.w = w;
-    g.p = p_dev;
-    g.y = y;
-    g.rows = plan.rows;
-    g.k = plan.k;
-    g.m = plan.m;
-    g.np = plan.np;
-    g.p_attr = a.p;
-    g.eps = a.eps;
-    g.sum_eps = a.sum_eps;
-    g.abs_mode = a.mode == "abs";
-    g.mean = static_cast<int>(a.mean);
+    const lp::Cuda::LpNormArgs g = lp::Cuda::LpNormArgsOf(plan, a, x, w, p_dev, y);
     Launched(lp::Cuda::LaunchLpNorm(g, static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }

@@ -1,0 +1,82 @@
+// The launchers' arguments from an op's plan and attributes: the resolved numbers the device code
+// takes, filled in one place for the onnxruntime kernels and the GPU check (host code only).
+#pragma once
+
+#include "../common/plans.h"
+#include "l1_conv_impl.cuh"
+#include "lp_norm_impl.cuh"
+#include "lp_pool_impl.cuh"
+
+namespace lp {
+namespace Cuda {
+
+inline LpPoolArgs LpPoolArgsOf(const LpPoolPlan& plan, const schema::LpPoolAttrs& attrs, const float* x, const float* p, float* y) {
+  LpPoolArgs a{};
+  a.x = x;
+  a.y = y;
+  a.p = p;
+  a.planes = plan.n * plan.c;
+  a.channels = plan.c;
+  a.np = plan.np;
+  a.p_attr = attrs.p;
+  a.eps = attrs.eps;
+  a.abs_mode = attrs.mode == "abs";
+  a.mean = static_cast<int>(attrs.mean);
+  a.count_include_pad = static_cast<int>(attrs.count_include_pad);
+  for (int i = 0; i < 3; ++i) {
+    const Axis& ax = plan.axes[i];
+    a.input[i] = ax.input;
+    a.kernel[i] = ax.kernel;
+    a.stride[i] = ax.stride;
+    a.dilation[i] = ax.dilation;
+    a.pad_begin[i] = ax.pad_begin;
+    a.pad_end[i] = ax.pad_end;
+    a.output[i] = ax.output;
+  }
+  return a;
+}
+
+inline L1ConvArgs L1ConvArgsOf(const L1ConvPlan& plan, const float* x, const float* w, const float* b, float* y) {
+  L1ConvArgs a{};
+  a.x = x;
+  a.w = w;
+  a.b = b;
+  a.y = y;
+  a.n = plan.n;
+  a.cin = plan.cin;
+  a.cout = plan.cout;
+  a.cg = plan.cg;
+  a.group = plan.group;
+  for (int i = 0; i < 3; ++i) {
+    const Axis& ax = plan.axes[i];
+    a.input[i] = ax.input;
+    a.kernel[i] = ax.kernel;
+    a.stride[i] = ax.stride;
+    a.dilation[i] = ax.dilation;
+    a.pad_begin[i] = ax.pad_begin;
+    a.output[i] = ax.output;
+  }
+  return a;
+}
+
+inline LpNormArgs LpNormArgsOf(const LpNormPlan& plan, const schema::LpNormAttrs& attrs, const float* x, const float* w, const float* p,
+                               float* y) {
+  LpNormArgs a{};
+  a.x = x;
+  a.w = w;
+  a.p = p;
+  a.y = y;
+  a.rows = plan.rows;
+  a.k = plan.k;
+  a.m = plan.m;
+  a.np = plan.np;
+  a.p_attr = attrs.p;
+  a.eps = attrs.eps;
+  a.sum_eps = attrs.sum_eps;
+  a.abs_mode = attrs.mode == "abs";
+  a.mean = static_cast<int>(attrs.mean);
+  return a;
+}
+
+}  // namespace Cuda
+}  // namespace lp
