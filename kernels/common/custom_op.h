@@ -75,6 +75,13 @@ inline size_t KnownRank(const Ort::ConstKernelInfo& info, size_t i) {
   }
 }
 
+// The length rules of the per-axis lists, checked when the kernel is created wherever the model
+// declares the rank of X (N-C-spatial inputs; otherwise on each run).
+template <typename A>
+void CheckDeclaredLengths(const Ort::ConstKernelInfo& info, const A& attrs, const std::string& node) {
+  if (const size_t rank = KnownRank(info, 0); rank >= 3 && rank <= 5) attrs.CheckLengths(node, rank - 2);
+}
+
 // A P that is a constant initializer: its rank and values checked once, when the kernel is created.
 // False when P is absent or fed at run time.
 inline bool CheckConstantExponents(const Ort::ConstKernelInfo& info, size_t index, const char* op, const std::string& node,

@@ -146,6 +146,18 @@ inline void CheckExponents(const float* p, int64_t n, const std::string& op, con
 
 // --- plans: shapes checked, geometry resolved ------------------------------------------------------
 
+// W of LpNorm is [M, K].
+inline void CheckLpNormWeightRank(const std::string& node, const std::vector<int64_t>& ws) {
+  if (ws.size() != 2) Fail(schema::LpNormAttrs::kOp, node, Str("W must have rank 2 [M, K], got rank ", ws.size()));
+}
+
+// The one rule among LpPool's attributes that is not the schema's: kernel_shape unless global = 1.
+inline void CheckLpPoolAttrs(const schema::LpPoolAttrs& a, const std::string& node) {
+  if (!a.global && !a.kernel_shape) {
+    Fail(schema::LpPoolAttrs::kOp, node, "required attribute kernel_shape is missing (it may be omitted only when global = 1)");
+  }
+}
+
 struct LpNormPlan {
   int64_t rows, k, m;
   int64_t np;  // length of P (0: the attribute p)
@@ -158,7 +170,7 @@ inline LpNormPlan PlanLpNorm(const std::string& node, const std::vector<int64_t>
                              const std::vector<int64_t>* ps) {
   const char* op = schema::LpNormAttrs::kOp;
   if (xs.empty()) Fail(op, node, "X must have rank >= 1, got a scalar");
-  if (ws.size() != 2) Fail(op, node, Str("W must have rank 2 [M, K], got rank ", ws.size()));
+  CheckLpNormWeightRank(node, ws);
   LpNormPlan p;
   p.k = xs.back();
   p.m = ws[0];
@@ -216,6 +228,7 @@ struct LpPoolPlan {
 inline LpPoolPlan PlanLpPool(const schema::LpPoolAttrs& a, const std::string& node, const std::vector<int64_t>& xs,
                              const std::vector<int64_t>* ps) {
   const char* op = schema::LpPoolAttrs::kOp;
+  CheckLpPoolAttrs(a, node);
   if (xs.size() < 3 || xs.size() > 5) Fail(op, node, Str("X must be [N, C, D1 (, D2 (, D3))], got rank ", xs.size()));
   const size_t rank = xs.size() - 2;
   a.CheckLengths(node, rank);

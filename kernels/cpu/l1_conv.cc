@@ -101,7 +101,7 @@ L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
   attrs_ = schema::L1ConvAttrs::Read(r);
   group_ = attrs_.group;
   Ort::ConstKernelInfo ki(info);
-  if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
+  CheckDeclaredLengths(ki, attrs_, node_);
   // constant W (and B): their shapes are checked here, once
   int is_const = 0;
   auto w = ki.GetTensorConstantInput(1, &is_const);

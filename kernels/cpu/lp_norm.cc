@@ -119,7 +119,7 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
   auto w = ki.GetTensorConstantInput(1, &is_const);
   if (is_const) {
     const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
-    if (ws.size() != 2) r.Fail(Str("W must have rank 2 [M, K], got rank ", ws.size()));
+    CheckLpNormWeightRank(node_, ws);
     z_constant_ = CheckWeights(w.GetTensorData<float>(), ws[0], ws[1]);
     w_constant_ = true;
     if (kHasAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);

@@ -10,7 +10,7 @@ L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
   node_ = r.node();
   attrs_ = schema::L1ConvAttrs::Read(r);
   Ort::ConstKernelInfo ki(info);
-  if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
+  CheckDeclaredLengths(ki, attrs_, node_);
   int is_const = 0;
   auto w = ki.GetTensorConstantInput(1, &is_const);
   if (is_const) CheckL1ConvWeights(node_, attrs_.group, w.GetTensorTypeAndShapeInfo().GetShape(), nullptr);

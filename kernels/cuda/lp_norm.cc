@@ -14,7 +14,7 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) {
   auto w = ki.GetTensorConstantInput(1, &is_const);
   if (is_const) {
     const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
-    if (ws.size() != 2) r.Fail(Str("W must have rank 2 [M, K], got rank ", ws.size()));
+    CheckLpNormWeightRank(node_, ws);
     CheckDeviceWeights(w.GetTensorData<float>(), ws[0], ws[1], nullptr);
     w_checked_ = true;
   }

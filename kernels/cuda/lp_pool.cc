@@ -9,11 +9,9 @@ LpPoolKernel::LpPoolKernel(const OrtKernelInfo* info) {
   const AttrReader r(info, kName);
   node_ = r.node();
   attrs_ = schema::LpPoolAttrs::Read(r);
-  if (!attrs_.global && !attrs_.kernel_shape) {
-    r.Fail("required attribute kernel_shape is missing (it may be omitted only when global = 1)");
-  }
+  CheckLpPoolAttrs(attrs_, node_);
   Ort::ConstKernelInfo ki(info);
-  if (const size_t rank = KnownRank(ki, 0); rank >= 3 && rank <= 5) attrs_.CheckLengths(node_, rank - 2);
+  CheckDeclaredLengths(ki, attrs_, node_);
 }
 
 void LpPoolKernel::Compute(OrtKernelContext* ctx) {

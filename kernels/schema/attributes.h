@@ -93,6 +93,49 @@ struct AttrSpec {
 // ops/attributes.ts INT_MAX: every int and ints value lies in int32.
 constexpr int64_t kIntMax = 2147483647;
 
+// ops/attributes.ts bound(): "" when the value passes.
+inline std::string AttrBound(const AttrSpec& spec, double v) {
+  if (spec.has_min && !(v >= spec.min)) return "must be >= " + JsNumber(spec.min);
+  if (spec.has_above && !(v > spec.above)) return "must be > " + JsNumber(spec.above) + (spec.kind == AttrKind::kFloat ? " (or +inf)" : "");
+  if (spec.kind != AttrKind::kFloat && v > static_cast<double>(kIntMax)) return "must be <= " + std::to_string(kIntMax);
+  return "";
+}
+
+inline std::string AttrChoices(const std::vector<std::string>& shown) {
+  if (shown.size() == 2) return shown[0] + " or " + shown[1];
+  std::string s = "one of ";
+  for (size_t k = 0; k < shown.size(); ++k) s += (k ? ", " : "") + shown[k];
+  return s;
+}
+
+// The value rules of the schema for one scalar (ops/attributes.ts checkAttributeValues): allowed
+// values, then bounds; the same messages as ops/.
+inline void CheckValue(const char* op, const std::string& node, const AttrSpec& spec, float v) {
+  const std::string why = AttrBound(spec, v);
+  if (!why.empty()) Fail(op, node, Str("attribute ", spec.name, " = ", JsNumber(v), "; ", why));
+}
+inline void CheckValue(const char* op, const std::string& node, const AttrSpec& spec, int64_t v) {
+  if (spec.n_int_choices > 0) {
+    std::vector<std::string> shown;
+    for (size_t k = 0; k < spec.n_int_choices; ++k) {
+      if (v == spec.int_choices[k]) return;
+      shown.push_back(std::to_string(spec.int_choices[k]));
+    }
+    Fail(op, node, Str("attribute ", spec.name, " = ", v, "; must be ", AttrChoices(shown)));
+  }
+  const std::string why = AttrBound(spec, static_cast<double>(v));
+  if (!why.empty()) Fail(op, node, Str("attribute ", spec.name, " = ", v, "; ", why));
+}
+inline void CheckValue(const char* op, const std::string& node, const AttrSpec& spec, const std::string& v) {
+  if (spec.n_string_choices == 0) return;
+  std::vector<std::string> shown;
+  for (size_t k = 0; k < spec.n_string_choices; ++k) {
+    if (v == spec.string_choices[k]) return;
+    shown.push_back(std::string("\"") + spec.string_choices[k] + "\"");
+  }
+  Fail(op, node, Str("attribute ", spec.name, " = '", v, "'; must be ", AttrChoices(shown)));
+}
+
 class AttrReader {
  public:
   AttrReader(const OrtKernelInfo* info, const char* op) : info_(info), op_(op), node_(ReadNodeName(info)) {}
@@ -113,33 +156,28 @@ class AttrReader {
     } else {
       WrongKind(spec, r.kind);
     }
-    CheckScalar(spec, out);
+    CheckValue(op_, node_, spec, out);
   }
   void Get(const AttrSpec& spec, int64_t& out) const {
     const Raw r = Probe(spec.name);
     if (r.kind == Found::kAbsent) return;
     if (r.kind != Found::kInt) WrongKind(spec, r.kind);
     out = r.i;
-    for (size_t k = 0; k < spec.n_int_choices; ++k)
-      if (out == spec.int_choices[k]) return;
-    if (spec.n_int_choices > 0) Fail(Str("attribute ", spec.name, " = ", out, "; must be ", IntChoices(spec)));
-    CheckScalar(spec, static_cast<double>(out));
+    CheckValue(op_, node_, spec, out);
   }
   void Get(const AttrSpec& spec, std::string& out) const {
     const Raw r = Probe(spec.name);
     if (r.kind == Found::kAbsent) return;
     if (r.kind != Found::kString) WrongKind(spec, r.kind);
     out = r.s;
-    for (size_t k = 0; k < spec.n_string_choices; ++k)
-      if (out == spec.string_choices[k]) return;
-    if (spec.n_string_choices > 0) Fail(Str("attribute ", spec.name, " = '", out, "'; must be ", StringChoices(spec)));
+    CheckValue(op_, node_, spec, out);
   }
   void Get(const AttrSpec& spec, std::optional<std::vector<int64_t>>& out) const {
     const Raw r = Probe(spec.name);
     if (r.kind == Found::kAbsent) return;
     if (r.kind != Found::kInts) WrongKind(spec, r.kind);
     for (size_t i = 0; i < r.ints.size(); ++i) {
-      const std::string why = Bound(spec, static_cast<double>(r.ints[i]));
+      const std::string why = AttrBound(spec, static_cast<double>(r.ints[i]));
       if (!why.empty()) Fail(Str("attribute ", spec.name, "[", i, "] = ", r.ints[i], "; ", why));
     }
     out = r.ints;
@@ -215,37 +253,6 @@ class AttrReader {
   }
   [[noreturn]] void WrongKind(const AttrSpec& spec, Found found) const {
     Fail(Str("attribute '", spec.name, "' must be ", KindName(spec.kind), ", got ", FoundName(found)));
-  }
-
-  // ops/attributes.ts bound(): "" when the value passes.
-  static std::string Bound(const AttrSpec& spec, double v) {
-    if (spec.has_min && !(v >= spec.min)) return "must be >= " + JsNumber(spec.min);
-    if (spec.has_above && !(v > spec.above))
-      return "must be > " + JsNumber(spec.above) + (spec.kind == AttrKind::kFloat ? " (or +inf)" : "");
-    if (spec.kind != AttrKind::kFloat && v > static_cast<double>(kIntMax)) return "must be <= " + std::to_string(kIntMax);
-    return "";
-  }
-  void CheckScalar(const AttrSpec& spec, double v) const {
-    const std::string why = Bound(spec, v);
-    if (!why.empty())
-      Fail(Str("attribute ", spec.name, " = ", spec.kind == AttrKind::kFloat ? JsNumber(v) : std::to_string(static_cast<int64_t>(v)), "; ",
-               why));
-  }
-  static std::string Choices(const std::vector<std::string>& shown) {
-    if (shown.size() == 2) return shown[0] + " or " + shown[1];
-    std::string s = "one of ";
-    for (size_t k = 0; k < shown.size(); ++k) s += (k ? ", " : "") + shown[k];
-    return s;
-  }
-  static std::string IntChoices(const AttrSpec& spec) {
-    std::vector<std::string> shown;
-    for (size_t k = 0; k < spec.n_int_choices; ++k) shown.push_back(std::to_string(spec.int_choices[k]));
-    return Choices(shown);
-  }
-  static std::string StringChoices(const AttrSpec& spec) {
-    std::vector<std::string> shown;
-    for (size_t k = 0; k < spec.n_string_choices; ++k) shown.push_back(std::string("\"") + spec.string_choices[k] + "\"");
-    return Choices(shown);
   }
 
   const OrtKernelInfo* info_;

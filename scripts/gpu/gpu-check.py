@@ -107,8 +107,8 @@ class _Shape:
 
 
 def _host(a):
-    """A host copy's pointer for the value checks (None for device-only inputs)."""
-    return np.ascontiguousarray(a, dtype=np.float32).ctypes.data_as(F32) if isinstance(a, np.ndarray) else None
+    """A host array's pointer for the value checks (None for device-only inputs); `a` is contiguous float32."""
+    return a.ctypes.data_as(F32) if isinstance(a, np.ndarray) else None
 
 
 def ints(v):
@@ -129,6 +129,8 @@ class Kernels:
         or (dims, None) after writing into the device tensor `out`. Raises ValueError on refusal."""
         a = {**self.defaults[op], **attrs}
         inputs = list(inputs) + [None] * ({'LpPool': 2}.get(op, 3) - len(inputs))
+        # host arrays as contiguous float32 once, kept here: the pointers handed to the library stay valid
+        inputs = [np.ascontiguousarray(x, dtype=np.float32) if isinstance(x, np.ndarray) else x for x in inputs]
         mem = self.mem
         dev = [None if x is None else x if not isinstance(x, np.ndarray) else mem.array(x) for x in inputs]
         inputs = [None if x is None else x if isinstance(x, np.ndarray) else _Shape(x.shape) for x in inputs]

@@ -62,7 +62,15 @@ __attribute__((visibility("default"))) int lp_gpu_lp_pool(const float* x, const 
     a.mode = mode;
     a.global = global;
     const std::string node = "gpu-check";
-    if (!a.global && !a.kernel_shape) lp::Fail(a.kOp, node, "required attribute kernel_shape is missing");
+    // the schema's value rules, as the kernels' attribute reader applies them
+    lp::CheckValue(a.kOp, node, a.kAutoPad, a.auto_pad);
+    lp::CheckValue(a.kOp, node, a.kCeilMode, a.ceil_mode);
+    lp::CheckValue(a.kOp, node, a.kCountIncludePad, a.count_include_pad);
+    lp::CheckValue(a.kOp, node, a.kP, a.p);
+    lp::CheckValue(a.kOp, node, a.kEps, a.eps);
+    lp::CheckValue(a.kOp, node, a.kMean, a.mean);
+    lp::CheckValue(a.kOp, node, a.kMode, a.mode);
+    lp::CheckValue(a.kOp, node, a.kGlobal, a.global);
     const std::vector<int64_t> xs(xdims, xdims + xrank), ps(pdims, pdims + (prank < 0 ? 0 : prank));
     const lp::LpPoolPlan plan = lp::PlanLpPool(a, node, xs, prank >= 0 ? &ps : nullptr);
     if (p_host) lp::CheckExponents(p_host, plan.np, a.kOp, node);
@@ -88,7 +96,8 @@ __attribute__((visibility("default"))) int lp_gpu_l1_conv(const float* x, const 
     a.auto_pad = auto_pad;
     a.group = group;
     const std::string node = "gpu-check";
-    if (a.group < 1) lp::Fail(a.kOp, node, "attribute group must be >= 1");
+    lp::CheckValue(a.kOp, node, a.kAutoPad, a.auto_pad);
+    lp::CheckValue(a.kOp, node, a.kGroup, a.group);
     const std::vector<int64_t> xs(xdims, xdims + xrank), ws(wdims, wdims + wrank), bs(bdims, bdims + (brank < 0 ? 0 : brank));
     const lp::L1ConvPlan plan = lp::PlanL1Conv(a, node, xs, ws, brank >= 0 ? &bs : nullptr);
     Dims(plan.ys, ydims, yrank);
@@ -111,6 +120,11 @@ __attribute__((visibility("default"))) int lp_gpu_lp_norm(const float* x, const 
     a.mean = mean;
     a.mode = mode;
     const std::string node = "gpu-check";
+    lp::CheckValue(a.kOp, node, a.kP, a.p);
+    lp::CheckValue(a.kOp, node, a.kEps, a.eps);
+    lp::CheckValue(a.kOp, node, a.kSumEps, a.sum_eps);
+    lp::CheckValue(a.kOp, node, a.kMean, a.mean);
+    lp::CheckValue(a.kOp, node, a.kMode, a.mode);
     const std::vector<int64_t> xs(xdims, xdims + xrank), ws(wdims, wdims + wrank), ps(pdims, pdims + (prank < 0 ? 0 : prank));
     const lp::LpNormPlan plan = lp::PlanLpNorm(node, xs, ws, prank >= 0 ? &ps : nullptr);
     if (p_host) lp::CheckExponents(p_host, plan.np, a.kOp, node);
