@@ -86,6 +86,13 @@ export const lpPoolCases: OpCase[] = [
   },
   { name: 'lppool p=inf attr (max) ceil', op: 'LpPool', inputs: [X([1, 2, 7, 7])], attrs: { kernel_shape: [2, 2], strides: [2, 2], p: inf, ceil_mode: 1 } },
   { name: 'lppool huge p=8', op: 'LpPool', inputs: [X([1, 2, 6, 6], 'huge')], attrs: { kernel_shape: [3, 3], p: 8 } },
+  {
+    // 1e-6 ... 1e6 across one tile: the small windows' (a / tile max)^p underflow and are redone
+    name: 'lppool wide range p=16',
+    op: 'LpPool',
+    inputs: [{ dims: [1, 1, 4, 8], values: Array.from({ length: 32 }, (_, i) => 10 ** (-6 + (12 * i) / 31)) }],
+    attrs: { kernel_shape: [2, 2], p: 16 },
+  },
   { name: 'lppool tiny p=64', op: 'LpPool', inputs: [X([1, 2, 6, 6], 'tiny')], attrs: { kernel_shape: [3, 3], p: 64 } },
   { name: 'lppool zeros', op: 'LpPool', inputs: [X([1, 2, 5, 5], 'zeros')], attrs: { kernel_shape: [2, 2], p: 3, mean: 1 } },
   { name: 'lppool negatives clamp eps 0', op: 'LpPool', inputs: [X([1, 2, 5, 5], 'negative')], attrs: { kernel_shape: [2, 2], mode: 'clamp' } },
