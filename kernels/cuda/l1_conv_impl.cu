@@ -1,8 +1,11 @@
-// L1Conv device code (ops.md). A block takes 256 output positions of one n and a group of 4 output
-// channels of one group: their filters (4 x C_in / group x taps values) are staged once in shared
-// memory when they fit and read from there by every thread (a broadcast); each input value is read
-// once from global memory (consecutive threads, consecutive positions: coalesced for stride 1) and
-// serves the 4 channels, whose |x - w| sums stay in registers. Padded positions have value 0.
+// L1Conv device code (ops.md), as an implicit GEMM: the "M" axis is every output position of every
+// n, the "N" axis the output channels of one group, the "K" axis (input channel, tap) of the group's
+// filter. A block of 256 threads computes a TP x TC tile (positions x channels), 4 x 4 per thread
+// in registers; K is walked in slices of kSlice, the X patch values of the slice (gathered through
+// the convolution geometry, padding as 0: coalesced along positions) and the filters (read along K)
+// staged in shared memory, then each thread accumulates |x - w| for its 16 pairs from 8 shared reads.
+// Groups narrower than 16 channels take the narrow kernel: 4 channels per block, each input value
+// read once from global memory for the 4, their filters staged in shared memory when they fit.
 #include "l1_conv_impl.cuh"
 
 namespace lp {
@@ -10,12 +13,85 @@ namespace Cuda {
 
 namespace {
 constexpr int kThreads = 256;
-constexpr int kChannels = 4;               // output channels per block, in registers
-constexpr int64_t kMaxShared = 12 * 1024;  // floats of filters staged in shared memory (48 KiB)
+constexpr int kSlice = 16;                 // K per staged slice
+constexpr int kMicro = 4;                  // positions and channels per thread
+constexpr int kChannels = 4;               // narrow kernel: output channels per block
+constexpr int64_t kMaxShared = 12 * 1024;  // narrow kernel: floats of filters in shared memory
 constexpr int64_t kMaxGrid = 65535;
 
+template <int TP, int TC>
+__global__ void L1ConvTiledKernel(L1ConvArgs a) {
+  constexpr int kAlongP = TP / kMicro;  // threads along positions
+  constexpr int kAlongC = TC / kMicro;  // threads along channels
+  static_assert(kAlongP * kAlongC == kThreads, "a 256-thread tile");
+  __shared__ float xs[kSlice][TP];
+  __shared__ float ws[kSlice][TC + 1];
+  const int t = threadIdx.x, tp = t % kAlongP, tc = t / kAlongP;
+  const int64_t out_plane = a.output[0] * a.output[1] * a.output[2];
+  const int64_t in_plane = a.input[0] * a.input[1] * a.input[2];
+  const int64_t k12 = a.kernel[1] * a.kernel[2], taps = a.kernel[0] * k12;
+  const int64_t depth = a.cg * taps, positions = a.n * out_plane, per_group = a.cout / a.group;
+  const int64_t channel_tiles = (per_group + TC - 1) / TC;
+  // the position this thread stages: fixed for the whole tile (TP divides the block)
+  const int sp = t % TP;
+  for (int64_t job = blockIdx.y; job < a.group * channel_tiles; job += gridDim.y) {
+    const int64_t g = job / channel_tiles, co0 = g * per_group + job % channel_tiles * TC;
+    const int64_t nco = per_group - (co0 - g * per_group) < TC ? per_group - (co0 - g * per_group) : TC;
+    for (int64_t m0 = int64_t{blockIdx.x} * TP; m0 < positions; m0 += int64_t{gridDim.x} * TP) {
+      const int64_t m = m0 + sp;
+      const bool staged = m < positions;
+      const int64_t n = staged ? m / out_plane : 0, o = staged ? m % out_plane : 0;
+      const int64_t s0 = o / (a.output[1] * a.output[2]) * a.stride[0] - a.pad_begin[0];
+      const int64_t s1 = (o / a.output[2]) % a.output[1] * a.stride[1] - a.pad_begin[1];
+      const int64_t s2 = o % a.output[2] * a.stride[2] - a.pad_begin[2];
+      const float* x = a.x + (n * a.cin + g * a.cg) * in_plane;
+      float acc[kMicro][kMicro];
+      for (int i = 0; i < kMicro; ++i)
+        for (int j = 0; j < kMicro; ++j) acc[i][j] = 0.0f;
+      for (int64_t d0 = 0; d0 < depth; d0 += kSlice) {
+        __syncthreads();  // the previous slice is no longer read
+        for (int kk = t / TP; kk < kSlice; kk += kThreads / TP) {
+          const int64_t d = d0 + kk;
+          float v = 0.0f;  // padding, or past the end of K: 0 (K's tail also has w = 0)
+          if (staged && d < depth) {
+            const int64_t ci = d / taps, tap = d % taps;
+            const int64_t i0 = s0 + tap / k12 * a.dilation[0], i1 = s1 + (tap / a.kernel[2]) % a.kernel[1] * a.dilation[1];
+            const int64_t i2 = s2 + tap % a.kernel[2] * a.dilation[2];
+            if (i0 >= 0 && i0 < a.input[0] && i1 >= 0 && i1 < a.input[1] && i2 >= 0 && i2 < a.input[2])
+              v = x[ci * in_plane + (i0 * a.input[1] + i1) * a.input[2] + i2];
+          }
+          xs[kk][sp] = v;
+        }
+        for (int e = t; e < kSlice * TC; e += kThreads) {
+          const int kk = e % kSlice, cc = e / kSlice;
+          const int64_t d = d0 + kk;
+          ws[kk][cc] = cc < nco && d < depth ? a.w[(co0 + cc) * depth + d] : 0.0f;
+        }
+        __syncthreads();
+        LP_UNROLL
+        for (int kk = 0; kk < kSlice; ++kk) {
+          float xv[kMicro], wv[kMicro];
+          for (int i = 0; i < kMicro; ++i) xv[i] = xs[kk][tp + i * kAlongP];
+          for (int j = 0; j < kMicro; ++j) wv[j] = ws[kk][tc + j * kAlongC];
+          for (int i = 0; i < kMicro; ++i)
+            for (int j = 0; j < kMicro; ++j) acc[i][j] += fabsf(xv[i] - wv[j]);
+        }
+      }
+      for (int i = 0; i < kMicro; ++i) {
+        const int64_t mi = m0 + tp + i * kAlongP;
+        if (mi >= positions) break;
+        const int64_t ni = mi / out_plane, oi = mi % out_plane;
+        for (int j = 0; j < kMicro; ++j) {
+          const int64_t c = tc + j * kAlongC;
+          if (c < nco) a.y[(ni * a.cout + co0 + c) * out_plane + oi] = (a.b ? a.b[co0 + c] : 0.0f) - acc[i][j];
+        }
+      }
+    }
+  }
+}
+
 template <bool kStaged>
-__global__ void L1ConvKernel(L1ConvArgs a) {
+__global__ void L1ConvNarrowKernel(L1ConvArgs a) {
   LP_DYNAMIC_SHARED(float, filters);
   const int64_t out_plane = a.output[0] * a.output[1] * a.output[2];
   const int64_t in_plane = a.input[0] * a.input[1] * a.input[2];
@@ -62,19 +138,32 @@ __global__ void L1ConvKernel(L1ConvArgs a) {
     }
   }
 }
+
+template <int TP, int TC>
+cudaError_t LaunchTiled(const L1ConvArgs& a, cudaStream_t stream) {
+  const int64_t tiles = (a.n * a.output[0] * a.output[1] * a.output[2] + TP - 1) / TP;
+  const int64_t jobs = a.group * ((a.cout / a.group + TC - 1) / TC);
+  const dim3 grid(static_cast<unsigned>(tiles < kMaxGrid ? tiles : kMaxGrid), static_cast<unsigned>(jobs < kMaxGrid ? jobs : kMaxGrid));
+  void (*kernel)(L1ConvArgs) = L1ConvTiledKernel<TP, TC>;
+  return LP_LAUNCH(kernel, grid, dim3(kThreads), 0, stream, a);
+}
 }  // namespace
 
 cudaError_t LaunchL1Conv(const L1ConvArgs& a, cudaStream_t stream) {
   const int64_t out_plane = a.output[0] * a.output[1] * a.output[2];
   if (a.n * a.cout * out_plane == 0) return cudaSuccess;
-  const int64_t tiles = (out_plane + kThreads - 1) / kThreads;
+  // the channel tile follows the group's width: 64, 32 or 16 channels (x 64, 128, 256 positions)
   const int64_t per_group = a.cout / a.group;
+  if (per_group >= 64) return LaunchTiled<64, 64>(a, stream);
+  if (per_group >= 32) return LaunchTiled<128, 32>(a, stream);
+  if (per_group >= 16) return LaunchTiled<256, 16>(a, stream);
+  const int64_t tiles = (out_plane + kThreads - 1) / kThreads;
   const int64_t jobs = a.n * a.group * ((per_group + kChannels - 1) / kChannels);
   const int64_t filters = kChannels * a.cg * a.kernel[0] * a.kernel[1] * a.kernel[2];
   const dim3 grid(static_cast<unsigned>(tiles < kMaxGrid ? tiles : kMaxGrid), static_cast<unsigned>(jobs < kMaxGrid ? jobs : kMaxGrid));
   if (filters <= kMaxShared)
-    return LP_LAUNCH(L1ConvKernel<true>, grid, dim3(kThreads), sizeof(float) * static_cast<size_t>(filters), stream, a);
-  return LP_LAUNCH(L1ConvKernel<false>, grid, dim3(kThreads), 0, stream, a);
+    return LP_LAUNCH(L1ConvNarrowKernel<true>, grid, dim3(kThreads), sizeof(float) * static_cast<size_t>(filters), stream, a);
+  return LP_LAUNCH(L1ConvNarrowKernel<false>, grid, dim3(kThreads), 0, stream, a);
 }
 
 }  // namespace Cuda

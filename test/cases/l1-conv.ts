@@ -24,6 +24,14 @@ export const l1ConvCases: OpCase[] = [
   // rows wider than the 32-wide register tile of the AVX-512 kernel, with a partial last tile
   { name: 'l1conv 1d long row (3 tiles)', op: 'L1Conv', inputs: [X([2, 3, 75]), W([6, 3, 3]), B(6)], attrs: { pads: [1, 1] } },
   { name: 'l1conv 2d wide rows dilated', op: 'L1Conv', inputs: [X([1, 2, 5, 42]), W([5, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1], dilations: [1, 2] } },
+  // wider layers: the CUDA implicit-GEMM tiles (16, 32 and 64 channels) with partial tiles of
+  // positions, channels and K
+  { name: 'l1conv 2d 20 channels', op: 'L1Conv', inputs: [X([2, 5, 7, 6]), W([20, 5, 3, 3]), B(20)], attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'l1conv 2d 40 channels stride 2', op: 'L1Conv', inputs: [X([3, 3, 9, 9]), W([40, 3, 3, 3])], attrs: { strides: [2, 2] } },
+  { name: 'l1conv 2d 72 channels', op: 'L1Conv', inputs: [X([2, 4, 8, 8]), W([72, 4, 3, 3]), B(72)], attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'l1conv 2d group 2 of 34 channels', op: 'L1Conv', inputs: [X([1, 6, 6, 6]), W([68, 3, 3, 3]), B(68)], attrs: { group: 2 } },
+  { name: 'l1conv 3d 18 channels dilated', op: 'L1Conv', inputs: [X([1, 2, 5, 4, 5]), W([18, 2, 2, 2, 2])], attrs: { dilations: [2, 1, 2] } },
+  { name: 'l1conv 1d point cloud 64 channels', op: 'L1Conv', inputs: [X([2, 8, 50]), W([64, 8, 1]), B(64)], attrs: {} },
   {
     name: 'l1conv weights fed at run time',
     op: 'L1Conv',
