@@ -3,10 +3,11 @@
 // the op, the node and the attribute or input, the same words as the TypeScript reference, and no
 // out-of-bounds read (the sanitizer run of .ci/run runs this suite too). Texts are pinned.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { attributeProto } from '../ops/attributes';
 import { LP_OPS } from '../ops/index';
 import { nativeSchemaHeader, SCHEMA_HEADER } from '../scripts/gen-native-schema';
-import { native } from '../src/node/binding';
+import { native, nativeVariant } from '../src/node/binding';
 import * as lpNode from '../src/node/index';
 import { AttributeType, type AttributeProto } from '../src/onnx/proto';
 import { NODE_NAME, type OpType, type RawNode, rawModel, runReference } from './helpers/raw-nodes';
@@ -22,6 +23,11 @@ function input(dims: number[], constant = false, fill = 0.5) {
 
 function node(op: OpType, attrs: AttributeProto[], inputs: RawNode['inputs'], symbolic = false): RawNode {
   return { op, attrs, inputs, symbolic, invisible: false, inDomain: true, nanOnly: false };
+}
+
+// W fed at run time (a graph input), row by row
+function weights(rows: number[][]) {
+  return { dims: [rows.length, rows[0].length], data: new Float32Array(rows.flat()), constant: false };
 }
 
 const conv2d = (attrs: AttributeProto[], symbolic = false) => node('L1Conv', attrs, [input([1, 2, 8, 8]), input([4, 2, 3, 3], true), null], symbolic);
@@ -57,14 +63,27 @@ const CASES: [string, RawNode, string][] = [
   ['LpNorm W of rank 1', node('LpNorm', [], [input([2, 3]), input([3], true), null]), msg('LpNorm', 'W must have rank 2 [M, K], got rank 1')],
   ['LpNorm P of rank 2', node('LpNorm', [], [input([2, 3]), input([2, 3], true), input([1, 2], true, 2)]), msg('LpNorm', 'P must be [M], [1] or a scalar, got rank 2')],
   ['LpNorm negative weight', node('LpNorm', [], [input([2, 3]), input([2, 3], true, -0.25), null]), msg('LpNorm', 'W[0,0] = -0.25 is negative; weights must be >= 0')],
+  // W fed at run time: checked on each run (by the CUDA kernels on the device)
+  ['LpNorm negative weight fed at run time', node('LpNorm', [], [input([2, 3]), weights([[0.5, 0.5, 0.5], [0.5, 0, -2]]), null]), msg('LpNorm', 'W[1,2] = -2 is negative; weights must be >= 0')],
+  ['LpNorm NaN weight fed at run time', node('LpNorm', [], [input([2, 3]), weights([[0.5, Number.NaN, -1], [0.5, 0.5, 0.5]]), null]), msg('LpNorm', 'W[0,1] is NaN; weights must be >= 0')],
+  [
+    'LpNorm mean = 1, a zero row of W fed at run time',
+    node('LpNorm', [I('mean', 1)], [input([2, 3]), weights([[0.5, 0.5, 0.5], [0, 0, 0], [0, -1, 0]]), null]),
+    msg('LpNorm', 'mean = 1 but row 1 of W sums to 0 (the power mean is undefined)'),
+  ],
 ];
 
 const { binding, reason } = native();
 const d = binding ? describe : describe.skip;
 if (!binding) console.warn(`skipping the native error tests: ${reason}`);
+// the CUDA kernels' host code and device code, on the CPU emulation of the CUDA execution model
+const emulation = nativeVariant(process.env.LP_ONNX_CUDA_EMULATION_BUILD || join(__dirname, '..', 'build', 'CudaEmulation'));
+const de = emulation.binding ? describe : describe.skip;
+if (!emulation.binding) console.warn(`skipping the CUDA kernels' error tests: ${emulation.reason} (npm run build:cuda-emulation)`);
 
-async function runKernels(c: RawNode): Promise<string> {
-  if (!binding) throw new Error(reason);
+async function runKernels(c: RawNode, kernels = binding): Promise<string> {
+  if (!kernels) throw new Error(reason);
+  const binding = kernels;
   const { bytes, feeds } = rawModel(c);
   let session: ReturnType<typeof binding.createSession> | undefined;
   try {
@@ -132,6 +151,12 @@ d('lp-onnx/node and the native kernels refuse every malformed node', () => {
     expect(out.Y.dims).toEqual([3, 2]);
     expect([...(out.Y.data as Float32Array)]).toEqual(new Array(6).fill(0.5));
     await s.release();
+  });
+});
+
+de('the CUDA kernels (CPU emulation of the CUDA execution model, not a GPU) refuse every malformed node', () => {
+  test.each(CASES)('%s', async (_name, c, want) => {
+    expect(await runKernels(c, emulation.binding)).toContain(want);
   });
 });
 

@@ -190,8 +190,17 @@ inline LpNormPlan PlanLpNorm(const std::string& node, const std::vector<int64_t>
 
 // W of LpNorm (on the host): >= 0, no NaN, and no row summing to 0 when mean = 1. Returns Z per unit
 // (the row sums when mean = 1, else 1).
-inline std::vector<float> CheckLpNormWeights(const std::string& node, const float* w, int64_t m, int64_t k, bool mean) {
+// The two refusals of W's values (ops.md), worded once for every kernel.
+[[noreturn]] inline void FailLpNormWeight(const std::string& node, int64_t j, int64_t i, float v) {
   const char* kName = schema::LpNormAttrs::kOp;
+  if (std::isnan(v)) Fail(kName, node, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
+  Fail(kName, node, Str("W[", j, ",", i, "] = ", Num(v), " is negative; weights must be >= 0"));
+}
+[[noreturn]] inline void FailLpNormZeroRow(const std::string& node, int64_t j) {
+  Fail(schema::LpNormAttrs::kOp, node, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
+}
+
+inline std::vector<float> CheckLpNormWeights(const std::string& node, const float* w, int64_t m, int64_t k, bool mean) {
   std::vector<float> z(m, 1.0f);
   for (int64_t j = 0; j < m; ++j) {
     const float* row = w + j * k;
@@ -203,13 +212,11 @@ inline std::vector<float> CheckLpNormWeights(const std::string& node, const floa
       sum += row[i];
     }
     if (lo < 0 || std::isnan(sum)) {
-      for (int64_t i = 0; i < k; ++i) {
-        if (std::isnan(row[i])) Fail(kName, node, Str("W[", j, ",", i, "] is NaN; weights must be >= 0"));
-        if (row[i] < 0) Fail(kName, node, Str("W[", j, ",", i, "] = ", Num(row[i]), " is negative; weights must be >= 0"));
-      }
+      for (int64_t i = 0; i < k; ++i)
+        if (std::isnan(row[i]) || row[i] < 0) FailLpNormWeight(node, j, i, row[i]);
     }
     if (mean) {
-      if (sum == 0) Fail(kName, node, Str("mean = 1 but row ", j, " of W sums to 0 (the power mean is undefined)"));
+      if (sum == 0) FailLpNormZeroRow(node, j);
       z[j] = static_cast<float>(sum);
     }
   }

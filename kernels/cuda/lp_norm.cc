@@ -1,6 +1,7 @@
 #include "lp_norm.h"
 
 #include "launch_args.h"
+#include "weight_scan.h"
 
 namespace lp {
 namespace Cuda {
@@ -15,19 +16,16 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) {
   if (is_const) {
     const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
     CheckLpNormWeightRank(node_, ws);
-    CheckDeviceWeights(w.GetTensorData<float>(), ws[0], ws[1], nullptr);
+    CheckConstantWeights(w.GetTensorData<float>(), ws[0], ws[1]);
     w_checked_ = true;
   }
   CheckConstantExponents(ki, 2, kName, node_, "M");
 }
 
-void LpNormKernel::CheckDeviceWeights(const float* w, int64_t m, int64_t k, cudaStream_t stream) const {
+void LpNormKernel::CheckConstantWeights(const float* w, int64_t m, int64_t k) const {
   std::vector<float> host(static_cast<size_t>(m * k));
-  if (!host.empty()) {
-    // cudaMemcpyDefault: a constant initializer may sit on the host or on the device
-    Check(cudaMemcpyAsync(host.data(), w, sizeof(float) * host.size(), cudaMemcpyDefault, stream), kName, node_);
-    Check(cudaStreamSynchronize(stream), kName, node_);
-  }
+  // cudaMemcpyDefault: a constant initializer may sit on the host or on the device
+  if (!host.empty()) Check(cudaMemcpy(host.data(), w, sizeof(float) * host.size(), cudaMemcpyDefault), kName, node_);
   CheckLpNormWeights(node_, host.data(), m, k, attrs_.mean != 0);
 }
 
@@ -40,7 +38,10 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   const LpNormPlan plan = PlanLpNorm(node_, ShapeOf(xv), ShapeOf(wv), pv ? &ps : nullptr);
   if (pv) CheckExponents(DataOf(pv), plan.np, kName, node_);  // on the host: P is a CPU input
   const cudaStream_t stream = StreamOf(ctx);
-  if (!w_checked_) CheckDeviceWeights(DataOf(wv), plan.m, plan.k, stream);
+  if (!w_checked_) {
+    Scratch scan(ctx, LpNormWeightScanBytes(plan.m, attrs_.mean != 0));
+    CheckDeviceLpNormWeights(node_, DataOf(wv), plan.m, plan.k, attrs_.mean != 0, scan.As<void>(), stream);
+  }
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;

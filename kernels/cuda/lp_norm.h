@@ -1,8 +1,7 @@
 // LpNorm CUDA kernel, the onnxruntime side (ops.md): attributes through kernels/schema, shapes
 // through kernels/common/plans.h (as the CPU kernel), P read on the host (a CPU input), then one
 // launch on the EP's stream. A constant W is checked once, when the kernel is created; a W fed at
-// run time is copied to the host and checked on each run (the one synchronisation: W lives on the
-// device and its values decide whether the node is an error).
+// run time is checked on the device on each run (kernels/cuda/weight_scan.h).
 #pragma once
 #include "cuda_common.h"
 
@@ -22,8 +21,8 @@ struct LpNormKernel {
   void Compute(OrtKernelContext* ctx);
 
  private:
-  // W (device memory) copied to the host and checked.
-  void CheckDeviceWeights(const float* w, int64_t m, int64_t k, cudaStream_t stream) const;
+  // a constant W (host or device memory) copied to the host and checked, once
+  void CheckConstantWeights(const float* w, int64_t m, int64_t k) const;
 
   std::string node_;
   schema::LpNormAttrs attrs_;

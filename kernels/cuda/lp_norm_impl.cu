@@ -164,7 +164,37 @@ __global__ void LpNormKernel(LpNormArgs a) {
     }
   }
 }
+// Every element of W once (grid-stride, coalesced). A bad weight (rare: it is an error) goes to an
+// atomic minimum of its index; with mean, each row with a nonzero element gets its flag set (plain
+// stores of 1, from every such element). No barriers, no contention on good weights.
+__global__ void ScanWeightsKernel(const float* w, int64_t m, int64_t k, LpNormWeightScan* out, int* nonzero) {
+  const int64_t total = m * k;
+  for (int64_t e = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
+    const float v = w[e];
+    if (!(v >= 0.0f)) atomicMin(&out->bad, static_cast<unsigned long long>(e));  // negative or NaN
+    if (nonzero && v != 0.0f) nonzero[e / k] = 1;
+  }
+}
+
+// The first row whose flag stayed 0.
+__global__ void FirstZeroRowKernel(int64_t m, const int* nonzero, LpNormWeightScan* out) {
+  for (int64_t j = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; j < m; j += int64_t{gridDim.x} * blockDim.x)
+    if (!nonzero[j]) atomicMin(&out->zero_row, static_cast<unsigned long long>(j));
+}
+
+dim3 ScanGrid(int64_t n) {
+  const int64_t blocks = (n + 255) / 256;
+  return dim3(static_cast<unsigned>(blocks < 4096 ? (blocks > 0 ? blocks : 1) : 4096));
+}
 }  // namespace
+
+cudaError_t LaunchScanLpNormWeights(const float* w, int64_t m, int64_t k, LpNormWeightScan* out, int* nonzero, cudaStream_t stream) {
+  cudaError_t e = cudaMemsetAsync(out, 0xff, sizeof(LpNormWeightScan), stream);  // kNoIndex
+  if (e == cudaSuccess && nonzero && m > 0) e = cudaMemsetAsync(nonzero, 0, sizeof(int) * static_cast<size_t>(m), stream);
+  if (e == cudaSuccess && m * k > 0) e = LP_LAUNCH(ScanWeightsKernel, ScanGrid(m * k), dim3(256), 0, stream, w, m, k, out, nonzero);
+  if (e == cudaSuccess && nonzero && m > 0) e = LP_LAUNCH(FirstZeroRowKernel, ScanGrid(m), dim3(256), 0, stream, m, nonzero, out);
+  return e;
+}
 
 cudaError_t LaunchLpNorm(const LpNormArgs& a, cudaStream_t stream) {
   if (a.rows * a.m == 0) return cudaSuccess;

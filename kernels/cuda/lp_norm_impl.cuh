@@ -21,5 +21,18 @@ struct LpNormArgs {
 
 cudaError_t LaunchLpNorm(const LpNormArgs& a, cudaStream_t stream);
 
+// W's values checked on the device (a W fed at run time): the flat index of the first negative or
+// NaN weight and the first row of W that is all zeros (the refusal of mean = 1), kNoIndex for none.
+constexpr unsigned long long kNoIndex = ~0ull;
+struct LpNormWeightScan {
+  unsigned long long bad, zero_row;
+};
+// out and nonzero (m ints; nullptr: no zero-row check) are device memory; launches on the stream.
+cudaError_t LaunchScanLpNormWeights(const float* w, int64_t m, int64_t k, LpNormWeightScan* out, int* nonzero, cudaStream_t stream);
+// Device memory the scan needs: the verdict, then one flag per row when rows are checked.
+inline size_t LpNormWeightScanBytes(int64_t m, bool rows) {
+  return sizeof(LpNormWeightScan) + (rows ? sizeof(int) * static_cast<size_t>(m) : 0);
+}
+
 }  // namespace Cuda
 }  // namespace lp

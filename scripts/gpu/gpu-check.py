@@ -209,6 +209,29 @@ def check_cases(kernels):
     return count, failures
 
 
+# LpNorm's W refused on the device (the check of a W fed at run time, kernels/cuda/weight_scan.h):
+# name, attributes, W, the refusal (the CPU kernels' words)
+REFUSALS = [
+    ('negative weight', {}, [[0.5, 0.5, 0.5], [0.5, 0.0, -2.0]], 'W[1,2] = -2 is negative; weights must be >= 0'),
+    ('NaN before a negative weight', {}, [[0.5, math.nan, -1.0], [0.5, 0.5, 0.5]], 'W[0,1] is NaN; weights must be >= 0'),
+    ('mean = 1, a zero row before a negative weight', {'mean': 1}, [[0.5, 0.5, 0.5], [0.0, 0.0, 0.0], [0.0, -1.0, 0.0]],
+     'mean = 1 but row 1 of W sums to 0 (the power mean is undefined)'),
+]
+
+
+def check_refusals(kernels):
+    failures = []
+    for name, attrs, w, want in REFUSALS:
+        x = np.full((2, 3), 0.5, dtype=np.float32)
+        try:
+            kernels.run('LpNorm', attrs, [x, np.array(w, dtype=np.float32)])
+            failures.append(f'LpNorm {name}: accepted, expected "{want}"')
+        except ValueError as e:
+            if want not in str(e):
+                failures.append(f'LpNorm {name}: refused with "{e}", expected "{want}"')
+    return len(REFUSALS), failures
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--emulation', action='store_true', help='the CPU emulation build (a check of this script, not a GPU)')
@@ -224,6 +247,9 @@ def main():
     t = time.time()
     count, failures = check_cases(kernels)
     print(f'gpu-check: {count - len(failures)} of {count} op cases agree with the float64 reference on {where} ({time.time() - t:.1f} s)')
+    refused, refusal_failures = check_refusals(kernels)
+    print(f'gpu-check: {refused - len(refusal_failures)} of {refused} bad weights refused on the device as the CPU kernels refuse them')
+    failures += refusal_failures
     for f in failures:
         print(f'  FAIL {f}')
     status = 1 if failures else 0

@@ -64,6 +64,18 @@ inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemc
   return cudaSuccess;
 }
 inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaMalloc(void** p, size_t bytes) {
+  *p = std::malloc(bytes > 0 ? bytes : 1);
+  return *p ? cudaSuccess : cudaErrorMemoryAllocation;
+}
+inline cudaError_t cudaFree(void* p) {
+  std::free(p);
+  return cudaSuccess;
+}
+inline cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
+  if (bytes > 0) std::memset(dst, value, bytes);
+  return cudaSuccess;
+}
 
 namespace lp_emu {
 
@@ -219,6 +231,17 @@ inline cudaError_t cudaGetLastError() {
 #define __forceinline__ inline
 #define __shared__ static
 inline void __syncthreads() { lp_emu::g_barrier.Wait(); }
+// atomics: one lock for all of them (the threads of a block are real threads)
+inline std::mutex& AtomicMutex() {
+  static std::mutex m;
+  return m;
+}
+inline unsigned long long atomicMin(unsigned long long* address, unsigned long long v) {
+  std::lock_guard<std::mutex> lock(AtomicMutex());
+  const unsigned long long old = *address;
+  if (v < old) *address = v;
+  return old;
+}
 inline float __int_as_float(int v) {
   float f;
   std::memcpy(&f, &v, sizeof f);

@@ -8,6 +8,7 @@
 #include <cstring>
 
 #include "../launch_args.h"
+#include "../weight_scan.h"
 
 namespace {
 
@@ -128,7 +129,17 @@ __attribute__((visibility("default"))) int lp_gpu_lp_norm(const float* x, const 
     const std::vector<int64_t> xs(xdims, xdims + xrank), ws(wdims, wdims + wrank), ps(pdims, pdims + (prank < 0 ? 0 : prank));
     const lp::LpNormPlan plan = lp::PlanLpNorm(node, xs, ws, prank >= 0 ? &ps : nullptr);
     if (p_host) lp::CheckExponents(p_host, plan.np, a.kOp, node);
-    if (w_host) lp::CheckLpNormWeights(node, w_host, plan.m, plan.k, a.mean != 0);
+    if (w_host) {
+      // W's values checked twice: on the device as for a W fed at run time, then on the host copy
+      void* scan = nullptr;
+      Launched(cudaMalloc(&scan, lp::Cuda::LpNormWeightScanBytes(plan.m, a.mean != 0)), a.kOp);
+      struct Free {
+        void* p;
+        ~Free() { cudaFree(p); }
+      } free_scan{scan};
+      lp::Cuda::CheckDeviceLpNormWeights(node, w, plan.m, plan.k, a.mean != 0, scan, static_cast<cudaStream_t>(stream));
+      lp::CheckLpNormWeights(node, w_host, plan.m, plan.k, a.mean != 0);
+    }
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
     const lp::Cuda::LpNormArgs g = lp::Cuda::LpNormArgsOf(plan, a, x, w, p_dev, y);
