@@ -9,6 +9,7 @@
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) lp_emu::Launch(kernel, grid, block, shared, stream, __VA_ARGS__)
 #define LP_DYNAMIC_SHARED(T, name) T* name = lp_emu::DynamicShared<T>()
 #define LP_UNROLL
+#define LP_NOINLINE
 #else
 #include <cuda_runtime.h>
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
@@ -16,6 +17,7 @@
   extern __shared__ float4 lp_dynamic_shared[]; \
   T* name = reinterpret_cast<T*>(lp_dynamic_shared)
 #define LP_UNROLL _Pragma("unroll")
+#define LP_NOINLINE __noinline__
 #endif
 
 // NaN without relying on -ffast-math-sensitive library calls

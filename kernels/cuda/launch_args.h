@@ -59,8 +59,10 @@ inline L1ConvArgs L1ConvArgsOf(const L1ConvPlan& plan, const float* x, const flo
   return a;
 }
 
+// p: P on the device; p_host: its host copy where there is one (a single value of it becomes the
+// attribute, so the shared-p kernel runs).
 inline LpNormArgs LpNormArgsOf(const LpNormPlan& plan, const schema::LpNormAttrs& attrs, const float* x, const float* w, const float* p,
-                               float* y) {
+                               float* y, const float* p_host = nullptr) {
   LpNormArgs a{};
   a.x = x;
   a.w = w;
@@ -75,6 +77,10 @@ inline LpNormArgs LpNormArgsOf(const LpNormPlan& plan, const schema::LpNormAttrs
   a.sum_eps = attrs.sum_eps;
   a.abs_mode = attrs.mode == "abs";
   a.mean = static_cast<int>(attrs.mean);
+  if (plan.np == 1 && p_host) {
+    a.np = 0;
+    a.p_attr = p_host[0];
+  }
   return a;
 }
 

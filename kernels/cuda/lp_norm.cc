@@ -47,7 +47,8 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   if (plan.count == 0) return;
   Scratch p(ctx, sizeof(float) * static_cast<size_t>(plan.np));
   if (pv) Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
-  const LpNormArgs a = LpNormArgsOf(plan, attrs_, DataOf(xv), DataOf(wv), p.As<float>(), yv.GetTensorMutableData<float>());
+  const LpNormArgs a =
+      LpNormArgsOf(plan, attrs_, DataOf(xv), DataOf(wv), p.As<float>(), yv.GetTensorMutableData<float>(), pv ? DataOf(pv) : nullptr);
   Check(LaunchLpNorm(a, stream), kName, node_);
 }
 

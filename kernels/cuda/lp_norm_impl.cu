@@ -1,24 +1,26 @@
-// LpNorm device code (ops.md), tiled like a GEMM: a 16 x 16 block computes 16 rows x 64 units (4 per
-// thread, strided by 16). It first finds each row's largest magnitude (and whether it holds a NaN),
-// then walks K in 32-wide slices: the X slice is staged in shared memory transformed once per element
-// (shared finite p: (a / rowmax)^p, so the inner loop is a multiply-add; per-unit p: log2(a / rowmax),
-// the inner loop takes 2^(p_j L) where w > 0; p = +inf: the ratio, the inner loop keeps the maximum
-// where w > 0), the W slice beside it (read along K, coalesced). Scaling by the row maximum (and by
-// sum_eps^(1/p) when that is larger) keeps a^p finite; a unit whose weighted inputs all lie far
-// below it (its sum underflowed) is redone from global memory with its own maximum.
+// LpNorm device code (ops.md), tiled like a GEMM: a block of 16 x 16 threads computes 64 rows x 64
+// units, 4 x 4 per thread (rows and units strided by 16) in registers. It first finds each row's
+// largest magnitude (and whether it holds a NaN), then walks K in slices of kSlice: the X slice is
+// staged in shared memory transformed once per element (shared finite p: (a / rowmax)^p, so the
+// inner loop is a multiply-add; per-unit p: log2(a / rowmax), the inner loop takes 2^(p_j L) where
+// w > 0; p = +inf: the ratio, the inner loop keeps the maximum where w > 0), the W slice beside it
+// (both read along K, coalesced); each step of the inner loop reads 4 + 4 values for 16 pairs.
+// Scaling by the row maximum (and by sum_eps^(1/p) when that is larger) keeps a^p finite; a unit
+// whose weighted inputs all lie far below it (its sum underflowed) is redone from global memory with
+// its own maximum.
 #include "lp_norm_impl.cuh"
 
 namespace lp {
 namespace Cuda {
 
 namespace {
-constexpr int kRows = 16;      // rows per block (threadIdx.y)
-constexpr int kCols = 16;      // thread columns (threadIdx.x)
-constexpr int kPerThread = 4;  // units per thread
-constexpr int kUnits = kCols * kPerThread;
-constexpr int kSlice = 32;            // K per staged slice
-constexpr float kZeroLog = -1.0e30f;  // log2 of a zero ratio: 2^(p * kZeroLog) is 0
+constexpr int kSide = 16;              // threads along rows (threadIdx.y) and along units (threadIdx.x)
+constexpr int kMicro = 4;              // rows and units per thread
+constexpr int kTile = kSide * kMicro;  // rows and units per block
+constexpr int kSlice = 16;             // K per staged slice
+constexpr float kZeroLog = -1.0e30f;   // log2 of a zero ratio: 2^(p * kZeroLog) is 0
 constexpr float kUnderflow = 1.0e-30f;
+constexpr float kNone = -3.4028235e38f;  // no weighted input yet (below every ratio and its log2)
 constexpr int64_t kMaxGrid = 65535;
 
 __device__ __forceinline__ float Magnitude(float v, int abs_mode, float eps) {
@@ -29,10 +31,10 @@ __device__ __forceinline__ float Magnitude(float v, int abs_mode, float eps) {
 // r^p for r in [0, 1]
 __device__ __forceinline__ float PowRatio(float r, float p) { return r > 0.0f ? exp2f(p * log2f(r)) : 0.0f; }
 
-__device__ __forceinline__ bool IsInf(float p) { return !(p <= 3.4028235e38f); }
+__host__ __device__ __forceinline__ bool IsInf(float p) { return !(p <= 3.4028235e38f); }
 
 // One unit of one row again, scaled by its own largest weighted magnitude: sum w (a / base)^p and base.
-__device__ float Redo(const LpNormArgs& a, int64_t r, int64_t j, float p, float* base_out) {
+__device__ LP_NOINLINE float Redo(const LpNormArgs& a, int64_t r, int64_t j, float p, float* base_out) {
   const float* x = a.x + r * a.k;
   const float* w = a.w + j * a.k;
   float base = 0.0f;
@@ -48,118 +50,145 @@ __device__ float Redo(const LpNormArgs& a, int64_t r, int64_t j, float p, float*
   return s;
 }
 
+// kKind 0: one finite p for every unit; 1: a p per unit (finite or +inf); 2: p = +inf for every unit.
+template <int kKind>
 __global__ void LpNormKernel(LpNormArgs a) {
-  __shared__ float xs[kRows][kSlice + 1];
-  __shared__ float ws[kUnits][kSlice + 1];
-  __shared__ float red_max[kRows][kCols];
-  __shared__ int red_nan[kRows][kCols];
-  const int tc = threadIdx.x, tr = threadIdx.y, flat = tr * kCols + tc;
+  __shared__ float xs[kSlice][kTile + 1];
+  __shared__ float ws[kSlice][kTile + 1];
+  __shared__ float red_max[kTile][kSide];
+  __shared__ int red_nan[kTile][kSide];
+  const int tc = threadIdx.x, tr = threadIdx.y, flat = tr * kSide + tc;
   const float p0 = a.np == 0 ? a.p_attr : a.p[0];
-  // 0 shared finite p, 1 per-unit p, 2 shared p = +inf
-  const int kind = a.np > 1 ? 1 : IsInf(p0) ? 2 : 0;
-  for (int64_t row0 = int64_t{blockIdx.y} * kRows; row0 < a.rows; row0 += int64_t{gridDim.y} * kRows) {
-    const int64_t r = row0 + tr;
-    const bool row_ok = r < a.rows;
+  for (int64_t row0 = int64_t{blockIdx.y} * kTile; row0 < a.rows; row0 += int64_t{gridDim.y} * kTile) {
     // 1. the largest magnitude of each row, and whether it holds a NaN
-    float mx = 0.0f;
-    int nan = 0;
-    if (row_ok) {
-      for (int64_t i = tc; i < a.k; i += kCols) {
-        const float v = Magnitude(a.x[r * a.k + i], a.abs_mode, a.eps);
-        if (LP_IS_NAN(v))
-          nan = 1;
-        else
-          mx = fmaxf(mx, v);
+    float row_max[kMicro];
+    int row_nan[kMicro];
+    LP_UNROLL
+    for (int i = 0; i < kMicro; ++i) {
+      const int64_t r = row0 + tr + i * kSide;
+      float mx = 0.0f;
+      int nan = 0;
+      if (r < a.rows) {
+        for (int64_t q = tc; q < a.k; q += kSide) {
+          const float v = Magnitude(a.x[r * a.k + q], a.abs_mode, a.eps);
+          if (LP_IS_NAN(v))
+            nan = 1;
+          else
+            mx = fmaxf(mx, v);
+        }
+      }
+      red_max[tr + i * kSide][tc] = mx;
+      red_nan[tr + i * kSide][tc] = nan;
+    }
+    __syncthreads();
+    LP_UNROLL
+    for (int i = 0; i < kMicro; ++i) {
+      row_max[i] = 0.0f;
+      row_nan[i] = 0;
+      for (int t = 0; t < kSide; ++t) {
+        row_max[i] = fmaxf(row_max[i], red_max[tr + i * kSide][t]);
+        row_nan[i] |= red_nan[tr + i * kSide][t];
       }
     }
-    red_max[tr][tc] = mx;
-    red_nan[tr][tc] = nan;
-    __syncthreads();
-    float row_max = 0.0f;
-    int row_nan = 0;
-    for (int t = 0; t < kCols; ++t) {
-      row_max = fmaxf(row_max, red_max[tr][t]);
-      row_nan |= red_nan[tr][t];
+    // the stager's rows: thread flat stages row (flat / kSlice) + 16 s of the slice, at K offset flat % kSlice
+    const int sk = flat % kSlice, sr = flat / kSlice;
+    constexpr int kStageRows = kSide * kSide / kSlice;  // rows staged per pass
+    float stage_inv[kTile / kStageRows];
+    LP_UNROLL
+    for (int s = 0; s < kTile / kStageRows; ++s) {
+      // the row maxima of other threads' rows: from red_max again (still intact until the next barrier)
+      const int lr = sr + s * kStageRows;
+      float mx = 0.0f;
+      for (int t = 0; t < kSide; ++t) mx = fmaxf(mx, red_max[lr][t]);
+      stage_inv[s] = mx > 0.0f ? 1.0f / mx : 0.0f;
     }
     __syncthreads();
-    const float inv = row_max > 0.0f ? 1.0f / row_max : 0.0f;
-    for (int64_t unit0 = int64_t{blockIdx.x} * kUnits; unit0 < a.m; unit0 += int64_t{gridDim.x} * kUnits) {
-      float pj[kPerThread], acc[kPerThread], z[kPerThread], best[kPerThread];
-      bool found[kPerThread], bad[kPerThread];
-      for (int c = 0; c < kPerThread; ++c) {
-        const int64_t j = unit0 + tc + c * kCols;
-        pj[c] = kind == 1 && j < a.m ? a.p[j] : p0;
-        acc[c] = z[c] = best[c] = 0.0f;
-        found[c] = bad[c] = false;
+    for (int64_t unit0 = int64_t{blockIdx.x} * kTile; unit0 < a.m; unit0 += int64_t{gridDim.x} * kTile) {
+      // acc: the sum for a finite p; for p = +inf the running maximum (kNone: none yet; NaN stays)
+      float pj[kMicro], z[kMicro], acc[kMicro][kMicro];
+      LP_UNROLL
+      for (int c = 0; c < kMicro; ++c) {
+        const int64_t j = unit0 + tc + c * kSide;
+        pj[c] = kKind == 1 && j < a.m ? a.p[a.np == 1 ? 0 : j] : p0;
+        z[c] = 0.0f;
+        LP_UNROLL
+        for (int i = 0; i < kMicro; ++i) acc[i][c] = kKind == 2 || IsInf(pj[c]) ? kNone : 0.0f;
       }
       // 2. K in slices through shared memory
       for (int64_t k0 = 0; k0 < a.k; k0 += kSlice) {
-        for (int q = tc; q < kSlice; q += kCols) {
-          const int64_t kx = k0 + q;
+        const int64_t kx = k0 + sk;
+        LP_UNROLL
+        for (int s = 0; s < kTile / kStageRows; ++s) {
+          const int lr = sr + s * kStageRows;
+          const int64_t r = row0 + lr, wu = unit0 + lr;
           float v = 0.0f;
-          if (row_ok && kx < a.k) {
-            const float ratio = Magnitude(a.x[r * a.k + kx], a.abs_mode, a.eps) * inv;
-            if (kind == 0)
+          if (r < a.rows && kx < a.k) {
+            const float ratio = Magnitude(a.x[r * a.k + kx], a.abs_mode, a.eps) * stage_inv[s];
+            if (kKind == 0)
               v = PowRatio(fminf(ratio, 1.0f), p0);
-            else if (kind == 1)
+            else if (kKind == 1)
               v = ratio > 0.0f || LP_IS_NAN(ratio) ? log2f(ratio) : kZeroLog;
             else
               v = ratio;
           }
-          xs[tr][q] = v;
-        }
-        for (int e = flat; e < kUnits * kSlice; e += kRows * kCols) {
-          const int64_t wu = unit0 + e / kSlice, kx = k0 + e % kSlice;
-          ws[e / kSlice][e % kSlice] = wu < a.m && kx < a.k ? a.w[wu * a.k + kx] : 0.0f;
+          xs[sk][lr] = v;
+          ws[sk][lr] = wu < a.m && kx < a.k ? a.w[wu * a.k + kx] : 0.0f;
         }
         __syncthreads();
+        LP_UNROLL
         for (int t = 0; t < kSlice; ++t) {
-          const float v = xs[tr][t];
-          for (int c = 0; c < kPerThread; ++c) {
-            const float wt = ws[tc + c * kCols][t];
-            z[c] += wt;
-            if (kind == 0) {
-              acc[c] += wt * v;
-            } else if (wt > 0.0f) {
-              if (kind == 2 || IsInf(pj[c])) {
-                if (LP_IS_NAN(v))
-                  bad[c] = true;
-                else if (!found[c] || v > best[c])
-                  best[c] = v, found[c] = true;
-              } else {
-                acc[c] += wt * exp2f(pj[c] * v);
+          float xv[kMicro], wv[kMicro];
+          for (int i = 0; i < kMicro; ++i) xv[i] = xs[t][tr + i * kSide];
+          for (int c = 0; c < kMicro; ++c) wv[c] = ws[t][tc + c * kSide];
+          LP_UNROLL
+          for (int c = 0; c < kMicro; ++c) {
+            z[c] += wv[c];
+            LP_UNROLL
+            for (int i = 0; i < kMicro; ++i) {
+              if (kKind == 0) {
+                acc[i][c] += wv[c] * xv[i];
+              } else if (wv[c] > 0.0f) {
+                if (kKind == 2 || IsInf(pj[c]))
+                  acc[i][c] = LP_IS_NAN(acc[i][c]) || !(xv[i] <= acc[i][c]) ? xv[i] : acc[i][c];  // max, NaN kept
+                else
+                  acc[i][c] += wv[c] * exp2f(pj[c] * xv[i]);
               }
             }
           }
         }
         __syncthreads();
       }
-      if (!row_ok) continue;
       // 3. the roots, rescaled
-      for (int c = 0; c < kPerThread; ++c) {
-        const int64_t j = unit0 + tc + c * kCols;
-        if (j >= a.m) break;
-        const float p = pj[c];
-        float y;
-        if (kind == 2 || IsInf(p)) {
-          y = bad[c] ? __int_as_float(0x7fc00000) : !found[c] ? 0.0f : row_max * (kind == 2 ? best[c] : exp2f(best[c]));
-        } else if (row_nan) {
-          y = __int_as_float(0x7fc00000);  // 0 x NaN is NaN: a NaN reaches every finite-p unit of its row
-        } else {
-          float s = acc[c], base = row_max;
-          if (s < kUnderflow && row_max > 0.0f) s = Redo(a, r, j, p, &base);
-          if (a.mean) s /= z[c];
-          float scale = base;
-          if (a.sum_eps > 0.0f) scale = fmaxf(base, exp2f(log2f(a.sum_eps) / p));
-          if (scale <= 0.0f) {
-            y = 0.0f;
+      LP_UNROLL
+      for (int i = 0; i < kMicro; ++i) {
+        const int64_t r = row0 + tr + i * kSide;
+        if (r >= a.rows) break;
+        for (int c = 0; c < kMicro; ++c) {
+          const int64_t j = unit0 + tc + c * kSide;
+          if (j >= a.m) break;
+          const float p = pj[c];
+          float y;
+          if (kKind == 2 || IsInf(p)) {
+            const float v = acc[i][c];  // the ratio (kKind 2) or its log2 (kKind 1)
+            y = LP_IS_NAN(v) ? v : v == kNone ? 0.0f : row_max[i] * (kKind == 2 ? v : exp2f(v));
+          } else if (row_nan[i]) {
+            y = __int_as_float(0x7fc00000);  // 0 x NaN is NaN: a NaN reaches every finite-p unit of its row
           } else {
-            float total = PowRatio(base / scale, p) * s;
-            if (a.sum_eps > 0.0f) total += a.sum_eps * exp2f(-p * log2f(scale));
-            y = total > 0.0f ? scale * exp2f(log2f(total) / p) : 0.0f;
+            float sum = acc[i][c], base = row_max[i];
+            if (sum < kUnderflow && base > 0.0f) sum = Redo(a, r, j, p, &base);
+            if (a.mean) sum /= z[c];
+            float scale = base;
+            if (a.sum_eps > 0.0f) scale = fmaxf(base, exp2f(log2f(a.sum_eps) / p));
+            if (scale <= 0.0f) {
+              y = 0.0f;
+            } else {
+              float total = PowRatio(base / scale, p) * sum;
+              if (a.sum_eps > 0.0f) total += a.sum_eps * exp2f(-p * log2f(scale));
+              y = total > 0.0f ? scale * exp2f(log2f(total) / p) : 0.0f;
+            }
           }
+          a.y[r * a.m + j] = y;
         }
-        a.y[r * a.m + j] = y;
       }
     }
   }
@@ -198,10 +227,13 @@ cudaError_t LaunchScanLpNormWeights(const float* w, int64_t m, int64_t k, LpNorm
 
 cudaError_t LaunchLpNorm(const LpNormArgs& a, cudaStream_t stream) {
   if (a.rows * a.m == 0) return cudaSuccess;
-  const int64_t unit_tiles = (a.m + kUnits - 1) / kUnits, row_tiles = (a.rows + kRows - 1) / kRows;
+  const int64_t unit_tiles = (a.m + kTile - 1) / kTile, row_tiles = (a.rows + kTile - 1) / kTile;
   const dim3 grid(static_cast<unsigned>(unit_tiles < kMaxGrid ? unit_tiles : kMaxGrid),
                   static_cast<unsigned>(row_tiles < kMaxGrid ? row_tiles : kMaxGrid));
-  return LP_LAUNCH(LpNormKernel, grid, dim3(kCols, kRows), 0, stream, a);
+  // a P input lives on the device: any P of more than zero values takes the per-unit kernel (the
+  // host turns a P of one value it knows into the attribute, LpNormArgsOf)
+  void (*kernel)(LpNormArgs) = a.np > 0 ? LpNormKernel<1> : IsInf(a.p_attr) ? LpNormKernel<2> : LpNormKernel<0>;
+  return LP_LAUNCH(kernel, grid, dim3(kSide, kSide), 0, stream, a);
 }
 
 }  // namespace Cuda

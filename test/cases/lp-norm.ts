@@ -55,6 +55,9 @@ export const lpNormCases: OpCase[] = [
   },
   // more than one workgroup tile every way on the WGSL kernel (16 rows x 64 units x 32-wide K slices)
   { name: 'lpnorm tiles shared p', op: 'LpNorm', inputs: [X([37, 70]), W(150, 70)], attrs: { p: 3 } },
+  // more than one 64-row tile, a partial last one, and a fed P of one value
+  { name: 'lpnorm tiles rows shared P [1] fed', op: 'LpNorm', inputs: [X([130, 21]), W(70, 21), { dims: [1], values: [2.5] }], attrs: {}, feedWeights: true },
+  { name: 'lpnorm tiles rows p=inf', op: 'LpNorm', inputs: [X([70, 19]), W(66, 19)], attrs: { p: inf } },
   {
     name: 'lpnorm tiles per-unit P mean sum_eps',
     op: 'LpNorm',

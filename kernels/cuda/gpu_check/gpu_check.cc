@@ -142,7 +142,7 @@ __attribute__((visibility("default"))) int lp_gpu_lp_norm(const float* x, const 
     }
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
-    const lp::Cuda::LpNormArgs g = lp::Cuda::LpNormArgsOf(plan, a, x, w, p_dev, y);
+    const lp::Cuda::LpNormArgs g = lp::Cuda::LpNormArgsOf(plan, a, x, w, p_dev, y, p_host);
     Launched(lp::Cuda::LaunchLpNorm(g, static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }
