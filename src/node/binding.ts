@@ -33,7 +33,7 @@ export interface NativeSessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   logSeverityLevel?: number;
   executionMode?: 'sequential' | 'parallel';
-  /** besides the CPU: 'webgpu', 'cuda' (lp nodes stay on the CPU kernels) */
+  /** besides the CPU: 'webgpu' (lp nodes stay on the CPU kernels), 'cuda' (lp nodes on the CUDA kernels) */
   executionProviders?: string[];
 }
 
