@@ -155,6 +155,6 @@ function writeValueInfo(model: ModelProto, types: Map<string, ValueType>): void 
   // Graph outputs: the inferred type (declared dims kept where inference knows less).
   for (const out of graph.output ?? []) {
     const t = types.get(out.name ?? '');
-    if (t && (t.shape || !out.type)) out.type = valueInfo(out.name ?? '', t).type;
+    if (t?.elemType && (t.shape || !out.type)) out.type = valueInfo(out.name ?? '', t).type;
   }
 }

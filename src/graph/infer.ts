@@ -6,16 +6,17 @@ import type { NdArray, ValueType } from '../../ops/types';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { constantInitializers, declaredTypes, ModelError, nodeContext, nodeLabel, toNdArray, topologicalOrder } from './model';
-import { nodeView, STD_OPS } from './std-ops';
+import { constantOf, nodeView, STD_OPS } from './std-ops';
 
 export { ModelError };
 
 function mergeType(declared: ValueType | undefined, inferred: ValueType): ValueType {
+  const elemType = inferred.elemType || declared?.elemType || 0;
   if (!declared?.shape || !inferred.shape || declared.shape.length !== inferred.shape.length) {
-    return inferred.shape ? inferred : (declared ?? inferred);
+    return inferred.shape ? { ...inferred, elemType } : { ...(declared ?? inferred), elemType };
   }
   const shape: Dim[] = inferred.shape.map((d, i) => (d === null ? (declared.shape as Dim[])[i] : d));
-  return { elemType: inferred.elemType || declared.elemType, shape };
+  return { elemType, shape };
 }
 
 export function isLpNode(domain: string | undefined): boolean {
@@ -112,7 +113,8 @@ export function inferTypes(model: ModelProto, what: string, readExternal?: Exter
       outs.forEach((t, i) => {
         if (outputs[i]) types.set(outputs[i], mergeType(types.get(outputs[i]), t));
       });
-      if (n.op_type === 'Constant' && outputs[0]) values.set(outputs[0], std.evaluate(view, [])[0]);
+      const constant = n.op_type === 'Constant' ? constantOf(view) : undefined;
+      if (constant && outputs[0]) values.set(outputs[0], constant.value);
     } catch (e) {
       if (e instanceof ModelError) throw new ModelError(`${what}: node '${label}': ${e.message}`);
       const msg = (e as Error).message;

@@ -365,7 +365,8 @@ export const STD_OPS: Record<string, StdOp> = {
   Sub: binaryOp((x, y) => x - y),
   Mul: binaryOp((x, y) => x * y),
   Div: binaryOp((x, y) => x / y),
-  Pow: binaryOp((x, y) => x ** y),
+  // the exponent may have another element type: Y has the base's
+  Pow: { ...binaryOp((x, y) => x ** y), infer: (v, [x, y]) => [{ ...broadcastMany([x, y], v.label), elemType: x?.elemType ?? 0 }] },
   Max: binaryOp((x, y) => (Number.isNaN(x) || Number.isNaN(y) ? Number.NaN : Math.max(x, y))),
   Min: binaryOp((x, y) => (Number.isNaN(x) || Number.isNaN(y) ? Number.NaN : Math.min(x, y))),
   MatMul: {
@@ -385,7 +386,7 @@ export const STD_OPS: Record<string, StdOp> = {
       if (typeof ka === 'number' && typeof kb === 'number' && ka !== kb) {
         throw new StdOpError(`${v.label}: Gemm inner dims ${ka} and ${kb} differ`);
       }
-      const out: ValueType = { elemType: a?.elemType ?? 1, shape: [m, n] };
+      const out: ValueType = { elemType: a?.elemType ?? b?.elemType ?? 0, shape: [m, n] };
       if (c?.shape) broadcastDims(out.shape as Dim[], c.shape, v.label);
       return [out];
     },
@@ -404,7 +405,7 @@ export const STD_OPS: Record<string, StdOp> = {
   },
   Conv: {
     infer: (v, [x, w]) => {
-      if (!x?.shape || !w?.shape) return [{ elemType: x?.elemType ?? 1 }];
+      if (!x?.shape || !w?.shape) return [{ elemType: x?.elemType ?? 0 }];
       const kernel = attrInts(v, 'kernel_shape') ?? (w.shape.slice(2) as number[]);
       const group = attrInt(v, 'group', 1);
       if (typeof x.shape[1] === 'number' && typeof w.shape[1] === 'number' && x.shape[1] !== w.shape[1] * group) {
@@ -489,7 +490,7 @@ export const STD_OPS: Record<string, StdOp> = {
   Concat: {
     infer: (v, inputs) => {
       const known = inputs.filter((t) => t?.shape) as ValueType[];
-      if (known.length !== inputs.length || known.length === 0) return [{ elemType: inputs[0]?.elemType ?? 1 }];
+      if (known.length !== inputs.length || known.length === 0) return [{ elemType: inputs[0]?.elemType ?? 0 }];
       const rank = (known[0].shape as Dim[]).length;
       const axis = normAxis(attrInt(v, 'axis', 0), rank, v.label);
       const shape = [...(known[0].shape as Dim[])];
@@ -526,7 +527,7 @@ export const STD_OPS: Record<string, StdOp> = {
   },
   Flatten: {
     infer: (v, [x]) => {
-      if (!x?.shape) return [{ elemType: x?.elemType ?? 1 }];
+      if (!x?.shape) return [{ elemType: x?.elemType ?? 0 }];
       const axis = attrInt(v, 'axis', 1);
       const a = axis < 0 ? axis + x.shape.length : axis;
       const prod = (ds: Dim[]) => (ds.every((d) => typeof d === 'number') ? size(ds as number[]) : null);
@@ -542,9 +543,9 @@ export const STD_OPS: Record<string, StdOp> = {
   },
   Reshape: {
     infer: (v, [x], [, shape]) => {
-      if (!shape) return [{ elemType: x?.elemType ?? 1 }];
+      if (!shape) return [{ elemType: x?.elemType ?? 0 }];
       const target = Array.from(shape.data);
-      return [{ elemType: x?.elemType ?? 1, shape: reshapeTarget(x?.shape ?? target.map(() => null), target, attrInt(v, 'allowzero', 0) === 1, v.label) }];
+      return [{ elemType: x?.elemType ?? 0, shape: reshapeTarget(x?.shape ?? target.map(() => null), target, attrInt(v, 'allowzero', 0) === 1, v.label) }];
     },
     evaluate: (v, [x, shape]) => {
       const X = x as NdArray;
@@ -554,7 +555,7 @@ export const STD_OPS: Record<string, StdOp> = {
   },
   Transpose: {
     infer: (v, [x]) => {
-      if (!x?.shape) return [{ elemType: x?.elemType ?? 1 }];
+      if (!x?.shape) return [{ elemType: x?.elemType ?? 0 }];
       const perm = attrInts(v, 'perm') ?? x.shape.map((_, i, a) => a.length - 1 - i);
       return [{ elemType: x.elemType, shape: perm.map((p) => (x.shape as Dim[])[p]) }];
     },
@@ -565,7 +566,7 @@ export const STD_OPS: Record<string, StdOp> = {
   },
   Unsqueeze: {
     infer: (v, [x], [, axes]) => {
-      if (!x?.shape || !axes) return [{ elemType: x?.elemType ?? 1 }];
+      if (!x?.shape || !axes) return [{ elemType: x?.elemType ?? 0 }];
       return [{ elemType: x.elemType, shape: unsqueezeDims(x.shape, Array.from(axes.data), v.label) }];
     },
     evaluate: (v, [x, axes]) => [
@@ -574,7 +575,7 @@ export const STD_OPS: Record<string, StdOp> = {
   },
   Squeeze: {
     infer: (v, [x], [, axes]) => {
-      if (!x?.shape) return [{ elemType: x?.elemType ?? 1 }];
+      if (!x?.shape) return [{ elemType: x?.elemType ?? 0 }];
       const r = x.shape.length;
       const ax = axes ? Array.from(axes.data).map((a) => normAxis(a, r, v.label)) : x.shape.flatMap((d, i) => (d === 1 ? [i] : []));
       return [{ elemType: x.elemType, shape: x.shape.filter((_, i) => !ax.includes(i)) }];
@@ -591,16 +592,38 @@ export const STD_OPS: Record<string, StdOp> = {
   ReduceMax: reduceOp('max'),
   Constant: {
     infer: (v) => {
-      const t = v.attr('value')?.t;
-      if (!t) throw new StdOpError(`${v.label}: only Constant with a 'value' tensor is supported`);
-      return [{ elemType: t.data_type ?? 1, shape: (t.dims ?? []).map((d) => int64ToNumber(d, 'dims')) }];
+      const c = constantOf(v);
+      // another form (sparse_value, value_string(s)): nothing is claimed about it
+      return [c ? { elemType: c.elemType, shape: c.value.dims } : { elemType: 0 }];
     },
     evaluate: (v) => {
-      const t = tensorFromProto(v.attr('value')?.t ?? {});
-      return [{ dims: t.dims, data: toFloat64(t) }];
+      const c = constantOf(v);
+      if (!c) throw new StdOpError(`${v.label}: Constant needs a value, value_float(s) or value_int(s) attribute`);
+      return [c.value];
     },
   },
 };
+
+/** A Constant node's value and element type, for the forms of a numeric tensor; undefined otherwise. */
+export function constantOf(v: StdNodeView): { elemType: number; value: NdArray } | undefined {
+  const t = v.attr('value')?.t;
+  if (t) {
+    const x = tensorFromProto(t);
+    return { elemType: t.data_type ?? 0, value: { dims: x.dims, data: toFloat64(x) } };
+  }
+  const f = v.attr('value_float')?.f;
+  if (v.attr('value_float')) return { elemType: 1, value: { dims: [], data: Float64Array.of(f ?? 0) } };
+  if (v.attr('value_floats')) {
+    const fs = v.attr('value_floats')?.floats ?? [];
+    return { elemType: 1, value: { dims: [fs.length], data: Float64Array.from(fs) } };
+  }
+  if (v.attr('value_int')) return { elemType: 7, value: { dims: [], data: Float64Array.of(attrInt(v, 'value_int', 0)) } };
+  if (v.attr('value_ints')) {
+    const is = attrInts(v, 'value_ints') ?? [];
+    return { elemType: 7, value: { dims: [is.length], data: Float64Array.from(is) } };
+  }
+  return undefined;
+}
 
 function unsqueezeDims(dims: readonly Dim[], axes: number[], label: string): Dim[] {
   const r = dims.length + axes.length;
