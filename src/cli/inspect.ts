@@ -1,6 +1,7 @@
 // `lp-onnx inspect`: what a model holds.
 import { LP_DOMAIN, lpOp } from '../../ops/index';
 import type { ValueType } from '../../ops/types';
+import { type FuseReport, formatFusion } from '../export/fuse';
 import { inferTypes, isLpNode } from '../graph/infer';
 import type { Dim } from '../../ops/geometry';
 import { elemTypeName, formatType, nodeLabel, valueTypeOf } from '../graph/model';
@@ -29,6 +30,8 @@ export interface InspectReport {
   functions: { domain: string; name: string; overload: string; nodes: number }[];
   dualPath: boolean;
   metadata: Record<string, string>;
+  /** Lp layers written with standard ops that lp-onnx export would fuse, and near misses (the CLI fills it in) */
+  fusable?: FuseReport;
 }
 
 export function inspectModel(model: ModelProto, file: string): InspectReport {
@@ -142,6 +145,8 @@ export function formatInspect(r: InspectReport): string {
   lines.push(
     `  function bodies: ${r.functions.length ? r.functions.map((f) => `${f.domain}::${f.name}${f.overload ? `/${f.overload}` : ''} (${f.nodes} nodes)`).join(', ') : 'none'}`,
   );
+  const fusable = r.fusable ? formatFusion(r.fusable, 'inspect') : '';
+  if (fusable) lines.push(...fusable.trimEnd().split('\n').map((l) => `  ${l}`));
   lines.push(
     `  dual-path: ${r.lpNodes.length === 0 ? 'no lp nodes' : r.dualPath ? 'yes (runs on stock onnxruntime)' : 'NO: some lp nodes lack a function body; run lp-onnx export'}`,
   );

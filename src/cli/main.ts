@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import { ArchError, buildFromArch } from '../export/arch';
 import { exportDualPath, MAX_OPSET, setMetadata } from '../export/dual-path';
+import { formatFusion } from '../export/fuse';
 import { readWeights, WeightsError } from '../export/weights/index';
 import { PickleError } from '../export/weights/pickle';
 import { SafetensorsError } from '../export/weights/safetensors';
@@ -93,7 +94,8 @@ export async function main(argv: string[]): Promise<void> {
           .option('weights', { type: 'string', describe: 'the state_dict of an architecture spec: .safetensors, .pt or .pth' })
           .option('batch', { type: 'number', describe: 'a static batch size for the spec\'s inputs (default: symbolic)' })
           .option('opset', { type: 'number', describe: `ONNX opset of a model without one (${MIN_BODY_OPSET}-${MAX_OPSET}; default: the model's own, else 18); bodies always use the model's opset` })
-          .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data next to the model (default: as the input)' }),
+          .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data next to the model (default: as the input)' })
+          .option('fuse', { type: 'boolean', default: true, describe: 'fuse Lp layers written with standard ops (GeM, nn.LPPool, learned-norm layers) into lp nodes; --no-fuse keeps the graph as it is' }),
       (a) => {
         const isSpec = /\.json$/i.test(a.input);
         if (isSpec && !a.weights) throw new UsageError(`${a.input}: an architecture spec needs --weights (.safetensors, .pt or .pth)`);
@@ -119,7 +121,7 @@ export async function main(argv: string[]): Promise<void> {
           source = loaded.model;
           external = loaded.hadExternalData;
         }
-        const { model, report } = exportDualPath(source, { opset, what: a.input });
+        const { model, report } = exportDualPath(source, { opset, what: a.input, fuse: a.fuse });
         for (const [key, file] of sources) {
           setMetadata(model, `lp-onnx.${key}`, basename(file));
           setMetadata(model, `lp-onnx.${key}.sha256`, createHash('sha256').update(readFileSync(file)).digest('hex'));
@@ -130,6 +132,7 @@ export async function main(argv: string[]): Promise<void> {
         const kinds = [...byType].map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
         const folded = report.folded ? `, ${report.folded} constant nodes folded` : '';
         process.stdout.write(`wrote ${a.o}: ${report.lpNodes.length} lp nodes (${kinds}), ${report.functions} function bodies${folded}\n`);
+        process.stdout.write(formatFusion(report.fusion));
       },
     )
     .command(
@@ -161,6 +164,11 @@ export async function main(argv: string[]): Promise<void> {
       (a) => {
         const loaded = loadModel(a.model);
         const r = inspectModel(loaded.model, a.model);
+        try {
+          r.fusable = exportDualPath(loaded.model, { what: a.model, readExternal: loaded.readExternal }).report.fusion;
+        } catch {
+          r.fusable = { fused: [], nearMisses: [] }; // a model export refuses: nothing to fuse
+        }
         process.stdout.write(
           `${a.json ? JSON.stringify(r, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v), 2) : formatInspect(r)}\n`,
         );

@@ -11,6 +11,7 @@ import { int64ToNumber } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
 import { foldConstants } from './fold';
+import { type FuseReport, fuseAll } from './fuse';
 
 export const DEFAULT_OPSET = 18;
 export const MAX_OPSET = 23;
@@ -21,6 +22,8 @@ export interface ExportOptions {
   /** names the source in messages */
   what?: string;
   readExternal?: ExternalReader;
+  /** fuse Lp layers written with standard ops into com.lponnx nodes (default true) */
+  fuse?: boolean;
 }
 
 export interface ExportReport {
@@ -28,6 +31,8 @@ export interface ExportReport {
   functions: number;
   /** nodes folded into constants (parametrisations) */
   folded: number;
+  /** Lp layers written with standard ops that became lp nodes, and near misses left alone */
+  fusion: FuseReport;
 }
 
 /** Returns a new dual-path model; the input is not modified. */
@@ -44,10 +49,12 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
   checkFunctionsInGraph(graph.node ?? [], model.functions ?? [], what);
   checkConnected(model, what);
 
+  const fusion: FuseReport =
+    options.fuse === false ? { fused: [], nearMisses: [] } : fuseAll(model, () => inferTypes(model, what, options.readExternal), options.readExternal);
   const types = inferTypes(model, what, options.readExternal);
   const constants = constantInitializers(graph);
   const bodies = new Map<string, FunctionProto>();
-  const report: ExportReport = { lpNodes: [], functions: 0, folded };
+  const report: ExportReport = { lpNodes: [], functions: 0, folded, fusion };
   const counters = new Map<string, number>();
   const nodes = graph.node ?? [];
   nodes.forEach((n, index) => {

@@ -337,6 +337,7 @@ export const STD_OPS: Record<string, StdOp> = {
   Sigmoid: unary((x) => 1 / (1 + Math.exp(-x))),
   Tanh: unary(Math.tanh),
   Abs: unary(Math.abs),
+  Sign: unary((x) => (Number.isNaN(x) ? x : Math.sign(x) + 0)),
   Neg: unary((x) => -x),
   Exp: unary(Math.exp),
   Log: unary(Math.log),

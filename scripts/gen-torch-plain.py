@@ -1,0 +1,235 @@
+#!/usr/bin/python3
+"""Writes fixtures/torch-plain/<name>/: plain torch.onnx.export models (standard ops only) of Lp
+layers written the way public code writes them (fixtures/torch-plain/third_party.py), for the fusion
+of `lp-onnx export`; and near misses that must be left alone. Per model:
+  model.onnx    torch.onnx.export (opset 14, dynamic batch axis)
+  input.npy     a seeded batch (float32)
+  output.npy    PyTorch's output in float64 (the model and the batch in double precision)
+Needs Debian's python3-torch (1.13) and python3-numpy: /usr/bin/python3 scripts/gen-torch-plain.py
+`npm test` checks the committed files without torch; with torch it regenerates them and compares."""
+import os
+import sys
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.dont_write_bytecode = True  # nothing written beside the fixtures
+sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "torch-plain"))
+import third_party as T  # noqa: E402
+
+OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "fixtures", "torch-plain")
+
+
+def set_p(module, values):
+    with torch.no_grad():
+        module.p.copy_(torch.tensor(values, dtype=torch.float32))
+
+
+class Block(nn.Module):
+    """A ResNet basic block."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.conv1, self.bn1 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+        self.conv2, self.bn2 = nn.Conv2d(c, c, 3, padding=1, bias=False), nn.BatchNorm2d(c)
+
+    def forward(self, x):
+        return torch.relu(x + self.bn2(self.conv2(torch.relu(self.bn1(self.conv1(x))))))
+
+
+class GeMResNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1, bias=False), nn.BatchNorm2d(8), nn.ReLU())
+        self.block = Block(8)
+        self.pool = T.GeM(p=3.0)
+        set_p(self.pool, [2.6])
+        self.fc = nn.Linear(8, 5)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.block(self.stem(x))), 1))
+
+
+class GeMPerChannel(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 8, 3)
+        self.pool = T.GeMmp(mp=8)
+        set_p(self.pool, [1.5 + 0.35 * i for i in range(8)])
+        self.fc = nn.Linear(8, 4)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(torch.relu(self.conv(x))), 1))
+
+
+class ReIdHead(nn.Module):
+    """A re-ID head: global GeM, two horizontal parts (adaptive pool to (2, 1)), and a mean-GeM."""
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU())
+        self.global_pool = T.GeneralizedMeanPoolingP(norm=3.0)
+        self.part_pool = T.GeneralizedMeanPoolingP(norm=4.0, output_size=(2, 1))
+        self.mean_pool = T.MeanGeM(p=2.2, keepdim=False)
+        self.fc = nn.Linear(8 * 4, 6)
+
+    def forward(self, x):
+        f = self.backbone(x)
+        parts = [torch.flatten(self.global_pool(f), 1), torch.flatten(self.part_pool(f), 1), self.mean_pool(f)]
+        return self.fc(torch.cat(parts, 1))
+
+
+class LPPoolCNN(nn.Module):
+    def __init__(self):
+        super().__init__()
+        # (8 channels: onnxruntime 1.30's WebGPU Conv miscomputes 6 -> 8 channels 3x3 on lavapipe)
+        self.conv1, self.pool1 = nn.Conv2d(3, 8, 3, padding=1), nn.LPPool2d(2, 2)
+        self.conv2, self.pool2 = nn.Conv2d(8, 8, 3, padding=1), nn.LPPool2d(3, 2, stride=2)
+        self.fc = nn.Linear(8 * 4 * 4, 4)
+
+    def forward(self, x):
+        h = self.pool1(torch.relu(self.conv1(x)))
+        h = self.pool2(torch.relu(self.conv2(h)))  # odd p after a ReLU: the input is >= 0
+        return self.fc(torch.flatten(h, 1))
+
+
+class LPPool1dNet(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv, self.pool = nn.Conv1d(4, 6, 3), nn.LPPool1d(4, 3, stride=2)  # even p on a signed input
+        self.fc = nn.Linear(6 * 9, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.conv(x)), 1))
+
+
+class LpNormMLP(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.fc1 = nn.Linear(10, 16)
+        self.lp1 = T.LpNormLayer(16, 12, eps=1e-6, p_init=2.5)
+        with torch.no_grad():
+            self.lp1._p.copy_(torch.linspace(0.2, 2.5, 12))
+        self.lp2 = T.SharedPNorm(12, 6, p=3.0)
+        self.fc2 = nn.Linear(6, 3)
+
+    def forward(self, x):
+        return self.fc2(self.lp2(self.lp1(self.fc1(x))))
+
+
+class VoxelGeM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv3d(1, 4, 3, padding=1)
+        self.pool = T.GeM3d(p=3.0)
+        set_p(self.pool, [2.4])
+        self.fc = nn.Linear(4, 3)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(torch.relu(self.conv(x))), 1))
+
+
+class PointGeM(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.mlp = nn.Sequential(nn.Conv1d(3, 8, 1), nn.ReLU(), nn.Conv1d(8, 16, 1))
+        self.pool = T.GeM1d(p=3.0)
+        self.fc = nn.Linear(16, 4)
+
+    def forward(self, x):
+        return self.fc(torch.flatten(self.pool(self.mlp(x)), 1))
+
+
+# --- near misses: the shape of a layer, not the layer ---
+
+class NearGeMRoot(nn.Module):
+    """The root is 1 / (p + 0.5), not 1 / p."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 4, 3)
+        self.p = nn.Parameter(torch.ones(1) * 3)
+
+    def forward(self, x):
+        h = torch.relu(self.conv(x))
+        y = F.avg_pool2d(h.clamp(min=1e-6).pow(self.p), (int(h.size(-2)), int(h.size(-1)))).pow(1.0 / (self.p + 0.5))
+        return torch.flatten(y, 1)
+
+
+class NearLPPoolOdd(nn.Module):
+    """nn.LPPool2d with p = 3 on a signed input: torch computes x^3, not |x|^3."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.pool = nn.Conv2d(3, 4, 3, padding=1), nn.LPPool2d(3, 2)
+
+    def forward(self, x):
+        return torch.flatten(self.pool(self.conv(x)), 1)
+
+
+class NearLPPoolCeil(nn.Module):
+    """ceil_mode with a partial border window: torch scales it by the full kernel size."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.pool = nn.Conv2d(3, 4, 3, padding=1), nn.LPPool2d(2, 3, stride=2, ceil_mode=True)
+
+    def forward(self, x):
+        return torch.flatten(self.pool(torch.relu(self.conv(x))), 1)
+
+
+class PlainCNN(nn.Module):
+    """Nothing to fuse."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv, self.bn, self.fc = nn.Conv2d(3, 4, 3), nn.BatchNorm2d(4), nn.Linear(4, 2)
+
+    def forward(self, x):
+        h = torch.relu(self.bn(self.conv(x)))
+        return self.fc(torch.flatten(F.adaptive_avg_pool2d(h, 1), 1)).pow(2)
+
+
+MODELS = {
+    "gem-resnet": (GeMResNet, [2, 3, 16, 16], False),
+    "gem-per-channel": (GeMPerChannel, [2, 3, 10, 9], False),
+    "reid-head": (ReIdHead, [2, 3, 12, 8], False),
+    "lppool-cnn": (LPPoolCNN, [2, 3, 16, 16], False),
+    "lppool-1d": (LPPool1dNet, [2, 4, 21], True),
+    "lpnorm-mlp": (LpNormMLP, [3, 10], True),
+    "voxel-gem": (VoxelGeM, [2, 1, 6, 6, 6], False),
+    "point-gem": (PointGeM, [2, 3, 32], True),
+    "near-gem-root": (NearGeMRoot, [2, 3, 8, 8], False),
+    "near-lppool-odd": (NearLPPoolOdd, [2, 3, 8, 8], True),
+    "near-lppool-ceil": (NearLPPoolCeil, [2, 3, 8, 8], False),
+    "plain-cnn": (PlainCNN, [2, 3, 8, 8], False),
+}
+
+
+def main():
+    for i, (name, (cls, shape, signed)) in enumerate(MODELS.items()):
+        torch.manual_seed(100 + i)
+        model = cls().eval()
+        for m in model.modules():  # BatchNorm statistics that are not the identity
+            if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
+                with torch.no_grad():
+                    m.running_mean.uniform_(-0.2, 0.2)
+                    m.running_var.uniform_(0.5, 1.5)
+        gen = torch.Generator().manual_seed(1000 + i)
+        x = torch.randn(*shape, generator=gen) if signed else torch.rand(*shape, generator=gen) * 2 - 0.5
+        d = os.path.join(OUT, name)
+        os.makedirs(d, exist_ok=True)
+        torch.onnx.export(model, (x,), os.path.join(d, "model.onnx"), opset_version=14, input_names=["x"], output_names=["y"],
+                          dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
+        with torch.no_grad():
+            y = model.double()(x.double())
+        np.save(os.path.join(d, "input.npy"), x.numpy().astype(np.float32))
+        np.save(os.path.join(d, "output.npy"), y.numpy().astype(np.float64))
+        print("wrote", d)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,230 @@
+// `lp-onnx export` on plain torch.onnx exports of Lp layers written the way public code writes them
+// (fixtures/torch-plain, written by scripts/gen-torch-plain.py from third_party.py): the layers
+// become lp nodes with the attributes the PyTorch modules imply, nothing of their decomposition is
+// left, and the outputs match PyTorch's float64 outputs on stock onnxruntime-node (function bodies),
+// lp-onnx/node (fused CPU kernels) and lp-onnx/web (WGSL kernels). Near misses are left alone.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { lpOp } from '../ops/index';
+import { exportDualPath } from '../src/export/dual-path';
+import * as lpNode from '../src/node/index';
+import { decodeModel, encodeModel } from '../src/onnx/codec';
+import type { ModelProto, NodeProto } from '../src/onnx/proto';
+import { tensorFromProto, toFloat64 } from '../src/onnx/tensor';
+import { parseNpy } from '../src/runtime/npy';
+import { runOrt } from '../src/runtime/ort';
+import * as web from '../src/runtime/web/index';
+import { nodeWebGpu } from '../src/runtime/webgpu';
+import { compareArrays } from './helpers/compare';
+
+const DIR = join(__dirname, '..', 'fixtures', 'torch-plain');
+const VS_TORCH = { atol: 1e-5, rtol: 1e-4 };
+const npy = (p: string) => parseNpy(new Uint8Array(readFileSync(p)), p);
+const load = (name: string): ModelProto => decodeModel(new Uint8Array(readFileSync(join(DIR, name, 'model.onnx'))), `${name}/model.onnx`);
+const softplus = (v: number) => Math.log1p(Math.exp(v));
+
+/** What each PyTorch module of gen-torch-plain.py is, as lp nodes (attributes that matter; P/W by value where known). */
+type Want = { op: string; attrs: Record<string, number | number[] | string>; P?: number[]; W?: number[] };
+const clampGeM = (p: number): Want => ({ op: 'LpPool', attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6, p } });
+const FUSED: Record<string, Want[]> = {
+  'gem-resnet': [clampGeM(2.6)],
+  'gem-per-channel': [{ op: 'LpPool', attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, P: Array.from({ length: 8 }, (_, i) => 1.5 + 0.35 * i) }],
+  'reid-head': [
+    clampGeM(3),
+    { op: 'LpPool', attrs: { global: 0, kernel_shape: [6, 8], strides: [6, 8], mean: 1, mode: 'clamp', eps: 1e-6, p: 4 } },
+    clampGeM(2.2),
+  ],
+  // relu(x)^p: the ReLU becomes the clamp at 0
+  'lppool-cnn': [
+    { op: 'LpPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], mean: 0, mode: 'clamp', eps: 0, p: 2 } },
+    { op: 'LpPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], mean: 0, mode: 'clamp', eps: 0, p: 3 } },
+  ],
+  'lppool-1d': [{ op: 'LpPool', attrs: { kernel_shape: [3], strides: [2], mean: 0, mode: 'abs', eps: 0, p: 4 } }],
+  'lpnorm-mlp': [
+    { op: 'LpNorm', attrs: { eps: 1e-6, sum_eps: 1e-6, mode: 'abs', mean: 0 }, P: Array.from({ length: 12 }, (_, i) => softplus(0.2 + (2.3 * i) / 11) + 1), W: [12, 16] },
+    { op: 'LpNorm', attrs: { eps: 1e-6, sum_eps: 0, mode: 'abs', mean: 0, p: 3 }, W: [6, 12] },
+  ],
+  'voxel-gem': [clampGeM(2.4)],
+  'point-gem': [clampGeM(3)],
+};
+/** Near misses: left alone, with the reason. */
+const NEAR: Record<string, RegExp> = {
+  'near-gem-root': /GeM .*the root's exponent \[0\.285714\] is not 1\/p for p = \[3\]/,
+  'near-lppool-odd': /nn\.LPPool .*x\^p of an input that may be negative, with p = 3 not an even integer/,
+  'near-lppool-ceil': /nn\.LPPool .*ceil_mode gives partial border windows/,
+};
+/** The ops of the decompositions: none may be left after fusing. */
+const DECOMPOSITION = ['Pow', 'ReduceSum', 'ReduceMean', 'AveragePool', 'GlobalAveragePool', 'Sign', 'Clip', 'Unsqueeze'];
+
+let webUnavailable: string | undefined;
+beforeAll(async () => {
+  web.env.wasm.numThreads = 1;
+  webUnavailable = (await nodeWebGpu()).reason;
+  if (webUnavailable) console.warn(`lp-onnx/web rows skip: ${webUnavailable}`);
+}, 60000);
+
+const opsOf = (m: ModelProto) => (m.graph?.node ?? []).map((n) => n.op_type ?? '');
+const lpNodes = (m: ModelProto) => (m.graph?.node ?? []).filter((n) => n.domain === 'com.lponnx');
+const initializer = (m: ModelProto, name: string) => m.graph?.initializer?.find((t) => t.name === name);
+
+async function onOrt(m: ModelProto, x: ReturnType<typeof npy>) {
+  const out = await runOrt('ort', encodeModel(m), { x });
+  return { dims: [...out.y.dims], data: out.y.data as Float32Array };
+}
+
+async function onLpNode(m: ModelProto, x: ReturnType<typeof npy>) {
+  const s = await lpNode.InferenceSession.create(encodeModel(m));
+  try {
+    const out = await s.run({ x: new lpNode.Tensor('float32', x.data as Float32Array, x.dims) });
+    return { dims: [...out.y.dims], data: out.y.data as Float32Array };
+  } finally {
+    await s.release();
+  }
+}
+
+async function onLpWeb(m: ModelProto, x: ReturnType<typeof npy>) {
+  const s = await web.InferenceSession.create(encodeModel(m));
+  try {
+    expect(s.mode).toBe('webgpu-fused');
+    const out = await s.run({ x: new web.Tensor('float32', x.data as Float32Array, x.dims) });
+    return { dims: [...out.y.dims], data: out.y.data as Float32Array };
+  } finally {
+    await s.release();
+  }
+}
+
+function checkNode(n: NodeProto, want: Want, model: ModelProto, label: string) {
+  expect(`${label}: ${n.op_type}`).toBe(`${label}: ${want.op}`);
+  const op = lpOp(n.op_type ?? '');
+  const attrs = op?.parse(n.attribute ?? [], label) as Record<string, unknown>;
+  for (const [k, v] of Object.entries(want.attrs)) {
+    if (typeof v === 'number') expect([label, k, Math.abs((attrs[k] as number) - v) <= 1e-6 * Math.max(1, Math.abs(v))]).toEqual([label, k, true]);
+    else expect([label, k, attrs[k]]).toEqual([label, k, v]);
+  }
+  const inputs = n.input ?? [];
+  if (want.P) {
+    const p = initializer(model, inputs[want.op === 'LpNorm' ? 2 : 1]);
+    expect(p).toBeDefined();
+    const values = Array.from(toFloat64(tensorFromProto(p ?? {})));
+    expect(values.length).toBe(want.P.length);
+    values.forEach((v, i) => expect([label, i, Math.abs(v - (want.P as number[])[i]) <= 1e-6 * v]).toEqual([label, i, true]));
+  }
+  if (want.W) {
+    const w = initializer(model, inputs[1]);
+    expect((w?.dims ?? []).map(Number)).toEqual(want.W);
+    expect(Array.from(toFloat64(tensorFromProto(w ?? {}))).every((v) => v >= 0)).toBe(true);
+  }
+}
+
+
+describe.each(Object.keys(FUSED))('%s: fused', (name) => {
+  const source = load(name);
+  const { model, report } = exportDualPath(source, { what: name });
+  const x = npy(join(DIR, name, 'input.npy'));
+  const want = npy(join(DIR, name, 'output.npy'));
+  const wantArr = { dims: want.dims, data: want.data as Float64Array };
+
+  test('the lp nodes PyTorch implies, nothing of the decomposition left, no near miss', () => {
+    const nodes = lpNodes(model);
+    expect(nodes.length).toBe(FUSED[name].length);
+    nodes.forEach((n, i) => checkNode(n, FUSED[name][i], model, `${name} node ${i}`));
+    expect(opsOf(model).filter((o) => DECOMPOSITION.includes(o))).toEqual([]);
+    expect(report.fusion.nearMisses).toEqual([]);
+    expect(report.fusion.fused.map((f) => f.op)).toEqual(FUSED[name].map((w) => w.op));
+    for (const f of report.fusion.fused) expect(f.replaced).toBeGreaterThanOrEqual(3);
+  });
+
+  test('stock onnxruntime-node (function bodies) matches PyTorch, as the plain export does', async () => {
+    compareArrays(`${name} plain export on onnxruntime-node`, await onOrt(source, x), wantArr, VS_TORCH);
+    compareArrays(`${name} fused on onnxruntime-node`, await onOrt(model, x), wantArr, VS_TORCH);
+  });
+
+  test('lp-onnx/node (fused kernels) matches PyTorch', async () => {
+    compareArrays(`${name} on lp-onnx/node`, await onLpNode(model, x), wantArr, VS_TORCH);
+  });
+
+  test('lp-onnx/web (WGSL kernels) matches PyTorch', async () => {
+    if (webUnavailable) return console.warn(`skipped: ${webUnavailable}`);
+    compareArrays(`${name} on lp-onnx/web`, await onLpWeb(model, x), wantArr, VS_TORCH);
+  }, 60000);
+});
+
+describe.each(Object.keys(NEAR))('%s: a near miss is left alone', (name) => {
+  const source = load(name);
+  const { model, report } = exportDualPath(source, { what: name });
+  const x = npy(join(DIR, name, 'input.npy'));
+  const want = npy(join(DIR, name, 'output.npy'));
+
+  test('no lp node; the report says why', () => {
+    expect(lpNodes(model)).toEqual([]);
+    expect(report.fusion.fused).toEqual([]);
+    expect(report.fusion.nearMisses.map((m) => `${m.pattern}: ${m.why}`).join('\n')).toMatch(NEAR[name]);
+    expect(opsOf(model).sort()).toEqual(opsOf(exportDualPath(source, { fuse: false }).model).sort());
+  });
+
+  test('outputs bit-identical to the plain export on onnxruntime-node, and PyTorch within tolerance', async () => {
+    const a = await onOrt(source, x);
+    const b = await onOrt(model, x);
+    expect(Buffer.from((b.data as Float32Array).buffer).equals(Buffer.from((a.data as Float32Array).buffer))).toBe(true);
+    compareArrays(`${name} on onnxruntime-node`, b, { dims: want.dims, data: want.data as Float64Array }, VS_TORCH);
+  });
+});
+
+describe('a plain export with nothing to fuse', () => {
+  const source = load('plain-cnn');
+  const { model, report } = exportDualPath(source, { what: 'plain-cnn' });
+  test('comes out loadable, with no fusion and no near miss, and bit-identical outputs', async () => {
+    expect(report.fusion).toEqual({ fused: [], nearMisses: [] });
+    const x = npy(join(DIR, 'plain-cnn', 'input.npy'));
+    const a = await onOrt(source, x);
+    const b = await onOrt(model, x);
+    expect(b.dims).toEqual(a.dims);
+    expect(Buffer.from((b.data as Float32Array).buffer).equals(Buffer.from((a.data as Float32Array).buffer))).toBe(true);
+  });
+});
+
+describe('the CLI', () => {
+  const BIN = join(__dirname, '..', 'bin', 'lp-onnx.js');
+  const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8' });
+  const out = mkdtempSync(join(tmpdir(), 'lp-onnx-fuse-'));
+
+  test('export fuses by default and prints what it fused and what it left', () => {
+    const r = cli('export', join(DIR, 'lppool-cnn', 'model.onnx'), '-o', join(out, 'a.onnx'));
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toContain('2 lp nodes (LpPool x2)');
+    expect(r.stdout).toMatch(/fused 2 Lp layers written with standard ops:\n {2}\/pool1\/LpPool: LpPool kernel_shape=\[2,2\] strides=\[2,2\] p=2 mode='clamp' <- nn\.LPPool .*; replaced \d+ standard nodes/);
+    const near = cli('export', join(DIR, 'near-lppool-odd', 'model.onnx'), '-o', join(out, 'b.onnx'));
+    expect(near.stdout).toMatch(/left as it is \(not exactly an Lp layer\):\n {2}\/pool\/Pow_1: nn\.LPPool .*not an even integer/);
+  });
+
+  test('--no-fuse keeps the graph as it is', () => {
+    const r = cli('export', join(DIR, 'gem-resnet', 'model.onnx'), '-o', join(out, 'c.onnx'), '--no-fuse');
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain('0 lp nodes');
+    const m = decodeModel(new Uint8Array(readFileSync(join(out, 'c.onnx'))));
+    expect(opsOf(m).filter((o) => o === 'Pow').length).toBe(2);
+  });
+
+  test('inspect lists the fusable layers of a plain export', () => {
+    const r = cli('inspect', join(DIR, 'reid-head', 'model.onnx'));
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/fusable: 3 Lp layers written with standard ops:\n {4}\/global_pool\/LpPool: LpPool global=1 p=3/);
+    const j = JSON.parse(cli('inspect', join(DIR, 'reid-head', 'model.onnx'), '--json').stdout);
+    expect(j.fusable.fused.map((f: { op: string }) => f.op)).toEqual(['LpPool', 'LpPool', 'LpPool']);
+  });
+});
+
+const torchOk = spawnSync('/usr/bin/python3', ['-c', 'import torch, numpy'], { encoding: 'utf8' }).status === 0;
+if (!torchOk) console.warn('skipping the fixture regeneration check: /usr/bin/python3 has no torch (apt-get install python3-torch)');
+(torchOk ? test : test.skip)('the fixtures are what scripts/gen-torch-plain.py writes (regenerated with torch)', () => {
+  const tmp = mkdtempSync(join(tmpdir(), 'lp-onnx-plain-'));
+  const r = spawnSync('/usr/bin/python3', [join(__dirname, '..', 'scripts', 'gen-torch-plain.py'), tmp], { encoding: 'utf8' });
+  expect(r.status).toBe(0);
+  for (const name of readdirSync(DIR).filter((d) => !d.endsWith('.py') && d !== '__pycache__')) {
+    for (const f of readdirSync(join(DIR, name))) {
+      expect(`${name}/${f}: ${readFileSync(join(tmp, name, f)).equals(readFileSync(join(DIR, name, f)))}`).toBe(`${name}/${f}: true`);
+    }
+  }
+}, 180000);
