@@ -224,7 +224,17 @@ if (!torchOk) console.warn('skipping the fixture regeneration check: /usr/bin/py
   expect(r.status).toBe(0);
   for (const name of readdirSync(DIR).filter((d) => !d.endsWith('.py') && d !== '__pycache__')) {
     for (const f of readdirSync(join(DIR, name))) {
-      expect(`${name}/${f}: ${readFileSync(join(tmp, name, f)).equals(readFileSync(join(DIR, name, f)))}`).toBe(`${name}/${f}: true`);
+      const [a, b] = [readFileSync(join(tmp, name, f)), readFileSync(join(DIR, name, f))];
+      if (f !== 'output.npy') {
+        expect(`${name}/${f}: ${a.equals(b)}`).toBe(`${name}/${f}: true`);
+        continue;
+      }
+      // PyTorch's float64 arithmetic may differ in the last bits between CPUs (vector paths)
+      const [u, v] = [npy(join(tmp, name, f)), npy(join(DIR, name, f))];
+      expect(u.dims).toEqual(v.dims);
+      const rel = (x: number, y: number) => (Number.isNaN(x) && Number.isNaN(y) ? 0 : Math.abs(x - y) / (1e-12 + Math.abs(x)));
+      const worst = Array.from(u.data as Float64Array).reduce((m, x, i) => Math.max(m, rel(x, (v.data as Float64Array)[i])), 0);
+      expect(`${name}/${f}: ${worst <= 1e-9}`).toBe(`${name}/${f}: true`);
     }
   }
 }, 180000);
