@@ -53,10 +53,12 @@ function broadcastDims(a: readonly Dim[], b: readonly Dim[], label: string): Dim
   const r = Math.max(a.length, b.length);
   const out: Dim[] = [];
   for (let i = 0; i < r; i++) {
-    const x = a[a.length - r + i] ?? 1;
-    const y = b[b.length - r + i] ?? 1;
+    // a missing leading dim is 1; null is a dim inference does not know
+    const x = i < r - a.length ? 1 : a[a.length - r + i];
+    const y = i < r - b.length ? 1 : b[b.length - r + i];
     if (x === 1) out.push(y);
     else if (y === 1) out.push(x);
+    else if (x === null || y === null) out.push(typeof x === 'number' ? x : typeof y === 'number' ? y : null);
     else if (typeof x === 'number' && typeof y === 'number' && x !== y) {
       throw new StdOpError(`${label}: shapes [${a}] and [${b}] do not broadcast`);
     } else out.push(typeof x === 'number' ? x : y);

@@ -1,0 +1,174 @@
+// The graph view the fusion matchers share (src/export/fuse.ts, fuse-l1.ts): producers and
+// consumers of values, constants seen through Identity and Cast, the report's types, the planned
+// replacement of a layer, fresh names.
+import type { NdArray, ValueType } from '../../ops/types';
+import { isStdDomain } from '../graph/infer';
+import { constantInitializers, nodeLabel, toNdArray } from '../graph/model';
+import { attrInt, constantOf, nodeView } from '../graph/std-ops';
+import type { AttributeProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
+import type { ExternalReader } from '../onnx/tensor';
+
+export type FusedOp = 'LpNorm' | 'LpPool' | 'L1Conv';
+
+export interface Fusion {
+  /** the new node's name */
+  name: string;
+  op: FusedOp;
+  /** what was recognised, in words (e.g. "GeM (AveragePool over the whole plane)") */
+  pattern: string;
+  /** the new node's attributes (P, W as the inputs say) */
+  attrs: Record<string, number | string | number[]>;
+  /** standard nodes the fusion made unnecessary (removed) */
+  replaced: number;
+  /** the value the layer produces */
+  output: string;
+}
+
+export interface NearMiss {
+  /** the node where the layer would end */
+  node: string;
+  pattern: string;
+  why: string;
+}
+
+export interface FuseReport {
+  fused: Fusion[];
+  nearMisses: NearMiss[];
+}
+
+/** The float values of a constant (initializer or Constant node, through Identity and float Cast). */
+export class Graph {
+  readonly producer = new Map<string, NodeProto>();
+  readonly consumers = new Map<string, NodeProto[]>();
+  readonly outputs: Set<string>;
+  private readonly inits: Map<string, TensorProto>;
+  private readonly cache = new Map<string, NdArray | null>();
+
+  constructor(
+    readonly model: ModelProto,
+    readonly types: ReadonlyMap<string, ValueType>,
+    private readonly readExternal?: ExternalReader,
+  ) {
+    const graph = model.graph ?? {};
+    this.inits = constantInitializers(graph);
+    this.outputs = new Set((graph.output ?? []).map((o) => o.name ?? ''));
+    for (const n of graph.node ?? []) {
+      for (const o of n.output ?? []) if (o) this.producer.set(o, n);
+      for (const i of n.input ?? []) if (i) this.consumers.set(i, [...(this.consumers.get(i) ?? []), n]);
+    }
+  }
+
+  /** The node producing a value, seen through Identity nodes. */
+  node(value: string | undefined): NodeProto | undefined {
+    let n = value ? this.producer.get(value) : undefined;
+    while (n && isStdDomain(n.domain) && n.op_type === 'Identity') n = this.producer.get(n.input?.[0] ?? '');
+    return n && isStdDomain(n.domain) ? n : undefined;
+  }
+
+  /** A value seen through Identity nodes: the name it had before them. */
+  source(value: string): string {
+    let v = value;
+    for (let n = this.producer.get(v); n && isStdDomain(n.domain) && n.op_type === 'Identity'; n = this.producer.get(v)) v = n.input?.[0] ?? '';
+    return v;
+  }
+
+  constant(value: string | undefined): NdArray | undefined {
+    if (!value) return undefined;
+    const hit = this.cache.get(value);
+    if (hit !== undefined) return hit ?? undefined;
+    let out: NdArray | undefined;
+    const t = this.inits.get(value);
+    if (t) {
+      if (t.data_type === 1 || t.data_type === 11 || t.data_type === 10 || t.data_type === 7 || t.data_type === 6) out = toNdArray(t, this.readExternal);
+    } else {
+      const n = this.producer.get(value);
+      if (n && isStdDomain(n.domain)) {
+        if (n.op_type === 'Constant') out = constantOf(nodeView(n, nodeLabel(n)))?.value;
+        else if (n.op_type === 'Identity') out = this.constant(n.input?.[0]);
+        else if (n.op_type === 'Cast' && [1, 11, 10].includes(attrInt(nodeView(n, ''), 'to', 0))) out = this.constant(n.input?.[0]);
+      }
+    }
+    this.cache.set(value, out ?? null);
+    return out;
+  }
+
+  /** Whether a constant has an integer element type (shape arithmetic). */
+  isIntConstant(value: string): boolean {
+    const t = this.inits.get(value);
+    if (t) return [2, 3, 4, 5, 6, 7, 12, 13].includes(t.data_type ?? 0);
+    const n = this.producer.get(value);
+    if (n && n.op_type === 'Constant') {
+      const c = constantOf(nodeView(n, nodeLabel(n)));
+      return !!c && [2, 3, 4, 5, 6, 7, 12, 13].includes(c.elemType);
+    }
+    if (n && (n.op_type === 'Identity' || n.op_type === 'Cast')) return n.op_type === 'Identity' ? this.isIntConstant(n.input?.[0] ?? '') : false;
+    return false;
+  }
+
+  rank(value: string): number | undefined {
+    return this.types.get(this.source(value))?.shape?.length ?? this.types.get(value)?.shape?.length;
+  }
+
+  shape(value: string): ValueType['shape'] {
+    return this.types.get(value)?.shape ?? this.types.get(this.source(value))?.shape;
+  }
+}
+
+
+export const view = (n: NodeProto) => nodeView(n, nodeLabel(n));
+export const isOp = (n: NodeProto | undefined, ...ops: string[]): n is NodeProto => !!n && ops.includes(n.op_type ?? '');
+/** The op of a node known to exist (no narrowing: isOp's false branch would exclude it). */
+export const opOf = (n: NodeProto): string => n.op_type ?? '';
+
+/** A scalar constant (any shape of one element). */
+export function scalar(g: Graph, value: string | undefined): number | undefined {
+  const c = g.constant(value);
+  return c && c.data.length === 1 ? c.data[0] : undefined;
+}
+
+/** A planned replacement: new nodes producing `output`, the nodes of the layer, initializers. */
+export interface Plan {
+  fusion: Omit<Fusion, 'replaced'>;
+  nodes: NodeProto[];
+  initializers: TensorProto[];
+  layer: NodeProto[];
+  root: NodeProto;
+}
+
+export type Match = Plan | NearMiss | undefined;
+
+const attr = {
+  int: (name: string, i: number): AttributeProto => ({ name, type: 2, i }),
+  float: (name: string, f: number): AttributeProto => ({ name, type: 1, f }),
+  ints: (name: string, ints: number[]): AttributeProto => ({ name, type: 7, ints }),
+  string: (name: string, s: string): AttributeProto => ({ name, type: 3, s: new TextEncoder().encode(s) }),
+};
+
+export function toAttributes(attrs: Record<string, number | string | number[]>): AttributeProto[] {
+  const ints = new Set(['kernel_shape', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad', 'mean', 'global']);
+  return Object.entries(attrs).map(([k, v]) =>
+    Array.isArray(v) ? attr.ints(k, v) : typeof v === 'string' ? attr.string(k, v) : ints.has(k) ? attr.int(k, v) : attr.float(k, v),
+  );
+}
+
+export class Namer {
+  private readonly used: Set<string>;
+  constructor(model: ModelProto) {
+    const g = model.graph ?? {};
+    this.used = new Set([
+      ...(g.node ?? []).flatMap((n) => [n.name ?? '', ...(n.output ?? [])]),
+      ...(g.initializer ?? []).map((t) => t.name ?? ''),
+      ...(g.input ?? []).map((i) => i.name ?? ''),
+    ]);
+  }
+  fresh(base: string): string {
+    let name = base;
+    for (let k = 1; this.used.has(name); k++) name = `${base}_${k}`;
+    this.used.add(name);
+    return name;
+  }
+}
+
+/** "/head/pool/Pow_1" -> "/head/pool/" */
+export const scopeOf = (name: string | undefined) => (name && name.includes('/') ? name.slice(0, name.lastIndexOf('/') + 1) : '');
+
