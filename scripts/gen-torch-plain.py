@@ -143,7 +143,69 @@ class PointGeM(nn.Module):
         return self.fc(torch.flatten(self.pool(self.mlp(x)), 1))
 
 
+class AdderBlock(nn.Module):
+    """AdderNet's ResNet basic block: adder2d, BatchNorm, ReLU; a strided shortcut of adder2d 1x1."""
+
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.conv1, self.bn1 = T.adder2d(cin, cout, 3, stride=stride, padding=1), nn.BatchNorm2d(cout)
+        self.conv2, self.bn2 = T.adder2d(cout, cout, 3, stride=1, padding=1), nn.BatchNorm2d(cout)
+        self.down = None
+        if stride != 1 or cin != cout:
+            self.down = nn.Sequential(T.adder2d(cin, cout, 1, stride=stride), nn.BatchNorm2d(cout))
+
+    def forward(self, x):
+        out = torch.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        return torch.relu(out + (x if self.down is None else self.down(x)))
+
+
+class AdderResNet(nn.Module):
+    """A small AdderNet ResNet: an adder stem with bias, two blocks (one strided), GeM, linear."""
+
+    def __init__(self):
+        super().__init__()
+        self.stem, self.bn = T.adder2d(3, 8, 3, padding=1, bias=True), nn.BatchNorm2d(8)
+        self.layer1, self.layer2 = AdderBlock(8, 8, 1), AdderBlock(8, 16, 2)
+        self.pool = T.GeM(p=3.0)
+        self.fc = nn.Linear(16, 5)
+
+    def forward(self, x):
+        h = torch.relu(self.bn(self.stem(x)))
+        return self.fc(torch.flatten(self.pool(self.layer2(self.layer1(h))), 1))
+
+
+class L1PointNet(nn.Module):
+    """A point net of l1 point convolutions with GeM over the points."""
+
+    def __init__(self):
+        super().__init__()
+        self.l1, self.bn1 = T.l1_conv_1D(3, 16), nn.BatchNorm1d(16)
+        self.l2, self.bn2 = T.l1_conv_1D(16, 32), nn.BatchNorm1d(32)
+        self.pool = T.GeM1d(p=3.0)
+        self.fc = nn.Linear(32, 4)
+
+    def forward(self, x):
+        h = torch.relu(self.bn1(self.l1(x)))
+        h = torch.relu(self.bn2(self.l2(h)))
+        return self.fc(torch.flatten(self.pool(h), 1))
+
+
 # --- near misses: the shape of a layer, not the layer ---
+
+class NearAdderPositive(nn.Module):
+    """The l1 distance without the negation: not B - sum |x - w|."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = nn.Parameter(torch.randn(4, 3, 1))
+
+    def forward(self, x):
+        cols = F.unfold(x.unsqueeze(1), (int(x.size(1)), 1))
+        cols = cols.permute(1, 2, 0).contiguous().view(cols.size(1), -1)
+        out = (self.w.view(4, -1).unsqueeze(2) - cols.unsqueeze(0)).abs().sum(1)
+        return out.view(4, int(x.size(2)), -1).permute(2, 0, 1)
+
 
 class NearGeMRoot(nn.Module):
     """The root is 1 / (p + 0.5), not 1 / p."""
@@ -202,7 +264,10 @@ MODELS = {
     "lpnorm-mlp": (LpNormMLP, [3, 10], True),
     "voxel-gem": (VoxelGeM, [2, 1, 6, 6, 6], False),
     "point-gem": (PointGeM, [2, 3, 32], True),
+    "adder-resnet": (AdderResNet, [2, 3, 12, 12], True),
+    "l1-point-net": (L1PointNet, [2, 3, 40], True),
     "near-gem-root": (NearGeMRoot, [2, 3, 8, 8], False),
+    "near-adder-positive": (NearAdderPositive, [2, 3, 10], True),
     "near-lppool-odd": (NearLPPoolOdd, [2, 3, 8, 8], True),
     "near-lppool-ceil": (NearLPPoolCeil, [2, 3, 8, 8], False),
     "plain-cnn": (PlainCNN, [2, 3, 8, 8], False),
@@ -212,12 +277,16 @@ MODELS = {
 def main():
     for i, (name, (cls, shape, signed)) in enumerate(MODELS.items()):
         torch.manual_seed(100 + i)
-        model = cls().eval()
-        for m in model.modules():  # BatchNorm statistics that are not the identity
-            if isinstance(m, (nn.BatchNorm2d, nn.BatchNorm1d)):
-                with torch.no_grad():
-                    m.running_mean.uniform_(-0.2, 0.2)
-                    m.running_var.uniform_(0.5, 1.5)
+        model = cls()
+        # BatchNorm statistics of a calibration batch (adder outputs are far from 0: BN recentres them)
+        bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+        for m in bns:
+            m.momentum = None
+            m.reset_running_stats()
+        if bns:
+            with torch.no_grad():
+                model.train()(torch.randn(8, *shape[1:], generator=torch.Generator().manual_seed(2000 + i)))
+        model.eval()
         gen = torch.Generator().manual_seed(1000 + i)
         x = torch.randn(*shape, generator=gen) if signed else torch.rand(*shape, generator=gen) * 2 - 0.5
         d = os.path.join(OUT, name)
