@@ -496,44 +496,52 @@ function geometryOf(g: Graph, c: Core, probed: Set<NodeProto>): L1Geometry | str
   const cout = ydims[1];
   const K = axes.reduce((m, a) => m * full[a], 1);
   // tap k of RS element q: the full index of (q, k), then W's and X_col's elements
-  const fs = stridesOf(full);
-  const wIdx = broadcastIndex(W.dims, full);
-  const bIdx = broadcastIndex(inSide.dims, full);
-  const rsStrides = stridesOf(rsDims);
-  const keptDims = kept.map((i) => full[i]);
-  const keptStrides = stridesOf(keptDims);
-  const redDims = axes.map((a) => full[a]);
-  const redStrides = stridesOf(redDims);
-  const fullIndex = (q: number, k: number) => {
-    let j = 0;
+  // the full index of (RS element q, tap k) is separable: a part from q's kept dims, a part from
+  // k's reduced dims; so are W's and X_col's broadcast indices (no full-size table is built)
+  const strideIn = (dims: readonly number[]) => {
+    const padded = [...new Array(r - dims.length).fill(1), ...dims];
+    const st = stridesOf(padded);
+    return padded.map((d, a) => (d === 1 ? 0 : st[a]));
+  };
+  const wStride = strideIn(W.dims);
+  const bStride = strideIn(inSide.dims);
+  const rsN = size(rsDims);
+  const qW = new Int32Array(rsN);
+  const qB = new Int32Array(rsN);
+  const rsStrides = stridesOf(keep ? rsDims : kept.map((a) => full[a]));
+  for (let q = 0; q < rsN; q++) {
     let rem = q;
-    if (keep) {
-      for (let d = 0; d < r; d++) {
-        const v = Math.floor(rem / rsStrides[d]);
-        rem -= v * rsStrides[d];
-        if (!axes.includes(d)) j += v * fs[d];
-      }
-    } else {
-      for (let d = 0; d < kept.length; d++) {
-        const v = Math.floor(rem / keptStrides[d]);
-        rem -= v * keptStrides[d];
-        j += v * fs[kept[d]];
-      }
+    let w0 = 0;
+    let b0 = 0;
+    const dimsOfQ = keep ? full.map((_, a) => a) : kept;
+    for (let d = 0; d < dimsOfQ.length; d++) {
+      const v = Math.floor(rem / rsStrides[d]);
+      rem -= v * rsStrides[d];
+      const a = dimsOfQ[d];
+      if (keep && axes.includes(a)) continue;
+      w0 += v * wStride[a];
+      b0 += v * bStride[a];
     }
-    rem = k;
+    qW[q] = w0;
+    qB[q] = b0;
+  }
+  const redStrides = stridesOf(axes.map((a) => full[a]));
+  const kW = new Int32Array(K);
+  const kB = new Int32Array(K);
+  for (let k = 0; k < K; k++) {
+    let rem = k;
     for (let d = 0; d < axes.length; d++) {
       const v = Math.floor(rem / redStrides[d]);
       rem -= v * redStrides[d];
-      j += v * fs[axes[d]];
+      kW[k] += v * wStride[axes[d]];
+      kB[k] += v * bStride[axes[d]];
     }
-    return j;
-  };
+  }
+  const srcOf = (y: number, k: number) => inSide.index[qB[outSide.index[y]] + kB[k]];
+  const wOf = (y: number, k: number) => W.data[qW[outSide.index[y]] + kW[k]];
+  const tap = (y: number, k: number) => ({ src: srcOf(y, k), w: wOf(y, k) });
   const ys = stridesOf(ydims);
   const xs = stridesOf(xd);
-  const tap = (y: number, k: number) => {
-    const f = fullIndex(outSide.index[y], k);
-    return { src: inSide.index[bIdx[f]], w: W.data[wIdx[f]] };
-  };
   const decompose = (i: number, s: number[], dims: number[]) => dims.map((_, d) => Math.floor(i / s[d]) % dims[d]);
   const outSpatial = ydims.slice(2);
   const positions = size(outSpatial);
@@ -630,21 +638,37 @@ function geometryOf(g: Graph, c: Core, probed: Set<NodeProto>): L1Geometry | str
     }
   }
   const perGroup = cout / group;
-  for (let y = 0; y < size(ydims); y++) {
-    const idx = decompose(y, ys, ydims);
-    const [n, co] = idx;
-    const o = idx.slice(2);
+  const xin = xd.slice(2);
+  const xsp = xs.slice(2);
+  const ospN = positions;
+  const oCoord = new Int32Array(ospN * sr);
+  for (let o = 0; o < ospN; o++) for (let a = 0; a < sr; a++) oCoord[o * sr + a] = Math.floor(o / ops[a]) % outSpatial[a];
+  for (let co = 0; co < cout; co++) {
     const g0 = Math.floor(co / perGroup) * cg;
-    for (let k = 0; k < K; k++) {
-      const { c, kpos } = layout[co][k];
-      const t = tap(y, k);
-      const pos = o.map((v, a) => v * se[a] - pbe[a] + kpos[a] * de[a]);
-      const inside = pos.every((p, a) => p >= 0 && p < xd[2 + a]);
-      const want = inside ? (n * xd[1] + g0 + c) * xs[1] + pos.reduce((m, p, a) => m + p * xs[2 + a], 0) : -1;
-      if (t.src !== want) return `output ${y} tap ${k} reads ${t.src < 0 ? 'padding' : `element ${t.src}`}, the convolution reads ${want < 0 ? 'padding' : `element ${want}`}`;
-      const slot = (co * cg + c) * ksz + kpos.reduce((m, v, a) => m + v * kst[a], 0);
-      if (Number.isNaN(w[slot])) w[slot] = t.w;
-      else if (w[slot] !== t.w) return 'a filter element differs between output positions';
+    const cOff = Int32Array.from(layout[co], (t) => (g0 + t.c) * xs[1]);
+    const kd = Int32Array.from({ length: K * sr }, (_, i) => layout[co][Math.floor(i / sr)].kpos[i % sr] * de[i % sr]);
+    const slots = Int32Array.from(layout[co], (t) => (co * cg + t.c) * ksz + t.kpos.reduce((m, v, a) => m + v * kst[a], 0));
+    for (let n = 0; n < xd[0]; n++) {
+      for (let o = 0; o < ospN; o++) {
+        const y = n * ys[0] + co * ys[1] + o;
+        for (let k = 0; k < K; k++) {
+          let want = n * xs[0] + cOff[k];
+          for (let a = 0; a < sr; a++) {
+            const p = oCoord[o * sr + a] * se[a] - pbe[a] + kd[k * sr + a];
+            if (p < 0 || p >= xin[a]) {
+              want = -1;
+              break;
+            }
+            want += p * xsp[a];
+          }
+          const src = srcOf(y, k);
+          if (src !== want) return `output ${y} tap ${k} reads ${src < 0 ? 'padding' : `element ${src}`}, the convolution reads ${want < 0 ? 'padding' : `element ${want}`}`;
+          const wv = wOf(y, k);
+          const slot = slots[k];
+          if (Number.isNaN(w[slot])) w[slot] = wv;
+          else if (w[slot] !== wv) return 'a filter element differs between output positions';
+        }
+      }
     }
   }
   return { cout, cg, group, kernel: ke, strides: se, pads: [...pbe, ...pe], dilations: de, w };
