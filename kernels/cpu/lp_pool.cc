@@ -88,6 +88,101 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float Magnitudes(co
   return m;
 }
 
+// A window over the whole plane (global = 1, GeM): two passes over x and no copies. The first finds
+// the largest magnitude m and whether a NaN is there; the second sums (a / m)^p. Its largest term is
+// 1, so the sum cannot underflow. Written with GCC vector types (16 lanes): the scalar FastLog /
+// FastExp2 do not vectorise here.
+// (the helpers are always inlined into the target clones, so GCC's note that their ABI without AVX differs
+// does not apply; it is reported at the end of the file, so it is off for all of it)
+#pragma GCC diagnostic ignored "-Wpsabi"
+typedef float V8 __attribute__((vector_size(64)));  // 16 lanes (two 256-bit halves under AVX2)
+typedef int32_t V8i __attribute__((vector_size(64)));
+
+__attribute__((always_inline)) inline V8 Splat(float v) { return V8{} + v; }
+__attribute__((always_inline)) inline V8 Load(const float* p) {
+  V8 v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// a(x) of 16 elements (NaN stays NaN: NaN > eps is false, so NaN is replaced by eps here; the
+// caller has already refused a plane with a NaN)
+__attribute__((always_inline)) inline V8 MagnitudeV(V8 v, bool abs_mode, float eps) {
+  if (abs_mode) v = reinterpret_cast<V8>(reinterpret_cast<V8i>(v) & 0x7fffffff);
+  return v > eps ? v : Splat(eps);
+}
+
+// 2^x as FastExp2 (x <= 0 here; 0 below -126)
+__attribute__((always_inline)) inline V8 Exp2V(V8 x) {
+  const V8 xc = x < -126.0f ? Splat(-126.0f) : x;
+  const V8 magic = Splat(12582912.0f);  // 1.5 * 2^23: adding and subtracting it rounds to an integer
+  const V8 n = (xc + magic) - magic;
+  const V8 f = xc - n;
+  const V8 p = 1.0f + f * (0.693147181f +
+                           f * (0.240226507f + f * (0.0555041087f + f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
+  const V8i bits = (__builtin_convertvector(n, V8i) + 127) << 23;
+  const V8 r = p * reinterpret_cast<V8>(bits);
+  return x < -126.0f ? Splat(0.0f) : r;
+}
+
+// log2(x) for x in [0, 1] (0 gives -inf): x = 2^e m, m in [sqrt(1/2), sqrt(2)), log2(m) = u P(u)
+// with u = m - 1 and P a degree-6 least-squares fit on Chebyshev nodes (|abs err| < 1e-7; no division)
+__attribute__((always_inline)) inline V8 Log2V(V8 x) {
+  const V8i bits = reinterpret_cast<V8i>(x);
+  V8i e = ((bits >> 23) & 0xff) - 127;
+  V8 m = reinterpret_cast<V8>((bits & 0x007fffff) | 0x3f800000);
+  const V8i big = m > 1.41421356f;
+  m = big ? m * 0.5f : m;
+  e = e - big;  // big is -1 where true
+  const V8 u = m - 1.0f;
+  const V8 poly =
+      1.44269496f +
+      u * (-0.721352760f +
+           u * (0.480924046f + u * (-0.360241924f + u * (0.287075321f + u * (-0.248822345f + u * (0.234212617f + u * -0.146205297f))))));
+  const V8 r = u * poly + __builtin_convertvector(e, V8);
+  return x > 0.0f ? r : Splat(-std::numeric_limits<float>::infinity());
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) float PlaneMax(const float* x, int64_t n, bool abs_mode, float eps,
+                                                                            bool* nan) {
+  V8 m8 = Splat(0.0f);
+  V8i bad = V8i{};
+  const int64_t body = n - n % 16;
+  for (int64_t i = 0; i < body; i += 16) {
+    const V8 v = Load(x + i);
+    bad |= v != v;
+    const V8 a = MagnitudeV(v, abs_mode, eps);
+    m8 = a > m8 ? a : m8;
+  }
+  float m = 0.0f;
+  int any = 0;
+  for (int l = 0; l < 16; ++l) {
+    m = m8[l] > m ? m8[l] : m;
+    any |= bad[l];
+  }
+  for (int64_t i = body; i < n; ++i) {
+    const float v = Magnitude(x[i], abs_mode, eps);
+    any |= v != v;
+    m = v > m ? v : m;
+  }
+  *nan = any != 0;
+  return m;
+}
+
+__attribute__((target_clones("avx512f", "avx2", "default"))) float SumPowScaled(const float* x, int64_t n, bool abs_mode, float eps,
+                                                                                float inv_m, float p) {
+  V8 acc = Splat(0.0f);
+  const int64_t body = n - n % 16;
+  for (int64_t i = 0; i < body; i += 16) {
+    const V8 r = MagnitudeV(Load(x + i), abs_mode, eps) * inv_m;
+    acc += p == 2.0f ? r * r : p == 1.0f ? r : Exp2V(p * Log2V(r));
+  }
+  double s = 0.0;
+  for (int l = 0; l < 16; ++l) s += acc[l];
+  for (int64_t i = body; i < n; ++i) s += std::exp(p * std::log(static_cast<double>(Magnitude(x[i], abs_mode, eps) * inv_m)));
+  return static_cast<float>(s);
+}
+
 // Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
 std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
   std::vector<float> c(a.output);
@@ -150,6 +245,27 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     for (int64_t o0 = 0, o = 0; o0 < A0.output; ++o0)
       for (int64_t o1 = 0; o1 < A1.output; ++o1)
         for (int64_t o2 = 0; o2 < A2.output; ++o2, ++o) z[o] = c0[o0] * c1[o1] * c2[o2];
+  }
+
+  const bool global = out_plane == 1 && plane > 0 && A0.kernel == A0.input && A1.kernel == A1.input && A2.kernel == A2.input &&
+                      A0.pad_begin + A1.pad_begin + A2.pad_begin + A0.pad_end + A1.pad_end + A2.pad_end == 0;
+  if (global) {
+    ParallelFor(ctx, static_cast<size_t>(n * c), [&](size_t q) {
+      const int64_t ch = static_cast<int64_t>(q) % c;
+      const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
+      const float* xp = x + q * plane;
+      bool nan = false;
+      const float m = PlaneMax(xp, plane, abs_, attrs_.eps, &nan);
+      if (nan) {
+        y[q] = std::numeric_limits<float>::quiet_NaN();
+      } else if (pc == inf || m == 0.0f) {
+        y[q] = m;  // the maximum (p = +inf), or an all-zero plane
+      } else {
+        const double s = SumPowScaled(xp, plane, abs_, attrs_.eps, 1.0f / m, pc);
+        y[q] = static_cast<float>(m * std::pow(s / z[0], 1.0 / pc));
+      }
+    });
+    return;
   }
 
   ParallelFor(ctx, static_cast<size_t>(n * c), [&](size_t q) {
