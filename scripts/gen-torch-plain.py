@@ -191,6 +191,19 @@ class L1PointNet(nn.Module):
         return self.fc(torch.flatten(self.pool(h), 1))
 
 
+class TwinAdder(nn.Module):
+    """Two adder layers of the same geometry on one input, sharing one im2col (a subexpression of both)."""
+
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.randn(6, 4, 3, 3))
+        self.b = nn.Parameter(torch.randn(5, 4, 3, 3))
+
+    def forward(self, x):
+        cols, h, w = T.adder_im2col(x, 3, padding=1)
+        return torch.cat([T.adder_apply(self.a, cols, x.size(0), h, w), T.adder_apply(self.b, cols, x.size(0), h, w)], 1)
+
+
 # --- near misses: the shape of a layer, not the layer ---
 
 class NearAdderPositive(nn.Module):
@@ -266,6 +279,7 @@ MODELS = {
     "point-gem": (PointGeM, [2, 3, 32], True),
     "adder-resnet": (AdderResNet, [2, 3, 12, 12], True),
     "l1-point-net": (L1PointNet, [2, 3, 40], True),
+    "twin-adder": (TwinAdder, [2, 4, 7, 7], True),
     "near-gem-root": (NearGeMRoot, [2, 3, 8, 8], False),
     "near-adder-positive": (NearAdderPositive, [2, 3, 10], True),
     "near-lppool-odd": (NearLPPoolOdd, [2, 3, 8, 8], True),

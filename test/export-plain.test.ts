@@ -102,3 +102,59 @@ describe('lp-onnx export of a plain torch-style graph with shape arithmetic', ()
     for (const unknown of ['/Gather_output_0', '/Unsqueeze_output_0', '/Concat_output_0']) expect(names.has(unknown)).toBe(false);
   });
 });
+
+// GeM as other tools write it: the exponent through Identity and Cast, shaped [C, 1, 1]; the root as
+// Div(1, p') where p' is a second initializer holding the same values; the clamp as Max(x, eps).
+function writtenGeM(rootScale = 1): ModelProto {
+  const f32 = (name: string, dims: number[], values: number[]): TensorProto => ({
+    name,
+    data_type: 1,
+    dims,
+    raw_data: new Uint8Array(new Float32Array(values).buffer),
+  });
+  const p = [2, 3, 4.5];
+  return {
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 17 }],
+    graph: {
+      name: 'written_gem',
+      input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 3 }, { dim_value: 5 }, { dim_value: 4 }] } } } }],
+      output: [{ name: 'y', type: { tensor_type: { elem_type: 1 } } }],
+      initializer: [f32('p', [3, 1, 1], p), f32('p_copy', [1, 3, 1, 1], p.map((v) => v * rootScale)), f32('eps', [], [1e-6]), f32('one', [], [1])],
+      node: [
+        node('Max', ['x', 'eps'], ['m']),
+        node('Identity', ['p'], ['p_id']),
+        node('Cast', ['p_id'], ['p_cast'], [{ name: 'to', type: 2, i: 1 }]),
+        node('Pow', ['m', 'p_cast'], ['mp']),
+        node('GlobalAveragePool', ['mp'], ['avg']),
+        node('Div', ['one', 'p_copy'], ['inv']),
+        node('Pow', ['avg', 'inv'], ['y']),
+      ],
+    },
+  };
+}
+
+describe('GeM written with Identity, Cast, Max, a [C, 1, 1] exponent and Div(1, p) on another initializer', () => {
+  test('becomes one LpPool with P per channel, and computes what the source computes', async () => {
+    const { model, report } = exportDualPath(writtenGeM());
+    expect(report.fusion.fused.map((f) => [f.op, f.attrs.global, f.attrs.mean, f.attrs.mode, f.attrs.P])).toEqual([['LpPool', 1, 1, 'clamp', [3]]]);
+    expect((model.graph?.node ?? []).map((n) => n.op_type)).toEqual(['LpPool']);
+    const dims = [2, 3, 5, 4];
+    const x = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i * 0.7) * 2);
+    const run = async (m: ModelProto) => {
+      const s = await ort.InferenceSession.create(encodeModel(m));
+      const out = await s.run({ x: new ort.Tensor('float32', x, dims) });
+      await s.release();
+      return Array.from(out.y.data as Float32Array);
+    };
+    const [a, b] = [await run(writtenGeM()), await run(model)];
+    expect(b.length).toBe(a.length);
+    b.forEach((v, i) => expect(Math.abs(v - a[i])).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(a[i])));
+  });
+
+  test('a root that is not 1/p is left alone, with the reason', () => {
+    const { report } = exportDualPath(writtenGeM(1.25));
+    expect(report.fusion.fused).toEqual([]);
+    expect(report.fusion.nearMisses.map((m) => m.why)).toEqual([expect.stringMatching(/the root's exponent .* is not 1\/p for p = \[2,3,4\.5\]/)]);
+  });
+});

@@ -38,19 +38,21 @@ export interface ExportReport {
 /** Returns a new dual-path model; the input is not modified. */
 export function exportDualPath(source: ModelProto, options: ExportOptions = {}): { model: ModelProto; report: ExportReport } {
   const what = options.what ?? 'model';
-  const { model, folded } = foldConstants(structuredClone(source), options.readExternal);
-  const graph = model.graph ?? {};
+  // --no-fuse on a model without lp nodes keeps its graph as it is (nothing folded either)
+  const keep = options.fuse === false && !(source.graph?.node ?? []).some((n) => isLpNode(n.domain));
+  const { model, folded } = keep ? { model: structuredClone(source), folded: 0 } : foldConstants(structuredClone(source), options.readExternal);
   const modelOpset = opsetVersion(model, '');
   const opset = bodyOpset(model, modelOpset, options.opset, what);
   const lpVersion = opsetVersion(model, LP_DOMAIN);
   if (lpVersion !== undefined && lpVersion !== LP_OPSET_VERSION) {
     throw new ModelError(`${what}: the model imports ${LP_DOMAIN} version ${lpVersion}; lp-onnx implements version ${LP_OPSET_VERSION}`);
   }
-  checkFunctionsInGraph(graph.node ?? [], model.functions ?? [], what);
+  checkFunctionsInGraph(model.graph?.node ?? [], model.functions ?? [], what);
   checkConnected(model, what);
 
   const fusion: FuseReport =
     options.fuse === false ? { fused: [], nearMisses: [] } : fuseAll(model, () => inferTypes(model, what, options.readExternal), options.readExternal);
+  const graph = model.graph ?? {};
   const types = inferTypes(model, what, options.readExternal);
   const constants = constantInitializers(graph);
   const bodies = new Map<string, FunctionProto>();

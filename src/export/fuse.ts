@@ -407,7 +407,13 @@ function fuseRound(model: ModelProto, types: ReadonlyMap<string, ValueType>, rea
   graph.node = (graph.node ?? []).flatMap((n) => byRoot.get(n)?.nodes ?? [n]);
   graph.initializer = [...(graph.initializer ?? []), ...plans.flatMap((p) => p.initializers)];
   const removed = removeDeadNodes(model);
-  const fused = plans.map((p) => ({ ...p.fusion, replaced: p.layer.filter((n) => removed.has(n) || n === p.root).length }));
+  // a node shared by two layers (a common im2col) counts for the first of them
+  const counted = new Set<NodeProto>();
+  const fused = plans.map((p) => {
+    const mine = [...new Set(p.layer)].filter((n) => (removed.has(n) || n === p.root) && !counted.has(n));
+    for (const n of mine) counted.add(n);
+    return { ...p.fusion, replaced: mine.length };
+  });
   return { fused, nearMisses };
 }
 
