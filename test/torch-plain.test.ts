@@ -41,6 +41,10 @@ const FUSED: Record<string, Want[]> = {
     { op: 'LpPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], mean: 0, mode: 'clamp', eps: 0, p: 2 } },
     { op: 'LpPool', attrs: { kernel_shape: [2, 2], strides: [2, 2], mean: 0, mode: 'clamp', eps: 0, p: 3 } },
   ],
+  'gem-local': [
+    { op: 'LpPool', attrs: { kernel_shape: [3, 3], strides: [2, 2], pads: [1, 1, 1, 1], count_include_pad: 0, mean: 1, mode: 'clamp', eps: 1e-6, p: 2.5 } },
+    clampGeM(3.5),
+  ],
   'lppool-1d': [{ op: 'LpPool', attrs: { kernel_shape: [3], strides: [2], mean: 0, mode: 'abs', eps: 0, p: 4 } }],
   'lpnorm-mlp': [
     { op: 'LpNorm', attrs: { eps: 1e-6, sum_eps: 1e-6, mode: 'abs', mean: 0 }, P: Array.from({ length: 12 }, (_, i) => softplus(0.2 + (2.3 * i) / 11) + 1), W: [12, 16] },

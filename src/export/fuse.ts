@@ -396,7 +396,13 @@ function fuseRound(model: ModelProto, types: ReadonlyMap<string, ValueType>, rea
   const nearMisses: NearMiss[] = [];
   for (const n of graph.node ?? []) {
     if (!isStdDomain(n.domain) || (n.op_type !== 'Pow' && n.op_type !== 'ReduceSum')) continue;
-    const match = n.op_type === 'ReduceSum' ? matchL1(g, n, namer, types) : (matchPool(g, n, namer) ?? matchNorm(g, n, namer));
+    let match: Match;
+    try {
+      match = n.op_type === 'ReduceSum' ? matchL1(g, n, namer, types) : (matchPool(g, n, namer) ?? matchNorm(g, n, namer));
+    } catch (e) {
+      // a subgraph the matchers cannot analyse is left as it is: export never fails on it
+      match = { node: nodeLabel(n), pattern: 'Lp layer', why: `could not be analysed (${(e as Error).message})` };
+    }
     if (!match) continue;
     if ('why' in match) nearMisses.push(match);
     else plans.push(match);
