@@ -68,6 +68,10 @@ describe('mutated files through the readers', () => {
     ['examples/lp-mlp.onnx'],
     ['fixtures/onnx/torch-cnn.onnx'],
     ['fixtures/torch/gem-cnn/torch.onnx'],
+    // plain torch exports: the fusion matchers and the im2col probes on mutated graphs
+    ['fixtures/torch-plain/adder-resnet/model.onnx'],
+    ['fixtures/torch-plain/reid-head/model.onnx'],
+    ['fixtures/torch-plain/lpnorm-mlp/model.onnx'],
   ])('%s: decode and export', (path) => {
     const bytes = file(path);
     fc.assert(
