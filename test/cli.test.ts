@@ -296,6 +296,15 @@ describe('lp-onnx CLI with the native kernels', () => {
     expect(run.stderr).toContain("--backend native is not available: the native kernels are switched off (LP_ONNX_NATIVE=off) (see 'lp-onnx doctor')");
   });
 
+  n('run takes the fused kernels by default and says so; stock onnxruntime (with the reason) where they are off', () => {
+    const r = cli('run', dual2, '--dim', 'N=2');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/ on native \(lp-onnx\/node, fused kernels\): [0-9.]+ ms\n/);
+    const off = spawnSync(process.execPath, [BIN, 'run', dual2, '--dim', 'N=2'], { encoding: 'utf8', env: { ...process.env, LP_ONNX_NATIVE: 'off' } });
+    expect(off.status).toBe(0);
+    expect(off.stdout).toContain(' on ort (stock onnxruntime-node, function bodies; the fused kernels are not available: the native kernels are switched off (LP_ONNX_NATIVE=off)): ');
+  });
+
   n('verify runs reference, function bodies and fused kernels and reports the errors', () => {
     const r = cli('verify', dual2, '--dim', 'N=2', '--seed', '5');
     expect(r.code).toBe(0);

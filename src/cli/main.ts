@@ -25,7 +25,7 @@ import { NpyError } from '../runtime/npy';
 import { PRODUCER_VERSION } from '../version';
 import { formatInspect, inspectModel } from './inspect';
 import { loadModel, saveModel, UsageError } from './model-io';
-import { BACKENDS, type Backend, makeFeeds, parseAssignments, runModel, summarize, writeOutputs } from './run';
+import { BACKEND_LABELS, BACKENDS, type Backend, makeFeeds, parseAssignments, runModel, summarize, writeOutputs } from './run';
 
 const KNOWN_ERRORS = [UsageError, ModelError, OnnxFormatError, TensorDataError, LpOpError, GeometryError, BuilderError, NpyError, ArchError, PickleError, SafetensorsError, ZipError, WeightsError];
 
@@ -185,18 +185,27 @@ export async function main(argv: string[]): Promise<void> {
           .option('dim', { type: 'string', array: true, default: [] as string[], describe: 'NAME=SIZE for a symbolic dim of random inputs (default 1)' })
           .option('backend', {
             choices: BACKENDS,
-            default: 'ort' as Backend,
-            describe: 'reference (float64 TypeScript), ort (onnxruntime-node, function bodies), ort-web (onnxruntime-web wasm), native (lp-onnx/node fused kernels)',
+            describe:
+              'reference (float64 TypeScript), ort (onnxruntime-node, function bodies), ort-web (onnxruntime-web wasm), native (lp-onnx/node fused kernels), webgpu (lp-onnx/web); default: native where the fused kernels are built, else ort',
           })
           .option('out', { type: 'string', describe: 'folder for the output .npy files' }),
       async (a) => {
         if (!Number.isInteger(a.seed) || a.seed < 0) throw new UsageError(`--seed ${a.seed}: expected a non-negative integer`);
         const loaded = loadModel(a.model);
         const feeds = makeFeeds(loaded.model, a.model, parseAssignments(a.input, '--input'), dimsOf(a.dim), a.seed);
+        // the fastest path by default: the fused kernels where they are built
+        let backend = a.backend as Backend | undefined;
+        let why = '';
+        if (!backend) {
+          const { nativeStatus } = require('../node/index') as typeof import('../node/index');
+          const s = nativeStatus();
+          backend = s.available ? 'native' : 'ort';
+          if (!s.available) why = `; the fused kernels are not available: ${s.reason}`;
+        }
         const t0 = performance.now();
-        const outputs = await runModel(loaded.model, a.model, a.backend as Backend, feeds, loaded.readExternal);
+        const outputs = await runModel(loaded.model, a.model, backend, feeds, loaded.readExternal);
         const ms = performance.now() - t0;
-        process.stdout.write(`${a.model} on ${a.backend}: ${ms.toFixed(1)} ms\n`);
+        process.stdout.write(`${a.model} on ${backend} (${BACKEND_LABELS[backend]}${why}): ${ms.toFixed(1)} ms\n`);
         for (const [k, t] of Object.entries(feeds)) process.stdout.write(`  in  ${summarize(k, t)}\n`);
         for (const [k, t] of Object.entries(outputs)) process.stdout.write(`  out ${summarize(k, t)}\n`);
         if (a.out) for (const p of writeOutputs(a.out, outputs)) process.stdout.write(`  wrote ${p}\n`);

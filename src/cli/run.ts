@@ -15,6 +15,14 @@ import { UsageError } from './model-io';
 
 export const BACKENDS = ['reference', 'ort', 'ort-web', 'native', 'webgpu'] as const;
 export type Backend = (typeof BACKENDS)[number];
+/** What each backend runs, in the words `lp-onnx run` prints. */
+export const BACKEND_LABELS: Record<Backend, string> = {
+  reference: 'the float64 TypeScript reference',
+  ort: 'stock onnxruntime-node, function bodies',
+  'ort-web': 'stock onnxruntime-web wasm, function bodies',
+  native: 'lp-onnx/node, fused kernels',
+  webgpu: 'lp-onnx/web, WGSL kernels',
+};
 
 /** mulberry32: a small seeded generator, so runs are repeatable. */
 export function seededRandom(seed: number): () => number {
