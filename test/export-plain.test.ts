@@ -105,7 +105,7 @@ describe('lp-onnx export of a plain torch-style graph with shape arithmetic', ()
 
 // GeM as other tools write it: the exponent through Identity and Cast, shaped [C, 1, 1]; the root as
 // Div(1, p') where p' is a second initializer holding the same values; the clamp as Max(x, eps).
-function writtenGeM(rootScale = 1): ModelProto {
+function writtenGeM(rootScale = 1, epsPerChannel = false): ModelProto {
   const f32 = (name: string, dims: number[], values: number[]): TensorProto => ({
     name,
     data_type: 1,
@@ -120,7 +120,12 @@ function writtenGeM(rootScale = 1): ModelProto {
       name: 'written_gem',
       input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_param: 'N' }, { dim_value: 3 }, { dim_value: 5 }, { dim_value: 4 }] } } } }],
       output: [{ name: 'y', type: { tensor_type: { elem_type: 1 } } }],
-      initializer: [f32('p', [3, 1, 1], p), f32('p_copy', [1, 3, 1, 1], p.map((v) => v * rootScale)), f32('eps', [], [1e-6]), f32('one', [], [1])],
+      initializer: [
+        f32('p', [3, 1, 1], p),
+        f32('p_copy', [1, 3, 1, 1], p.map((v) => v * rootScale)),
+        epsPerChannel ? f32('eps', [3, 1, 1], [1e-6, 0.05, 0.2]) : f32('eps', [], [1e-6]),
+        f32('one', [], [1]),
+      ],
       node: [
         node('Max', ['x', 'eps'], ['m']),
         node('Identity', ['p'], ['p_id']),
@@ -149,6 +154,21 @@ describe('GeM written with Identity, Cast, Max, a [C, 1, 1] exponent and Div(1, 
     };
     const [a, b] = [await run(writtenGeM()), await run(model)];
     expect(b.length).toBe(a.length);
+    b.forEach((v, i) => expect(Math.abs(v - a[i])).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(a[i])));
+  });
+
+  test('a clamp whose bound differs between channels stays a node; the pooled power still fuses (exact)', async () => {
+    const { model, report } = exportDualPath(writtenGeM(1, true));
+    expect(report.fusion.fused.map((f) => [f.op, f.attrs.mode ?? 'abs', f.attrs.eps ?? 0])).toEqual([['LpPool', 'abs', 0]]);
+    expect((model.graph?.node ?? []).map((n) => n.op_type)).toEqual(['Max', 'LpPool']);
+    const x = Float32Array.from({ length: 120 }, (_, i) => Math.sin(i * 0.7) * 2);
+    const run = async (m: ModelProto) => {
+      const s = await ort.InferenceSession.create(encodeModel(m));
+      const out = await s.run({ x: new ort.Tensor('float32', x, [2, 3, 5, 4]) });
+      await s.release();
+      return Array.from(out.y.data as Float32Array);
+    };
+    const [a, b] = [await run(writtenGeM(1, true)), await run(model)];
     b.forEach((v, i) => expect(Math.abs(v - a[i])).toBeLessThanOrEqual(1e-5 + 1e-4 * Math.abs(a[i])));
   });
 
