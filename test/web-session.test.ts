@@ -17,7 +17,7 @@ import { runReference } from '../src/runtime/reference';
 import * as web from '../src/runtime/web/index';
 import { planModel } from '../src/runtime/web/partition';
 import { lpOp } from '../ops/index';
-import { lpProgram, nodeWebGpu, runLpOpWebGpu, runProgram } from '../src/runtime/webgpu';
+import { lpProgram, nodeWebGpu, runLpOpWebGpu, runProgram, webgpuImportFailure } from '../src/runtime/webgpu';
 import { compareArrays, TOL } from './helpers/compare';
 
 const TORCH = join(__dirname, '..', 'fixtures', 'torch');
@@ -314,4 +314,22 @@ test('a WGSL program that does not compile is one clear error, and the device st
   const attrs = lpNormDefaults(); // p = 2
   const y = await runLpOpWebGpu(ctx, 'LpNorm', attrs, [x, w, undefined], 'after');
   compareArrays('after a failed compile', y, { dims: [2, 1], data: Float64Array.from([Math.sqrt(14), Math.sqrt(77)]) }, TOL.kernel);
+});
+
+describe('WebGPU in Node from the package', () => {
+  test('webgpu is an optional peer of lp-onnx; without it the reason says how to install it', () => {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8'));
+    expect(pkg.peerDependencies?.webgpu).toBeDefined();
+    expect(pkg.peerDependenciesMeta?.webgpu).toEqual({ optional: true });
+    const missing = Object.assign(new Error("Cannot find package 'webgpu' imported from /app/node_modules/lp-onnx/dist/src/runtime/webgpu.js"), { code: 'ERR_MODULE_NOT_FOUND' });
+    expect(webgpuImportFailure(missing)).toBe(
+      "the webgpu package (Dawn for Node) is not installed: it is an optional peer of lp-onnx; install it with 'npm install webgpu' for WebGPU in Node (browsers need nothing)",
+    );
+    expect(webgpuImportFailure(new Error('libvulkan.so.1: cannot open shared object file'))).toBe('the webgpu package is not usable here: libvulkan.so.1: cannot open shared object file');
+  });
+
+  test('the browser build never includes the webgpu package', () => {
+    const bundle = readFileSync(join(__dirname, '..', 'dist', 'web', 'lp-onnx-web.mjs'), 'utf8');
+    expect(bundle).not.toMatch(/dawn\.node|require\("webgpu"\)|from"webgpu"/);
+  });
 });

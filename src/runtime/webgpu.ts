@@ -68,10 +68,22 @@ export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> 
       if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
       return { ctx: { device, pipelines: new Map(), gpu, maxGroups: device.limits.maxComputeWorkgroupsPerDimension } };
     } catch (e) {
-      return { reason: `the webgpu package is not usable here: ${(e as Error).message}` };
+      return { reason: webgpuImportFailure(e) };
     }
   })();
   return nodeContext;
+}
+
+/**
+ * Why the `webgpu` package (Dawn for Node) could not be used. It is an optional peer dependency of
+ * lp-onnx (about 130 MB with every platform's Dawn), so a project that wants WebGPU in Node installs it.
+ */
+export function webgpuImportFailure(e: unknown): string {
+  const err = e as { code?: string; message?: string };
+  if (err?.code === 'ERR_MODULE_NOT_FOUND' || err?.code === 'MODULE_NOT_FOUND' || /Cannot find (package|module) 'webgpu'/.test(err?.message ?? '')) {
+    return "the webgpu package (Dawn for Node) is not installed: it is an optional peer of lp-onnx; install it with 'npm install webgpu' for WebGPU in Node (browsers need nothing)";
+  }
+  return `the webgpu package is not usable here: ${err?.message ?? String(e)}`;
 }
 
 /**
