@@ -305,6 +305,14 @@ describe('lp-onnx CLI with the native kernels', () => {
     expect(off.stdout).toContain(' on ort (stock onnxruntime-node, function bodies; the fused kernels are not available: the native kernels are switched off (LP_ONNX_NATIVE=off)): ');
   });
 
+  test('output piped into a reader that stops early ends quietly (no EPIPE crash)', () => {
+    // `true` reads nothing and exits: every write of lp-onnx meets a closed pipe
+    const r = spawnSync('sh', ['-c', `"${process.execPath}" "${BIN}" inspect "${EXAMPLE}" | true`], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect(r.stderr).not.toContain('EPIPE');
+    expect(r.stderr).toBe('');
+  });
+
   n('verify runs reference, function bodies and fused kernels and reports the errors', () => {
     const r = cli('verify', dual2, '--dim', 'N=2', '--seed', '5');
     expect(r.code).toBe(0);

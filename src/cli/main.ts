@@ -72,6 +72,11 @@ function cudaLine(): string {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // output piped into a reader that stops early (| head): stop quietly, as Unix tools do
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
   let failed = false;
   const fail = (e: unknown) => {
     failed = true;
