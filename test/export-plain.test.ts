@@ -1,7 +1,9 @@
 // lp-onnx export on plain (standard-op) ONNX graphs, as torch.onnx.export writes them: the export
 // never makes a model worse. The types and shapes it writes into value_info are checked against
 // what onnxruntime computes for every one of those values (each made a graph output and run).
+import { lpOp } from '../ops/index';
 import { exportDualPath } from '../src/export/dual-path';
+import { lpAttributes } from '../src/export/fuse-graph';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import type { ModelProto, NodeProto, TensorProto } from '../src/onnx/proto';
 
@@ -176,5 +178,18 @@ describe('GeM written with Identity, Cast, Max, a [C, 1, 1] exponent and Div(1, 
     const { report } = exportDualPath(writtenGeM(1.25));
     expect(report.fusion.fused).toEqual([]);
     expect(report.fusion.nearMisses.map((m) => m.why)).toEqual([expect.stringMatching(/the root's exponent .* is not 1\/p for p = \[2,3,4\.5\]/)]);
+  });
+});
+
+describe("fused nodes' attributes follow ops/", () => {
+  test('each is written with the kind the op schema declares, defaults left out (group of L1Conv is an int)', () => {
+    const { proto, shown } = lpAttributes('L1Conv', { kernel_shape: [3, 3], strides: [1, 1], pads: [1, 1, 0, 0], dilations: [1, 1], group: 2 });
+    expect(shown).toEqual({ kernel_shape: [3, 3], pads: [1, 1, 0, 0], group: 2 });
+    const parsed = lpOp('L1Conv')?.parse(proto, 'n') as Record<string, unknown>;
+    expect([parsed.group, parsed.kernel_shape, parsed.pads]).toEqual([2, [3, 3], [1, 1, 0, 0]]);
+    const pool = lpAttributes('LpPool', { global: 1, p: 2, eps: 0, mean: 1, mode: 'abs', count_include_pad: 0 });
+    expect(pool.shown).toEqual({ global: 1, p: 2, mean: 1 });
+    expect(() => lpOp('LpPool')?.parse(pool.proto, 'n')).not.toThrow();
+    expect(() => lpAttributes('LpNorm', { kernel_shape: [1] })).toThrow("LpNorm has no attribute 'kernel_shape'");
   });
 });

@@ -1,6 +1,8 @@
 // The graph view the fusion matchers share (src/export/fuse.ts, fuse-l1.ts): producers and
 // consumers of values, constants seen through Identity and Cast, the report's types, the planned
 // replacement of a layer, fresh names.
+import { attributeProto } from '../../ops/attributes';
+import { lpOp } from '../../ops/index';
 import type { NdArray, ValueType } from '../../ops/types';
 import { isStdDomain } from '../graph/infer';
 import { constantInitializers, nodeLabel, toNdArray } from '../graph/model';
@@ -137,18 +139,24 @@ export interface Plan {
 
 export type Match = Plan | NearMiss | undefined;
 
-const attr = {
-  int: (name: string, i: number): AttributeProto => ({ name, type: 2, i }),
-  float: (name: string, f: number): AttributeProto => ({ name, type: 1, f }),
-  ints: (name: string, ints: number[]): AttributeProto => ({ name, type: 7, ints }),
-  string: (name: string, s: string): AttributeProto => ({ name, type: 3, s: new TextEncoder().encode(s) }),
-};
-
-export function toAttributes(attrs: Record<string, number | string | number[]>): AttributeProto[] {
-  const ints = new Set(['kernel_shape', 'strides', 'pads', 'dilations', 'ceil_mode', 'count_include_pad', 'mean', 'global']);
-  return Object.entries(attrs).map(([k, v]) =>
-    Array.isArray(v) ? attr.ints(k, v) : typeof v === 'string' ? attr.string(k, v) : ints.has(k) ? attr.int(k, v) : attr.float(k, v),
-  );
+/**
+ * A fused node's attributes as ops/ declares them: each encoded with its schema kind, and only those
+ * that differ from their default (or, for a per-axis list, from its fill), p always. `shown` is what
+ * stays, for the report.
+ */
+export function lpAttributes(op: FusedOp, attrs: Record<string, number | string | number[]>): { proto: AttributeProto[]; shown: Record<string, number | string | number[]> } {
+  const schema = lpOp(op)?.attributes ?? {};
+  const shown: Record<string, number | string | number[]> = {};
+  const proto: AttributeProto[] = [];
+  for (const [name, v] of Object.entries(attrs)) {
+    const spec = schema[name];
+    if (!spec) throw new Error(`${op} has no attribute '${name}'`);
+    const isDefault = Array.isArray(v) ? spec.fill !== undefined && v.every((e) => e === spec.fill) : v === spec.default;
+    if (isDefault && name !== 'p') continue; // the exponent is stated even at its default: it is the layer's point
+    shown[name] = v;
+    proto.push(attributeProto(name, spec.kind, v));
+  }
+  return { proto, shown };
 }
 
 export class Namer {

@@ -5,13 +5,14 @@
 // rearrangements on both sides are evaluated on index-coded probes of X, which gives every output's
 // taps (the X element or padding, and the weight), and the convolution geometry read from them must
 // reproduce every tap of every output exactly.
+import { type Dim, outputDims } from '../../ops/geometry';
 import type { ValueType } from '../../ops/types';
 import { isStdDomain } from '../graph/infer';
 import { nodeLabel } from '../graph/model';
 import { attrFloat, attrInt, attrInts, attrString, constantOf, type StdNodeView } from '../graph/std-ops';
 import type { NodeProto } from '../onnx/proto';
 import { makeTensor, tensorToProto } from '../onnx/tensor';
-import { type Graph, isOp, type Match, type Namer, type NearMiss, scalar, scopeOf, toAttributes, view } from './fuse-graph';
+import { type Graph, isOp, type Match, type Namer, type NearMiss, lpAttributes, scalar, scopeOf, view } from './fuse-graph';
 
 /** A float64 tensor of the probe evaluator; `int` for integer element types (division truncates). */
 interface T64 {
@@ -429,17 +430,19 @@ export function matchL1(g: Graph, reduce: NodeProto, namer: Namer, types: Readon
     initializers.push(bt);
     inputs.push(bt.name ?? '');
   }
-  const attrs: Record<string, number | number[]> = { kernel_shape: geo.kernel };
-  if (geo.strides.some((s) => s !== 1)) attrs.strides = geo.strides;
-  if (geo.pads.some((p) => p !== 0)) attrs.pads = geo.pads;
-  if (geo.dilations.some((d) => d !== 1)) attrs.dilations = geo.dilations;
-  if (geo.group !== 1) attrs.group = geo.group;
+  const { proto, shown: attrs } = lpAttributes('L1Conv', {
+    kernel_shape: geo.kernel,
+    strides: geo.strides,
+    pads: geo.pads,
+    dilations: geo.dilations,
+    group: geo.group,
+  });
   const output = biasNode ? (biasNode.output?.[0] ?? '') : out;
   const root = biasNode ?? chain[chain.length - 1];
   const layer = [reduce, abs, sub, ...chain, ...(biasNode ? [biasNode] : []), ...probed];
   return {
     fusion: { name, op: 'L1Conv', pattern, attrs: { ...attrs, W: [geo.cout, geo.cg, ...geo.kernel], ...(b32 ? { B: [geo.cout] } : {}) }, output },
-    nodes: [{ op_type: 'L1Conv', domain: 'com.lponnx', name, input: inputs, output: [output], attribute: toAttributes(attrs) }],
+    nodes: [{ op_type: 'L1Conv', domain: 'com.lponnx', name, input: inputs, output: [output], attribute: proto }],
     initializers,
     layer,
     root,
@@ -620,10 +623,14 @@ function geometryOf(g: Graph, c: Core, probed: Set<NodeProto>): L1Geometry | str
   const se = strides as number[];
   const pbe = padsBegin as number[];
   const pe = pbe.map((p, a) => Math.max(0, (outSpatial[a] - 1) * se[a] + (ke[a] - 1) * de[a] + 1 - xd[2 + a] - p));
-  for (let a = 0; a < sr; a++) {
-    const o = Math.floor((xd[2 + a] + pbe[a] + pe[a] - de[a] * (ke[a] - 1) - 1) / se[a]) + 1;
-    if (o !== outSpatial[a]) return `spatial dim ${a}: ${outSpatial[a]} outputs do not follow from the geometry`;
+  // the outputs the ONNX Conv geometry gives (ops/geometry) must be the ones the layer has
+  let conv: Dim[];
+  try {
+    conv = outputDims('conv', xd.slice(2), { kernel_shape: ke, strides: se, pads: [...pbe, ...pe], dilations: de, auto_pad: 'NOTSET' });
+  } catch (e) {
+    return `the geometry read from the taps is not a convolution (${(e as Error).message})`;
   }
+  for (let a = 0; a < sr; a++) if (conv[a] !== outSpatial[a]) return `spatial dim ${a}: ${outSpatial[a]} outputs do not follow from the geometry`;
   // the weights, and every tap of every output checked against the convolution
   const ksz = size(ke);
   const kst = stridesOf(ke);

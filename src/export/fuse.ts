@@ -3,6 +3,7 @@
 // Matching is on the maths: a subgraph becomes a node only when it computes exactly what the node
 // computes (ops.md) for every input; anything else is left as it is, and a subgraph that has the
 // shape of a layer but is not one is reported with the reason (a near miss).
+import { outputDims } from '../../ops/geometry';
 import type { NdArray, ValueType } from '../../ops/types';
 import { isStdDomain } from '../graph/infer';
 import { nodeLabel } from '../graph/model';
@@ -10,7 +11,7 @@ import { attrFloat, attrInt, attrInts, attrString } from '../graph/std-ops';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import { type ExternalReader, makeTensor, tensorToProto } from '../onnx/tensor';
 import { matchL1 } from './fuse-l1';
-import { type FuseReport, type Fusion, Graph, isOp, type Match, Namer, type NearMiss, opOf, type Plan, scalar, scopeOf, toAttributes, view } from './fuse-graph';
+import { type FuseReport, type Fusion, Graph, isOp, type Match, Namer, type NearMiss, opOf, type Plan, lpAttributes, scalar, scopeOf, view } from './fuse-graph';
 
 export type { FuseReport, Fusion, NearMiss } from './fuse-graph';
 
@@ -205,11 +206,9 @@ function matchPool(g: Graph, root: NodeProto, namer: Namer): Match {
     if (whole && lpPoolScale === undefined) {
       pooling.global = 1;
     } else {
-      pooling.kernel_shape = kernel;
-      if (strides.some((q) => q !== 1)) pooling.strides = strides;
-      if (dilations.some((d) => d !== 1)) pooling.dilations = dilations;
+      Object.assign(pooling, { kernel_shape: kernel, strides, dilations });
       if (autoPad !== 'NOTSET') pooling.auto_pad = autoPad;
-      else if (pads.some((q) => q !== 0)) pooling.pads = pads;
+      else pooling.pads = pads;
       if (ceil) pooling.ceil_mode = 1;
       if (cip && lpPoolScale === undefined) pooling.count_include_pad = 1;
     }
@@ -221,7 +220,10 @@ function matchPool(g: Graph, root: NodeProto, namer: Namer): Match {
       if (dilations.some((d) => d !== 1)) return miss('the AveragePool is dilated');
       if (ceil) {
         if (!staticDims) return miss('ceil_mode with spatial dims unknown at export: border windows may be partial (torch scales them by the full kernel size)');
-        const partial = staticDims.some((d, i) => (d - kernel[i]) % strides[i] !== 0);
+        // a partial window is one that ceil_mode adds (ONNX pooling geometry, ops/geometry)
+        const windows = (ceil_mode: number) => outputDims('pool', staticDims, { kernel_shape: kernel, strides, pads, dilations, auto_pad: autoPad, ceil_mode });
+        const floor = windows(0);
+        const partial = windows(1).some((o, i) => o !== floor[i]);
         if (partial) return miss('ceil_mode gives partial border windows, which torch scales by the full kernel size (not an Lp norm of the window)');
         delete pooling.ceil_mode;
       }
@@ -237,14 +239,11 @@ function matchPool(g: Graph, root: NodeProto, namer: Namer): Match {
   const scope = scopeOf(root.name);
   const name = namer.fresh(`${scope}LpPool`);
   const ex = exponentInput(p, namer, scope);
-  const attrs: Record<string, number | string | number[]> = { ...pooling, ...ex.attrs, eps: m.eps, mean, mode: m.mode };
-  if (attrs.eps === 0) delete attrs.eps;
-  if (attrs.mode === 'abs') delete attrs.mode;
-  if (attrs.mean === 0) delete attrs.mean;
+  const { proto, shown: attrs } = lpAttributes('LpPool', { ...pooling, ...ex.attrs, eps: m.eps, mean, mode: m.mode });
   const out = root.output?.[0] ?? '';
   const pooled = squeeze ? namer.fresh(`${out}_pooled`) : out;
   const nodes: NodeProto[] = [
-    { op_type: 'LpPool', domain: 'com.lponnx', name, input: [m.x, ...(ex.input ? [ex.input.name ?? ''] : [])], output: [pooled], attribute: toAttributes(attrs) },
+    { op_type: 'LpPool', domain: 'com.lponnx', name, input: [m.x, ...(ex.input ? [ex.input.name ?? ''] : [])], output: [pooled], attribute: proto },
   ];
   const initializers = ex.input ? [ex.input] : [];
   if (squeeze) {
@@ -351,20 +350,18 @@ function matchNorm(g: Graph, root: NodeProto, namer: Namer): Match {
   const wt = tensorToProto(makeTensor('float32', [m, k], Float32Array.from(w)), namer.fresh(`${scope}LpNorm.W`));
   const initializers = [wt];
   const inputs = [mag.x, wt.name ?? ''];
-  const attrs: Record<string, number | string | number[]> = {};
-  if (p.length === 1) attrs.p = Math.fround(p[0]);
+  const given: Record<string, number | string | number[]> = { eps: Math.fround(mag.eps), sum_eps: Math.fround(sumEps), mode: mag.mode };
+  if (p.length === 1) given.p = Math.fround(p[0]);
   else {
     const pt = tensorToProto(makeTensor('float32', [m], Float32Array.from(p)), namer.fresh(`${scope}LpNorm.P`));
     initializers.push(pt);
     inputs.push(pt.name ?? '');
   }
-  if (mag.eps) attrs.eps = Math.fround(mag.eps);
-  if (sumEps) attrs.sum_eps = Math.fround(sumEps);
-  if (mag.mode !== 'abs') attrs.mode = mag.mode;
+  const { proto, shown: attrs } = lpAttributes('LpNorm', given);
   const out = root.output?.[0] ?? '';
   return {
     fusion: { name, op: 'LpNorm', pattern, attrs: { ...attrs, W: [m, k], ...(p.length > 1 ? { P: [m] } : {}) }, output: out },
-    nodes: [{ op_type: 'LpNorm', domain: 'com.lponnx', name, input: inputs, output: [out], attribute: toAttributes(attrs) }],
+    nodes: [{ op_type: 'LpNorm', domain: 'com.lponnx', name, input: inputs, output: [out], attribute: proto }],
     initializers,
     layer,
     root,
