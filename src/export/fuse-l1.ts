@@ -6,10 +6,10 @@
 // taps (the X element or padding, and the weight), and the convolution geometry read from them must
 // reproduce every tap of every output exactly.
 import { type Dim, outputDims } from '../../ops/geometry';
-import type { ValueType } from '../../ops/types';
+import type { NdArray, ValueType } from '../../ops/types';
 import { isStdDomain } from '../graph/infer';
 import { nodeLabel } from '../graph/model';
-import { attrFloat, attrInt, attrInts, attrString, constantOf, type StdNodeView } from '../graph/std-ops';
+import { attrFloat, attrInt, attrInts, attrString, constantOf, STD_OPS, type StdNodeView } from '../graph/std-ops';
 import type { NodeProto } from '../onnx/proto';
 import { makeTensor, tensorToProto } from '../onnx/tensor';
 import { type Graph, isOp, type Match, type Namer, type NearMiss, lpAttributes, scalar, scopeOf, view } from './fuse-graph';
@@ -62,33 +62,6 @@ function broadcastIndex(dims: readonly number[], out: readonly number[]): Int32A
     idx[i] = j;
   }
   return idx;
-}
-
-function binary(a: T64, b: T64, f: (x: number, y: number) => number): T64 {
-  const dims = broadcastShape(a.dims, b.dims);
-  const ia = broadcastIndex(a.dims, dims);
-  const ib = broadcastIndex(b.dims, dims);
-  const data = new Float64Array(ia.length);
-  for (let i = 0; i < data.length; i++) data[i] = f(a.data[ia[i]], b.data[ib[i]]);
-  return { dims, data, int: a.int && b.int };
-}
-
-function transpose(x: T64, perm: number[]): T64 {
-  const dims = perm.map((p) => x.dims[p]);
-  const s = stridesOf(x.dims);
-  const os = stridesOf(dims);
-  const data = new Float64Array(x.data.length);
-  for (let i = 0; i < data.length; i++) {
-    let rem = i;
-    let j = 0;
-    for (let d = 0; d < dims.length; d++) {
-      const q = Math.floor(rem / os[d]);
-      rem -= q * os[d];
-      j += q * s[perm[d]];
-    }
-    data[i] = x.data[j];
-  }
-  return { dims, data, int: x.int };
 }
 
 /** Element-wise gather of a tensor along one axis (ONNX Gather). */
@@ -167,18 +140,12 @@ function slice(x: T64, starts: number[], ends: number[], axes: number[], steps: 
   return { dims: count, data, int: x.int };
 }
 
-function reshape(x: T64, target: number[], allowzero: boolean): T64 {
-  const dims = target.map((d, i) => (d === 0 && !allowzero ? x.dims[i] : d));
-  const known = dims.filter((d) => d !== -1).reduce((a, b) => a * b, 1);
-  const out = dims.map((d) => (d === -1 ? x.data.length / known : d));
-  if (size(out) !== x.data.length || out.some((d) => !Number.isInteger(d))) throw new ProbeError('Reshape size mismatch');
-  return { dims: out, data: x.data, int: x.int };
-}
-
 const INT_TYPES = new Set([2, 3, 4, 5, 6, 7, 9, 12, 13]);
-/** The standard ops an im2col is written with (and a few more rearrangements). */
+/**
+ * The ops of an im2col that the standard-op evaluators (src/graph/std-ops) do not have: shape
+ * arithmetic and gathers. The others come from STD_OPS (STD_REARRANGEMENTS).
+ */
 const PROBE_OPS: Record<string, (v: StdNodeView, x: (T64 | undefined)[]) => T64> = {
-  Identity: (_v, [x]) => x as T64,
   Cast: (v, [x]) => {
     const int = INT_TYPES.has(attrInt(v, 'to', 1));
     return { dims: (x as T64).dims, data: int ? (x as T64).data.map(Math.trunc) : (x as T64).data, int };
@@ -196,44 +163,6 @@ const PROBE_OPS: Record<string, (v: StdNodeView, x: (T64 | undefined)[]) => T64>
     const n = Math.max(0, Math.ceil((b - a) / c));
     if (!Number.isFinite(n) || n > 1e7) throw new ProbeError('Range too large');
     return { dims: [n], data: Float64Array.from({ length: n }, (_, k) => a + k * c), int: (s as T64).int };
-  },
-  Unsqueeze: (v, [x, axes]) => {
-    const ax = ints(axes) ?? attrInts(v, 'axes') ?? [];
-    const r = (x as T64).dims.length + ax.length;
-    const norm = ax.map((a) => normAxis(a, r));
-    const dims: number[] = [];
-    let k = 0;
-    for (let i = 0; i < r; i++) dims.push(norm.includes(i) ? 1 : (x as T64).dims[k++]);
-    return { dims, data: (x as T64).data, int: (x as T64).int };
-  },
-  Squeeze: (v, [x, axes]) => {
-    const t = x as T64;
-    const ax = (ints(axes) ?? attrInts(v, 'axes'))?.map((a) => normAxis(a, t.dims.length));
-    return { dims: t.dims.filter((d, i) => (ax ? !ax.includes(i) : d !== 1)), data: t.data, int: t.int };
-  },
-  Reshape: (v, [x, s]) => reshape(x as T64, ints(s) ?? [], attrInt(v, 'allowzero', 0) === 1),
-  Flatten: (v, [x]) => {
-    const t = x as T64;
-    const a = normAxis(attrInt(v, 'axis', 1), t.dims.length);
-    return { dims: [size(t.dims.slice(0, a)), size(t.dims.slice(a))], data: t.data, int: t.int };
-  },
-  Transpose: (v, [x]) => transpose(x as T64, attrInts(v, 'perm') ?? (x as T64).dims.map((_, i, a) => a.length - 1 - i)),
-  Concat: (v, xs) => {
-    const ts = xs as T64[];
-    const a = normAxis(attrInt(v, 'axis', 0), ts[0].dims.length);
-    const outer = size(ts[0].dims.slice(0, a));
-    const dims = [...ts[0].dims];
-    dims[a] = ts.reduce((m, t) => m + t.dims[a], 0);
-    const data = new Float64Array(size(dims));
-    let o = 0;
-    for (let p = 0; p < outer; p++) {
-      for (const t of ts) {
-        const chunk = size(t.dims.slice(a));
-        data.set(t.data.subarray(p * chunk, (p + 1) * chunk), o);
-        o += chunk;
-      }
-    }
-    return { dims, data, int: ts.every((t) => t.int) };
   },
   Pad: (v, [x, p, c]) => {
     if (attrString(v, 'mode', 'constant') !== 'constant') throw new ProbeError('Pad mode');
@@ -255,15 +184,11 @@ const PROBE_OPS: Record<string, (v: StdNodeView, x: (T64 | undefined)[]) => T64>
     const dims = ints(s) ?? [];
     return { dims, data: new Float64Array(size(dims)).fill(value), int: t ? INT_TYPES.has(t.data_type ?? 1) : false };
   },
-  Add: (_v, [a, b]) => binary(a as T64, b as T64, (x, y) => x + y),
-  Sub: (_v, [a, b]) => binary(a as T64, b as T64, (x, y) => x - y),
-  Mul: (_v, [a, b]) => binary(a as T64, b as T64, (x, y) => x * y),
-  Div: (_v, [a, b]) => {
-    const int = (a as T64).int && (b as T64).int;
-    return binary(a as T64, b as T64, (x, y) => (int ? Math.trunc(x / y) : x / y));
-  },
-  Neg: (_v, [x]) => ({ dims: (x as T64).dims, data: (x as T64).data.map((v) => -v), int: (x as T64).int }),
 };
+
+/** Rearrangements and integer arithmetic the standard-op evaluators compute. */
+const STD_REARRANGEMENTS = new Set(['Identity', 'Reshape', 'Flatten', 'Transpose', 'Concat', 'Unsqueeze', 'Squeeze', 'Add', 'Sub', 'Mul', 'Div', 'Neg']);
+const ARITHMETIC = new Set(['Add', 'Sub', 'Mul', 'Div', 'Concat']);
 
 /** Evaluates values of the graph from given tensors (the probes), constants and the ops above. */
 class Probe {
@@ -292,10 +217,24 @@ class Probe {
         if (!k) throw new ProbeError('Constant form');
         out = { dims: k.value.dims, data: k.value.data, int: INT_TYPES.has(k.elemType) };
       } else {
-        const f = PROBE_OPS[n.op_type ?? ''];
-        if (!f) throw new ProbeError(`${n.op_type} is not a rearrangement`);
+        const op = n.op_type ?? '';
+        const f = PROBE_OPS[op];
+        const std = STD_REARRANGEMENTS.has(op) ? STD_OPS[op] : undefined;
+        if (!f && !std) throw new ProbeError(`${op} is not a rearrangement`);
         const ins = (n.input ?? []).map((x) => (x ? this.value(x, depth + 1) : undefined));
-        out = f(view(n), ins);
+        if (f) {
+          out = f(view(n), ins);
+        } else {
+          // shape arithmetic is integer: an integer Div truncates
+          const int = ARITHMETIC.has(op) ? ins.every((t) => !t || t.int) : !!ins[0]?.int;
+          let r: NdArray;
+          try {
+            [r] = (std as NonNullable<typeof std>).evaluate(view(n), ins);
+          } catch (e) {
+            throw new ProbeError((e as Error).message);
+          }
+          out = { dims: r.dims, data: int ? r.data.map(Math.trunc) : r.data, int };
+        }
         this.visited.add(n);
       }
     }
