@@ -10,13 +10,9 @@ import { join } from 'node:path';
 import { exportDualPath } from '../src/export/dual-path';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import { parseNpy } from '../src/runtime/npy';
+import { inChild, type Measured, measureSession } from './bench-process';
 
 type Engine = 'plain' | 'fused';
-
-function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
 
 async function measure(dir: string, engine: Engine, runs: number): Promise<void> {
   const x = parseNpy(new Uint8Array(readFileSync(join(dir, 'input.npy'))), 'input.npy');
@@ -24,24 +20,12 @@ async function measure(dir: string, engine: Engine, runs: number): Promise<void>
   const ort = engine === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
   if (engine === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
   const bytes = readFileSync(join(dir, engine === 'fused' ? 'fused.onnx' : 'model.onnx'));
-  const before = peakRssMiB();
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
-  const feeds = { x: new ort.Tensor('float32', x.data, x.dims) };
-  await session.run(feeds);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b) => a - b);
-  process.stdout.write(`${JSON.stringify({ ms: times[Math.floor(times.length / 2)], peak: peakRssMiB(), added: peakRssMiB() - before })}\n`);
+  const create = () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
+  await measureSession(create, { x: new ort.Tensor('float32', x.data, x.dims) }, runs);
 }
 
-function child(dir: string, engine: Engine, runs: number): { ms: number; peak: number; added: number } | string {
-  const r = spawnSync(process.execPath, [__filename, '--measure', dir, '--engine', engine, '--runs', String(runs)], { encoding: 'utf8' });
-  if (r.status !== 0) return (r.stderr || 'failed').trim().split('\n').pop() ?? 'failed';
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string);
+function child(dir: string, engine: Engine, runs: number): Measured | string {
+  return inChild(__filename, ['--measure', dir, '--engine', engine, '--runs', String(runs)]);
 }
 
 function main(): void {

@@ -2,19 +2,13 @@
 // onnxruntime-node) and as a standard-op anchor of the same size, side by side in one run.
 // Every measurement runs in its own process, so its peak resident memory (VmHWM) is its own.
 // Usage: npm run bench [-- --runs N] [-- --only TEXT]
-import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { type BenchCase, benchCases, benchModel, NATIVE_SIZES, seededWeights } from './bench-cases';
+import { inChild, type Measured, measureSession } from './bench-process';
 
 export const CASES: BenchCase[] = benchCases(NATIVE_SIZES);
 
 type Path = 'fused' | 'body' | 'anchor';
-
-function peakRssMiB(): number {
-  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
-  return m ? Number(m[1]) / 1024 : Number.NaN;
-}
 
 async function measure(name: string, path: Path, runs: number): Promise<void> {
   const c = CASES.find((k) => k.name === name);
@@ -26,23 +20,11 @@ async function measure(name: string, path: Path, runs: number): Promise<void> {
   const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
   if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
   const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
-  const feeds = { X: new ort.Tensor('float32', data, c.input) };
-  const before = peakRssMiB();
-  await session.run(feeds);
-  const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = performance.now();
-    await session.run(feeds);
-    times.push(performance.now() - t0);
-  }
-  times.sort((a, b2) => a - b2);
-  process.stdout.write(`${JSON.stringify({ ms: times[Math.floor(times.length / 2)], peak: peakRssMiB(), added: peakRssMiB() - before })}\n`);
+  await measureSession(async () => session, { X: new ort.Tensor('float32', data, c.input) }, runs);
 }
 
-function child(name: string, path: Path, runs: number): { ms: number; peak: number; added: number } | string {
-  const r = spawnSync(process.execPath, [__filename, '--case', name, '--path', path, '--runs', String(runs)], { encoding: 'utf8' });
-  if (r.status !== 0) return (r.stderr || 'failed').trim().split('\n').pop() ?? 'failed';
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string);
+function child(name: string, path: Path, runs: number): Measured | string {
+  return inChild(__filename, ['--case', name, '--path', path, '--runs', String(runs)]);
 }
 
 function main(): void {

@@ -1,0 +1,46 @@
+// What the benchmarks share: one measurement per process, so its peak resident memory (VmHWM) is
+// its own. The parent spawns the script again with its arguments; the child times a session and
+// prints one JSON line.
+import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+
+export interface Measured {
+  /** median time of one run */
+  ms: number;
+  /** peak resident memory of the process, MiB */
+  peak: number;
+  /** peak added from the call of measureSession on (creating the session, if it creates it, and running it) */
+  added: number;
+}
+
+export function peakRssMiB(): number {
+  const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync('/proc/self/status', 'utf8'));
+  return m ? Number(m[1]) / 1024 : Number.NaN;
+}
+
+interface Session {
+  run(feeds: object): Promise<unknown>;
+}
+
+/** In the child: one warm-up run, then the median of `runs`; printed as the child's last line. */
+export async function measureSession(create: () => Promise<Session>, feeds: object, runs: number): Promise<void> {
+  const before = peakRssMiB();
+  const session = await create();
+  await session.run(feeds);
+  const times: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = performance.now();
+    await session.run(feeds);
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const m: Measured = { ms: times[Math.floor(times.length / 2)], peak: peakRssMiB(), added: peakRssMiB() - before };
+  process.stdout.write(`${JSON.stringify(m)}\n`);
+}
+
+/** In the parent: the script again with `args`; its measurement, or the child's last error line. */
+export function inChild(script: string, args: string[]): Measured | string {
+  const r = spawnSync(process.execPath, [script, ...args], { encoding: 'utf8' });
+  if (r.status !== 0) return (r.stderr || 'failed').trim().split('\n').pop() ?? 'failed';
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string);
+}
