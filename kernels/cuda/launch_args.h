@@ -10,6 +10,20 @@
 namespace lp {
 namespace Cuda {
 
+// The three resolved axes of a window plan into a launcher's arguments (LpPoolArgs, L1ConvArgs).
+template <typename Args, typename Axes>
+inline void CopyAxes(const Axes& axes, Args& a) {
+  for (int i = 0; i < 3; ++i) {
+    const Axis& ax = axes[i];
+    a.input[i] = ax.input;
+    a.kernel[i] = ax.kernel;
+    a.stride[i] = ax.stride;
+    a.dilation[i] = ax.dilation;
+    a.pad_begin[i] = ax.pad_begin;
+    a.output[i] = ax.output;
+  }
+}
+
 inline LpPoolArgs LpPoolArgsOf(const LpPoolPlan& plan, const schema::LpPoolAttrs& attrs, const float* x, const float* p, float* y) {
   LpPoolArgs a{};
   a.x = x;
@@ -23,16 +37,8 @@ inline LpPoolArgs LpPoolArgsOf(const LpPoolPlan& plan, const schema::LpPoolAttrs
   a.abs_mode = attrs.mode == "abs";
   a.mean = static_cast<int>(attrs.mean);
   a.count_include_pad = static_cast<int>(attrs.count_include_pad);
-  for (int i = 0; i < 3; ++i) {
-    const Axis& ax = plan.axes[i];
-    a.input[i] = ax.input;
-    a.kernel[i] = ax.kernel;
-    a.stride[i] = ax.stride;
-    a.dilation[i] = ax.dilation;
-    a.pad_begin[i] = ax.pad_begin;
-    a.pad_end[i] = ax.pad_end;
-    a.output[i] = ax.output;
-  }
+  CopyAxes(plan.axes, a);
+  for (int i = 0; i < 3; ++i) a.pad_end[i] = plan.axes[i].pad_end;
   return a;
 }
 
@@ -47,15 +53,7 @@ inline L1ConvArgs L1ConvArgsOf(const L1ConvPlan& plan, const float* x, const flo
   a.cout = plan.cout;
   a.cg = plan.cg;
   a.group = plan.group;
-  for (int i = 0; i < 3; ++i) {
-    const Axis& ax = plan.axes[i];
-    a.input[i] = ax.input;
-    a.kernel[i] = ax.kernel;
-    a.stride[i] = ax.stride;
-    a.dilation[i] = ax.dilation;
-    a.pad_begin[i] = ax.pad_begin;
-    a.output[i] = ax.output;
-  }
+  CopyAxes(plan.axes, a);
   return a;
 }
 
