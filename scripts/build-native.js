@@ -5,8 +5,14 @@
 // headers: LP_ONNX_ORT_INCLUDE=<folder>, or Debian's libonnxruntime-dev (trixie) fetched with
 // apt-get download into build/ort-headers. When anything is missing the install still succeeds;
 // build/native-status.json says why, and `lp-onnx doctor` prints it.
+//
+// A packed lp-onnx carries prebuilt binaries (prebuilds/<platform>-<arch>/, made by `npm pack`'s
+// prepack step with LP_ONNX_PREBUILD=1): install copies them into build/Release when they fit this
+// machine (platform, architecture, glibc, N-API, the kernel sources they were built from) and load
+// here, and builds from source only when none fits or LP_ONNX_BUILD_FROM_SOURCE=1.
 'use strict';
-const { execFileSync } = require('node:child_process');
+const { execFileSync, spawnSync } = require('node:child_process');
+const crypto = require('node:crypto');
 const fs = require('node:fs');
 const path = require('node:path');
 
@@ -19,9 +25,17 @@ const sanitize = process.env.LP_ONNX_SANITIZE === '1';
 // device code, compiled by g++ on the CPU emulation of kernels/cuda/emulation) stand in for the CPU
 // kernels, into build/CudaEmulation (with LP_ONNX_SANITIZE=1 too: build/CudaEmulationSanitize).
 const emulation = process.env.LP_ONNX_CUDA_EMULATION === '1';
-const variant = `${emulation ? 'CudaEmulation' : ''}${sanitize ? 'Sanitize' : ''}` || 'Release';
-const out = path.join(build, variant);
-const statusFile = path.join(build, variant === 'Release' ? 'native-status.json' : `${variant}-status.json`);
+// LP_ONNX_PREBUILD=1: the binaries that go into the package, into prebuilds/<platform>-<arch>
+// with their manifest.json.
+const prebuild = process.env.LP_ONNX_PREBUILD === '1';
+const variant = prebuild ? 'Prebuild' : `${emulation ? 'CudaEmulation' : ''}${sanitize ? 'Sanitize' : ''}` || 'Release';
+const PLATFORM = `${process.platform}-${process.arch}`;
+const prebuiltDir = path.join(root, 'prebuilds', PLATFORM);
+const out = prebuild ? prebuiltDir : path.join(build, variant);
+const statusFile = prebuild ? path.join(prebuiltDir, 'manifest.json') : path.join(build, variant === 'Release' ? 'native-status.json' : `${variant}-status.json`);
+const BINARIES = ['lp_onnx.node', 'liblp_onnx_ops.so'];
+// the N-API version the addon is compiled against (Node 20 has 9)
+const NAPI_VERSION = 8;
 
 function sh(cmd, args, opts = {}) {
   return execFileSync(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', ...opts });
@@ -100,6 +114,17 @@ function nodeHeaders() {
 }
 
 function main() {
+  if (variant === 'Release') {
+    const fit = process.env.LP_ONNX_BUILD_FROM_SOURCE === '1' ? { reason: 'LP_ONNX_BUILD_FROM_SOURCE=1 asked for a build from source' } : prebuiltFit();
+    if (fit.manifest) {
+      const used = usePrebuilt(fit.manifest);
+      if (used.ok) return;
+      fit.reason = used.reason;
+    }
+    skipped = fit.reason;
+  }
+  // a prebuild starts empty: nothing stale goes into the package
+  if (prebuild) fs.rmSync(out, { recursive: true, force: true });
   fs.mkdirSync(out, { recursive: true });
   const include = ortHeaders();
   const nodeInc = nodeHeaders();
@@ -115,9 +140,88 @@ function main() {
   }
 }
 
+// why the prebuilt binaries were not used (for the status file), when they were not
+let skipped;
+
+/** A digest of what the binaries are built from: the kernel sources and this script. */
+function sourceDigest() {
+  const h = crypto.createHash('sha256');
+  const walk = (dir) => {
+    for (const name of fs.readdirSync(dir).sort()) {
+      const p = path.join(dir, name);
+      if (fs.statSync(p).isDirectory()) walk(p);
+      else if (/\.(cc|h|cu|cuh)$/.test(name)) h.update(`${path.relative(root, p)}\0`).update(fs.readFileSync(p));
+    }
+  };
+  walk(path.join(root, 'kernels'));
+  h.update(fs.readFileSync(__filename));
+  return h.digest('hex').slice(0, 16);
+}
+
+/** glibc's version here ('2.36'), or undefined on a system without glibc (musl). */
+function glibcVersion() {
+  return process.report?.getReport?.().header?.glibcVersionRuntime;
+}
+
+const olderThan = (a, b) => {
+  const [x, y] = [a, b].map((v) => v.split('.').map(Number));
+  for (let i = 0; i < Math.max(x.length, y.length); i++) if ((x[i] ?? 0) !== (y[i] ?? 0)) return (x[i] ?? 0) < (y[i] ?? 0);
+  return false;
+};
+
+/** The package's prebuilt binaries for this machine ({ manifest }), or why they do not fit ({ reason }). */
+function prebuiltFit() {
+  const file = path.join(prebuiltDir, 'manifest.json');
+  if (!fs.existsSync(file)) return { reason: `no prebuilt binaries for ${PLATFORM} here (prebuilds/${PLATFORM})` };
+  const m = JSON.parse(fs.readFileSync(file, 'utf8'));
+  const glibc = glibcVersion();
+  if (!glibc) return { reason: `the prebuilt binaries need glibc ${m.glibc}; this system has none` };
+  if (olderThan(glibc, m.glibc)) return { reason: `the prebuilt binaries need glibc ${m.glibc}; this system has ${glibc}` };
+  if (Number(process.versions.napi) < m.napi) return { reason: `the prebuilt binaries need N-API ${m.napi}; node ${process.version} has ${process.versions.napi}` };
+  if (m.sources !== sourceDigest()) return { reason: 'the prebuilt binaries were built from other kernel sources than these' };
+  const missing = BINARIES.find((b) => !fs.existsSync(path.join(prebuiltDir, b)));
+  if (missing) return { reason: `prebuilds/${PLATFORM}/${missing} is missing` };
+  return { manifest: m };
+}
+
+/** Copies the prebuilt binaries into build/Release and proves the addon loads into onnxruntime-node. */
+function usePrebuilt(m) {
+  fs.mkdirSync(out, { recursive: true });
+  for (const b of BINARIES) fs.copyFileSync(path.join(prebuiltDir, b), path.join(out, b));
+  const probe = [
+    "const path = require('node:path');",
+    "require('onnxruntime-node');",
+    "const pkg = path.dirname(path.dirname(require.resolve('onnxruntime-node')));",
+    `const b = require(${JSON.stringify(path.join(out, 'lp_onnx.node'))});`,
+    "process.stdout.write(b.init(path.join(pkg, 'bin', 'napi-v6', process.platform, process.arch, 'libonnxruntime.so.1')));",
+  ].join('\n');
+  const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8' });
+  if (r.status !== 0) {
+    for (const b of BINARIES) fs.rmSync(path.join(out, b), { force: true });
+    const why = `${r.stderr || r.error || ''}`.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit ${r.status}`;
+    return { reason: `the prebuilt binaries did not load here: ${why}` };
+  }
+  const status = { ok: true, source: 'prebuilt', prebuilt: { platform: m.platform, glibc: m.glibc, napi: m.napi, compiler: m.compiler, built: m.built }, onnxruntime: r.stdout.trim(), cuda: m.cuda };
+  fs.writeFileSync(statusFile, `${JSON.stringify(status, null, 1)}\n`);
+  process.stdout.write(`lp-onnx: using the prebuilt native kernels for ${m.platform} (glibc >= ${m.glibc}; ${path.relative(root, out)}/lp_onnx.node, liblp_onnx_ops.so)\n`);
+  return { ok: true };
+}
+
+/** The newest glibc symbol version the binaries in `dir` need (and a check that they need no libstdc++). */
+function glibcNeeded(dir) {
+  let newest = '2.2.5';
+  for (const b of BINARIES) {
+    const dyn = sh('objdump', ['-T', '-p', path.join(dir, b)]);
+    for (const [, v] of dyn.matchAll(/\bGLIBC_(\d+(?:\.\d+)+)\b/g)) if (olderThan(newest, v)) newest = v;
+    const needs = [...dyn.matchAll(/NEEDED\s+(\S+)/g)].map((x) => x[1]).filter((lib) => /libstdc\+\+/.test(lib));
+    if (needs.length) throw new Error(`${b} still needs ${needs.join(', ')} (expected libstdc++ linked in)`);
+  }
+  return newest;
+}
+
 function buildNative(include, nodeInc, cuda) {
   const opt = sanitize ? ['-O1', '-g', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'] : ['-O3'];
-  const flags = ['-std=c++17', ...opt, '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', `-I${include}`, `-I${nodeInc}`, `-I${path.join(root, 'kernels', 'cpu')}`];
+  const flags = ['-std=c++17', ...opt, `-DNAPI_VERSION=${NAPI_VERSION}`, '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', `-I${include}`, `-I${nodeInc}`, `-I${path.join(root, 'kernels', 'cpu')}`];
   const kernels = ['lp_norm', 'lp_pool', 'l1_conv', 'register'].map((f) => path.join(root, 'kernels', 'cpu', `${f}.cc`));
   const cudaDir = path.join(root, 'kernels', 'cuda');
   const cudaFiles = (ext) => fs.readdirSync(cudaDir).sort().filter((f) => f.endsWith(ext)).map((f) => path.join(cudaDir, f));
@@ -145,7 +249,13 @@ function buildNative(include, nodeInc, cuda) {
     objs.push(obj);
   }
   const addonObj = objs.pop();
-  const link = [...(sanitize ? ['-fsanitize=address,undefined'] : []), ...(emulation ? ['-pthread'] : [])];
+  // libstdc++ linked in and hidden, so that the binaries need no particular libstdc++ (a prebuilt
+  // one runs on distributions with an older one); unused sections dropped, which also drops
+  // libstdc++'s references to newer glibc symbols (arc4random, 2.36). libgcc_s stays shared: its
+  // static unwinder would need glibc 2.35's _dl_find_object. The sanitizer builds keep the
+  // system's libstdc++, which ASan expects.
+  const runtime = sanitize ? [] : ['-static-libstdc++', '-Wl,--exclude-libs,ALL', '-Wl,--gc-sections'];
+  const link = [...runtime, ...(sanitize ? ['-fsanitize=address,undefined'] : []), ...(emulation ? ['-pthread'] : [])];
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'liblp_onnx_ops.so'), ...objs, ...cudaLink]);
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'lp_onnx.node'), ...objs, addonObj, ...cudaLink, '-ldl']);
   for (const o of [...objs, addonObj]) fs.rmSync(o);
@@ -154,7 +264,11 @@ function buildNative(include, nodeInc, cuda) {
     sh('g++', [...flags, '-DNODE_GYP_MODULE_NAME=canary', '-shared', ...link, path.join(root, 'test', 'native', 'sanitizer-canary.cc'), '-o', path.join(out, 'canary.node')]);
   }
   const cudaStatus = cuda.nvcc ? { built: true, archs: CUDA_ARCHS.map((a) => `sm_${a}`), ptx: `compute_${CUDA_ARCHS[CUDA_ARCHS.length - 1]}`, toolkit: cuda.version } : { built: false, reason: cuda.reason };
-  fs.writeFileSync(statusFile, `${JSON.stringify({ ok: true, headers: include, built: new Date().toISOString(), cuda: cudaStatus }, null, 1)}\n`);
+  const built = new Date().toISOString();
+  const status = prebuild
+    ? { platform: PLATFORM, glibc: glibcNeeded(out), napi: NAPI_VERSION, sources: sourceDigest(), compiler: sh('g++', ['--version']).split('\n')[0], built, cuda: cudaStatus }
+    : { ok: true, source: 'built here', ...(skipped ? { prebuiltSkipped: skipped } : {}), headers: include, built, cuda: cudaStatus };
+  fs.writeFileSync(statusFile, `${JSON.stringify(status, null, 1)}\n`);
   const what = `${emulation ? ' (CUDA kernels on the CPU emulation)' : cuda.nvcc ? ' with the CUDA kernels' : ''}${sanitize ? ' with ASan + UBSan' : ''}`;
   process.stdout.write(`lp-onnx: built the native kernels${what} (${path.relative(root, out)}/lp_onnx.node, liblp_onnx_ops.so)\n`);
 }
@@ -163,8 +277,14 @@ try {
   main();
 } catch (e) {
   const reason = (e.stderr || e.message || String(e)).toString().trim().split('\n').slice(-3).join(' ');
+  if (prebuild) {
+    // nothing half-made goes into the package: npm pack stops here
+    fs.rmSync(prebuiltDir, { recursive: true, force: true });
+    process.stderr.write(`lp-onnx: the prebuilt binaries could not be made: ${reason}\n`);
+    process.exit(1);
+  }
   fs.mkdirSync(build, { recursive: true });
-  fs.writeFileSync(statusFile, `${JSON.stringify({ ok: false, reason }, null, 1)}\n`);
+  fs.writeFileSync(statusFile, `${JSON.stringify({ ok: false, reason, ...(skipped ? { prebuiltSkipped: skipped } : {}) }, null, 1)}\n`);
   process.stdout.write(`lp-onnx: the native kernels were not built (${reason}); everything runs on function bodies. See 'lp-onnx doctor'.\n`);
   if (sanitize || emulation) process.exit(1);
 }

@@ -71,6 +71,20 @@ function cudaLine(): string {
   return `built for ${c.archs?.join(', ')} + PTX ${c.ptx} (${c.toolkit}; CUDA runtime linked in, a driver is all a GPU machine needs); they run where onnxruntime has its CUDA execution provider (executionProviders: ['cuda'])`;
 }
 
+/** doctor's line on where the native binaries came from. */
+function binariesLine(): string {
+  const { nativeBuildStatus } = require('../node/binding') as typeof import('../node/binding');
+  const s = nativeBuildStatus();
+  if (!s) return 'none: the install step did not run (npm run build:native builds them)';
+  const skipped = s.prebuiltSkipped ? `; prebuilt ones not used: ${s.prebuiltSkipped}` : '';
+  if (!s.ok) return `none: the build from source failed${skipped}`;
+  if (s.source === 'prebuilt' && s.prebuilt) {
+    const p = s.prebuilt;
+    return `prebuilt for ${p.platform} (needs glibc >= ${p.glibc}, N-API ${p.napi}; ${p.compiler}, ${p.built.slice(0, 10)}); LP_ONNX_BUILD_FROM_SOURCE=1 at install builds them here instead`;
+  }
+  return `built here from source${skipped}`;
+}
+
 export async function main(argv: string[]): Promise<void> {
   // output piped into a reader that stops early (| head): stop quietly, as Unix tools do
   process.stdout.on('error', (e: NodeJS.ErrnoException) => {
@@ -320,6 +334,7 @@ export async function main(argv: string[]): Promise<void> {
         const lines = [
           `lp-onnx ${PRODUCER_VERSION}, node ${process.version}, ${process.platform}-${process.arch}`,
           `onnxruntime-node: ${require('onnxruntime-node/package.json').version ?? '?'}`,
+          `native binaries: ${binariesLine()}`,
           `fused CPU kernels (lp-onnx/node): ${s.available ? `yes (onnxruntime ${s.onnxruntime})` : `no: ${s.reason}`}`,
           `custom-op library for Python onnxruntime: ${existsSync(OPS_LIBRARY_PATH) ? OPS_LIBRARY_PATH : 'no (built with the kernels)'}`,
           `CUDA kernels (onnxruntime's CUDA execution provider): ${cudaLine()}`,

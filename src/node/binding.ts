@@ -68,15 +68,32 @@ export interface CudaBuildStatus {
   reason?: string;
 }
 
+/** build/native-status.json, written by the install step (scripts/build-native.js). */
+export interface NativeBuildStatus {
+  ok: boolean;
+  /** 'prebuilt': the package's binaries were copied in; 'built here': compiled at install */
+  source?: 'prebuilt' | 'built here';
+  prebuilt?: { platform: string; glibc: string; napi: number; compiler: string; built: string };
+  /** why the package's prebuilt binaries were not used, when they were not */
+  prebuiltSkipped?: string;
+  reason?: string;
+  cuda?: CudaBuildStatus;
+}
+
+export function nativeBuildStatus(): NativeBuildStatus | undefined {
+  try {
+    return JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as NativeBuildStatus;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Whether the native build carries the CUDA kernels (build/native-status.json), and why not. */
 export function cudaBuildStatus(): CudaBuildStatus {
-  try {
-    const s = JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as { ok: boolean; cuda?: CudaBuildStatus; reason?: string };
-    if (!s.ok) return { built: false, reason: `the native build failed: ${s.reason}` };
-    return s.cuda ?? { built: false, reason: 'built before the CUDA kernels existed (rebuild: npm run build:native)' };
-  } catch {
-    return { built: false, reason: 'the native part is not built' };
-  }
+  const s = nativeBuildStatus();
+  if (!s) return { built: false, reason: 'the native part is not built' };
+  if (!s.ok) return { built: false, reason: `the native build failed: ${s.reason}` };
+  return s.cuda ?? { built: false, reason: 'built before the CUDA kernels existed (rebuild: npm run build:native)' };
 }
 
 let loaded: { binding?: Binding; ortVersion?: string; reason?: string } | undefined;
@@ -91,10 +108,8 @@ export function native(): { binding?: Binding; ortVersion?: string; reason?: str
   try {
     if (!existsSync(ADDON_PATH)) {
       let why = 'it was not built';
-      if (existsSync(STATUS_PATH)) {
-        const s = JSON.parse(readFileSync(STATUS_PATH, 'utf8')) as { ok: boolean; reason?: string };
-        if (!s.ok && s.reason) why = `the build failed: ${s.reason}`;
-      }
+      const s = nativeBuildStatus();
+      if (s && !s.ok && s.reason) why = `the build failed: ${s.reason}`;
       loaded = { reason: `the native kernels are missing (${ADDON_PATH}): ${why}` };
       return loaded;
     }

@@ -4,7 +4,7 @@
 // falls back to the function bodies on wasm where there is no WebGPU, and hands a model without
 // lp nodes to onnxruntime-web as it is.
 export { env, Tensor } from 'onnxruntime-web/webgpu';
-export type { LpKernels, SessionMode, SessionOptions } from './session';
+export type { LpKernels, SessionMode, SessionOptions, WebGpuDevice } from './session';
 export { InferenceSession } from './session';
 export type { ModelDescription, ValueDescription } from './describe';
 export { describeModel } from './describe';

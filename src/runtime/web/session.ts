@@ -15,6 +15,12 @@ import { type LpStep, type Plan, planModel, type Segment, segmentModel } from '.
 
 export type LpKernels = 'fused' | 'bodies';
 
+/**
+ * The GPUDevice type where the project has WebGPU's types (@webgpu/types), else unknown: a
+ * project that type-checks without them still can (the same choice as onnxruntime-web's options).
+ */
+export type WebGpuDevice = typeof globalThis extends { GPUDevice: { prototype: infer T } } ? T : unknown;
+
 export interface SessionOptions extends ort.InferenceSession.SessionOptions {
   /**
    * How lp nodes run on WebGPU: 'fused' (default) as WGSL kernels, 'bodies' as their function
@@ -22,7 +28,7 @@ export interface SessionOptions extends ort.InferenceSession.SessionOptions {
    */
   lpKernels?: LpKernels;
   /** a GPUDevice of the caller's to run on (default: lp-onnx requests one) */
-  device?: GPUDevice;
+  device?: WebGpuDevice;
 }
 
 /** How a session runs its model. */
@@ -136,7 +142,7 @@ export class InferenceSession {
   }
 
   /** The device the session runs on (undefined on wasm). */
-  get device(): GPUDevice | undefined {
+  get device(): WebGpuDevice | undefined {
     return this.hybrid?.ctx.device ?? this.gpuDevice;
   }
   private gpuDevice: GPUDevice | undefined;

@@ -1,0 +1,308 @@
+// The package as a user gets it. `npm pack` runs in a pristine copy of the repository (its prepack
+// step builds the prebuilt binaries); the tarball is installed into a fresh project with no C++
+// compiler on PATH and no network (npm --offline, from npm's cache, which one throwaway install
+// fills first). There: lp-onnx/node runs lp
+// nodes on the prebuilt fused kernels (a wrong function body proves the kernels ran), `lp-onnx
+// doctor` says the binaries are prebuilt, lp-onnx/web in Node says how to get WebGPU and, with
+// the webgpu package added, runs the fused WGSL kernels; a TypeScript project with `tsc --init`'s
+// settings (plus bundler resolution) type-checks its imports of lp-onnx, lp-onnx/node and
+// lp-onnx/web, and its esbuild browser bundle runs the example models in chromium.
+import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, extname, join, resolve } from 'node:path';
+import { adderCnn, lpMlp } from '../scripts/make-examples';
+import { exportDualPath } from '../src/export/dual-path';
+import { encodeModel } from '../src/onnx/codec';
+import type { ModelProto } from '../src/onnx/proto';
+import { runReference } from '../src/runtime/reference';
+import { browserUnavailable, CHROMIUM, CHROMIUM_ARGS } from './helpers/browser';
+import { compareArrays, TOL } from './helpers/compare';
+
+const ROOT = join(__dirname, '..');
+/** npm's own CLI (npm test sets npm_execpath; else the npm beside node) */
+const NPM = [process.env.npm_execpath, join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'bin', 'npm-cli.js')].find((p) => p && /npm-cli\.js$/.test(p) && existsSync(p));
+const version = (pkg: string) => (JSON.parse(readFileSync(join(ROOT, 'node_modules', pkg, 'package.json'), 'utf8')) as { version: string }).version;
+
+function unavailable(): string | undefined {
+  if (!NPM) return "npm's CLI (npm-cli.js) was not found";
+  if (process.platform !== 'linux' || process.arch !== 'x64') return `the package carries prebuilt binaries for linux-x64 only, this is ${process.platform}-${process.arch}`;
+  if (!existsSync(join(ROOT, 'build', 'Release', 'lp_onnx.node'))) return 'the native kernels are not built here, so the prebuilt ones cannot be made either';
+  return undefined;
+}
+
+const why = unavailable();
+if (why) console.warn(`skipping the package suite: ${why}`);
+const d = why ? describe.skip : describe;
+
+// every npm_* variable that npm test sets would steer the inner npm; only the cache is kept
+function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(process.env)) if (!/^(npm_|LP_ONNX_|INIT_CWD$|NODE_OPTIONS$)/i.test(k)) env[k] = v;
+  return { ...env, ONNXRUNTIME_NODE_INSTALL: 'skip', ...extra };
+}
+
+function run(what: string, cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
+  const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
+  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`);
+  return r;
+}
+
+/** adder-cnn, dual-path, with every function body replaced by one that returns zeros */
+function wrongBodies(): Uint8Array {
+  const model = exportDualPath(adderCnn().build()).model;
+  for (const f of model.functions ?? []) {
+    const last = (f.node ?? [])[(f.node ?? []).length - 1];
+    last.op_type = 'Sub';
+    last.input = [last.input?.[0] ?? '', last.input?.[0] ?? ''];
+  }
+  return encodeModel(model);
+}
+
+const input = (dims: number[]) => Array.from({ length: dims.reduce((a, b) => a * b, 1) }, (_, i) => Math.fround(Math.sin(i * 0.37)));
+const reference = (model: ModelProto, x: number[], dims: number[]) => {
+  const name = model.graph?.input?.[0].name as string;
+  return Object.values(runReference(model, { [name]: { dims, data: Float64Array.from(x) } }))[0];
+};
+
+const EXAMPLES: [string, () => ModelProto, number[]][] = [
+  ['adder-cnn', () => exportDualPath(adderCnn().build()).model, [2, 3, 32, 32]],
+  ['lp-mlp', () => exportDualPath(lpMlp().build()).model, [3, 64]],
+];
+
+// node_modules/lp-onnx/... of the consumer, run on `node`
+const RUN_NODE = `const { readFileSync, writeFileSync } = require('node:fs');
+const lpNode = require('lp-onnx/node');
+(async () => {
+  const [model, xs, dims, out] = process.argv.slice(2);
+  const s = await lpNode.InferenceSession.create(new Uint8Array(readFileSync(model)));
+  const x = new lpNode.Tensor('float32', Float32Array.from(JSON.parse(readFileSync(xs, 'utf8'))), JSON.parse(dims));
+  const y = Object.values(await s.run({ [s.inputNames[0]]: x }))[0];
+  writeFileSync(out, JSON.stringify({ dims: y.dims, data: Array.from(y.data) }));
+})().catch((e) => { console.error(e.message); process.exit(1); });
+`;
+const RUN_WEB = `const { readFileSync, writeFileSync } = require('node:fs');
+const web = require('lp-onnx/web');
+(async () => {
+  const [model, xs, dims, out] = process.argv.slice(2);
+  web.env.wasm.numThreads = 1;
+  const s = await web.InferenceSession.create(new Uint8Array(readFileSync(model)));
+  const x = new web.Tensor('float32', Float32Array.from(JSON.parse(readFileSync(xs, 'utf8'))), JSON.parse(dims));
+  const y = Object.values(await s.run({ [s.inputNames[0]]: x }))[0];
+  writeFileSync(out, JSON.stringify({ mode: s.mode, reason: s.reason, dims: y.dims, data: Array.from(await y.getData()) }));
+  await s.release();
+  process.exit(0);
+})().catch((e) => { console.error(e.message); process.exit(1); });
+`;
+
+// the consumer's TypeScript: the README's builder example on the server, lp-onnx/web in the page
+const SERVER_TS = `import { GraphBuilder, encodeModel, exportDualPath, type ModelProto } from 'lp-onnx';
+import { InferenceSession, Tensor } from 'lp-onnx/node';
+
+export async function points(): Promise<Float32Array> {
+  const b = new GraphBuilder({ name: 'points', opset: 18 });
+  const x = b.input('points', 'float32', ['N', 3, 'P']);
+  const w1 = b.initializer('conv1.weight', new Float32Array(64 * 3), [64, 3, 1]);
+  const h = b.l1Conv(x, w1).relu();
+  const p = b.initializer('gem.p', [3], [1]);
+  const g = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, p);
+  const head = b.initializer('head.w', new Float32Array(10 * 64).fill(0.5), [10, 64]);
+  b.output(g.flatten().lpNorm(head, undefined, { p: 2 }), 'y');
+  const model: ModelProto = exportDualPath(b.build()).model;
+  const session = await InferenceSession.create(encodeModel(model));
+  const out = await session.run({ points: new Tensor('float32', new Float32Array(2 * 3 * 5), [2, 3, 5]) });
+  return out['y']?.data as Float32Array;
+}
+`;
+const BROWSER_TS = `import { env, InferenceSession, Tensor, describeModel, type SessionMode } from 'lp-onnx/web';
+
+declare global {
+  interface Window {
+    runModel(url: string, x: number[], dims: number[]): Promise<{ mode: SessionMode; reason?: string; dims: number[]; data: number[] }>;
+  }
+}
+
+env.wasm.numThreads = 1;
+env.wasm.wasmPaths = '/ort/';
+
+window.runModel = async (url, x, dims) => {
+  const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
+  const inputName = describeModel(bytes, url).inputs[0]?.name ?? 'x';
+  const session = await InferenceSession.create(bytes);
+  const out = await session.run({ [inputName]: new Tensor('float32', Float32Array.from(x), dims) });
+  const y = out[session.outputNames[0] ?? ''];
+  if (!y) throw new Error('no output');
+  const result = { mode: session.mode, dims: Array.from(y.dims), data: Array.from(y.data as Float32Array), ...(session.reason ? { reason: session.reason } : {}) };
+  await session.release();
+  return result;
+};
+`;
+
+d('the packed package, installed with no compiler and no network', () => {
+  let tmp: string;
+  let app: string;
+  let tarball: string;
+  let noTools: NodeJS.ProcessEnv;
+
+  beforeAll(() => {
+    tmp = mkdtempSync(join(tmpdir(), 'lp-onnx-package-'));
+    // a pristine copy: what git would have, no build output
+    const copy = join(tmp, 'repo');
+    const skip = new Set(['node_modules', 'build', 'dist', 'prebuilds', '.git', 'tmp', 'test-results']);
+    cpSync(ROOT, copy, { recursive: true, filter: (src) => src === ROOT || !skip.has(resolve(src).slice(ROOT.length + 1).split('/')[0]) });
+    symlinkSync(join(ROOT, 'node_modules'), join(copy, 'node_modules'));
+    const headers = join(ROOT, 'build', 'ort-headers', 'usr', 'include', 'onnxruntime');
+    const packEnv = cleanEnv(existsSync(headers) ? { LP_ONNX_ORT_INCLUDE: headers } : {});
+    run('npm pack', process.execPath, [NPM as string, 'pack', '--pack-destination', tmp], copy, packEnv);
+    tarball = join(tmp, readdirSync(tmp).find((f) => f.endsWith('.tgz')) as string);
+    // a PATH with node and sh (npm runs scripts with it) and nothing else: no g++, cc, nvcc, apt-get, dpkg
+    const bin = join(tmp, 'bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, join(bin, 'node'));
+    symlinkSync('/bin/sh', join(bin, 'sh'));
+    noTools = cleanEnv({ PATH: bin });
+    // npm's cache gets every package the consumer installs (a throwaway install, scripts off: the
+    // one step with network); the real installs below are --offline
+    const extras = [`webgpu@${version('webgpu')}`, `typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`];
+    const prime = join(tmp, 'prime');
+    mkdirSync(prime);
+    writeFileSync(join(prime, 'package.json'), '{"name":"prime","version":"1.0.0","private":true}\n');
+    run("filling npm's cache", process.execPath, [NPM as string, 'install', '--ignore-scripts', '--no-audit', '--no-fund', tarball, ...extras], prime, cleanEnv({}));
+    rmSync(prime, { recursive: true, force: true });
+    app = join(tmp, 'app');
+    mkdirSync(app);
+    writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2)}\n`);
+    const installed = run('npm install --offline (the tarball)', process.execPath, [NPM as string, 'install', '--offline', '--no-audit', '--no-fund', tarball], app, noTools);
+    console.log(`npm install of the tarball:\n${installed.stdout.trim()}`);
+  }, 900000);
+
+  afterAll(() => {
+    if (tmp && !process.env.LP_ONNX_KEEP_TMP) rmSync(tmp, { recursive: true, force: true });
+  });
+
+  test('the tarball carries the prebuilt binaries and their manifest; no build output beyond them', () => {
+    const list = run('tar', 'tar', ['tzf', tarball], tmp, process.env).stdout.split('\n');
+    for (const f of ['lp_onnx.node', 'liblp_onnx_ops.so', 'manifest.json']) expect(list).toContain(`package/prebuilds/linux-x64/${f}`);
+    expect(list.filter((f) => f.startsWith('package/build/'))).toEqual([]);
+    const manifest = JSON.parse(readFileSync(join(app, 'node_modules', 'lp-onnx', 'prebuilds', 'linux-x64', 'manifest.json'), 'utf8')) as { glibc: string; napi: number };
+    expect(manifest.glibc).toMatch(/^2\.\d+$/);
+    expect(Number(manifest.glibc.split('.')[1])).toBeLessThanOrEqual(34);
+  });
+
+  test('the install used the prebuilt binaries (no compiler on PATH), and lp-onnx doctor says so', () => {
+    expect(spawnSync('g++', ['--version'], { env: noTools }).error?.message).toMatch(/ENOENT/);
+    const status = JSON.parse(readFileSync(join(app, 'node_modules', 'lp-onnx', 'build', 'native-status.json'), 'utf8')) as { ok: boolean; source: string };
+    expect(status).toMatchObject({ ok: true, source: 'prebuilt' });
+    const doctor = run('lp-onnx doctor', process.execPath, [join(app, 'node_modules', 'lp-onnx', 'bin', 'lp-onnx.js'), 'doctor'], app, noTools).stdout;
+    expect(doctor).toMatch(/^native binaries: prebuilt for linux-x64 \(needs glibc >= 2\.\d+, N-API 8;/m);
+    expect(doctor).toMatch(/^fused CPU kernels \(lp-onnx\/node\): yes \(onnxruntime 1\.\d+\.\d+\)$/m);
+  });
+
+  test('lp-onnx/node from the package runs lp nodes on the prebuilt fused kernels, not on their (wrong) bodies', () => {
+    writeFileSync(join(app, 'run-node.js'), RUN_NODE);
+    writeFileSync(join(app, 'wrong-bodies.onnx'), wrongBodies());
+    const dims = [2, 3, 32, 32];
+    const x = input(dims);
+    writeFileSync(join(app, 'x.json'), JSON.stringify(x));
+    run('lp-onnx/node', process.execPath, ['run-node.js', 'wrong-bodies.onnx', 'x.json', JSON.stringify(dims), 'y.json'], app, noTools);
+    const got = JSON.parse(readFileSync(join(app, 'y.json'), 'utf8')) as { dims: number[]; data: number[] };
+    compareArrays('adder-cnn from the package on the fused kernels', got, reference(exportDualPath(adderCnn().build()).model, x, dims), TOL.kernel);
+  });
+
+  test('lp-onnx/web in Node: without the webgpu package one clear reason; with it, the fused WGSL kernels (and lp-onnx run --backend webgpu)', () => {
+    writeFileSync(join(app, 'run-web.js'), RUN_WEB);
+    const [, make, dims] = EXAMPLES[0];
+    const model = make();
+    writeFileSync(join(app, 'adder-cnn.dual.onnx'), encodeModel(model));
+    const x = input(dims);
+    writeFileSync(join(app, 'x.json'), JSON.stringify(x));
+    const web = () => {
+      run('lp-onnx/web', process.execPath, ['run-web.js', 'adder-cnn.dual.onnx', 'x.json', JSON.stringify(dims), 'web.json'], app, noTools);
+      return JSON.parse(readFileSync(join(app, 'web.json'), 'utf8')) as { mode: string; reason?: string; dims: number[]; data: number[] };
+    };
+    const without = web();
+    expect(without.reason).toContain("install it with 'npm install webgpu' for WebGPU in Node");
+    compareArrays('adder-cnn on lp-onnx/web without webgpu', without, reference(model, x, dims), TOL.body);
+
+    run('npm install --offline webgpu', process.execPath, [NPM as string, 'install', '--offline', '--no-audit', '--no-fund', `webgpu@${version('webgpu')}`], app, noTools);
+    const probe = spawnSync(process.execPath, [join(ROOT, 'dist', 'scripts', 'probe-webgpu.js')]);
+    if (probe.status !== 0) {
+      console.warn('skipping the WebGPU half: no WebGPU adapter here');
+      return;
+    }
+    const withGpu = web();
+    expect(withGpu.mode).toBe('webgpu-fused');
+    compareArrays('adder-cnn on lp-onnx/web with webgpu (fused WGSL)', withGpu, reference(model, x, dims), TOL.kernel);
+    const cli = run('lp-onnx run --backend webgpu', process.execPath, [join(app, 'node_modules', 'lp-onnx', 'bin', 'lp-onnx.js'), 'run', 'adder-cnn.dual.onnx', '--backend', 'webgpu', '--dim', 'N=2'], app, noTools);
+    expect(cli.stdout).toContain('adder-cnn.dual.onnx on webgpu (lp-onnx/web, WGSL kernels');
+  });
+
+  const browserWhy = browserUnavailable();
+  if (browserWhy) console.warn(`skipping the consumer bundle in chromium: ${browserWhy}`);
+  test("a TypeScript project (tsc --init, bundler resolution) type-checks lp-onnx, lp-onnx/node and lp-onnx/web; its esbuild bundle runs the examples in chromium", async () => {
+    run('npm install --offline typescript esbuild', process.execPath, [NPM as string, 'install', '--offline', '--no-audit', '--no-fund', `typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`], app, noTools);
+    const bin = (name: string) => join(app, 'node_modules', '.bin', name);
+    // tsc --init's settings as they are, with the resolution a bundler uses (which needs module preserve or es2015+)
+    run('tsc --init', process.execPath, [bin('tsc'), '--init'], app, noTools);
+    const init = readFileSync(join(app, 'tsconfig.json'), 'utf8');
+    writeFileSync(join(app, 'tsconfig.init.json'), init);
+    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.init.json', compilerOptions: { moduleResolution: 'bundler', module: 'preserve', noEmit: true }, include: ['src'] }, null, 2));
+    mkdirSync(join(app, 'src'), { recursive: true });
+    writeFileSync(join(app, 'src', 'server.ts'), SERVER_TS);
+    writeFileSync(join(app, 'src', 'browser.ts'), BROWSER_TS);
+    run('tsc -p .', process.execPath, [bin('tsc'), '-p', '.'], app, noTools);
+    // and lp-onnx's own declarations, which tsc --init's skipLibCheck would pass over unread
+    run('tsc -p . --skipLibCheck false', process.execPath, [bin('tsc'), '-p', '.', '--skipLibCheck', 'false'], app, noTools);
+
+    mkdirSync(join(app, 'public'), { recursive: true });
+    run('esbuild', bin('esbuild'), ['src/browser.ts', '--bundle', '--format=esm', '--platform=browser', '--target=es2022', '--outfile=public/app.js', '--metafile=meta.json', '--log-level=warning'], app, noTools);
+    const inputs = Object.keys((JSON.parse(readFileSync(join(app, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+    expect(inputs.filter((f) => /node_modules\/(webgpu|onnxruntime-node)\//.test(f))).toEqual([]);
+    expect(inputs.some((f) => f.includes('node_modules/lp-onnx/dist/web/lp-onnx-web.mjs'))).toBe(true);
+    if (browserWhy) return;
+
+    writeFileSync(join(app, 'public', 'index.html'), '<!doctype html><meta charset="utf-8"><title>consumer</title><script type="module" src="/app.js"></script>\n');
+    const models = Object.fromEntries(EXAMPLES.map(([name, make]) => [name, make()]));
+    for (const [name, m] of Object.entries(models)) writeFileSync(join(app, 'public', `${name}.onnx`), encodeModel(m));
+    const ortDist = join(app, 'node_modules', 'onnxruntime-web', 'dist');
+    const server = await serveStatic({ '/ort/': ortDist, '/': join(app, 'public') });
+    const { chromium } = require('playwright-core');
+    const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
+    try {
+      for (const [name, , dims] of EXAMPLES) {
+        const page = await browser.newPage();
+        await page.goto(`${server.url}/index.html`);
+        await page.waitForFunction('typeof window.runModel === "function"');
+        const x = input(dims);
+        const got = (await page.evaluate(`window.runModel('/${name}.onnx', ${JSON.stringify(x)}, ${JSON.stringify(dims)})`)) as { mode: string; dims: number[]; data: number[] };
+        await page.close();
+        expect(got.mode).toBe('webgpu-fused');
+        compareArrays(`${name} through the consumer's bundle in chromium`, got, reference(models[name], x, dims), TOL.kernel);
+      }
+    } finally {
+      await browser.close();
+      await new Promise((r) => server.server.close(r));
+    }
+  }, 600000);
+});
+
+const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.mjs': 'text/javascript', '.wasm': 'application/wasm', '.onnx': 'application/octet-stream' };
+
+/** A loopback server for the consumer's page: URL prefixes mapped to folders, cross-origin isolated. */
+async function serveStatic(routes: Record<string, string>): Promise<{ url: string; server: Server }> {
+  const server = createServer((req, res) => {
+    const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
+    const prefix = Object.keys(routes).find((p) => url.startsWith(p));
+    const file = prefix ? join(routes[prefix], url.slice(prefix.length)) : '';
+    if (!prefix || !file.startsWith(routes[prefix]) || !existsSync(file) || !statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'Content-Type': TYPES[extname(file)] ?? 'application/octet-stream', 'Cross-Origin-Opener-Policy': 'same-origin', 'Cross-Origin-Embedder-Policy': 'require-corp' });
+    res.end(readFileSync(file));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
