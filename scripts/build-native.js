@@ -198,7 +198,7 @@ function usePrebuilt(m) {
   const r = spawnSync(process.execPath, ['-e', probe], { cwd: root, encoding: 'utf8' });
   if (r.status !== 0) {
     for (const b of BINARIES) fs.rmSync(path.join(out, b), { force: true });
-    const why = `${r.stderr || r.error || ''}`.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit ${r.status}`;
+    const why = r.signal ? `loading lp_onnx.node killed the probe (${r.signal})` : (`${r.stderr || r.error || ''}`.trim().split('\n').filter(Boolean).slice(-1)[0] ?? `exit ${r.status}`);
     return { reason: `the prebuilt binaries did not load here: ${why}` };
   }
   const status = { ok: true, source: 'prebuilt', prebuilt: { platform: m.platform, glibc: m.glibc, napi: m.napi, compiler: m.compiler, built: m.built }, onnxruntime: r.stdout.trim(), cuda: m.cuda };

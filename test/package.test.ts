@@ -200,6 +200,40 @@ d('the packed package, installed with no compiler and no network', () => {
     expect(doctor).toMatch(/^fused CPU kernels \(lp-onnx\/node\): yes \(onnxruntime 1\.\d+\.\d+\)$/m);
   });
 
+  test('prebuilt binaries that do not fit are refused with the reason, and the install falls back to a build from source (which, with no compiler, fails clearly)', () => {
+    const pkg = join(app, 'node_modules', 'lp-onnx');
+    const manifestPath = join(pkg, 'prebuilds', 'linux-x64', 'manifest.json');
+    const addonPath = join(pkg, 'prebuilds', 'linux-x64', 'lp_onnx.node');
+    const manifest = readFileSync(manifestPath, 'utf8');
+    const addon = readFileSync(addonPath);
+    const install = () => {
+      const r = spawnSync(process.execPath, [join(pkg, 'scripts', 'build-native.js')], { cwd: pkg, env: noTools, encoding: 'utf8' });
+      expect(r.status).toBe(0);
+      return JSON.parse(readFileSync(join(pkg, 'build', 'native-status.json'), 'utf8')) as { ok: boolean; source?: string; prebuiltSkipped?: string; reason?: string };
+    };
+    const glibc = process.report.getReport() as { header: { glibcVersionRuntime: string } };
+    try {
+      writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(manifest), glibc: '2.99' }));
+      let status = install();
+      expect(status.ok).toBe(false);
+      expect(status.prebuiltSkipped).toBe(`the prebuilt binaries need glibc 2.99; this system has ${glibc.header.glibcVersionRuntime}`);
+      expect(status.reason).toMatch(/g\+\+|ENOENT/);
+      const doctor = run('lp-onnx doctor', process.execPath, [join(pkg, 'bin', 'lp-onnx.js'), 'doctor'], app, noTools).stdout;
+      expect(doctor).toContain('native binaries: none: the build from source failed; prebuilt ones not used: the prebuilt binaries need glibc 2.99');
+
+      writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(manifest), sources: '0000000000000000' }));
+      expect(install().prebuiltSkipped).toBe('the prebuilt binaries were built from other kernel sources than these');
+
+      writeFileSync(manifestPath, manifest);
+      writeFileSync(addonPath, addon.subarray(0, 4096));
+      expect(install().prebuiltSkipped).toMatch(/^the prebuilt binaries did not load here: .*lp_onnx\.node/);
+    } finally {
+      writeFileSync(manifestPath, manifest);
+      writeFileSync(addonPath, addon);
+      expect(install()).toMatchObject({ ok: true, source: 'prebuilt' });
+    }
+  });
+
   test('lp-onnx/node from the package runs lp nodes on the prebuilt fused kernels, not on their (wrong) bodies', () => {
     writeFileSync(join(app, 'run-node.js'), RUN_NODE);
     writeFileSync(join(app, 'wrong-bodies.onnx'), wrongBodies());
