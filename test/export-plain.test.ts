@@ -10,7 +10,6 @@ import type { ModelProto, NodeProto, TensorProto } from '../src/onnx/proto';
 // onnxruntime's names of ONNX element types (TensorProto.DataType)
 const ORT_TYPE: Record<number, string> = { 1: 'float32', 6: 'int32', 7: 'int64', 9: 'bool', 10: 'float16', 11: 'float64' };
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const ort = require('onnxruntime-node') as typeof import('onnxruntime-node');
 
 const int64 = (name: string, dims: number[], values: number[]): TensorProto => ({

@@ -214,7 +214,7 @@ d('the packed package, installed with no compiler and no network', () => {
     const glibc = process.report.getReport() as { header: { glibcVersionRuntime: string } };
     try {
       writeFileSync(manifestPath, JSON.stringify({ ...JSON.parse(manifest), glibc: '2.99' }));
-      let status = install();
+      const status = install();
       expect(status.ok).toBe(false);
       expect(status.prebuiltSkipped).toBe(`the prebuilt binaries need glibc 2.99; this system has ${glibc.header.glibcVersionRuntime}`);
       expect(status.reason).toMatch(/g\+\+|ENOENT/);
