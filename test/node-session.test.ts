@@ -10,7 +10,7 @@ import { buildFromArch } from '../src/export/arch';
 import { exportDualPath } from '../src/export/dual-path';
 import { readWeights } from '../src/export/weights/index';
 import { GraphBuilder } from '../src/graph/builder';
-import { cudaBuildStatus } from '../src/node/binding';
+import { cudaBuildStatus, native } from '../src/node/binding';
 import * as lpNode from '../src/node/index';
 import { encodeModel } from '../src/onnx/codec';
 import { toFloat64 } from '../src/onnx/tensor';
@@ -44,6 +44,45 @@ d('lp-onnx/node', () => {
     expect(Array.from(out.Y.data as Float32Array)).toEqual([5, 0, 4]);
     await s.release();
     await expect(lpNode.InferenceSession.create(join(dir, 'missing.onnx'))).rejects.toThrow(/missing\.onnx/);
+  });
+
+  test('LP_ONNX_CPU_ISA picks the kernels\' instruction-set path; an unknown one, or one this CPU lacks, is one clear error naming the node', async () => {
+    // the variable as a user sets it, in a process of its own (jest's process.env is a copy)
+    const dir = mkdtempSync(join(tmpdir(), 'lp-onnx-isa-'));
+    writeFileSync(join(dir, 'm.onnx'), fedLpNorm());
+    const create = (isa: string) => {
+      const code = `require(${JSON.stringify(join(__dirname, '..', 'dist', 'src', 'node', 'index.js'))}).InferenceSession.create(${JSON.stringify(join(dir, 'm.onnx'))}).then(() => console.log('created'), (e) => { console.log(e.message); process.exit(1); });`;
+      return spawnSync(process.execPath, ['-e', code], { env: { ...process.env, LP_ONNX_CPU_ISA: isa }, encoding: 'utf8' });
+    };
+    const bad = create('sse9');
+    expect(bad.status).toBe(1);
+    expect(bad.stdout).toContain("LpNorm node 'unit_layer': LP_ONNX_CPU_ISA=sse9 is not one of avx512, avx2, plain, auto");
+    expect(create('plain').stdout.trim()).toBe('created');
+    const flags = readFileSync('/proc/cpuinfo', 'utf8');
+    const avx512 = ['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((f) => new RegExp(`\\b${f}\\b`).test(flags));
+    if (!avx512) {
+      expect(create('avx512').stdout).toContain("LpNorm node 'unit_layer': LP_ONNX_CPU_ISA=avx512 asks for an instruction set this CPU lacks (it has ");
+      return;
+    }
+    // shared-p LpNorm: its own AVX-512 GEMM, and onnxruntime's on the plain path: both right, not bit-identical
+    const b = new GraphBuilder({ name: 'isa' });
+    const k = 512;
+    const w = Float32Array.from({ length: 64 * k }, (_, i) => 0.5 + 0.5 * Math.sin(i * 0.7));
+    b.output(b.lpNorm(b.input('X', 'float32', [16, k]), b.initializer('W', w, [64, k]), undefined, { p: 2 }), 'Y');
+    const model = exportDualPath(b.build()).model;
+    const x = Float32Array.from({ length: 16 * k }, (_, i) => Math.cos(i * 0.37));
+    const ref = runReference(model, { X: { dims: [16, k], data: Float64Array.from(x) } }).Y;
+    const { binding } = native();
+    if (!binding) throw new Error('no addon');
+    const outs: Float32Array[] = [];
+    for (const cpuIsa of ['avx512', 'plain'] as const) {
+      const s = binding.createSession(encodeModel(model), { cpuIsa });
+      const [y] = await binding.run(s, ['X'], ['float32'], [[16, k]], [x], ['Y']);
+      binding.release(s);
+      compareArrays(`LpNorm on the ${cpuIsa} path`, { dims: y.dims, data: y.data as Float32Array }, ref, TOL.kernel);
+      outs.push(y.data as Float32Array);
+    }
+    expect(outs[0].some((v, i) => v !== outs[1][i])).toBe(true);
   });
 
   test('the session reports the model inputs and outputs', async () => {

@@ -12,8 +12,8 @@ namespace {
 constexpr int64_t kChannelBlock = 4;
 
 // acc_c[o] += |x[o * stride] - w_c| for 4 filters along one output row.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void AbsDiffRow4(const float* x, int64_t stride, int64_t count, const float* w,
-                                                                              float* a0, float* a1, float* a2, float* a3) {
+__attribute__((always_inline)) inline void AbsDiffRow4Impl(const float* x, int64_t stride, int64_t count, const float* w, float* a0,
+                                                           float* a1, float* a2, float* a3) {
   const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
   if (stride == 1) {
     for (int64_t o = 0; o < count; ++o) {
@@ -33,9 +33,13 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void AbsDiffRow4(co
     }
   }
 }
+LP_ISA_VARIANTS(void, AbsDiffRow4,
+                (const float* x, int64_t stride, int64_t count, const float* w, float* a0, float* a1, float* a2, float* a3),
+                (x, stride, count, w, a0, a1, a2, a3))
+
 // Stride-1 rows on AVX-512: a tile of 4 channels x 32 positions stays in registers for the whole
 // (channel, tap) loop; input rows are loaded as vectors (masked at the row's end), each weight is
-// broadcast. Used when the CPU has AVX-512 (checked at run time); other rows take AbsDiffRow4.
+// broadcast. Used when the CPU has AVX-512 (cpu_isa.h); other rows take AbsDiffRow4.
 struct Tile {
   const float* padded;  // the group's padded input
   const float* w;       // filters [C_out][C_g][taps]
@@ -43,8 +47,7 @@ struct Tile {
   const Axis* a;
 };
 
-__attribute__((target("avx512f"))) void L1RowsAvx512(const Tile& t, int64_t co0, int64_t nco, int64_t o0, int64_t o1, float* acc,
-                                                     int64_t acc_stride) {
+LP_TARGET_AVX512 void L1RowsAvx512(const Tile& t, int64_t co0, int64_t nco, int64_t o0, int64_t o1, float* acc, int64_t acc_stride) {
   const Axis &A0 = t.a[0], &A1 = t.a[1], &A2 = t.a[2];
   for (int64_t o2 = 0; o2 < A2.output; o2 += 32) {
     const int64_t left = A2.output - o2;
@@ -92,13 +95,13 @@ __attribute__((target("avx512f"))) void L1RowsAvx512(const Tile& t, int64_t co0,
   }
 }
 
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 }  // namespace
 
 L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
   const AttrReader r(info, kName);
   node_ = r.node();
   attrs_ = schema::L1ConvAttrs::Read(r);
+  isa_ = SelectIsa(kName, node_);
   group_ = attrs_.group;
   Ort::ConstKernelInfo ki(info);
   CheckDeclaredLengths(ki, attrs_, node_);
@@ -151,7 +154,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         const int64_t co0 = g * per_group + static_cast<int64_t>(blk) * kChannelBlock;
         const int64_t nco = std::min(kChannelBlock, g * per_group + per_group - co0);
         std::vector<float> acc(kChannelBlock * out_plane, 0.0f);
-        if (kHasAvx512 && A2.stride == 1) {
+        if (isa_ == Isa::kAvx512 && A2.stride == 1) {
           const Tile tile{padded.data(), w, cg, taps, pad_plane, P1, P2, axes.data()};
           for (int64_t o0 = 0; o0 < A0.output; ++o0)
             for (int64_t o1 = 0; o1 < A1.output; ++o1)
@@ -174,8 +177,9 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
                 const float* row =
                     xp + ((o0 * A0.stride + k0 * A0.dilation) * P1 + o1 * A1.stride + k1 * A1.dilation) * P2 + k2 * A2.dilation;
                 const int64_t at = (o0 * A1.output + o1) * A2.output;
-                AbsDiffRow4(row, A2.stride, A2.output, wq, acc.data() + at, acc.data() + out_plane + at, acc.data() + 2 * out_plane + at,
-                            acc.data() + 3 * out_plane + at);
+                LP_ISA_CALL(isa_, AbsDiffRow4)
+                (row, A2.stride, A2.output, wq, acc.data() + at, acc.data() + out_plane + at, acc.data() + 2 * out_plane + at,
+                 acc.data() + 3 * out_plane + at);
               }
             }
           }

@@ -17,6 +17,8 @@ struct L1ConvKernel {
   void Compute(OrtKernelContext* ctx);
 
  private:
+  // the instruction set of its loops (cpu_isa.h)
+  Isa isa_ = Isa::kPlain;
   std::string node_;
   schema::L1ConvAttrs attrs_;
   int64_t group_;

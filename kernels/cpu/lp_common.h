@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "../common/custom_op.h"
+#include "cpu_isa.h"
 
 namespace lp {
 

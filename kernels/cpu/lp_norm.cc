@@ -17,8 +17,7 @@ constexpr float kUnderflow = 1e-30f;
 
 // s[r] = sum_i w[i] * 2^(p * l[r][i]) (l in log2 units) for a block of rows against one weight row. Sixteen
 // independent partial sums (one per lane) let the compiler vectorise without reassociating.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void ExpDotRows(const float* w, const float* l, int64_t k, int64_t rows,
-                                                                             float p, float* s) {
+__attribute__((always_inline)) inline void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
   const int64_t body = k - k % kLanes;
   for (int64_t r = 0; r < rows; ++r) {
     const float* lr = l + r * k;
@@ -33,12 +32,12 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void ExpDotRows(con
 }
 
 // log2(a / scale), the exponent form ExpDotRows takes
-__attribute__((target_clones("avx512f", "avx2", "default"))) void Log2Scaled(const float* a, int64_t k, float inv_scale, float* out) {
+__attribute__((always_inline)) inline void Log2ScaledImpl(const float* a, int64_t k, float inv_scale, float* out) {
   for (int64_t i = 0; i < k; ++i) out[i] = FastLog(a[i] * inv_scale) * 1.44269504f;
 }
 
 // a^p for a in [0, 1]: exact for small integer p, exp(p log a) otherwise.
-__attribute__((target_clones("avx512f", "avx2", "default"))) void PowRow(float* a, int64_t k, float p) {
+__attribute__((always_inline)) inline void PowRowImpl(float* a, int64_t k, float p) {
   if (p == 1.0f) return;
   if (p == 2.0f) {
     for (int64_t i = 0; i < k; ++i) a[i] = a[i] * a[i];
@@ -54,11 +53,15 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void PowRow(float* 
   }
 }
 // y = s * (y / z + e)^(1/p) along a row, vectorised (0 stays 0).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void RootRow(float* y, const float* z, int64_t m, float e, float inv_p,
-                                                                          float s) {
+__attribute__((always_inline)) inline void RootRowImpl(float* y, const float* z, int64_t m, float e, float inv_p, float s) {
   const float k = 1.44269504f * inv_p;
   for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
 }
+LP_ISA_VARIANTS(void, ExpDotRows, (const float* w, const float* l, int64_t k, int64_t rows, float p, float* s), (w, l, k, rows, p, s))
+LP_ISA_VARIANTS(void, Log2Scaled, (const float* a, int64_t k, float inv_scale, float* out), (a, k, inv_scale, out))
+LP_ISA_VARIANTS(void, PowRow, (float* a, int64_t k, float p), (a, k, p))
+LP_ISA_VARIANTS(void, RootRow, (float* y, const float* z, int64_t m, float e, float inv_p, float s), (y, z, m, e, inv_p, s))
+
 // --- the shared-exponent multiply on AVX-512: Y[r, j] = sum_k A[r, k] W[j, k] ---------------------
 constexpr int64_t kPanel = 32;  // units per packed panel (two 16-lane vectors)
 constexpr int64_t kRows = 8;    // rows per register tile
@@ -73,8 +76,7 @@ std::vector<float> PackPanels(const float* w, int64_t m, int64_t k) {
 }
 
 // One tile: 8 rows of A (zero-padded to 8) against one 32-unit panel; 16 accumulators in registers.
-__attribute__((target("avx512f"))) void GemmTile(const float* a, int64_t k, const float* panel, int64_t rows, float* y, int64_t m,
-                                                 int64_t j0) {
+LP_TARGET_AVX512 void GemmTile(const float* a, int64_t k, const float* panel, int64_t rows, float* y, int64_t m, int64_t j0) {
   __m512 acc[kRows][2];
   for (int64_t i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
   for (int64_t q = 0; q < k; ++q) {
@@ -95,13 +97,13 @@ __attribute__((target("avx512f"))) void GemmTile(const float* a, int64_t k, cons
   }
 }
 
-const bool kHasAvx512 = __builtin_cpu_supports("avx512f");
 }  // namespace
 
 LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
   const AttrReader r(info, kName);
   node_ = r.node();
   attrs_ = schema::LpNormAttrs::Read(r);
+  isa_ = SelectIsa(kName, node_);
   abs_ = attrs_.mode == "abs";
   // onnxruntime's Gemm for the shared-exponent multiply: Y = A W^T.
   const char* names[] = {"T"};
@@ -122,7 +124,7 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
     CheckLpNormWeightRank(node_, ws);
     z_constant_ = CheckWeights(w.GetTensorData<float>(), ws[0], ws[1]);
     w_constant_ = true;
-    if (kHasAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);
+    if (isa_ == Isa::kAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);
   }
   p_constant_ = CheckConstantExponents(ki, 2, kName, node_, "M");
 }
@@ -217,9 +219,9 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
       float* ar = a.data() + r * k;
       const float inv = 1.0f / s;
       for (int64_t i = 0; i < k; ++i) ar[i] *= inv;
-      PowRow(ar, k, p0);
+      LP_ISA_CALL(isa_, PowRow)(ar, k, p0);
     });
-    if (kHasAvx512) {
+    if (isa_ == Isa::kAvx512) {
       // own GEMM over W packed in panels (once, when W is constant)
       std::vector<float> fed;
       if (w_packed_.empty()) fed = PackPanels(w, m, k);
@@ -254,7 +256,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
       if (rmax[r] > 0)
         for (int64_t j = 0; j < m; ++j)
           if (y[r * m + j] < kUnderflow) redo.push_back(j);
-      RootRow(y + r * m, z.data(), m, eps_term, inv_p, s);
+      LP_ISA_CALL(isa_, RootRow)(y + r * m, z.data(), m, eps_term, inv_p, s);
       for (int64_t j : redo) y[r * m + j] = ExactUnit(x + r * k, w + j * k, k, p0, z[j]);
     });
     return;
@@ -264,7 +266,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   std::vector<float> l(rows * k);
   ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
     const float s = rmax[r] > 0 ? rmax[r] : 1.0f;
-    Log2Scaled(a.data() + r * k, k, 1.0f / s, l.data() + r * k);
+    LP_ISA_CALL(isa_, Log2Scaled)(a.data() + r * k, k, 1.0f / s, l.data() + r * k);
   });
   const int64_t row_blocks = (rows + kRowBlock - 1) / kRowBlock;
   const int64_t unit_blocks = (m + 63) / 64;
@@ -280,7 +282,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
         for (int64_t r = r0; r < r0 + nr; ++r) y[r * m + j] = max_unit(r, j);
         continue;
       }
-      ExpDotRows(w + j * k, l.data() + r0 * k, k, nr, pj, sums);
+      LP_ISA_CALL(isa_, ExpDotRows)(w + j * k, l.data() + r0 * k, k, nr, pj, sums);
       for (int64_t q = 0; q < nr; ++q) {
         const int64_t r = r0 + q;
         if (rnan[r]) {

@@ -22,6 +22,8 @@ struct LpNormKernel {
   // One output in double, scaled by its largest weighted magnitude (for sums that underflowed).
   float ExactUnit(const float* x, const float* w, int64_t k, float p, float z) const;
 
+  // the instruction set of its loops (cpu_isa.h)
+  Isa isa_ = Isa::kPlain;
   std::string node_;
   schema::LpNormAttrs attrs_;
   bool abs_;

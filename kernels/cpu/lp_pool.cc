@@ -8,7 +8,7 @@
 namespace lp {
 
 namespace {
-__attribute__((target_clones("avx512f", "avx2", "default"))) void PowScaled(const float* a, int64_t n, float inv_m, float p, float* u) {
+__attribute__((always_inline)) inline void PowScaledImpl(const float* a, int64_t n, float inv_m, float p, float* u) {
   if (p == 1.0f) {
     for (int64_t i = 0; i < n; ++i) u[i] = a[i] * inv_m;
   } else if (p == 2.0f) {
@@ -23,8 +23,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void PowScaled(cons
 }
 
 // y = scale * (s / z)^(1/p), vectorised (s = 0 gives 0, NaN stays NaN).
-__attribute__((target_clones("avx512f", "avx2", "default"))) void Root(const float* s, const float* z, int64_t n, float inv_p, float scale,
-                                                                       float* y) {
+__attribute__((always_inline)) inline void RootImpl(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
   const float k = 1.44269504f * inv_p;
   for (int64_t i = 0; i < n; ++i) y[i] = scale * FastExp2(k * FastLog(s[i] / z[i]));
 }
@@ -32,9 +31,8 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void Root(const flo
 // One separable pass along an axis: in [outer, n_in, inner] -> out [outer, n_out, inner],
 // out[o] = sum (or NaN-propagating max) over k of in[o * stride + k * dilation].
 template <bool kMax>
-__attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const float* in, float* out, int64_t outer, int64_t n_in,
-                                                                       int64_t inner, int64_t n_out, int64_t kernel, int64_t stride,
-                                                                       int64_t dilation) {
+__attribute__((always_inline)) inline void PassImpl(const float* in, float* out, int64_t outer, int64_t n_in, int64_t inner, int64_t n_out,
+                                                    int64_t kernel, int64_t stride, int64_t dilation) {
   for (int64_t t = 0; t < outer; ++t) {
     const float* src = in + t * n_in * inner;
     float* dst = out + t * n_out * inner;
@@ -68,8 +66,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) void Pass(const flo
 }
 
 // a(x) for a plane and its maximum (16 lane maxima, so the loop vectorises; NaN shows in the sums).
-__attribute__((target_clones("avx512f", "avx2", "default"))) float Magnitudes(const float* x, int64_t n, bool abs_mode, float eps,
-                                                                              float* a) {
+__attribute__((always_inline)) inline float MagnitudesImpl(const float* x, int64_t n, bool abs_mode, float eps, float* a) {
   float lane[16] = {};
   const int64_t body = n - n % 16;
   for (int64_t i = 0; i < body; i += 16)
@@ -88,11 +85,20 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float Magnitudes(co
   return m;
 }
 
+LP_ISA_VARIANTS(void, PowScaled, (const float* a, int64_t n, float inv_m, float p, float* u), (a, n, inv_m, p, u))
+LP_ISA_VARIANTS(void, Root, (const float* s, const float* z, int64_t n, float inv_p, float scale, float* y), (s, z, n, inv_p, scale, y))
+#define LP_PASS_PARAMS \
+  (const float* in, float* out, int64_t outer, int64_t n_in, int64_t inner, int64_t n_out, int64_t kernel, int64_t stride, int64_t dilation)
+#define LP_PASS_ARGS (in, out, outer, n_in, inner, n_out, kernel, stride, dilation)
+LP_ISA_VARIANTS_OF(void, PassSum, PassImpl<false>, LP_PASS_PARAMS, LP_PASS_ARGS)
+LP_ISA_VARIANTS_OF(void, PassMax, PassImpl<true>, LP_PASS_PARAMS, LP_PASS_ARGS)
+LP_ISA_VARIANTS(float, Magnitudes, (const float* x, int64_t n, bool abs_mode, float eps, float* a), (x, n, abs_mode, eps, a))
+
 // A window over the whole plane (global = 1, GeM): two passes over x and no copies. The first finds
 // the largest magnitude m and whether a NaN is there; the second sums (a / m)^p. Its largest term is
 // 1, so the sum cannot underflow. Written with GCC vector types (16 lanes): the scalar FastLog /
 // FastExp2 do not vectorise here.
-// (the helpers are always inlined into the target clones, so GCC's note that their ABI without AVX differs
+// (the helpers are always inlined into the per-instruction-set variants, so GCC's note that their ABI without AVX differs
 // does not apply; it is reported at the end of the file, so it is off for all of it)
 #pragma GCC diagnostic ignored "-Wpsabi"
 typedef float V8 __attribute__((vector_size(64)));  // 16 lanes (two 256-bit halves under AVX2)
@@ -143,8 +149,7 @@ __attribute__((always_inline)) inline V8 Log2V(V8 x) {
   return x > 0.0f ? r : Splat(-std::numeric_limits<float>::infinity());
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) float PlaneMax(const float* x, int64_t n, bool abs_mode, float eps,
-                                                                            bool* nan) {
+__attribute__((always_inline)) inline float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float eps, bool* nan) {
   V8 m8 = Splat(0.0f);
   V8i bad = V8i{};
   const int64_t body = n - n % 16;
@@ -169,8 +174,7 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float PlaneMax(cons
   return m;
 }
 
-__attribute__((target_clones("avx512f", "avx2", "default"))) float SumPowScaled(const float* x, int64_t n, bool abs_mode, float eps,
-                                                                                float inv_m, float p) {
+__attribute__((always_inline)) inline float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
   V8 acc = Splat(0.0f);
   const int64_t body = n - n % 16;
   for (int64_t i = 0; i < body; i += 16) {
@@ -182,6 +186,10 @@ __attribute__((target_clones("avx512f", "avx2", "default"))) float SumPowScaled(
   for (int64_t i = body; i < n; ++i) s += std::exp(p * std::log(static_cast<double>(Magnitude(x[i], abs_mode, eps) * inv_m)));
   return static_cast<float>(s);
 }
+
+LP_ISA_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
+LP_ISA_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
+                (x, n, abs_mode, eps, inv_m, p))
 
 // Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
 std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
@@ -202,6 +210,7 @@ LpPoolKernel::LpPoolKernel(const OrtKernelInfo* info) {
   const AttrReader r(info, kName);
   node_ = r.node();
   attrs_ = schema::LpPoolAttrs::Read(r);
+  isa_ = SelectIsa(kName, node_);
   abs_ = attrs_.mode == "abs";
   CheckLpPoolAttrs(attrs_, node_);
   Ort::ConstKernelInfo ki(info);
@@ -255,13 +264,13 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
       const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
       const float* xp = x + q * plane;
       bool nan = false;
-      const float m = PlaneMax(xp, plane, abs_, attrs_.eps, &nan);
+      const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
       if (nan) {
         y[q] = std::numeric_limits<float>::quiet_NaN();
       } else if (pc == inf || m == 0.0f) {
         y[q] = m;  // the maximum (p = +inf), or an all-zero plane
       } else {
-        const double s = SumPowScaled(xp, plane, abs_, attrs_.eps, 1.0f / m, pc);
+        const double s = LP_ISA_CALL(isa_, SumPowScaled)(xp, plane, abs_, attrs_.eps, 1.0f / m, pc);
         y[q] = static_cast<float>(m * std::pow(s / z[0], 1.0 / pc));
       }
     });
@@ -275,13 +284,13 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     float* yp = y + q * out_plane;
     const bool finite = pc != inf;
     std::vector<float> a(plane), padded(P[0] * P[1] * P[2], 0.0f);
-    const float big = Magnitudes(xp, plane, abs_, attrs_.eps, a.data());
+    const float big = LP_ISA_CALL(isa_, Magnitudes)(xp, plane, abs_, attrs_.eps, a.data());
     const float scale = big > 0 ? big : 1.0f;
     std::vector<float> u;
     const float* src = a.data();
     if (finite) {
       u.resize(plane);
-      PowScaled(a.data(), plane, 1.0f / scale, pc, u.data());
+      LP_ISA_CALL(isa_, PowScaled)(a.data(), plane, 1.0f / scale, pc, u.data());
       src = u.data();
     }
     for (int64_t i0 = 0; i0 < A0.input && plane > 0; ++i0)
@@ -290,7 +299,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
                     src + (i0 * A1.input + i1) * A2.input, sizeof(float) * A2.input);
     // three separable passes: axis 2, then 1, then 0
     std::vector<float> t2(P[0] * P[1] * A2.output), t1(P[0] * A1.output * A2.output), s(out_plane);
-    auto pass = finite ? Pass<false> : Pass<true>;
+    auto pass = finite ? LP_ISA_CALL(isa_, PassSum) : LP_ISA_CALL(isa_, PassMax);
     pass(padded.data(), t2.data(), P[0] * P[1], P[2], 1, A2.output, A2.kernel, A2.stride, A2.dilation);
     pass(t2.data(), P[0] == 1 ? s.data() : t1.data(), P[0], P[1], A2.output, A1.output, A1.kernel, A1.stride, A1.dilation);
     // the leading axis of a 1D / 2D input is a unit axis: nothing to pool there
@@ -299,7 +308,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
       std::memcpy(yp, s.data(), sizeof(float) * out_plane);
       return;
     }
-    Root(s.data(), z.data(), out_plane, 1.0f / pc, big, yp);
+    LP_ISA_CALL(isa_, Root)(s.data(), z.data(), out_plane, 1.0f / pc, big, yp);
     // Windows whose sum is tiny may have lost terms to underflow: recompute them exactly.
     for (int64_t o = 0; o < out_plane; ++o) {
       if (!(s[o] < 1e-25f) || s[o] != s[o]) continue;

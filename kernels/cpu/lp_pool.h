@@ -17,6 +17,8 @@ struct LpPoolKernel {
   void Compute(OrtKernelContext* ctx);
 
  private:
+  // the instruction set of its loops (cpu_isa.h)
+  Isa isa_ = Isa::kPlain;
   std::string node_;
   schema::LpPoolAttrs attrs_;
   bool abs_;

@@ -13,6 +13,8 @@
 #include <onnxruntime_cxx_api.h>
 #undef ORT_API_MANUAL_INIT
 
+#include "cpu_isa.h"
+
 extern "C" OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base);
 
 namespace {
@@ -203,6 +205,13 @@ napi_value CreateSession(napi_env env, napi_callback_info info) {
       }
     }
     Ort::ThrowOnError(RegisterCustomOps(so, g_base));
+    // the CPU kernels' instruction-set path for this session's kernels (made while it is created)
+    std::string isa;
+    if (napi_value v = Prop(env, o, "cpuIsa")) isa = GetString(env, v);
+    struct IsaScope {
+      explicit IsaScope(const std::string& name) { lp::SetIsaOverride(name); }
+      ~IsaScope() { lp::SetIsaOverride(""); }
+    } isa_scope(isa);
     auto s = std::make_unique<Session>();
     bool is_buffer = false;
     napi_is_typedarray(env, argv[0], &is_buffer);

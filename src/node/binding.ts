@@ -35,6 +35,8 @@ export interface NativeSessionOptions {
   executionMode?: 'sequential' | 'parallel';
   /** besides the CPU: 'webgpu' (lp nodes stay on the CPU kernels), 'cuda' (lp nodes on the CUDA kernels) */
   executionProviders?: string[];
+  /** the CPU kernels' instruction-set path, in place of LP_ONNX_CPU_ISA (the tests run every path this way) */
+  cpuIsa?: 'auto' | 'avx512' | 'avx2' | 'plain';
 }
 
 interface Binding {

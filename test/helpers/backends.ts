@@ -1,6 +1,6 @@
 // The backends every op case runs on, with one central list of skip reasons.
 import { spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { lpOp } from '../../ops/index';
 import type { NdArray } from '../../ops/types';
@@ -10,7 +10,7 @@ import { encodeModel } from '../../src/onnx/codec';
 import type { ModelProto } from '../../src/onnx/proto';
 import { makeTensor, type Tensor } from '../../src/onnx/tensor';
 import * as lpNode from '../../src/node/index';
-import { nativeVariant } from '../../src/node/binding';
+import { type NativeSessionOptions, native, nativeVariant } from '../../src/node/binding';
 import { nativeStatus } from '../../src/node/index';
 import { runOrt } from '../../src/runtime/ort';
 import * as lpWeb from '../../src/runtime/web/index';
@@ -93,21 +93,11 @@ async function runNative(c: OpCase, d: CaseData): Promise<NdArray> {
   }
 }
 
-// LP_ONNX_CUDA_EMULATION_BUILD: another build of it (the sanitizer run's build/CudaEmulationSanitize)
-const CUDA_EMULATION = process.env.LP_ONNX_CUDA_EMULATION_BUILD || join(__dirname, '..', '..', 'build', 'CudaEmulation');
-/** The ops whose CUDA kernels the emulation build carries (the others stay on the CPU kernels there). */
-const CUDA_OPS = ['LpNorm', 'LpPool', 'L1Conv'];
-
-/**
- * The dual-path model on the CUDA kernels' host code and device code, run by the CPU emulation of
- * the CUDA execution model (kernels/cuda/emulation): the test build build/CudaEmulation, not a GPU.
- */
-async function runCudaEmulation(c: OpCase, d: CaseData): Promise<NdArray> {
-  const { binding, reason } = nativeVariant(CUDA_EMULATION);
-  if (!binding) throw new Error(reason);
+/** The dual-path model through an addon directly, with its session options. */
+async function runAddon(binding: NonNullable<ReturnType<typeof native>['binding']>, c: OpCase, d: CaseData, options: NativeSessionOptions): Promise<NdArray> {
   const { model, feeds } = caseModel(c, d);
   const { model: dual } = exportDualPath(model, { what: c.name });
-  const session = binding.createSession(encodeModel(dual), {});
+  const session = binding.createSession(encodeModel(dual), options);
   try {
     const names = Object.keys(feeds);
     const outs = await binding.run(
@@ -122,6 +112,28 @@ async function runCudaEmulation(c: OpCase, d: CaseData): Promise<NdArray> {
   } finally {
     binding.release(session);
   }
+}
+
+/** The fused CPU kernels on one instruction-set path (the addon's cpuIsa, as LP_ONNX_CPU_ISA). */
+async function runNativeIsa(c: OpCase, d: CaseData, cpuIsa: NativeSessionOptions['cpuIsa']): Promise<NdArray> {
+  const { binding, reason } = native();
+  if (!binding) throw new Error(reason);
+  return runAddon(binding, c, d, { cpuIsa });
+}
+
+// LP_ONNX_CUDA_EMULATION_BUILD: another build of it (the sanitizer run's build/CudaEmulationSanitize)
+const CUDA_EMULATION = process.env.LP_ONNX_CUDA_EMULATION_BUILD || join(__dirname, '..', '..', 'build', 'CudaEmulation');
+/** The ops whose CUDA kernels the emulation build carries (the others stay on the CPU kernels there). */
+const CUDA_OPS = ['LpNorm', 'LpPool', 'L1Conv'];
+
+/**
+ * The dual-path model on the CUDA kernels' host code and device code, run by the CPU emulation of
+ * the CUDA execution model (kernels/cuda/emulation): the test build build/CudaEmulation, not a GPU.
+ */
+async function runCudaEmulation(c: OpCase, d: CaseData): Promise<NdArray> {
+  const { binding, reason } = nativeVariant(CUDA_EMULATION);
+  if (!binding) throw new Error(reason);
+  return runAddon(binding, c, d, {});
 }
 
 /** Whether the `webgpu` package (Dawn for Node) finds an adapter here. */
@@ -161,6 +173,19 @@ async function runWebSession(c: OpCase, d: CaseData): Promise<NdArray> {
   }
 }
 
+/** Why this CPU cannot take a path: the flags of /proc/cpuinfo it lacks. */
+function cpuLacks(flags: string[]): string | undefined {
+  let info = '';
+  try {
+    info = readFileSync('/proc/cpuinfo', 'utf8');
+  } catch {
+    return 'no /proc/cpuinfo to read the CPU flags from';
+  }
+  const have = new Set((/^flags\s*:(.*)$/m.exec(info)?.[1] ?? '').trim().split(/\s+/));
+  const missing = flags.filter((f) => !have.has(f));
+  return missing.length ? `this CPU lacks ${missing.join(', ')}` : undefined;
+}
+
 function probe(mod: string): string | undefined {
   try {
     require.resolve(mod);
@@ -188,6 +213,14 @@ const SPECS: BackendSpec[] = [
     },
   },
   { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, probe: () => nativeStatus().reason, run: (c, d) => runNative(c, d) },
+  // the kernels' other instruction-set paths (the row above takes the best this CPU has)
+  {
+    name: 'fused CPU kernels, AVX2 path (as LP_ONNX_CPU_ISA=avx2)',
+    tolerance: TOL.kernel,
+    probe: () => nativeStatus().reason ?? cpuLacks(['avx2', 'fma']),
+    run: (c, d) => runNativeIsa(c, d, 'avx2'),
+  },
+  { name: 'fused CPU kernels, plain x86-64 path (as LP_ONNX_CPU_ISA=plain)', tolerance: TOL.kernel, probe: () => nativeStatus().reason, run: (c, d) => runNativeIsa(c, d, 'plain') },
   {
     name: 'CUDA kernels (CPU emulation of the CUDA execution model, not a GPU)',
     tolerance: TOL.kernel,
