@@ -13,7 +13,16 @@ export interface BenchCase {
   lp: (b: GraphBuilder, x: Value, w: W) => Value;
   anchorName: string;
   anchor: (b: GraphBuilder, x: Value, w: W) => Value;
+  /** the same layer in PyTorch eager, as scripts/bench-torch.py builds it */
+  torch: TorchForm;
 }
+
+/** What scripts/bench-torch.py needs to build a case's PyTorch peer. */
+export type TorchForm =
+  | { form: 'lpnorm'; B: number; K: number; M: number; p?: number }
+  | { form: 'lppool'; N: number; C: number; H: number; k: number; s: number; mean: number }
+  | { form: 'gem'; N: number; C: number; H: number; p: number; eps: number }
+  | { form: 'l1conv'; N: number; Cin: number; Cout: number; spatial: number[]; k: number; pad: number };
 
 export interface BenchSizes {
   /** batch, K, M */
@@ -26,10 +35,12 @@ export interface BenchSizes {
   conv1d: [number, number, number, number];
   /** N, Cin, Cout, D (= H = W) */
   conv3d: [number, number, number, number];
+  /** N, C, H (= W): GeM over the whole plane (image retrieval's head) */
+  gem: [number, number, number];
 }
 
 /** The native benchmark (issue 4). */
-export const NATIVE_SIZES: BenchSizes = { lpNorm: [64, 1024, 1024], lpPool: [8, 64, 112], conv2d: [8, 64, 64, 56], conv1d: [8, 64, 128, 4096], conv3d: [2, 16, 32, 32] };
+export const NATIVE_SIZES: BenchSizes = { lpNorm: [64, 1024, 1024], lpPool: [8, 64, 112], conv2d: [8, 64, 64, 56], conv1d: [8, 64, 128, 4096], conv3d: [2, 16, 32, 32], gem: [32, 512, 14] };
 
 const pool = { kernel_shape: [3, 3], strides: [2, 2] };
 const conv2 = { pads: [1, 1, 1, 1] };
@@ -41,6 +52,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
   const [n2, ci2, co2, h2] = s.conv2d;
   const [n1, ci1, co1, p1] = s.conv1d;
   const [n3, ci3, co3, d3] = s.conv3d;
+  const [gn, gc, gh] = s.gem;
   const matmul = (b: GraphBuilder, x: Value, w: W) => x.matmul(b.initializer('W', w(K * M), [K, M]));
   const conv = (dims: number[], attrs?: object) => (b: GraphBuilder, x: Value, w: W) => b.conv(x, b.initializer('W', w(dims.reduce((a, c) => a * c, 1)), dims), undefined, attrs);
   const l1 = (dims: number[], attrs?: object) => (b: GraphBuilder, x: Value, w: W) => b.l1Conv(x, b.initializer('W', w(dims.reduce((a, c) => a * c, 1)), dims), undefined, attrs);
@@ -51,6 +63,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
       lp: (b, x, w) => b.lpNorm(x, b.initializer('W', w(M * K, 0, 1), [M, K]), undefined, { p: 3 }),
       anchorName: `MatMul [${B},${K}]x[${K},${M}]`,
       anchor: matmul,
+      torch: { form: 'lpnorm', B, K, M, p: 3 },
     },
     {
       name: `LpNorm B${B} K${K} M${M} per-unit p`,
@@ -58,6 +71,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
       lp: (b, x, w) => b.lpNorm(x, b.initializer('W', w(M * K, 0, 1), [M, K]), b.initializer('P', w(M, 1, 6), [M])),
       anchorName: `MatMul [${B},${K}]x[${K},${M}]`,
       anchor: matmul,
+      torch: { form: 'lpnorm', B, K, M },
     },
     ...[0, 1].map((mean) => ({
       name: `LpPool N${pn} C${pc} ${ph}x${ph} k3 s2 per-channel p mean ${mean}`,
@@ -65,13 +79,23 @@ export function benchCases(s: BenchSizes): BenchCase[] {
       lp: (b: GraphBuilder, x: Value, w: W) => b.lpPool(x, { ...pool, mean }, b.initializer('P', w(pc, 1, 6), [pc])),
       anchorName: 'AveragePool, same geometry',
       anchor: (b: GraphBuilder, x: Value) => b.averagePool(x, pool),
+      torch: { form: 'lppool', N: pn, C: pc, H: ph, k: 3, s: 2, mean } as TorchForm,
     })),
+    {
+      name: `GeM: LpPool global mean 1 clamp p 3, N${gn} C${gc} ${gh}x${gh}`,
+      input: [gn, gc, gh, gh],
+      lp: (b, x) => b.lpPool(x, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6, p: 3 }),
+      anchorName: 'GlobalAveragePool',
+      anchor: (b, x) => b.globalAveragePool(x),
+      torch: { form: 'gem', N: gn, C: gc, H: gh, p: 3, eps: 1e-6 },
+    },
     {
       name: `L1Conv2d N${n2} ${ci2}->${co2} ${h2}x${h2} k3 pad 1`,
       input: [n2, ci2, h2, h2],
       lp: l1([co2, ci2, 3, 3], conv2),
       anchorName: 'Conv, same geometry',
       anchor: conv([co2, ci2, 3, 3], conv2),
+      torch: { form: 'l1conv', N: n2, Cin: ci2, Cout: co2, spatial: [h2, h2], k: 3, pad: 1 },
     },
     {
       name: `L1Conv1d N${n1} ${ci1}->${co1} P${p1} k1`,
@@ -79,6 +103,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
       lp: l1([co1, ci1, 1]),
       anchorName: 'Conv, same geometry',
       anchor: conv([co1, ci1, 1]),
+      torch: { form: 'l1conv', N: n1, Cin: ci1, Cout: co1, spatial: [p1], k: 1, pad: 0 },
     },
     {
       name: `L1Conv3d N${n3} ${ci3}->${co3} ${d3}^3 k3 pad 1`,
@@ -86,6 +111,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
       lp: l1([co3, ci3, 3, 3, 3], conv3),
       anchorName: 'Conv, same geometry',
       anchor: conv([co3, ci3, 3, 3, 3], conv3),
+      torch: { form: 'l1conv', N: n3, Cin: ci3, Cout: co3, spatial: [d3, d3, d3], k: 3, pad: 1 },
     },
   ];
 }

@@ -44,3 +44,43 @@ export function inChild(script: string, args: string[]): Measured | string {
   if (r.status !== 0) return (r.stderr || 'failed').trim().split('\n').pop() ?? 'failed';
   return JSON.parse(r.stdout.trim().split('\n').pop() as string);
 }
+
+export interface Spread {
+  /** median of one run, ms */
+  ms: number;
+  /** 10th and 90th percentiles, ms */
+  lo: number;
+  hi: number;
+  rounds: number;
+}
+
+export function spread(times: number[]): Spread {
+  const t = [...times].sort((a, b) => a - b);
+  const at = (q: number) => t[Math.min(t.length - 1, Math.floor(q * t.length))];
+  return { ms: at(0.5), lo: at(0.1), hi: at(0.9), rounds: t.length };
+}
+
+/**
+ * In the child: the sessions of one case timed interleaved (A B C A B C ...), so that drift of the
+ * machine (frequency, neighbours) falls on all of them alike. One warm-up run each; then as many
+ * rounds as fit `budgetMs` (at least `minRounds`, at most `maxRounds`). Prints one JSON line.
+ */
+export async function measureInterleaved(sessions: Record<string, Session>, feeds: object, opts: { budgetMs: number; minRounds: number; maxRounds: number }): Promise<void> {
+  const names = Object.keys(sessions);
+  let round = 0;
+  for (const n of names) {
+    const t0 = performance.now();
+    await sessions[n].run(feeds);
+    round += performance.now() - t0;
+  }
+  const rounds = Math.max(opts.minRounds, Math.min(opts.maxRounds, Math.floor(opts.budgetMs / Math.max(round, 1e-3))));
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const n of names) {
+      const t0 = performance.now();
+      await sessions[n].run(feeds);
+      times[n].push(performance.now() - t0);
+    }
+  }
+  process.stdout.write(`${JSON.stringify(Object.fromEntries(names.map((n) => [n, spread(times[n])])))}\n`);
+}

@@ -11,7 +11,7 @@ import { CHROMIUM, CHROMIUM_ARGS, serveDemo } from '../src/cli/serve';
 import { type BenchSizes, benchCases, benchModel, NATIVE_SIZES, seededWeights } from './bench-cases';
 
 /** The native benchmark's cases, scaled down. */
-const WEB_SIZES: BenchSizes = { lpNorm: [16, 512, 512], lpPool: [2, 64, 112], conv2d: [1, 32, 32, 56], conv1d: [2, 64, 128, 1024], conv3d: [1, 8, 16, 16] };
+const WEB_SIZES: BenchSizes = { lpNorm: [16, 512, 512], lpPool: [2, 64, 112], conv2d: [1, 32, 32, 56], conv1d: [2, 64, 128, 1024], conv3d: [1, 8, 16, 16], gem: [4, 256, 14] };
 
 /** Runs in the page: median ms of `runs` runs after a warm-up, for each path of one case. */
 const PAGE_BENCH = `async ({ name, dims, runs }) => {

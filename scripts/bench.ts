@@ -1,59 +1,116 @@
 // npm run bench: each case as the fused kernel (lp-onnx/node), as its function body (stock
-// onnxruntime-node) and as a standard-op anchor of the same size, side by side in one run.
-// Every measurement runs in its own process, so its peak resident memory (VmHWM) is its own.
-// Usage: npm run bench [-- --runs N] [-- --only TEXT]
+// onnxruntime-node) and as a standard-op anchor of the same size, with PyTorch eager beside them.
+// - time: the three sessions of a case in one process, interleaved (fused, body, anchor, fused, ...)
+//   for as many rounds as fit a few seconds; the median and the 10th-90th percentile spread;
+// - memory: each path in its own process, so that its peak resident memory (VmHWM) is its own;
+// - PyTorch: the same layer in eager mode on 2 threads (scripts/bench-torch.py), where Debian's
+//   python3-torch is installed.
+// Ratios, measured side by side, are the figure of merit. LP_ONNX_CPU_ISA=avx2 (or plain) measures
+// the kernels' other instruction-set paths.
+// Usage: npm run bench [-- --only TEXT] [-- --rounds MAX] [-- --no-memory] [-- --no-torch] [-- --json FILE]
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
+import { join } from 'node:path';
 import { type BenchCase, benchCases, benchModel, NATIVE_SIZES, seededWeights } from './bench-cases';
-import { inChild, type Measured, measureSession } from './bench-process';
+import { inChild, type Measured, measureInterleaved, measureSession, type Spread } from './bench-process';
 
 export const CASES: BenchCase[] = benchCases(NATIVE_SIZES);
 
 type Path = 'fused' | 'body' | 'anchor';
+const PATHS: Path[] = ['fused', 'body', 'anchor'];
+const PYTHON = '/usr/bin/python3';
+const TORCH_SCRIPT = join(__dirname, '..', '..', 'scripts', 'bench-torch.py');
 
-async function measure(name: string, path: Path, runs: number): Promise<void> {
+function caseNamed(name: string): BenchCase {
   const c = CASES.find((k) => k.name === name);
   if (!c) throw new Error(`no case ${name}`);
-  const w = seededWeights(1);
-  const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', w);
-  const data = w(c.input.reduce((p, q) => p * q, 1));
+  return c;
+}
+
+async function session(c: BenchCase, path: Path) {
+  const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
   // fused: lp-onnx/node; body and anchor: stock onnxruntime-node
   const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
   if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
-  const session = await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] });
-  await measureSession(async () => session, { X: new ort.Tensor('float32', data, c.input) }, runs);
+  return { ort, session: await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }) };
 }
 
-function child(name: string, path: Path, runs: number): Measured | string {
-  return inChild(__filename, ['--case', name, '--path', path, '--runs', String(runs)]);
+function feeds(c: BenchCase, ort: { Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown }) {
+  return { X: new ort.Tensor('float32', seededWeights(2)(c.input.reduce((p, q) => p * q, 1)), c.input) };
+}
+
+async function child(args: string[]): Promise<void> {
+  const opt = (k: string) => args[args.indexOf(k) + 1];
+  const c = caseNamed(opt('--case'));
+  if (args.includes('--memory')) {
+    const path = opt('--path') as Path;
+    const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
+    const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
+    if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
+    await measureSession(() => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }), feeds(c, ort), 1);
+    return;
+  }
+  const made = await Promise.all(PATHS.map((p) => session(c, p)));
+  const sessions = Object.fromEntries(PATHS.map((p, i) => [p, made[i].session]));
+  await measureInterleaved(sessions, feeds(c, made[0].ort), { budgetMs: 6000, minRounds: 7, maxRounds: Number(opt('--rounds')) || 41 });
+}
+
+function torchPeer(c: BenchCase, rounds: number): Spread | string {
+  if (!existsSync(PYTHON)) return 'no /usr/bin/python3';
+  const r = spawnSync(PYTHON, [TORCH_SCRIPT, JSON.stringify(c.torch), String(rounds)], { encoding: 'utf8' });
+  if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? 'python3-torch is not installed' : (r.stderr || 'failed').trim().split('\n').pop() ?? 'failed';
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Spread;
+}
+
+/** The instruction-set path the kernels take: LP_ONNX_CPU_ISA, else the best of the CPU's flags. */
+function isaLine(): string {
+  const flags = new Set((/^flags\s*:(.*)$/m.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? '').trim().split(/\s+/));
+  const best = ['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((f) => flags.has(f)) ? 'avx512' : flags.has('avx2') && flags.has('fma') ? 'avx2' : 'plain';
+  const asked = process.env.LP_ONNX_CPU_ISA;
+  return asked && asked !== 'auto' ? `${asked} (LP_ONNX_CPU_ISA; the CPU's best is ${best})` : `${best} (the CPU's best; LP_ONNX_CPU_ISA=avx2 or plain for the others)`;
 }
 
 function main(): void {
   const args = process.argv.slice(2);
-  const opt = (k: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : undefined);
-  const runs = Number(opt('--runs') ?? 5) || 5;
-  const name = opt('--case');
-  if (name) {
-    measure(name, opt('--path') as Path, runs).catch((e) => {
+  if (args.includes('--case')) {
+    child(args).catch((e) => {
       process.stderr.write(`${(e as Error).message}\n`);
       process.exit(1);
     });
     return;
   }
+  const opt = (k: string) => (args.includes(k) ? args[args.indexOf(k) + 1] : undefined);
   const only = opt('--only');
+  const rounds = opt('--rounds');
   const out = (s: string) => process.stdout.write(`${s}\n`);
-  out(`lp-onnx bench: onnxruntime-node CPU, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), median of ${runs} runs after a warm-up; each path in its own process`);
+  const ms = (s: Spread) => `${s.ms.toFixed(1)} (${s.lo.toFixed(1)}-${s.hi.toFixed(1)})`;
+  const ratio = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(2)}x`;
+  out(`lp-onnx bench: onnxruntime-node CPU, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); kernels' instruction set: ${isaLine()}`);
+  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case; peak memory: each path in its own process; PyTorch eager on 2 threads');
   out('');
-  out('| case | fused ms | body ms | speed-up | fused peak MiB (+run) | body peak MiB (+run) | memory ratio | anchor | anchor ms | fused / anchor |');
-  out('|---|---|---|---|---|---|---|---|---|---|');
+  out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | PyTorch ms | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|');
+  const json: Record<string, unknown> = {};
   for (const c of CASES) {
     if (only && !c.name.includes(only)) continue;
-    const f = child(c.name, 'fused', runs);
-    const bd = child(c.name, 'body', runs);
-    const a = child(c.name, 'anchor', runs);
-    const cell = (v: typeof f, k: 'ms' | 'peak') => (typeof v === 'string' ? `n/a (${v})` : k === 'ms' ? v.ms.toFixed(1) : `${v.peak.toFixed(0)} (+${v.added.toFixed(0)})`);
-    const ratio = (p: typeof f, q: typeof f, k: 'ms' | 'added') => (typeof p === 'string' || typeof q === 'string' ? 'n/a' : `${(p[k] / Math.max(q[k], 1e-9)).toFixed(k === 'ms' ? 1 : 2)}x`);
-    out(`| ${c.name} | ${cell(f, 'ms')} | ${cell(bd, 'ms')} | ${ratio(bd, f, 'ms')} | ${cell(f, 'peak')} | ${cell(bd, 'peak')} | ${typeof f === 'string' || typeof bd === 'string' ? 'n/a' : `${(f.added / Math.max(bd.added, 1)).toFixed(3)}`} | ${c.anchorName} | ${cell(a, 'ms')} | ${ratio(f, a, 'ms')} |`);
+    const r = spawnSync(process.execPath, [__filename, '--case', c.name, ...(rounds ? ['--rounds', rounds] : [])], { encoding: 'utf8' });
+    const t = r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<Path, Spread>) : (r.stderr || 'failed').trim().split('\n').pop();
+    const torch = args.includes('--no-torch') ? 'not asked' : torchPeer(c, typeof t === 'object' ? t.fused.rounds : 11);
+    const mem = (p: Path): Measured | string => (args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory']));
+    const [fm, bm] = [mem('fused'), mem('body')];
+    const peak = (m: Measured | string) => (typeof m === 'string' ? `n/a (${m})` : `${m.peak.toFixed(0)} (+${m.added.toFixed(0)})`);
+    json[c.name] = { time: t, torch, memory: { fused: fm, body: bm } };
+    if (typeof t !== 'object') {
+      out(`| ${c.name} | n/a (${t}) | | | ${c.anchorName} | | | | | | |`);
+      continue;
+    }
+    const tc = typeof torch === 'string' ? `n/a (${torch})` : ms(torch);
+    const tr = typeof torch === 'string' ? 'n/a' : ratio(torch.ms, t.fused.ms);
+    out(`| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${ratio(t.fused.ms, t.anchor.ms)} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`);
   }
+  const file = opt('--json');
+  if (file) writeFileSync(file, `${JSON.stringify({ cpu: cpus()[0]?.model, isa: isaLine(), cases: json }, null, 1)}\n`);
 }
 
 main();

@@ -1,100 +1,77 @@
-// L1Conv on the CPU (ops.md): a blocked direct convolution. Per (n, group) the group's input
-// channels are copied once, zero-padded; each task takes 4 output channels and accumulates
-// |x - w| row by row over the output (the vectorised inner loop), so every loaded input value
-// serves 4 filters. No im2col buffer.
+// L1Conv on the CPU (ops.md), by |x - w| = x + w - 2 min(x, w): the window sums of x (one box
+// filter per position, shared by every filter) and the filter sums of w come out of the inner loop,
+// which accumulates min(x, w) only: one min and one add per tap where sub, abs and add were three.
+// Per (n, group) the group's input channels are copied once, zero-padded, with each row split into
+// `stride` phases so that a tap's inputs along the last axis are contiguous for any stride and
+// dilation. A task takes CB output channels and one output row; its tile of CB x NV vectors stays in
+// registers over all (channel, tap) pairs. The identity cancels where |x| and |w| are large and
+// close: an output whose magnitude sums exceed 4 |sum |x - w|| + 1 is recomputed exactly (double,
+// sub and abs), as is one the identity made NaN (a NaN input, or infinities of both signs).
 #include "l1_conv.h"
-
-#include <immintrin.h>
 
 namespace lp {
 
 namespace {
-constexpr int64_t kChannelBlock = 4;
+constexpr int64_t kCb = 4;         // output channels per task
+constexpr int64_t kMaxChunk = 64;  // positions per register tile, the widest instruction set's (16 lanes x 4)
+constexpr double kCancel = 4.0;    // the cancellation the identity may have before an exact recompute
 
-// acc_c[o] += |x[o * stride] - w_c| for 4 filters along one output row.
-__attribute__((always_inline)) inline void AbsDiffRow4Impl(const float* x, int64_t stride, int64_t count, const float* w, float* a0,
-                                                           float* a1, float* a2, float* a3) {
-  const float w0 = w[0], w1 = w[1], w2 = w[2], w3 = w[3];
-  if (stride == 1) {
-    for (int64_t o = 0; o < count; ++o) {
-      const float v = x[o];
-      a0[o] += std::fabs(v - w0);
-      a1[o] += std::fabs(v - w1);
-      a2[o] += std::fabs(v - w2);
-      a3[o] += std::fabs(v - w3);
-    }
-  } else {
-    for (int64_t o = 0; o < count; ++o) {
-      const float v = x[o * stride];
-      a0[o] += std::fabs(v - w0);
-      a1[o] += std::fabs(v - w1);
-      a2[o] += std::fabs(v - w2);
-      a3[o] += std::fabs(v - w3);
-    }
-  }
-}
-LP_ISA_VARIANTS(void, AbsDiffRow4,
-                (const float* x, int64_t stride, int64_t count, const float* w, float* a0, float* a1, float* a2, float* a3),
-                (x, stride, count, w, a0, a1, a2, a3))
-
-// Stride-1 rows on AVX-512: a tile of 4 channels x 32 positions stays in registers for the whole
-// (channel, tap) loop; input rows are loaded as vectors (masked at the row's end), each weight is
-// broadcast. Used when the CPU has AVX-512 (cpu_isa.h); other rows take AbsDiffRow4.
-struct Tile {
-  const float* padded;  // the group's padded input
-  const float* w;       // filters [C_out][C_g][taps]
-  int64_t cg, taps, pad_plane, p1, p2;
-  const Axis* a;
+// The padded input of one group: [C_g][P0][P1][stride2 phases][R], position p2 of a row at phase
+// p2 % stride2, index p2 / stride2.
+struct Padded {
+  std::vector<float> data;
+  int64_t r = 0, row = 0, plane = 0;  // phase length, row length (all phases), channel plane
+  int64_t p1 = 0;
 };
 
-LP_TARGET_AVX512 void L1RowsAvx512(const Tile& t, int64_t co0, int64_t nco, int64_t o0, int64_t o1, float* acc, int64_t acc_stride) {
-  const Axis &A0 = t.a[0], &A1 = t.a[1], &A2 = t.a[2];
-  for (int64_t o2 = 0; o2 < A2.output; o2 += 32) {
-    const int64_t left = A2.output - o2;
-    const __mmask16 m0 = left >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << left) - 1);
-    const __mmask16 m1 = left >= 32 ? static_cast<__mmask16>(0xffff) : left > 16 ? static_cast<__mmask16>((1u << (left - 16)) - 1) : 0;
-    __m512 a00 = _mm512_setzero_ps(), a01 = _mm512_setzero_ps(), a10 = _mm512_setzero_ps(), a11 = _mm512_setzero_ps();
-    __m512 a20 = _mm512_setzero_ps(), a21 = _mm512_setzero_ps(), a30 = _mm512_setzero_ps(), a31 = _mm512_setzero_ps();
-    for (int64_t ci = 0; ci < t.cg; ++ci) {
-      const float* plane = t.padded + ci * t.pad_plane;
-      int64_t tap = 0;
-      for (int64_t k0 = 0; k0 < A0.kernel; ++k0) {
-        for (int64_t k1 = 0; k1 < A1.kernel; ++k1) {
-          const float* row = plane + ((o0 * A0.stride + k0 * A0.dilation) * t.p1 + o1 * A1.stride + k1 * A1.dilation) * t.p2 + o2;
-          for (int64_t k2 = 0; k2 < A2.kernel; ++k2, ++tap) {
-            const float* xs = row + k2 * A2.dilation;
-            const __m512 x0 = _mm512_maskz_loadu_ps(m0, xs);
-            const __m512 x1 = _mm512_maskz_loadu_ps(m1, xs + 16);
-            const float* wt = t.w + (co0 * t.cg + ci) * t.taps + tap;
-            const int64_t wstep = t.cg * t.taps;
-            const __m512 w0 = _mm512_set1_ps(wt[0]);
-            const __m512 w1 = _mm512_set1_ps(nco > 1 ? wt[wstep] : 0.0f);
-            const __m512 w2 = _mm512_set1_ps(nco > 2 ? wt[2 * wstep] : 0.0f);
-            const __m512 w3 = _mm512_set1_ps(nco > 3 ? wt[3 * wstep] : 0.0f);
-            a00 = _mm512_add_ps(a00, _mm512_abs_ps(_mm512_sub_ps(x0, w0)));
-            a01 = _mm512_add_ps(a01, _mm512_abs_ps(_mm512_sub_ps(x1, w0)));
-            a10 = _mm512_add_ps(a10, _mm512_abs_ps(_mm512_sub_ps(x0, w1)));
-            a11 = _mm512_add_ps(a11, _mm512_abs_ps(_mm512_sub_ps(x1, w1)));
-            a20 = _mm512_add_ps(a20, _mm512_abs_ps(_mm512_sub_ps(x0, w2)));
-            a21 = _mm512_add_ps(a21, _mm512_abs_ps(_mm512_sub_ps(x1, w2)));
-            a30 = _mm512_add_ps(a30, _mm512_abs_ps(_mm512_sub_ps(x0, w3)));
-            a31 = _mm512_add_ps(a31, _mm512_abs_ps(_mm512_sub_ps(x1, w3)));
-          }
+#pragma GCC diagnostic ignored "-Wpsabi"  // vector types only cross always-inline functions here
+
+// M[c][o2] = sum over the group's channels and the taps of min(x, w) for kCb filters along one
+// output row; x0 points at channel 0 of the row's first tap position, `off` holds each tap's offset.
+// wp: the filters packed [C_g][taps][kCb]. Written with GCC vector types of L lanes, NV vectors wide.
+template <int L, int NV>
+__attribute__((always_inline)) inline void MinRowImpl(const float* x0, int64_t plane, int64_t cg, const int64_t* off, int64_t taps,
+                                                      const float* wp, int64_t count, float* m, int64_t m_stride) {
+  typedef float V __attribute__((vector_size(L * sizeof(float))));
+  constexpr int64_t kChunk = int64_t{L} * NV;
+  for (int64_t o2 = 0; o2 < count; o2 += kChunk) {
+    V acc[kCb][NV];
+#pragma GCC unroll 4
+    for (int c = 0; c < kCb; ++c)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) acc[c][v] = V{};
+    for (int64_t ci = 0; ci < cg; ++ci) {
+      const float* xc = x0 + ci * plane + o2;
+      const float* wc = wp + ci * taps * kCb;
+      for (int64_t t = 0; t < taps; ++t) {
+        const float* xs = xc + off[t];
+        V x[NV];
+#pragma GCC unroll 4
+        for (int v = 0; v < NV; ++v) std::memcpy(&x[v], xs + v * L, sizeof(V));
+#pragma GCC unroll 4
+        for (int c = 0; c < kCb; ++c) {
+          const V w = V{} + wc[t * kCb + c];
+#pragma GCC unroll 4
+          for (int v = 0; v < NV; ++v) acc[c][v] += x[v] < w ? x[v] : w;
         }
       }
     }
-    float* out = acc + o2;
-    _mm512_mask_storeu_ps(out, m0, a00);
-    _mm512_mask_storeu_ps(out + 16, m1, a01);
-    _mm512_mask_storeu_ps(out + acc_stride, m0, a10);
-    _mm512_mask_storeu_ps(out + acc_stride + 16, m1, a11);
-    _mm512_mask_storeu_ps(out + 2 * acc_stride, m0, a20);
-    _mm512_mask_storeu_ps(out + 2 * acc_stride + 16, m1, a21);
-    _mm512_mask_storeu_ps(out + 3 * acc_stride, m0, a30);
-    _mm512_mask_storeu_ps(out + 3 * acc_stride + 16, m1, a31);
+#pragma GCC unroll 4
+    for (int c = 0; c < kCb; ++c)
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) std::memcpy(m + c * m_stride + o2 + v * L, &acc[c][v], sizeof(V));
   }
 }
 
+#define LP_MIN_ROW_PARAMS \
+  (const float* x0, int64_t plane, int64_t cg, const int64_t* off, int64_t taps, const float* wp, int64_t count, float* m, int64_t m_stride)
+#define LP_MIN_ROW_ARGS (x0, plane, cg, off, taps, wp, count, m, m_stride)
+// AVX-512: 4 x 4 vectors of 16 (16 of the 32 registers hold the tile); AVX2: 4 x 2 of 8 (8 of 16);
+// plain SSE: 4 x 2 of 4.
+LP_TARGET_AVX512 void MinRowAvx512 LP_MIN_ROW_PARAMS { MinRowImpl<16, 4> LP_MIN_ROW_ARGS; }
+LP_TARGET_AVX2 void MinRowAvx2 LP_MIN_ROW_PARAMS { MinRowImpl<8, 2> LP_MIN_ROW_ARGS; }
+void MinRowPlain LP_MIN_ROW_PARAMS { MinRowImpl<4, 2> LP_MIN_ROW_ARGS; }
+constexpr void(*MinRowVariants[]) LP_MIN_ROW_PARAMS = {MinRowPlain, MinRowAvx2, MinRowAvx512};
 }  // namespace
 
 L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
@@ -132,62 +109,118 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
   const int64_t P0 = A0.input + A0.pad_begin + A0.pad_end, P1 = A1.input + A1.pad_begin + A1.pad_end,
                 P2 = A2.input + A2.pad_begin + A2.pad_end;
-  const int64_t in_plane = A0.input * A1.input * A2.input, pad_plane = P0 * P1 * P2;
+  const int64_t s2 = A2.stride;
+  const int64_t in_plane = A0.input * A1.input * A2.input;
   const int64_t out_plane = A0.output * A1.output * A2.output;
   const int64_t taps = A0.kernel * A1.kernel * A2.kernel;
   const int64_t per_group = cout / group_;
-  const int64_t blocks = (per_group + kChannelBlock - 1) / kChannelBlock;
+  const int64_t blocks = (per_group + kCb - 1) / kCb;
+  // the row of M (and the loads along it) runs to whole register tiles
+  const int64_t span = (A2.output + kMaxChunk - 1) / kMaxChunk * kMaxChunk;
+
+  Padded pd;
+  pd.r = std::max((P2 + s2 - 1) / s2, span + (A2.kernel - 1) * A2.dilation / s2 + 1);
+  pd.row = s2 * pd.r;
+  pd.p1 = P1;
+  pd.plane = P0 * P1 * pd.row;
+  // each tap's offset from the row's first position: rows of axes 0 and 1, phase and index on axis 2
+  std::vector<int64_t> off(taps);
+  for (int64_t k0 = 0, t = 0; k0 < A0.kernel; ++k0)
+    for (int64_t k1 = 0; k1 < A1.kernel; ++k1)
+      for (int64_t k2 = 0; k2 < A2.kernel; ++k2, ++t) {
+        const int64_t d2 = k2 * A2.dilation;
+        off[t] = (k0 * A0.dilation * P1 + k1 * A1.dilation) * pd.row + (d2 % s2) * pd.r + d2 / s2;
+      }
+  const auto row_base = [&](int64_t o0, int64_t o1) { return (o0 * A0.stride * P1 + o1 * A1.stride) * pd.row; };
+  // the filters packed per block of kCb: [block][C_g][taps][kCb] (zero beyond the group), with their
+  // sums and magnitude sums
+  std::vector<float> wp(group_ * blocks * cg * taps * kCb, 0.0f);
+  std::vector<double> wsum(cout), wabs(cout);
+  for (int64_t co = 0; co < cout; ++co) {
+    const int64_t g = co / per_group, blk = (co % per_group) / kCb, c = (co % per_group) % kCb;
+    double sum = 0, mag = 0;
+    for (int64_t ci = 0; ci < cg; ++ci)
+      for (int64_t t = 0; t < taps; ++t) {
+        const float v = w[(co * cg + ci) * taps + t];
+        wp[(((g * blocks + blk) * cg + ci) * taps + t) * kCb + c] = v;
+        sum += v;
+        mag += std::fabs(v);
+      }
+    wsum[co] = sum;
+    wabs[co] = mag;
+  }
+  const auto min_row = LP_ISA_CALL(isa_, MinRow);
 
   for (int64_t nn = 0; nn < n; ++nn) {
     for (int64_t g = 0; g < group_; ++g) {
-      // the group's input channels, zero-padded
-      std::vector<float> padded(cg * pad_plane, 0.0f);
+      // the group's input channels, zero-padded and phase-split
+      pd.data.assign(cg * pd.plane, 0.0f);
       for (int64_t ci = 0; ci < cg && in_plane > 0; ++ci) {
         const float* src = x + ((nn * cin) + g * cg + ci) * in_plane;
-        float* dst = padded.data() + ci * pad_plane;
+        float* dst = pd.data.data() + ci * pd.plane;
         for (int64_t i0 = 0; i0 < A0.input; ++i0)
-          for (int64_t i1 = 0; i1 < A1.input; ++i1)
-            std::memcpy(dst + ((i0 + A0.pad_begin) * P1 + i1 + A1.pad_begin) * P2 + A2.pad_begin, src + (i0 * A1.input + i1) * A2.input,
-                        sizeof(float) * A2.input);
-      }
-      ParallelFor(ctx, static_cast<size_t>(blocks), [&](size_t blk) {
-        const int64_t co0 = g * per_group + static_cast<int64_t>(blk) * kChannelBlock;
-        const int64_t nco = std::min(kChannelBlock, g * per_group + per_group - co0);
-        std::vector<float> acc(kChannelBlock * out_plane, 0.0f);
-        if (isa_ == Isa::kAvx512 && A2.stride == 1) {
-          const Tile tile{padded.data(), w, cg, taps, pad_plane, P1, P2, axes.data()};
-          for (int64_t o0 = 0; o0 < A0.output; ++o0)
-            for (int64_t o1 = 0; o1 < A1.output; ++o1)
-              L1RowsAvx512(tile, co0, nco, o0, o1, acc.data() + (o0 * A1.output + o1) * A2.output, out_plane);
-          for (int64_t q = 0; q < nco; ++q) {
-            float* out = y + (nn * cout + co0 + q) * out_plane;
-            const float bias = b ? b[co0 + q] : 0.0f;
-            for (int64_t o = 0; o < out_plane; ++o) out[o] = bias - acc[q * out_plane + o];
-          }
-          return;
-        }
-        float wq[kChannelBlock];
-        for (int64_t ci = 0; ci < cg; ++ci) {
-          const float* xp = padded.data() + ci * pad_plane;
-          for (int64_t t = 0; t < taps; ++t) {
-            const int64_t k0 = t / (A1.kernel * A2.kernel), k1 = (t / A2.kernel) % A1.kernel, k2 = t % A2.kernel;
-            for (int64_t q = 0; q < kChannelBlock; ++q) wq[q] = q < nco ? w[((co0 + q) * cg + ci) * taps + t] : 0.0f;
-            for (int64_t o0 = 0; o0 < A0.output; ++o0) {
-              for (int64_t o1 = 0; o1 < A1.output; ++o1) {
-                const float* row =
-                    xp + ((o0 * A0.stride + k0 * A0.dilation) * P1 + o1 * A1.stride + k1 * A1.dilation) * P2 + k2 * A2.dilation;
-                const int64_t at = (o0 * A1.output + o1) * A2.output;
-                LP_ISA_CALL(isa_, AbsDiffRow4)
-                (row, A2.stride, A2.output, wq, acc.data() + at, acc.data() + out_plane + at, acc.data() + 2 * out_plane + at,
-                 acc.data() + 3 * out_plane + at);
-              }
+          for (int64_t i1 = 0; i1 < A1.input; ++i1) {
+            const float* from = src + (i0 * A1.input + i1) * A2.input;
+            float* to = dst + ((i0 + A0.pad_begin) * P1 + i1 + A1.pad_begin) * pd.row;
+            for (int64_t i2 = 0; i2 < A2.input; ++i2) {
+              const int64_t p2 = i2 + A2.pad_begin;
+              to[(p2 % s2) * pd.r + p2 / s2] = from[i2];
             }
           }
+      }
+      // per output: the window sums of x and of |x| over the group's channels (double)
+      std::vector<double> sx(out_plane), sabs(out_plane);
+      {
+        std::vector<double> csum(pd.plane, 0.0), cabs(pd.plane, 0.0);
+        for (int64_t ci = 0; ci < cg; ++ci) {
+          const float* xc = pd.data.data() + ci * pd.plane;
+          for (int64_t i = 0; i < pd.plane; ++i) {
+            csum[i] += xc[i];
+            cabs[i] += std::fabs(xc[i]);
+          }
         }
-        for (int64_t q = 0; q < nco; ++q) {
-          float* out = y + (nn * cout + co0 + q) * out_plane;
-          const float bias = b ? b[co0 + q] : 0.0f;
-          for (int64_t o = 0; o < out_plane; ++o) out[o] = bias - acc[q * out_plane + o];
+        ParallelFor(ctx, static_cast<size_t>(A0.output * A1.output), [&](size_t q) {
+          const int64_t o0 = static_cast<int64_t>(q) / A1.output, o1 = static_cast<int64_t>(q) % A1.output;
+          const int64_t base = row_base(o0, o1);
+          for (int64_t o2 = 0; o2 < A2.output; ++o2) {
+            double a = 0, m = 0;
+            for (int64_t t = 0; t < taps; ++t) {
+              a += csum[base + off[t] + o2];
+              m += cabs[base + off[t] + o2];
+            }
+            sx[q * A2.output + o2] = a;
+            sabs[q * A2.output + o2] = m;
+          }
+        });
+      }
+      // sum |x - w| in double, straight from the padded input: the exact path for one output
+      const auto exact = [&](int64_t co, int64_t o0, int64_t o1, int64_t o2) {
+        const float* wc = w + co * cg * taps;
+        double d = 0;
+        for (int64_t ci = 0; ci < cg; ++ci) {
+          const float* xc = pd.data.data() + ci * pd.plane + row_base(o0, o1) + o2;
+          for (int64_t t = 0; t < taps; ++t) d += std::fabs(static_cast<double>(xc[off[t]]) - wc[ci * taps + t]);
+        }
+        return d;
+      };
+      ParallelFor(ctx, static_cast<size_t>(blocks * A0.output * A1.output), [&](size_t task) {
+        const int64_t blk = static_cast<int64_t>(task) / (A0.output * A1.output), q = static_cast<int64_t>(task) % (A0.output * A1.output);
+        const int64_t o0 = q / A1.output, o1 = q % A1.output;
+        const int64_t co0 = g * per_group + blk * kCb;
+        const int64_t nco = std::min(kCb, g * per_group + per_group - co0);
+        std::vector<float> m(kCb * span);
+        min_row(pd.data.data() + row_base(o0, o1), pd.plane, cg, off.data(), taps, wp.data() + (g * blocks + blk) * cg * taps * kCb,
+                A2.output, m.data(), span);
+        for (int64_t c = 0; c < nco; ++c) {
+          const int64_t co = co0 + c;
+          const double bias = b ? b[co] : 0.0;
+          float* out = y + (nn * cout + co) * out_plane + q * A2.output;
+          for (int64_t o2 = 0; o2 < A2.output; ++o2) {
+            double d = sx[q * A2.output + o2] + wsum[co] - 2.0 * m[c * span + o2];
+            // too much cancellation, or a NaN / infinity somewhere: the exact path
+            if (!(sabs[q * A2.output + o2] + wabs[co] <= kCancel * std::fabs(d) + 1.0)) d = exact(co, o0, o1, o2);
+            out[o2] = static_cast<float>(bias - d);
+          }
         }
       });
     }
