@@ -1,7 +1,7 @@
 import type { OpCase } from './types';
 
-const X = (dims: number[], fill: 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' = 'mixed') => ({ dims, fill });
-const W = (dims: number[], fill: 'mixed' | 'huge' | 'tiny' = 'mixed') => ({ dims, fill });
+const X = (dims: number[], fill: 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' | 'near-million' = 'mixed') => ({ dims, fill });
+const W = (dims: number[], fill: 'mixed' | 'huge' | 'tiny' | 'near-million' = 'mixed') => ({ dims, fill });
 const B = (n: number) => ({ dims: [n], fill: 'mixed' as const });
 
 export const l1ConvCases: OpCase[] = [
@@ -19,6 +19,7 @@ export const l1ConvCases: OpCase[] = [
   { name: 'l1conv 3d k3 pad1', op: 'L1Conv', inputs: [X([1, 2, 5, 4, 6]), W([3, 2, 3, 3, 3]), B(3)], attrs: { pads: [1, 1, 1, 1, 1, 1] } },
   { name: 'l1conv 3d k2 s2 group', op: 'L1Conv', inputs: [X([2, 4, 4, 4, 4]), W([4, 2, 2, 2, 2])], attrs: { strides: [2, 2, 2], group: 2 } },
   { name: 'l1conv huge', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'huge'), W([2, 2, 3, 3], 'huge')], attrs: { pads: [1, 1, 1, 1] } },
+  { name: 'l1conv large and close (cancellation) pad1', op: 'L1Conv', inputs: [X([1, 3, 6, 70], 'near-million'), W([5, 3, 3, 3], 'near-million'), B(5)], attrs: { pads: [1, 1, 1, 1] } },
   { name: 'l1conv tiny', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'tiny'), W([2, 2, 3, 3], 'tiny')], attrs: {} },
   { name: 'l1conv zeros', op: 'L1Conv', inputs: [X([1, 2, 5, 5], 'zeros'), W([2, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1] } },
   // rows wider than the 32-wide register tile of the AVX-512 kernel, with a partial last tile

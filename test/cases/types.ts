@@ -1,7 +1,7 @@
 // Op cases: one table per op, shared by every backend (see test/ops.test.ts).
 import { seededRandom } from '../../src/cli/run';
 
-export type Fill = 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' | 'weights' | 'exponents';
+export type Fill = 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' | 'near-million' | 'weights' | 'exponents';
 
 export interface InputSpec {
   dims: number[];
@@ -36,6 +36,8 @@ export function makeInput(spec: InputSpec, seed: number): Float32Array {
     zeros: () => 0,
     huge: () => (r() < 0.5 ? -1 : 1) * 10 ** (5 + r()),
     tiny: () => (r() < 0.5 ? -1 : 1) * 10 ** (-6 + r()),
+    // large and close together: x - w cancels (L1Conv's min identity must not)
+    'near-million': () => 1e6 - 2 * r(),
     weights: () => (r() < 0.15 ? 0 : r()),
     exponents: () => 1 + r() * 5,
   };
