@@ -179,7 +179,8 @@ __attribute__((always_inline)) inline float SumPowScaledImpl(const float* x, int
   const int64_t body = n - n % 16;
   for (int64_t i = 0; i < body; i += 16) {
     const V8 r = MagnitudeV(Load(x + i), abs_mode, eps) * inv_m;
-    acc += p == 2.0f ? r * r : p == 1.0f ? r : Exp2V(p * Log2V(r));
+    // small integer p (GeM's usual 3) by products: exact and a fraction of the exp / log cost
+    acc += p == 2.0f ? r * r : p == 1.0f ? r : p == 3.0f ? r * r * r : p == 4.0f ? (r * r) * (r * r) : Exp2V(p * Log2V(r));
   }
   double s = 0.0;
   for (int l = 0; l < 16; ++l) s += acc[l];
@@ -259,8 +260,8 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const bool global = out_plane == 1 && plane > 0 && A0.kernel == A0.input && A1.kernel == A1.input && A2.kernel == A2.input &&
                       A0.pad_begin + A1.pad_begin + A2.pad_begin + A0.pad_end + A1.pad_end + A2.pad_end == 0;
   if (global) {
-    ParallelFor(ctx, static_cast<size_t>(n * c), [&](size_t q) {
-      const int64_t ch = static_cast<int64_t>(q) % c;
+    const auto global_plane = [&](int64_t q) {
+      const int64_t ch = q % c;
       const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
       const float* xp = x + q * plane;
       bool nan = false;
@@ -273,6 +274,13 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
         const double s = LP_ISA_CALL(isa_, SumPowScaled)(xp, plane, abs_, attrs_.eps, 1.0f / m, pc);
         y[q] = static_cast<float>(m * std::pow(s / z[0], 1.0 / pc));
       }
+    };
+    // planes in groups of some thousand elements per task: a GeM head has many small planes (512 of
+    // 14 x 14 per image), and one task per plane would cost more in scheduling than in arithmetic
+    const int64_t planes = n * c, group = std::max<int64_t>(1, 8192 / std::max<int64_t>(plane, 1));
+    ParallelFor(ctx, static_cast<size_t>((planes + group - 1) / group), [&](size_t t) {
+      const int64_t q0 = static_cast<int64_t>(t) * group;
+      for (int64_t q = q0; q < std::min(planes, q0 + group); ++q) global_plane(q);
     });
     return;
   }
