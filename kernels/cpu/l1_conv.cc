@@ -14,6 +14,8 @@ namespace lp {
 namespace {
 constexpr int64_t kCb = 4;         // output channels per task
 constexpr int64_t kMaxChunk = 64;  // positions per register tile, the widest instruction set's (16 lanes x 4)
+constexpr int64_t kSegment = 256;  // positions of a long row per task (a multiple of kMaxChunk)  // positions per register tile, the widest
+                                   // instruction set's (16 lanes x 4)
 constexpr double kCancel = 4.0;    // the cancellation the identity may have before an exact recompute
 
 // The padded input of one group: [C_g][P0][P1][stride2 phases][R], position p2 of a row at phase
@@ -50,7 +52,7 @@ __attribute__((always_inline)) inline void MinRowImpl(const float* x0, int64_t p
         for (int v = 0; v < NV; ++v) std::memcpy(&x[v], xs + v * L, sizeof(V));
 #pragma GCC unroll 4
         for (int c = 0; c < kCb; ++c) {
-          const V w = V{} + wc[t * kCb + c];
+          const V w = wc[t * kCb + c] - V{};  // a broadcast (x - 0 is x for every x; V{} + x would add)
 #pragma GCC unroll 4
           for (int v = 0; v < NV; ++v) acc[c][v] += x[v] < w ? x[v] : w;
         }
@@ -68,10 +70,35 @@ __attribute__((always_inline)) inline void MinRowImpl(const float* x0, int64_t p
 #define LP_MIN_ROW_ARGS (x0, plane, cg, off, taps, wp, count, m, m_stride)
 // AVX-512: 4 x 4 vectors of 16 (16 of the 32 registers hold the tile); AVX2: 4 x 2 of 8 (8 of 16);
 // plain SSE: 4 x 2 of 4.
-LP_TARGET_AVX512 void MinRowAvx512 LP_MIN_ROW_PARAMS { MinRowImpl<16, 4> LP_MIN_ROW_ARGS; }
+LP_TARGET_AVX512 void MinRowAvx512 LP_MIN_ROW_PARAMS {
+  // rows of 32 or fewer (3D volumes of 32^3) would leave half of a 64-wide tile idle
+  if (count <= 32)
+    MinRowImpl<16, 2> LP_MIN_ROW_ARGS;
+  else
+    MinRowImpl<16, 4> LP_MIN_ROW_ARGS;
+}
 LP_TARGET_AVX2 void MinRowAvx2 LP_MIN_ROW_PARAMS { MinRowImpl<8, 2> LP_MIN_ROW_ARGS; }
 void MinRowPlain LP_MIN_ROW_PARAMS { MinRowImpl<4, 2> LP_MIN_ROW_ARGS; }
 constexpr void(*MinRowVariants[]) LP_MIN_ROW_PARAMS = {MinRowPlain, MinRowAvx2, MinRowAvx512};
+
+// out = bias - d, d = sx + ws - 2 m, along a segment (double, vectorised); redo flags the positions
+// where the identity cancelled or turned NaN. Returns whether any did.
+__attribute__((always_inline)) inline bool CombineImpl(const double* sx, const double* sabs, double ws, double wa, double bias,
+                                                       const float* m, int64_t n, float* out, unsigned char* redo) {
+  unsigned char any = 0;
+  for (int64_t i = 0; i < n; ++i) {
+    const double d = sx[i] + ws - 2.0 * m[i];
+    const unsigned char bad = !(sabs[i] + wa <= kCancel * std::fabs(d) + 1.0);
+    out[i] = static_cast<float>(bias - d);
+    redo[i] = bad;
+    any |= bad;
+  }
+  return any != 0;
+}
+LP_ISA_VARIANTS(bool, Combine,
+                (const double* sx, const double* sabs, double ws, double wa, double bias, const float* m, int64_t n, float* out,
+                 unsigned char* redo),
+                (sx, sabs, ws, wa, bias, m, n, out, redo))
 }  // namespace
 
 L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
@@ -150,6 +177,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
     wabs[co] = mag;
   }
   const auto min_row = LP_ISA_CALL(isa_, MinRow);
+  const auto combine = LP_ISA_CALL(isa_, Combine);
 
   for (int64_t nn = 0; nn < n; ++nn) {
     for (int64_t g = 0; g < group_; ++g) {
@@ -203,23 +231,29 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         }
         return d;
       };
-      ParallelFor(ctx, static_cast<size_t>(blocks * A0.output * A1.output), [&](size_t task) {
-        const int64_t blk = static_cast<int64_t>(task) / (A0.output * A1.output), q = static_cast<int64_t>(task) % (A0.output * A1.output);
+      // a task: one output row, or a segment of a long one, for every block of filters in turn, so
+      // the input it reads stays in cache while the blocks' filters stream past
+      const int64_t segments = (A2.output + kSegment - 1) / kSegment, rows = A0.output * A1.output;
+      ParallelFor(ctx, static_cast<size_t>(rows * segments), [&](size_t task) {
+        const int64_t q = static_cast<int64_t>(task) / segments, s0 = static_cast<int64_t>(task) % segments * kSegment;
         const int64_t o0 = q / A1.output, o1 = q % A1.output;
-        const int64_t co0 = g * per_group + blk * kCb;
-        const int64_t nco = std::min(kCb, g * per_group + per_group - co0);
-        std::vector<float> m(kCb * span);
-        min_row(pd.data.data() + row_base(o0, o1), pd.plane, cg, off.data(), taps, wp.data() + (g * blocks + blk) * cg * taps * kCb,
-                A2.output, m.data(), span);
-        for (int64_t c = 0; c < nco; ++c) {
-          const int64_t co = co0 + c;
-          const double bias = b ? b[co] : 0.0;
-          float* out = y + (nn * cout + co) * out_plane + q * A2.output;
-          for (int64_t o2 = 0; o2 < A2.output; ++o2) {
-            double d = sx[q * A2.output + o2] + wsum[co] - 2.0 * m[c * span + o2];
-            // too much cancellation, or a NaN / infinity somewhere: the exact path
-            if (!(sabs[q * A2.output + o2] + wabs[co] <= kCancel * std::fabs(d) + 1.0)) d = exact(co, o0, o1, o2);
-            out[o2] = static_cast<float>(bias - d);
+        const int64_t len = std::min(kSegment, A2.output - s0);
+        const int64_t len_span = (len + kMaxChunk - 1) / kMaxChunk * kMaxChunk;
+        std::vector<float> m(kCb * len_span);
+        std::vector<unsigned char> redo(len);
+        for (int64_t blk = 0; blk < blocks; ++blk) {
+          const int64_t co0 = g * per_group + blk * kCb;
+          const int64_t nco = std::min(kCb, g * per_group + per_group - co0);
+          min_row(pd.data.data() + row_base(o0, o1) + s0, pd.plane, cg, off.data(), taps, wp.data() + (g * blocks + blk) * cg * taps * kCb,
+                  len, m.data(), len_span);
+          for (int64_t c = 0; c < nco; ++c) {
+            const int64_t co = co0 + c;
+            const double bias = b ? b[co] : 0.0;
+            float* out = y + (nn * cout + co) * out_plane + q * A2.output + s0;
+            const int64_t at = q * A2.output + s0;
+            if (combine(sx.data() + at, sabs.data() + at, wsum[co], wabs[co], bias, m.data() + c * len_span, len, out, redo.data()))
+              for (int64_t i = 0; i < len; ++i)
+                if (redo[i]) out[i] = static_cast<float>(bias - exact(co, o0, o1, s0 + i));
           }
         }
       });
