@@ -96,101 +96,32 @@ LP_ISA_VARIANTS(float, Magnitudes, (const float* x, int64_t n, bool abs_mode, fl
 
 // A window over the whole plane (global = 1, GeM): two passes over x and no copies. The first finds
 // the largest magnitude m and whether a NaN is there; the second sums (a / m)^p. Its largest term is
-// 1, so the sum cannot underflow. Written with GCC vector types (16 lanes): the scalar FastLog /
-// FastExp2 do not vectorise here.
+// 1, so the sum cannot underflow. Written with GCC vector types (lp_pool_vec.h, one lane width per
+// instruction set): the scalar FastLog / FastExp2 do not vectorise here.
 // (the helpers are always inlined into the per-instruction-set variants, so GCC's note that their ABI without AVX differs
 // does not apply; it is reported at the end of the file, so it is off for all of it)
 #pragma GCC diagnostic ignored "-Wpsabi"
-typedef float V8 __attribute__((vector_size(64)));  // 16 lanes (two 256-bit halves under AVX2)
-typedef int32_t V8i __attribute__((vector_size(64)));
+namespace lanes16 {
+constexpr int kLanes = 16;
+#include "lp_pool_vec.h"
+}  // namespace lanes16
+namespace lanes8 {
+constexpr int kLanes = 8;
+#include "lp_pool_vec.h"
+}  // namespace lanes8
+namespace lanes4 {
+constexpr int kLanes = 4;
+#include "lp_pool_vec.h"
+}  // namespace lanes4
 
-__attribute__((always_inline)) inline V8 Splat(float v) { return V8{} + v; }
-__attribute__((always_inline)) inline V8 Load(const float* p) {
-  V8 v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-// a(x) of 16 elements (NaN stays NaN: NaN > eps is false, so NaN is replaced by eps here; the
-// caller has already refused a plane with a NaN)
-__attribute__((always_inline)) inline V8 MagnitudeV(V8 v, bool abs_mode, float eps) {
-  if (abs_mode) v = reinterpret_cast<V8>(reinterpret_cast<V8i>(v) & 0x7fffffff);
-  return v > eps ? v : Splat(eps);
-}
-
-// 2^x as FastExp2 (x <= 0 here; 0 below -126)
-__attribute__((always_inline)) inline V8 Exp2V(V8 x) {
-  const V8 xc = x < -126.0f ? Splat(-126.0f) : x;
-  const V8 magic = Splat(12582912.0f);  // 1.5 * 2^23: adding and subtracting it rounds to an integer
-  const V8 n = (xc + magic) - magic;
-  const V8 f = xc - n;
-  const V8 p = 1.0f + f * (0.693147181f +
-                           f * (0.240226507f + f * (0.0555041087f + f * (0.00961812911f + f * (0.00133335581f + f * 0.000154035304f)))));
-  const V8i bits = (__builtin_convertvector(n, V8i) + 127) << 23;
-  const V8 r = p * reinterpret_cast<V8>(bits);
-  return x < -126.0f ? Splat(0.0f) : r;
-}
-
-// log2(x) for x in [0, 1] (0 gives -inf): x = 2^e m, m in [sqrt(1/2), sqrt(2)), log2(m) = u P(u)
-// with u = m - 1 and P a degree-6 least-squares fit on Chebyshev nodes (|abs err| < 1e-7; no division)
-__attribute__((always_inline)) inline V8 Log2V(V8 x) {
-  const V8i bits = reinterpret_cast<V8i>(x);
-  V8i e = ((bits >> 23) & 0xff) - 127;
-  V8 m = reinterpret_cast<V8>((bits & 0x007fffff) | 0x3f800000);
-  const V8i big = m > 1.41421356f;
-  m = big ? m * 0.5f : m;
-  e = e - big;  // big is -1 where true
-  const V8 u = m - 1.0f;
-  const V8 poly =
-      1.44269496f +
-      u * (-0.721352760f +
-           u * (0.480924046f + u * (-0.360241924f + u * (0.287075321f + u * (-0.248822345f + u * (0.234212617f + u * -0.146205297f))))));
-  const V8 r = u * poly + __builtin_convertvector(e, V8);
-  return x > 0.0f ? r : Splat(-std::numeric_limits<float>::infinity());
-}
-
-__attribute__((always_inline)) inline float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float eps, bool* nan) {
-  V8 m8 = Splat(0.0f);
-  V8i bad = V8i{};
-  const int64_t body = n - n % 16;
-  for (int64_t i = 0; i < body; i += 16) {
-    const V8 v = Load(x + i);
-    bad |= v != v;
-    const V8 a = MagnitudeV(v, abs_mode, eps);
-    m8 = a > m8 ? a : m8;
-  }
-  float m = 0.0f;
-  int any = 0;
-  for (int l = 0; l < 16; ++l) {
-    m = m8[l] > m ? m8[l] : m;
-    any |= bad[l];
-  }
-  for (int64_t i = body; i < n; ++i) {
-    const float v = Magnitude(x[i], abs_mode, eps);
-    any |= v != v;
-    m = v > m ? v : m;
-  }
-  *nan = any != 0;
-  return m;
-}
-
-__attribute__((always_inline)) inline float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
-  V8 acc = Splat(0.0f);
-  const int64_t body = n - n % 16;
-  for (int64_t i = 0; i < body; i += 16) {
-    const V8 r = MagnitudeV(Load(x + i), abs_mode, eps) * inv_m;
-    // small integer p (GeM's usual 3) by products: exact and a fraction of the exp / log cost
-    acc += p == 2.0f ? r * r : p == 1.0f ? r : p == 3.0f ? r * r * r : p == 4.0f ? (r * r) * (r * r) : Exp2V(p * Log2V(r));
-  }
-  double s = 0.0;
-  for (int l = 0; l < 16; ++l) s += acc[l];
-  for (int64_t i = body; i < n; ++i) s += std::exp(p * std::log(static_cast<double>(Magnitude(x[i], abs_mode, eps) * inv_m)));
-  return static_cast<float>(s);
-}
-
-LP_ISA_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
-LP_ISA_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
-                (x, n, abs_mode, eps, inv_m, p))
+#define LP_GLOBAL_VARIANTS(ret, name, params, args)                             \
+  LP_TARGET_AVX512 ret name##Avx512 params { return lanes16::name##Impl args; } \
+  LP_TARGET_AVX2 ret name##Avx2 params { return lanes8::name##Impl args; }      \
+  ret name##Plain params { return lanes4::name##Impl args; }                    \
+  constexpr ret(*name##Variants[]) params = {name##Plain, name##Avx2, name##Avx512};
+LP_GLOBAL_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
+LP_GLOBAL_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
+                   (x, n, abs_mode, eps, inv_m, p))
 
 // Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
 std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
