@@ -15,21 +15,25 @@ constexpr int64_t kLanes = 16;
 // A scaled sum below this may have lost its terms to float underflow: the unit is recomputed exactly.
 constexpr float kUnderflow = 1e-30f;
 
-// s[r] = sum_i w[i] * 2^(p * l[r][i]) (l in log2 units) for a block of rows against one weight row. Sixteen
-// independent partial sums (one per lane) let the compiler vectorise without reassociating.
-__attribute__((always_inline)) inline void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
-  const int64_t body = k - k % kLanes;
-  for (int64_t r = 0; r < rows; ++r) {
-    const float* lr = l + r * k;
-    float acc[kLanes] = {};
-    for (int64_t i = 0; i < body; i += kLanes)
-      for (int64_t q = 0; q < kLanes; ++q) acc[q] += w[i + q] * FastExp2(p * lr[i + q]);
-    float total = 0.0f;
-    for (int64_t q = 0; q < kLanes; ++q) total += acc[q];
-    for (int64_t i = body; i < k; ++i) total += w[i] * FastExp2(p * lr[i]);
-    s[r] = total;
-  }
-}
+#pragma GCC diagnostic ignored "-Wpsabi"  // vector types only cross always-inline functions here
+namespace lanes16 {
+constexpr int kLanes = 16;
+#include "lp_vec.h"
+
+#include "lp_norm_vec.h"  // after lp_vec.h, which it uses
+}  // namespace lanes16
+namespace lanes8 {
+constexpr int kLanes = 8;
+#include "lp_vec.h"
+
+#include "lp_norm_vec.h"  // after lp_vec.h, which it uses
+}  // namespace lanes8
+namespace lanes4 {
+constexpr int kLanes = 4;
+#include "lp_vec.h"
+
+#include "lp_norm_vec.h"  // after lp_vec.h, which it uses
+}  // namespace lanes4
 
 // log2(a / scale), the exponent form ExpDotRows takes
 __attribute__((always_inline)) inline void Log2ScaledImpl(const float* a, int64_t k, float inv_scale, float* out) {
@@ -57,7 +61,7 @@ __attribute__((always_inline)) inline void RootRowImpl(float* y, const float* z,
   const float k = 1.44269504f * inv_p;
   for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
 }
-LP_ISA_VARIANTS(void, ExpDotRows, (const float* w, const float* l, int64_t k, int64_t rows, float p, float* s), (w, l, k, rows, p, s))
+LP_LANES_VARIANTS(void, ExpDotRows, (const float* w, const float* l, int64_t k, int64_t rows, float p, float* s), (w, l, k, rows, p, s))
 LP_ISA_VARIANTS(void, Log2Scaled, (const float* a, int64_t k, float inv_scale, float* out), (a, k, inv_scale, out))
 LP_ISA_VARIANTS(void, PowRow, (float* a, int64_t k, float p), (a, k, p))
 LP_ISA_VARIANTS(void, RootRow, (float* y, const float* z, int64_t m, float e, float inv_p, float s), (y, z, m, e, inv_p, s))

@@ -96,32 +96,33 @@ LP_ISA_VARIANTS(float, Magnitudes, (const float* x, int64_t n, bool abs_mode, fl
 
 // A window over the whole plane (global = 1, GeM): two passes over x and no copies. The first finds
 // the largest magnitude m and whether a NaN is there; the second sums (a / m)^p. Its largest term is
-// 1, so the sum cannot underflow. Written with GCC vector types (lp_pool_vec.h, one lane width per
-// instruction set): the scalar FastLog / FastExp2 do not vectorise here.
+// 1, so the sum cannot underflow. Written with GCC vector types (lp_vec.h, lp_pool_vec.h: one lane width
+// per instruction set): the scalar FastLog / FastExp2 do not vectorise here.
 // (the helpers are always inlined into the per-instruction-set variants, so GCC's note that their ABI without AVX differs
 // does not apply; it is reported at the end of the file, so it is off for all of it)
 #pragma GCC diagnostic ignored "-Wpsabi"
 namespace lanes16 {
 constexpr int kLanes = 16;
-#include "lp_pool_vec.h"
+#include "lp_vec.h"
+
+#include "lp_pool_vec.h"  // after lp_vec.h, which it uses
 }  // namespace lanes16
 namespace lanes8 {
 constexpr int kLanes = 8;
-#include "lp_pool_vec.h"
+#include "lp_vec.h"
+
+#include "lp_pool_vec.h"  // after lp_vec.h, which it uses
 }  // namespace lanes8
 namespace lanes4 {
 constexpr int kLanes = 4;
-#include "lp_pool_vec.h"
+#include "lp_vec.h"
+
+#include "lp_pool_vec.h"  // after lp_vec.h, which it uses
 }  // namespace lanes4
 
-#define LP_GLOBAL_VARIANTS(ret, name, params, args)                             \
-  LP_TARGET_AVX512 ret name##Avx512 params { return lanes16::name##Impl args; } \
-  LP_TARGET_AVX2 ret name##Avx2 params { return lanes8::name##Impl args; }      \
-  ret name##Plain params { return lanes4::name##Impl args; }                    \
-  constexpr ret(*name##Variants[]) params = {name##Plain, name##Avx2, name##Avx512};
-LP_GLOBAL_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
-LP_GLOBAL_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
-                   (x, n, abs_mode, eps, inv_m, p))
+LP_LANES_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
+LP_LANES_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
+                  (x, n, abs_mode, eps, inv_m, p))
 
 // Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
 std::vector<float> AxisCounts(const Axis& a, bool include_pad) {

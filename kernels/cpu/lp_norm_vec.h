@@ -1,0 +1,37 @@
+// LpNorm's per-unit exponent loop on lp_vec.h's vectors; lp_norm.cc includes it per lane width.
+// No include guard: it is meant to be included more than once.
+
+// s[r] = sum_i w[i] 2^(p l[r][i]) for a block of rows against one weight row (l: log2 of the
+// magnitudes over their row's maximum, so <= 0; the largest term is its weight). Four rows at a
+// time share each load of w.
+__attribute__((always_inline)) inline void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
+  const int64_t body = k - k % kLanes;
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* l0 = l + r * k;
+    VF a0 = Splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i < body; i += kLanes) {
+      const VF wv = Load(w + i);
+      a0 += wv * Exp2Low(p * Load(l0 + i));
+      a1 += wv * Exp2Low(p * Load(l0 + k + i));
+      a2 += wv * Exp2Low(p * Load(l0 + 2 * k + i));
+      a3 += wv * Exp2Low(p * Load(l0 + 3 * k + i));
+    }
+    const VF* acc[4] = {&a0, &a1, &a2, &a3};
+    for (int q = 0; q < 4; ++q) {
+      float total = 0.0f;
+      for (int j = 0; j < kLanes; ++j) total += (*acc[q])[j];
+      for (int64_t i = body; i < k; ++i) total += w[i] * FastExp2(p * l0[q * k + i]);
+      s[r + q] = total;
+    }
+  }
+  for (; r < rows; ++r) {
+    const float* lr = l + r * k;
+    VF acc = Splat(0.0f);
+    for (int64_t i = 0; i < body; i += kLanes) acc += Load(w + i) * Exp2Low(p * Load(lr + i));
+    float total = 0.0f;
+    for (int j = 0; j < kLanes; ++j) total += acc[j];
+    for (int64_t i = body; i < k; ++i) total += w[i] * FastExp2(p * lr[i]);
+    s[r] = total;
+  }
+}
