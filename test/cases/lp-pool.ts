@@ -76,8 +76,8 @@ export const lpPoolCases: OpCase[] = [
     inputs: [X([2, 3, 24, 20]), { dims: [3], values: [1, 3, 7.5] }],
     attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 },
   },
-  // more planes than the CPU kernel puts in one task (it groups small planes: 32 of 16x16)
-  { name: 'lppool global gem 40 planes of 16x16', op: 'LpPool', inputs: [X([2, 20, 16, 16]), { dims: [1], values: [3] }], attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 } },
+  // more planes than the CPU kernel puts in one task (it groups planes to about 8192 elements: 2 of 64x64)
+  { name: 'lppool global gem 3 planes of 64x64', op: 'LpPool', inputs: [X([1, 3, 64, 64]), { dims: [1], values: [3] }], attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 } },
   { name: 'lppool global 1d 300 p=inf', op: 'LpPool', inputs: [X([1, 2, 300])], attrs: { global: 1, p: inf } },
   { name: 'lppool global 2d 16x16 kernel covers the plane', op: 'LpPool', inputs: [X([1, 2, 16, 16], 'tiny')], attrs: { kernel_shape: [16, 16], p: 4 } },
   {
