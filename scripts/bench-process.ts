@@ -61,7 +61,7 @@ export function spread(times: number[]): Spread {
 }
 
 /**
- * In the child: the sessions of one case timed interleaved (A B C A B C ...), so that drift of the
+ * In the child: the sessions of one case timed interleaved (A B C B C A C A B ...), so that drift of the
  * machine (frequency, neighbours) falls on all of them alike. One warm-up run each; then as many
  * rounds as fit `budgetMs` (at least `minRounds`, at most `maxRounds`). Prints one JSON line.
  */
@@ -76,7 +76,10 @@ export async function measureInterleaved(sessions: Record<string, Session>, feed
   const rounds = Math.max(opts.minRounds, Math.min(opts.maxRounds, Math.floor(opts.budgetMs / Math.max(round, 1e-3))));
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
-    for (const n of names) {
+    // the order turns each round (A B C, B C A, C A B): no path always follows the same one (a
+    // function body that sweeps gigabytes leaves cold caches behind it)
+    for (let i = 0; i < names.length; i++) {
+      const n = names[(r + i) % names.length];
       const t0 = performance.now();
       await sessions[n].run(feeds);
       times[n].push(performance.now() - t0);
