@@ -204,7 +204,9 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
         y[q] = m;  // the maximum (p = +inf), or an all-zero plane
       } else {
         const double s = LP_ISA_CALL(isa_, SumPowScaled)(xp, plane, abs_, attrs_.eps, 1.0f / m, pc);
-        y[q] = static_cast<float>(m * std::pow(s / z[0], 1.0 / pc));
+        // the root by the fast log / exp (relative error about 3e-7; std::pow per plane cost more than
+        // the plane's sum for GeM's 14 x 14 planes)
+        y[q] = m * FastExp2(FastLog(static_cast<float>(s / z[0])) * (1.44269504f / pc));
       }
     };
     // planes in groups of some thousand elements per task: a GeM head has many small planes (512 of

@@ -325,7 +325,11 @@ struct RunJob {
   std::vector<std::string> in_names, out_names;
   std::vector<std::vector<int64_t>> dims;
   std::vector<const TypeInfo*> types;
-  std::vector<std::vector<uint8_t>> data;
+  // the inputs' bytes, read in place (as onnxruntime-node does): the references keep the JS arrays
+  // alive until the run completes
+  std::vector<void*> data;
+  std::vector<size_t> bytes;
+  std::vector<napi_ref> buffers;
   std::vector<Ort::Value> results;
   std::string error;
   napi_deferred deferred;
@@ -339,8 +343,8 @@ void Execute(napi_env, void* p) {
     std::vector<Ort::Value> inputs;
     std::vector<const char*> in_names, out_names;
     for (size_t i = 0; i < job->in_names.size(); ++i) {
-      inputs.push_back(Ort::Value::CreateTensor(mem, job->data[i].data(), job->data[i].size(), job->dims[i].data(), job->dims[i].size(),
-                                                job->types[i]->ort));
+      inputs.push_back(
+          Ort::Value::CreateTensor(mem, job->data[i], job->bytes[i], job->dims[i].data(), job->dims[i].size(), job->types[i]->ort));
       in_names.push_back(job->in_names[i].c_str());
     }
     for (const auto& n : job->out_names) out_names.push_back(n.c_str());
@@ -356,6 +360,7 @@ void Execute(napi_env, void* p) {
 void Complete(napi_env env, napi_status, void* p) {
   std::unique_ptr<RunJob> job(static_cast<RunJob*>(p));
   napi_delete_reference(env, job->session_ref);
+  for (napi_ref r : job->buffers) napi_delete_reference(env, r);
   napi_delete_async_work(env, job->work);
   if (!job->error.empty()) {
     napi_value msg, err;
@@ -411,6 +416,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
   if (s == nullptr) return nullptr;
   auto job = std::make_unique<RunJob>();
   job->session = s;
+  std::vector<napi_value> arrays;
   uint32_t n = 0;
   NAPI(napi_get_array_length(env, argv[1], &n));
   for (uint32_t i = 0; i < n; ++i) {
@@ -448,8 +454,9 @@ napi_value Run(napi_env env, napi_callback_info info) {
       return Throw(env, "input '" + job->in_names.back() + "': its data has " + std::to_string(len * TypedArrayElementBytes(tt)) +
                             " bytes, its dims need " + std::to_string(bytes));
     }
-    // copy: the JS buffer may be changed or collected while the run is in flight
-    job->data.emplace_back(static_cast<uint8_t*>(data), static_cast<uint8_t*>(data) + bytes);
+    job->data.push_back(data);
+    job->bytes.push_back(bytes);
+    arrays.push_back(buf);
   }
   uint32_t no = 0;
   NAPI(napi_get_array_length(env, argv[5], &no));
@@ -459,6 +466,11 @@ napi_value Run(napi_env env, napi_callback_info info) {
     job->out_names.push_back(GetString(env, name));
   }
   NAPI(napi_create_reference(env, argv[0], 1, &job->session_ref));
+  for (napi_value a : arrays) {
+    napi_ref r;
+    NAPI(napi_create_reference(env, a, 1, &r));
+    job->buffers.push_back(r);
+  }
   napi_value promise, resource;
   NAPI(napi_create_promise(env, &job->deferred, &promise));
   NAPI(napi_create_string_utf8(env, "lp-onnx.run", NAPI_AUTO_LENGTH, &resource));
