@@ -25,22 +25,25 @@ __attribute__((always_inline)) inline float PlaneMaxImpl(const float* x, int64_t
   return m;
 }
 
+// (a(x) / m)^p; small integer p (GeM's usual 3) by products: exact and a fraction of the exp / log
+// cost. A function, not a lambda: a lambda's call is not always inlined, and a vector crossing a
+// call between instruction sets changes its ABI.
+__attribute__((always_inline)) inline VF PowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
+  const VF r = MagnitudeV(v, abs_mode, eps) * inv_m;
+  return p == 2.0f ? r * r : p == 1.0f ? r : p == 3.0f ? r * r * r : p == 4.0f ? (r * r) * (r * r) : Exp2V(p * Log2V(r));
+}
+
 __attribute__((always_inline)) inline float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
-  // small integer p (GeM's usual 3) by products: exact and a fraction of the exp / log cost
-  const auto term = [&](VF v) {
-    const VF r = MagnitudeV(v, abs_mode, eps) * inv_m;
-    return p == 2.0f ? r * r : p == 1.0f ? r : p == 3.0f ? r * r * r : p == 4.0f ? (r * r) * (r * r) : Exp2V(p * Log2V(r));
-  };
   VF acc = Splat(0.0f);
   const int64_t body = n - n % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) acc += term(Load(x + i));
+  for (int64_t i = 0; i < body; i += kLanes) acc += PowTerm(Load(x + i), abs_mode, eps, inv_m, p);
   double s = 0.0;
   for (int l = 0; l < kLanes; ++l) s += acc[l];
   if (body < n) {
     // the tail in one more vector; its lanes past n (a(0) = eps there) are left out of the sum
     float part[kLanes] = {};
     std::memcpy(part, x + body, sizeof(float) * (n - body));
-    const VF t = term(Load(part));
+    const VF t = PowTerm(Load(part), abs_mode, eps, inv_m, p);
     for (int64_t l = 0; l < n - body; ++l) s += t[l];
   }
   return static_cast<float>(s);

@@ -325,7 +325,7 @@ struct RunJob {
   std::vector<std::string> in_names, out_names;
   std::vector<std::vector<int64_t>> dims;
   std::vector<const TypeInfo*> types;
-  // the inputs' bytes, read in place (as onnxruntime-node does): the references keep the JS arrays
+  // the inputs' bytes, read in place (no copy): the references keep the JS arrays
   // alive until the run completes
   std::vector<void*> data;
   std::vector<size_t> bytes;
