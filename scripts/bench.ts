@@ -28,32 +28,26 @@ function caseNamed(name: string): BenchCase {
   return c;
 }
 
-async function session(c: BenchCase, path: Path) {
-  const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
-  // fused: lp-onnx/node; body and anchor: stock onnxruntime-node
+/** A path's runtime (fused: lp-onnx/node; body and anchor: stock onnxruntime-node) and its model. */
+function pathOf(c: BenchCase, path: Path) {
   const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
   if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
-  return { ort, session: await ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }) };
-}
-
-function feeds(c: BenchCase, ort: { Tensor: new (t: string, d: Float32Array, dims: number[]) => unknown }) {
-  return { X: new ort.Tensor('float32', seededWeights(2)(c.input.reduce((p, q) => p * q, 1)), c.input) };
+  const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
+  const feeds = { X: new ort.Tensor('float32', seededWeights(2)(c.input.reduce((p: number, q: number) => p * q, 1)), c.input) };
+  return { create: () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }), feeds };
 }
 
 async function child(args: string[]): Promise<void> {
   const opt = (k: string) => args[args.indexOf(k) + 1];
   const c = caseNamed(opt('--case'));
   if (args.includes('--memory')) {
-    const path = opt('--path') as Path;
-    const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
-    const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
-    if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
-    await measureSession(() => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }), feeds(c, ort), 1);
+    const p = pathOf(c, opt('--path') as Path);
+    await measureSession(p.create, p.feeds, 1);
     return;
   }
-  const made = await Promise.all(PATHS.map((p) => session(c, p)));
-  const sessions = Object.fromEntries(PATHS.map((p, i) => [p, made[i].session]));
-  await measureInterleaved(sessions, feeds(c, made[0].ort), { budgetMs: 6000, minRounds: 7, maxRounds: Number(opt('--rounds')) || 41 });
+  const paths = PATHS.map((p) => pathOf(c, p));
+  const sessions = Object.fromEntries(await Promise.all(PATHS.map(async (p, i) => [p, await paths[i].create()])));
+  await measureInterleaved(sessions, paths[0].feeds, { budgetMs: 6000, minRounds: 7, maxRounds: Number(opt('--rounds')) || 41 });
 }
 
 function torchPeer(c: BenchCase, rounds: number): Spread | string {

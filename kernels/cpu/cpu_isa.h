@@ -37,8 +37,8 @@ void SetIsaOverride(const std::string& name);
 #define LP_ISA_VARIANTS(ret, name, params, args) LP_ISA_VARIANTS_OF(ret, name, name##Impl, params, args)
 #define LP_ISA_CALL(isa, name) name##Variants[static_cast<int>(isa)]
 
-// The same for bodies written on lp_vec.h's vectors, included by the kernel in the namespaces
-// lanes16, lanes8 and lanes4: AVX-512 takes 16 lanes, AVX2 8, plain x86-64 4.
+// The same for bodies written on lp_vec.h's vectors, in the namespaces lanes16, lanes8 and lanes4
+// of lp_lanes.h: AVX-512 takes 16 lanes, AVX2 8, plain x86-64 4.
 #define LP_LANES_VARIANTS(ret, name, params, args)                              \
   LP_TARGET_AVX512 ret name##Avx512 params { return lanes16::name##Impl args; } \
   LP_TARGET_AVX2 ret name##Avx2 params { return lanes8::name##Impl args; }      \

@@ -15,25 +15,8 @@ constexpr int64_t kLanes = 16;
 // A scaled sum below this may have lost its terms to float underflow: the unit is recomputed exactly.
 constexpr float kUnderflow = 1e-30f;
 
-#pragma GCC diagnostic ignored "-Wpsabi"  // vector types only cross always-inline functions here
-namespace lanes16 {
-constexpr int kLanes = 16;
-#include "lp_vec.h"
-
-#include "lp_norm_vec.h"  // after lp_vec.h, which it uses
-}  // namespace lanes16
-namespace lanes8 {
-constexpr int kLanes = 8;
-#include "lp_vec.h"
-
-#include "lp_norm_vec.h"  // after lp_vec.h, which it uses
-}  // namespace lanes8
-namespace lanes4 {
-constexpr int kLanes = 4;
-#include "lp_vec.h"
-
-#include "lp_norm_vec.h"  // after lp_vec.h, which it uses
-}  // namespace lanes4
+#define LP_VEC_LOOPS "lp_norm_vec.h"
+#include "lp_lanes.h"
 
 // log2(a / scale), the exponent form ExpDotRows takes
 __attribute__((always_inline)) inline void Log2ScaledImpl(const float* a, int64_t k, float inv_scale, float* out) {

@@ -1,4 +1,4 @@
-// LpNorm's per-unit exponent loop on lp_vec.h's vectors; lp_norm.cc includes it per lane width.
+// LpNorm's per-unit exponent loop on lp_vec.h's vectors; lp_lanes.h includes it per lane width.
 // No include guard: it is meant to be included more than once.
 
 // s[r] = sum_i w[i] 2^(p l[r][i]) for a block of rows against one weight row (l: log2 of the

@@ -97,28 +97,9 @@ LP_ISA_VARIANTS(float, Magnitudes, (const float* x, int64_t n, bool abs_mode, fl
 // A window over the whole plane (global = 1, GeM): two passes over x and no copies. The first finds
 // the largest magnitude m and whether a NaN is there; the second sums (a / m)^p. Its largest term is
 // 1, so the sum cannot underflow. Written with GCC vector types (lp_vec.h, lp_pool_vec.h: one lane width
-// per instruction set): the scalar FastLog / FastExp2 do not vectorise here.
-// (the helpers are always inlined into the per-instruction-set variants, so GCC's note that their ABI without AVX differs
-// does not apply; it is reported at the end of the file, so it is off for all of it)
-#pragma GCC diagnostic ignored "-Wpsabi"
-namespace lanes16 {
-constexpr int kLanes = 16;
-#include "lp_vec.h"
-
-#include "lp_pool_vec.h"  // after lp_vec.h, which it uses
-}  // namespace lanes16
-namespace lanes8 {
-constexpr int kLanes = 8;
-#include "lp_vec.h"
-
-#include "lp_pool_vec.h"  // after lp_vec.h, which it uses
-}  // namespace lanes8
-namespace lanes4 {
-constexpr int kLanes = 4;
-#include "lp_vec.h"
-
-#include "lp_pool_vec.h"  // after lp_vec.h, which it uses
-}  // namespace lanes4
+// per instruction set, lp_lanes.h): the scalar FastLog / FastExp2 do not vectorise here.
+#define LP_VEC_LOOPS "lp_pool_vec.h"
+#include "lp_lanes.h"
 
 LP_LANES_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
 LP_LANES_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),

@@ -1,4 +1,4 @@
-// LpPool's global-window loops (GeM) on lp_vec.h's vectors; lp_pool.cc includes it per lane width.
+// LpPool's global-window loops (GeM) on lp_vec.h's vectors; lp_lanes.h includes it per lane width.
 // No include guard: it is meant to be included more than once.
 __attribute__((always_inline)) inline float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float eps, bool* nan) {
   VF m8 = Splat(0.0f);

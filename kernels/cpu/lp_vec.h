@@ -1,5 +1,5 @@
-// Vector arithmetic of the CPU kernels, written once for GCC vector types of kLanes lanes: a kernel
-// includes this file (then its own *_vec.h) in one namespace per lane width (kLanes defined there):
+// Vector arithmetic of the CPU kernels, written once for GCC vector types of kLanes lanes: lp_lanes.h
+// includes this file (then the kernel's own *_vec.h) in one namespace per lane width (kLanes defined there):
 // 16 for AVX-512, 8 for AVX2 (a 16-lane type under AVX2 is kept on the stack), 4 for plain x86-64.
 // No include guard: it is meant to be included more than once.
 typedef float VF __attribute__((vector_size(kLanes * sizeof(float))));

@@ -1,0 +1,29 @@
+// The lane widths of lp_vec.h, one namespace each: lanes16 (AVX-512), lanes8 (AVX2), lanes4 (plain
+// x86-64), each with lp_vec.h and the kernel's own loops, the file LP_VEC_LOOPS names. A kernel
+// defines LP_VEC_LOOPS, includes this file inside its anonymous namespace, and makes its variants
+// with LP_LANES_VARIANTS (cpu_isa.h). No include guard: one inclusion per kernel file.
+#ifndef LP_VEC_LOOPS
+#error "define LP_VEC_LOOPS (the kernel's *_vec.h) before including lp_lanes.h"
+#endif
+// vector types only cross always-inline functions here, so GCC's note that their ABI without AVX
+// differs does not apply (it is reported at the end of the file, so it is off for all of it)
+#pragma GCC diagnostic ignored "-Wpsabi"
+namespace lanes16 {
+constexpr int kLanes = 16;
+#include "lp_vec.h"
+// the kernel's loops, after lp_vec.h, which they use
+#include LP_VEC_LOOPS
+}  // namespace lanes16
+namespace lanes8 {
+constexpr int kLanes = 8;
+#include "lp_vec.h"
+// the kernel's loops, after lp_vec.h, which they use
+#include LP_VEC_LOOPS
+}  // namespace lanes8
+namespace lanes4 {
+constexpr int kLanes = 4;
+#include "lp_vec.h"
+// the kernel's loops, after lp_vec.h, which they use
+#include LP_VEC_LOOPS
+}  // namespace lanes4
+#undef LP_VEC_LOOPS
