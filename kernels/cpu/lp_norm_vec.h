@@ -12,10 +12,10 @@ __attribute__((always_inline)) inline void ExpDotRowsImpl(const float* w, const 
     VF a0 = Splat(0.0f), a1 = a0, a2 = a0, a3 = a0;
     for (int64_t i = 0; i < body; i += kLanes) {
       const VF wv = Load(w + i);
-      a0 += wv * Exp2Low(p * Load(l0 + i));
-      a1 += wv * Exp2Low(p * Load(l0 + k + i));
-      a2 += wv * Exp2Low(p * Load(l0 + 2 * k + i));
-      a3 += wv * Exp2Low(p * Load(l0 + 3 * k + i));
+      a0 += wv * Exp2Term(p * Load(l0 + i));
+      a1 += wv * Exp2Term(p * Load(l0 + k + i));
+      a2 += wv * Exp2Term(p * Load(l0 + 2 * k + i));
+      a3 += wv * Exp2Term(p * Load(l0 + 3 * k + i));
     }
     const VF* acc[4] = {&a0, &a1, &a2, &a3};
     for (int q = 0; q < 4; ++q) {
@@ -28,7 +28,7 @@ __attribute__((always_inline)) inline void ExpDotRowsImpl(const float* w, const 
   for (; r < rows; ++r) {
     const float* lr = l + r * k;
     VF acc = Splat(0.0f);
-    for (int64_t i = 0; i < body; i += kLanes) acc += Load(w + i) * Exp2Low(p * Load(lr + i));
+    for (int64_t i = 0; i < body; i += kLanes) acc += Load(w + i) * Exp2Term(p * Load(lr + i));
     float total = 0.0f;
     for (int j = 0; j < kLanes; ++j) total += acc[j];
     for (int64_t i = body; i < k; ++i) total += w[i] * FastExp2(p * lr[i]);

@@ -1,109 +1,39 @@
 // LpPool on the CPU (ops.md). Per (n, c) plane: each input element is powered once, relative to
-// the plane maximum M (u = (a / M)^p, vectorised); the windows sum u by separable passes over a
-// zero-padded copy (one pass per axis, vectorised along rows) and finish as y = M (sum / Z)^(1/p).
-// A window whose sum is so small that its terms may have underflowed (its maximum far below M) is
-// recomputed exactly, scaled by its own maximum. p = +inf takes the same passes with max.
+// the plane maximum M (u = (a / M)^p, vectorised), into a zero-padded copy of the plane; each output
+// row combines the rows of its windows column by column, then sums along the row, and finishes as
+// y = M (sum / Z)^(1/p). A window whose sum is so small that its terms may have underflowed (its
+// maximum far below M) is recomputed exactly, scaled by its own maximum. p = +inf takes the same
+// steps with max.
 #include "lp_pool.h"
 
 namespace lp {
 
 namespace {
-__attribute__((always_inline)) inline void PowScaledImpl(const float* a, int64_t n, float inv_m, float p, float* u) {
-  if (p == 1.0f) {
-    for (int64_t i = 0; i < n; ++i) u[i] = a[i] * inv_m;
-  } else if (p == 2.0f) {
-    for (int64_t i = 0; i < n; ++i) {
-      const float r = a[i] * inv_m;
-      u[i] = r * r;
-    }
-  } else {
-    const float p2 = p * 1.44269504f;
-    for (int64_t i = 0; i < n; ++i) u[i] = FastExp2(p2 * FastLog(a[i] * inv_m));
-  }
-}
-
-// y = scale * (s / z)^(1/p), vectorised (s = 0 gives 0, NaN stays NaN).
-__attribute__((always_inline)) inline void RootImpl(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
-  const float k = 1.44269504f * inv_p;
-  for (int64_t i = 0; i < n; ++i) y[i] = scale * FastExp2(k * FastLog(s[i] / z[i]));
-}
-
-// One separable pass along an axis: in [outer, n_in, inner] -> out [outer, n_out, inner],
-// out[o] = sum (or NaN-propagating max) over k of in[o * stride + k * dilation].
-template <bool kMax>
-__attribute__((always_inline)) inline void PassImpl(const float* in, float* out, int64_t outer, int64_t n_in, int64_t inner, int64_t n_out,
-                                                    int64_t kernel, int64_t stride, int64_t dilation) {
-  for (int64_t t = 0; t < outer; ++t) {
-    const float* src = in + t * n_in * inner;
-    float* dst = out + t * n_out * inner;
-    for (int64_t i = 0; i < n_out * inner; ++i) dst[i] = 0.0f;
-    if (inner == 1) {
-      for (int64_t k = 0; k < kernel; ++k) {
-        const float* s = src + k * dilation;
-        for (int64_t o = 0; o < n_out; ++o) {
-          const float v = s[o * stride];
-          if (kMax)
-            dst[o] = (v > dst[o] || v != v) ? v : dst[o];
-          else
-            dst[o] += v;
-        }
-      }
-    } else {
-      for (int64_t o = 0; o < n_out; ++o) {
-        float* d = dst + o * inner;
-        for (int64_t k = 0; k < kernel; ++k) {
-          const float* s = src + (o * stride + k * dilation) * inner;
-          for (int64_t j = 0; j < inner; ++j) {
-            if (kMax)
-              d[j] = (s[j] > d[j] || s[j] != s[j]) ? s[j] : d[j];
-            else
-              d[j] += s[j];
-          }
-        }
-      }
-    }
-  }
-}
-
-// a(x) for a plane and its maximum (16 lane maxima, so the loop vectorises; NaN shows in the sums).
-__attribute__((always_inline)) inline float MagnitudesImpl(const float* x, int64_t n, bool abs_mode, float eps, float* a) {
-  float lane[16] = {};
-  const int64_t body = n - n % 16;
-  for (int64_t i = 0; i < body; i += 16)
-    for (int64_t l = 0; l < 16; ++l) {
-      const float v0 = abs_mode ? std::fabs(x[i + l]) : x[i + l];
-      const float v = v0 > eps ? v0 : (v0 != v0 ? v0 : eps);
-      a[i + l] = v;
-      lane[l] = v > lane[l] ? v : lane[l];
-    }
-  float m = 0.0f;
-  for (int64_t l = 0; l < 16; ++l) m = lane[l] > m ? lane[l] : m;
-  for (int64_t i = body; i < n; ++i) {
-    a[i] = Magnitude(x[i], abs_mode, eps);
-    m = a[i] > m ? a[i] : m;
-  }
-  return m;
-}
-
-LP_ISA_VARIANTS(void, PowScaled, (const float* a, int64_t n, float inv_m, float p, float* u), (a, n, inv_m, p, u))
-LP_ISA_VARIANTS(void, Root, (const float* s, const float* z, int64_t n, float inv_p, float scale, float* y), (s, z, n, inv_p, scale, y))
-#define LP_PASS_PARAMS \
-  (const float* in, float* out, int64_t outer, int64_t n_in, int64_t inner, int64_t n_out, int64_t kernel, int64_t stride, int64_t dilation)
-#define LP_PASS_ARGS (in, out, outer, n_in, inner, n_out, kernel, stride, dilation)
-LP_ISA_VARIANTS_OF(void, PassSum, PassImpl<false>, LP_PASS_PARAMS, LP_PASS_ARGS)
-LP_ISA_VARIANTS_OF(void, PassMax, PassImpl<true>, LP_PASS_PARAMS, LP_PASS_ARGS)
-LP_ISA_VARIANTS(float, Magnitudes, (const float* x, int64_t n, bool abs_mode, float eps, float* a), (x, n, abs_mode, eps, a))
+// The resolved geometry of a windowed LpPool, as three axes (a 1D / 2D input has unit leading
+// axes): the input, its pads, the padded extent (pads plus the ceil_mode overhang, so that every tap
+// exists), the columns the windows read along the last axis, the outputs and their taps.
+struct Windows {
+  int64_t in[3], pad[3], padded[3], read[3], out[3], kernel[3], stride[3], dilation[3];
+  // Z for each output of a plane (1s when mean = 0)
+  const float* z;
+  bool abs_mode;
+  float eps;
+};
 
 // A window over the whole plane (global = 1, GeM): two passes over x and no copies. The first finds
 // the largest magnitude m and whether a NaN is there; the second sums (a / m)^p. Its largest term is
-// 1, so the sum cannot underflow. Written with GCC vector types (lp_vec.h, lp_pool_vec.h: one lane width
-// per instruction set, lp_lanes.h): the scalar FastLog / FastExp2 do not vectorise here.
+// 1, so the sum cannot underflow. Other windows: the plane's terms (a / m)^p once each, into a
+// zero-padded copy, then the window sums row by row. Written with GCC vector types (lp_vec.h,
+// lp_pool_vec.h: one lane width per instruction set, lp_lanes.h): the scalar FastLog / FastExp2 do
+// not vectorise here.
 #define LP_VEC_LOOPS "lp_pool_vec.h"
 #include "lp_lanes.h"
 
 LP_LANES_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
 LP_LANES_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
                   (x, n, abs_mode, eps, inv_m, p))
+LP_LANES_VARIANTS(void, WindowPlane, (const Windows& w, const float* x, float p, float m, float* padded, float* acc, float* sums, float* y),
+                  (w, x, p, m, padded, acc, sums, y))
 
 // Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
 std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
@@ -117,6 +47,36 @@ std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
     c[o] = static_cast<float>(n);
   }
   return c;
+}
+
+// Windows whose sum is tiny may have lost terms to underflow: recompute them exactly, each scaled by
+// its own maximum.
+void RecomputeTiny(const Windows& w, const float* x, float p, const float* sums, float* y) {
+  const int64_t out_plane = w.out[0] * w.out[1] * w.out[2];
+  for (int64_t o = 0; o < out_plane; ++o) {
+    if (!(sums[o] < 1e-25f)) continue;
+    const int64_t o0 = o / (w.out[1] * w.out[2]), o1 = (o / w.out[2]) % w.out[1], o2 = o % w.out[2];
+    std::vector<float> window;
+    for (int64_t k0 = 0; k0 < w.kernel[0]; ++k0) {
+      const int64_t i0 = o0 * w.stride[0] - w.pad[0] + k0 * w.dilation[0];
+      if (i0 < 0 || i0 >= w.in[0]) continue;
+      for (int64_t k1 = 0; k1 < w.kernel[1]; ++k1) {
+        const int64_t i1 = o1 * w.stride[1] - w.pad[1] + k1 * w.dilation[1];
+        if (i1 < 0 || i1 >= w.in[1]) continue;
+        for (int64_t k2 = 0; k2 < w.kernel[2]; ++k2) {
+          const int64_t i2 = o2 * w.stride[2] - w.pad[2] + k2 * w.dilation[2];
+          if (i2 >= 0 && i2 < w.in[2]) window.push_back(Magnitude(x[(i0 * w.in[1] + i1) * w.in[2] + i2], w.abs_mode, w.eps));
+        }
+      }
+    }
+    float mx = 0.0f;
+    for (float v : window) mx = v > mx ? v : mx;
+    double se = 0.0;
+    if (mx > 0.0f)
+      for (float v : window)
+        if (v > 0) se += std::exp(p * std::log(static_cast<double>(v) / mx));
+    y[o] = mx > 0.0f ? static_cast<float>(mx * std::pow(se / w.z[o], 1.0 / p)) : 0.0f;
+  }
 }
 }  // namespace
 
@@ -200,68 +160,34 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     return;
   }
 
-  ParallelFor(ctx, static_cast<size_t>(n * c), [&](size_t q) {
-    const int64_t ch = static_cast<int64_t>(q) % c;
-    const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
-    const float* xp = plane > 0 ? x + q * plane : nullptr;
-    float* yp = y + q * out_plane;
-    const bool finite = pc != inf;
-    std::vector<float> a(plane), padded(P[0] * P[1] * P[2], 0.0f);
-    const float big = LP_ISA_CALL(isa_, Magnitudes)(xp, plane, abs_, attrs_.eps, a.data());
-    const float scale = big > 0 ? big : 1.0f;
-    std::vector<float> u;
-    const float* src = a.data();
-    if (finite) {
-      u.resize(plane);
-      LP_ISA_CALL(isa_, PowScaled)(a.data(), plane, 1.0f / scale, pc, u.data());
-      src = u.data();
-    }
-    for (int64_t i0 = 0; i0 < A0.input && plane > 0; ++i0)
-      for (int64_t i1 = 0; i1 < A1.input; ++i1)
-        std::memcpy(padded.data() + ((i0 + A0.pad_begin) * P[1] + i1 + A1.pad_begin) * P[2] + A2.pad_begin,
-                    src + (i0 * A1.input + i1) * A2.input, sizeof(float) * A2.input);
-    // three separable passes: axis 2, then 1, then 0
-    std::vector<float> t2(P[0] * P[1] * A2.output), t1(P[0] * A1.output * A2.output), s(out_plane);
-    auto pass = finite ? LP_ISA_CALL(isa_, PassSum) : LP_ISA_CALL(isa_, PassMax);
-    pass(padded.data(), t2.data(), P[0] * P[1], P[2], 1, A2.output, A2.kernel, A2.stride, A2.dilation);
-    pass(t2.data(), P[0] == 1 ? s.data() : t1.data(), P[0], P[1], A2.output, A1.output, A1.kernel, A1.stride, A1.dilation);
-    // the leading axis of a 1D / 2D input is a unit axis: nothing to pool there
-    if (P[0] != 1) pass(t1.data(), s.data(), 1, P[0], A1.output * A2.output, A0.output, A0.kernel, A0.stride, A0.dilation);
-    if (!finite) {
-      std::memcpy(yp, s.data(), sizeof(float) * out_plane);
-      return;
-    }
-    LP_ISA_CALL(isa_, Root)(s.data(), z.data(), out_plane, 1.0f / pc, big, yp);
-    // Windows whose sum is tiny may have lost terms to underflow: recompute them exactly.
-    for (int64_t o = 0; o < out_plane; ++o) {
-      if (!(s[o] < 1e-25f) || s[o] != s[o]) continue;
-      const int64_t o0 = o / (A1.output * A2.output), o1 = (o / A2.output) % A1.output, o2 = o % A2.output;
-      float mx = 0.0f;
-      for (int pass_ = 0; pass_ < 2; ++pass_) {
-        double se = 0.0;
-        for (int64_t k0 = 0; k0 < A0.kernel; ++k0) {
-          const int64_t i0 = o0 * A0.stride - A0.pad_begin + k0 * A0.dilation;
-          if (i0 < 0 || i0 >= A0.input) continue;
-          for (int64_t k1 = 0; k1 < A1.kernel; ++k1) {
-            const int64_t i1 = o1 * A1.stride - A1.pad_begin + k1 * A1.dilation;
-            if (i1 < 0 || i1 >= A1.input) continue;
-            for (int64_t k2 = 0; k2 < A2.kernel; ++k2) {
-              const int64_t i2 = o2 * A2.stride - A2.pad_begin + k2 * A2.dilation;
-              if (i2 < 0 || i2 >= A2.input) continue;
-              const float v = a[(i0 * A1.input + i1) * A2.input + i2];
-              if (pass_ == 0)
-                mx = v > mx ? v : mx;
-              else if (v > 0)
-                se += std::exp(pc * std::log(static_cast<double>(v) / mx));
-            }
-          }
-        }
-        if (pass_ == 1) yp[o] = mx > 0 ? static_cast<float>(mx * std::pow(se / z[o], 1.0 / pc)) : 0.0f;
-        if (mx == 0.0f) {
-          yp[o] = 0.0f;
-          break;
-        }
-      }
+  Windows w{};
+  for (int i = 0; i < 3; ++i) {
+    const Axis& a = axes[i];
+    w.in[i] = a.input;
+    w.pad[i] = a.pad_begin;
+    w.padded[i] = P[i];
+    w.read[i] = (a.output - 1) * a.stride + a.dilation * (a.kernel - 1) + 1;
+    w.out[i] = a.output;
+    w.kernel[i] = a.kernel;
+    w.stride[i] = a.stride;
+    w.dilation[i] = a.dilation;
+  }
+  w.z = z.data();
+  w.abs_mode = abs_;
+  w.eps = attrs_.eps;
+  // planes in groups of some ten thousand elements per task, each group with its own padded plane
+  const int64_t planes = n * c, group = std::max<int64_t>(1, 32768 / std::max<int64_t>(plane, 1));
+  ParallelFor(ctx, static_cast<size_t>((planes + group - 1) / group), [&](size_t t) {
+    std::vector<float> padded(P[0] * P[1] * P[2], 0.0f), acc(w.read[2]), sums(out_plane);
+    const int64_t q0 = static_cast<int64_t>(t) * group;
+    for (int64_t q = q0; q < std::min(planes, q0 + group); ++q) {
+      const float pc = p ? p[np == 1 ? 0 : q % c] : attrs_.p;
+      const float* xp = x + q * plane;
+      float* yp = y + q * out_plane;
+      bool nan = false;
+      const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
+      LP_ISA_CALL(isa_, WindowPlane)(w, xp, pc, m, padded.data(), acc.data(), sums.data(), yp);
+      if (pc != inf) RecomputeTiny(w, xp, pc, sums.data(), yp);
     }
   });
 }
