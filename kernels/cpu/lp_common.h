@@ -3,6 +3,7 @@
 // Attributes are read through kernels/schema (the schemas of ops/).
 #pragma once
 
+#include <immintrin.h>
 #include <algorithm>
 #include <cmath>
 #include <cstdint>

@@ -8,12 +8,11 @@
 // vector types only cross always-inline functions here, so GCC's note that their ABI without AVX
 // differs does not apply (it is reported at the end of the file, so it is off for all of it)
 #pragma GCC diagnostic ignored "-Wpsabi"
-// lanes16 is compiled for AVX-512 throughout (it is only called from the AVX-512 variants), so that
-// lp_vec.h may use AVX-512 instructions there (LP_VEC_AVX512)
-#include <immintrin.h>
-#pragma GCC push_options
-#pragma GCC target("avx512f,avx512dq,avx512bw,avx512vl,avx2,fma")
-#define LP_VEC_AVX512 1
+// LP_VEC_AVX512 would let lp_vec.h use AVX-512 instructions (getexp, getmant, scalef) in lanes16;
+// off: both ways tried (#pragma GCC target over lanes16, a target attribute per function) made
+// the differential fuzz abort in libstdc++ code (free(): invalid pointer), not yet understood.
+#define LP_VEC_AVX512 0
+#define LP_VEC_INLINE __attribute__((always_inline)) inline
 namespace lanes16 {
 constexpr int kLanes = 16;
 #include "lp_vec.h"
@@ -21,8 +20,9 @@ constexpr int kLanes = 16;
 #include LP_VEC_LOOPS
 }  // namespace lanes16
 #undef LP_VEC_AVX512
-#pragma GCC pop_options
+#undef LP_VEC_INLINE
 #define LP_VEC_AVX512 0
+#define LP_VEC_INLINE __attribute__((always_inline)) inline
 namespace lanes8 {
 constexpr int kLanes = 8;
 #include "lp_vec.h"
@@ -36,4 +36,5 @@ constexpr int kLanes = 4;
 #include LP_VEC_LOOPS
 }  // namespace lanes4
 #undef LP_VEC_AVX512
+#undef LP_VEC_INLINE
 #undef LP_VEC_LOOPS

@@ -4,7 +4,7 @@
 // s[r] = sum_i w[i] 2^(p l[r][i]) for a block of rows against one weight row (l: log2 of the
 // magnitudes over their row's maximum, so <= 0; the largest term is its weight). Four rows at a
 // time share each load of w.
-__attribute__((always_inline)) inline void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
+LP_VEC_INLINE void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
   const int64_t body = k - k % kLanes;
   int64_t r = 0;
   for (; r + 4 <= rows; r += 4) {

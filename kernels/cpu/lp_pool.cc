@@ -32,8 +32,10 @@ struct Windows {
 LP_LANES_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
 LP_LANES_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
                   (x, n, abs_mode, eps, inv_m, p))
-LP_LANES_VARIANTS(void, WindowPlane, (const Windows& w, const float* x, float p, float m, float* padded, float* acc, float* sums, float* y),
-                  (w, x, p, m, padded, acc, sums, y))
+LP_LANES_VARIANTS(bool, WindowPlane,
+                  (const Windows& w, const float* x, const float* next, float p, float m, float* padded, const float* zeros, float* acc,
+                   float* sums, float* y),
+                  (w, x, next, p, m, padded, zeros, acc, sums, y))
 
 // Taps of one axis that count in Z for each output (inside the input, or inside the pads too).
 std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
@@ -175,10 +177,10 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   w.z = z.data();
   w.abs_mode = abs_;
   w.eps = attrs_.eps;
-  // planes in groups of some ten thousand elements per task, each group with its own padded plane
-  const int64_t planes = n * c, group = std::max<int64_t>(1, 32768 / std::max<int64_t>(plane, 1));
+  // planes in groups of about 10^5 elements per task, each group with its own padded plane
+  const int64_t planes = n * c, group = std::max<int64_t>(1, 131072 / std::max<int64_t>(plane, 1));
   ParallelFor(ctx, static_cast<size_t>((planes + group - 1) / group), [&](size_t t) {
-    std::vector<float> padded(P[0] * P[1] * P[2], 0.0f), acc(w.read[2]), sums(out_plane);
+    std::vector<float> padded(P[0] * P[1] * P[2], 0.0f), zeros(w.read[2], 0.0f), acc(w.read[2]), sums(out_plane);
     const int64_t q0 = static_cast<int64_t>(t) * group;
     for (int64_t q = q0; q < std::min(planes, q0 + group); ++q) {
       const float pc = p ? p[np == 1 ? 0 : q % c] : attrs_.p;
@@ -186,8 +188,9 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
       float* yp = y + q * out_plane;
       bool nan = false;
       const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
-      LP_ISA_CALL(isa_, WindowPlane)(w, xp, pc, m, padded.data(), acc.data(), sums.data(), yp);
-      if (pc != inf) RecomputeTiny(w, xp, pc, sums.data(), yp);
+      const float* next = q + 1 < planes ? xp + plane : nullptr;
+      if (LP_ISA_CALL(isa_, WindowPlane)(w, xp, next, pc, m, padded.data(), zeros.data(), acc.data(), sums.data(), yp))
+        RecomputeTiny(w, xp, pc, sums.data(), yp);
     }
   });
 }

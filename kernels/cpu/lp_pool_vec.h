@@ -1,6 +1,6 @@
 // LpPool's global-window loops (GeM) on lp_vec.h's vectors; lp_lanes.h includes it per lane width.
 // No include guard: it is meant to be included more than once.
-__attribute__((always_inline)) inline float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float eps, bool* nan) {
+LP_VEC_INLINE float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float eps, bool* nan) {
   VF m8 = Splat(0.0f);
   VI bad = VI{};
   const int64_t body = n - n % kLanes;
@@ -28,12 +28,12 @@ __attribute__((always_inline)) inline float PlaneMaxImpl(const float* x, int64_t
 // (a(x) / m)^p; small integer p (GeM's usual 3) by products: exact and a fraction of the exp / log
 // cost. A function, not a lambda: a lambda's call is not always inlined, and a vector crossing a
 // call between instruction sets changes its ABI.
-__attribute__((always_inline)) inline VF PowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
+LP_VEC_INLINE VF PowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
   const VF r = MagnitudeV(v, abs_mode, eps) * inv_m;
   return p == 2.0f ? r * r : p == 1.0f ? r : p == 3.0f ? r * r * r : p == 4.0f ? (r * r) * (r * r) : Exp2Term(p * Log2Term(r));
 }
 
-__attribute__((always_inline)) inline float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
+LP_VEC_INLINE float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
   VF acc = Splat(0.0f);
   const int64_t body = n - n % kLanes;
   for (int64_t i = 0; i < body; i += kLanes) acc += PowTerm(Load(x + i), abs_mode, eps, inv_m, p);
@@ -54,7 +54,7 @@ __attribute__((always_inline)) inline float SumPowScaledImpl(const float* x, int
 // The term of an element: a(x) for p = +inf (kKind 0), else (a(x) / m)^p, small integer p by
 // products (kKind = p for 1..4; 5: any p). A NaN stays NaN, so that it reaches every window holding it.
 template <int kKind>
-__attribute__((always_inline)) inline VF WindowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
+LP_VEC_INLINE VF WindowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
   const VF a = MagnitudeV(v, abs_mode, eps);
   VF t = a;
   if (kKind > 0) {
@@ -65,13 +65,18 @@ __attribute__((always_inline)) inline VF WindowTerm(VF v, bool abs_mode, float e
 }
 
 // The terms of every input row, written into the interior of the padded plane (its pads stay 0).
+// `next` (or null) is the next plane, fetched into the cache meanwhile: reading it then costs no wait
+// for memory.
 template <int kKind>
-__attribute__((always_inline)) inline void WindowTerms(const Windows& w, const float* x, float inv_m, float p, float* padded) {
+LP_VEC_INLINE void WindowTerms(const Windows& w, const float* x, float inv_m, float p, float* padded, const float* next) {
   const int64_t n = w.in[2], body = n - n % kLanes;
   for (int64_t i0 = 0; i0 < w.in[0]; ++i0)
     for (int64_t i1 = 0; i1 < w.in[1]; ++i1) {
-      const float* src = x + (i0 * w.in[1] + i1) * n;
+      const int64_t at = (i0 * w.in[1] + i1) * n;
+      const float* src = x + at;
       float* dst = padded + ((i0 + w.pad[0]) * w.padded[1] + i1 + w.pad[1]) * w.padded[2] + w.pad[2];
+      if (next)
+        for (int64_t i = 0; i < n; i += 16) __builtin_prefetch(next + at + i, 0, 2);
       for (int64_t i = 0; i < body; i += kLanes) Store(dst + i, WindowTerm<kKind>(Load(src + i), w.abs_mode, w.eps, inv_m, p));
       if (body < n) {
         float part[kLanes] = {};
@@ -85,41 +90,62 @@ __attribute__((always_inline)) inline void WindowTerms(const Windows& w, const f
 // The window sums (or NaN-propagating maxima) of the padded plane: for each output row, the rows of
 // its window combined column by column (contiguous, vectorised), then the windows along the row
 // (kStride: the row stride when it is 1 or 2, so that the strided loads vectorise; 0: any).
+template <bool kMax>
+LP_VEC_INLINE float Combine(float s, float v) {
+  return kMax ? ((v > s || v != v) ? v : s) : s + v;
+}
+
 template <bool kMax, int kStride>
-__attribute__((always_inline)) inline void WindowSums(const Windows& w, const float* padded, float* acc, float* sums) {
+LP_VEC_INLINE void WindowSums(const Windows& w, const float* padded, const float* zeros, float* acc, float* sums) {
   const int64_t width = w.read[2], st = kStride > 0 ? kStride : w.stride[2], d2 = w.dilation[2], n_out = w.out[2];
   for (int64_t o0 = 0; o0 < w.out[0]; ++o0)
     for (int64_t o1 = 0; o1 < w.out[1]; ++o1) {
+      // the window's rows, three at a time (`zeros` fills a last group: 0 changes neither a sum nor a
+      // maximum of magnitudes)
+      const float* rows[3] = {zeros, zeros, zeros};
+      int held = 0;
       bool first = true;
       for (int64_t k0 = 0; k0 < w.kernel[0]; ++k0)
         for (int64_t k1 = 0; k1 < w.kernel[1]; ++k1) {
-          const float* row =
+          rows[held++] =
               padded + ((o0 * w.stride[0] + k0 * w.dilation[0]) * w.padded[1] + o1 * w.stride[1] + k1 * w.dilation[1]) * w.padded[2];
-          if (first) {
-            std::memcpy(acc, row, sizeof(float) * width);
-            first = false;
-          } else {
-            for (int64_t j = 0; j < width; ++j) acc[j] = kMax ? ((row[j] > acc[j] || row[j] != row[j]) ? row[j] : acc[j]) : acc[j] + row[j];
+          const bool last = k0 == w.kernel[0] - 1 && k1 == w.kernel[1] - 1;
+          if (held < 3 && !last) continue;
+          const float *r0 = rows[0], *r1 = rows[1], *r2 = rows[2];
+          for (int64_t j = 0; j < width; ++j) {
+            const float a = first ? r0[j] : Combine<kMax>(acc[j], r0[j]);
+            acc[j] = Combine<kMax>(Combine<kMax>(a, r1[j]), r2[j]);
           }
+          first = false;
+          held = 0;
+          rows[0] = rows[1] = rows[2] = zeros;
         }
       float* s = sums + (o0 * w.out[1] + o1) * n_out;
       for (int64_t o = 0; o < n_out; ++o) s[o] = acc[o * st];
       for (int64_t k = 1; k < w.kernel[2]; ++k) {
         const float* a = acc + k * d2;
         for (int64_t o = 0; o < n_out; ++o) {
-          const float v = a[o * st];
-          s[o] = kMax ? ((v > s[o] || v != v) ? v : s[o]) : s[o] + v;
+          s[o] = Combine<kMax>(s[o], a[o * st]);
         }
       }
     }
 }
 
-// y = scale * q^(1/p) with q = s / z (s = 0 gives 0; NaN stays NaN).
-__attribute__((always_inline)) inline VF WindowRoot(VF q, float inv_p, float scale) { return q != q ? q : scale * Exp2V(inv_p * Log2V(q)); }
+// y = scale * q^(1/p) with q = s / z (s = 0 gives 0; NaN stays NaN). Returns whether a sum is so
+// small (below 1e-25) that its terms may have underflowed.
+LP_VEC_INLINE VF WindowRoot(VF q, float inv_p, float scale) { return q != q ? q : scale * Exp2V(inv_p * Log2V(q)); }
 
-__attribute__((always_inline)) inline void WindowRoots(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
+LP_VEC_INLINE bool WindowRoots(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
   const int64_t body = n - n % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) Store(y + i, WindowRoot(Load(s + i) / Load(z + i), inv_p, scale));
+  VI tiny = VI{};
+  for (int64_t i = 0; i < body; i += kLanes) {
+    const VF v = Load(s + i);
+    tiny |= v < 1e-25f;
+    Store(y + i, WindowRoot(v / Load(z + i), inv_p, scale));
+  }
+  bool any = false;
+  for (int l = 0; l < kLanes; ++l) any |= tiny[l] != 0;
+  for (int64_t i = body; i < n; ++i) any |= s[i] < 1e-25f;
   if (body < n) {
     float ps[kLanes] = {}, pz[kLanes];
     for (int l = 0; l < kLanes; ++l) pz[l] = 1.0f;
@@ -128,45 +154,47 @@ __attribute__((always_inline)) inline void WindowRoots(const float* s, const flo
     Store(ps, WindowRoot(Load(ps) / Load(pz), inv_p, scale));
     std::memcpy(y + body, ps, sizeof(float) * (n - body));
   }
+  return any;
 }
 
-// One plane: terms, window sums into `sums` (the caller checks them for underflow) and y. `padded`
-// has the padded plane's size with its pads 0; `acc` holds one row of it.
-__attribute__((always_inline)) inline void WindowPlaneImpl(const Windows& w, const float* x, float p, float m, float* padded, float* acc,
-                                                           float* sums, float* y) {
+// One plane: terms, window sums into `sums` and y. `padded` has the padded plane's size with its
+// pads 0; `acc` holds one row of it and `zeros` as many zeros. Returns whether a window sum is tiny
+// (WindowRoots): the caller recomputes those.
+LP_VEC_INLINE bool WindowPlaneImpl(const Windows& w, const float* x, const float* next, float p, float m, float* padded, const float* zeros,
+                                   float* acc, float* sums, float* y) {
   const bool finite = p != std::numeric_limits<float>::infinity();
   const float inv_m = 1.0f / (m > 0.0f ? m : 1.0f);
   const int kind = !finite ? 0 : p == 1.0f ? 1 : p == 2.0f ? 2 : p == 3.0f ? 3 : p == 4.0f ? 4 : 5;
   switch (kind) {
     case 0:
-      WindowTerms<0>(w, x, inv_m, p, padded);
+      WindowTerms<0>(w, x, inv_m, p, padded, next);
       break;
     case 1:
-      WindowTerms<1>(w, x, inv_m, p, padded);
+      WindowTerms<1>(w, x, inv_m, p, padded, next);
       break;
     case 2:
-      WindowTerms<2>(w, x, inv_m, p, padded);
+      WindowTerms<2>(w, x, inv_m, p, padded, next);
       break;
     case 3:
-      WindowTerms<3>(w, x, inv_m, p, padded);
+      WindowTerms<3>(w, x, inv_m, p, padded, next);
       break;
     case 4:
-      WindowTerms<4>(w, x, inv_m, p, padded);
+      WindowTerms<4>(w, x, inv_m, p, padded, next);
       break;
     default:
-      WindowTerms<5>(w, x, inv_m, p, padded);
+      WindowTerms<5>(w, x, inv_m, p, padded, next);
       break;
   }
   const int64_t st = w.stride[2];
   if (!finite) {
     // the maxima are the outputs
-    st == 1   ? WindowSums<true, 1>(w, padded, acc, y)
-    : st == 2 ? WindowSums<true, 2>(w, padded, acc, y)
-              : WindowSums<true, 0>(w, padded, acc, y);
-    return;
+    st == 1   ? WindowSums<true, 1>(w, padded, zeros, acc, y)
+    : st == 2 ? WindowSums<true, 2>(w, padded, zeros, acc, y)
+              : WindowSums<true, 0>(w, padded, zeros, acc, y);
+    return false;
   }
-  st == 1   ? WindowSums<false, 1>(w, padded, acc, sums)
-  : st == 2 ? WindowSums<false, 2>(w, padded, acc, sums)
-            : WindowSums<false, 0>(w, padded, acc, sums);
-  WindowRoots(sums, w.z, w.out[0] * w.out[1] * w.out[2], 1.0f / p, m > 0.0f ? m : 1.0f, y);
+  st == 1   ? WindowSums<false, 1>(w, padded, zeros, acc, sums)
+  : st == 2 ? WindowSums<false, 2>(w, padded, zeros, acc, sums)
+            : WindowSums<false, 0>(w, padded, zeros, acc, sums);
+  return WindowRoots(sums, w.z, w.out[0] * w.out[1] * w.out[2], 1.0f / p, m > 0.0f ? m : 1.0f, y);
 }

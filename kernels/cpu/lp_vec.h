@@ -5,23 +5,23 @@
 typedef float VF __attribute__((vector_size(kLanes * sizeof(float))));
 typedef int32_t VI __attribute__((vector_size(kLanes * sizeof(int32_t))));
 
-__attribute__((always_inline)) inline VF Splat(float v) { return v - VF{}; }  // x - 0 is x for every x
-__attribute__((always_inline)) inline VF Load(const float* p) {
+LP_VEC_INLINE VF Splat(float v) { return v - VF{}; }  // x - 0 is x for every x
+LP_VEC_INLINE VF Load(const float* p) {
   VF v;
   std::memcpy(&v, p, sizeof v);
   return v;
 }
-__attribute__((always_inline)) inline void Store(float* p, VF v) { std::memcpy(p, &v, sizeof v); }
+LP_VEC_INLINE void Store(float* p, VF v) { std::memcpy(p, &v, sizeof v); }
 
 // a(x) of a vector (NaN stays NaN: NaN > eps is false, so NaN is replaced by eps here; the
 // caller has already refused a plane with a NaN)
-__attribute__((always_inline)) inline VF MagnitudeV(VF v, bool abs_mode, float eps) {
+LP_VEC_INLINE VF MagnitudeV(VF v, bool abs_mode, float eps) {
   if (abs_mode) v = reinterpret_cast<VF>(reinterpret_cast<VI>(v) & 0x7fffffff);
   return v > eps ? v : Splat(eps);
 }
 
 // 2^x as FastExp2 (x <= 0 here; 0 below -126)
-__attribute__((always_inline)) inline VF Exp2V(VF x) {
+LP_VEC_INLINE VF Exp2V(VF x) {
   const VF xc = x < -126.0f ? Splat(-126.0f) : x;
   const VF magic = Splat(12582912.0f);  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const VF n = (xc + magic) - magic;
@@ -35,7 +35,7 @@ __attribute__((always_inline)) inline VF Exp2V(VF x) {
 
 // log2(x) for x in [0, 1] (0 gives -inf): x = 2^e m, m in [sqrt(1/2), sqrt(2)), log2(m) = u P(u)
 // with u = m - 1 and P a degree-6 least-squares fit on Chebyshev nodes (|abs err| < 1e-7; no division)
-__attribute__((always_inline)) inline VF Log2V(VF x) {
+LP_VEC_INLINE VF Log2V(VF x) {
   const VI bits = reinterpret_cast<VI>(x);
   VI e = ((bits >> 23) & 0xff) - 127;
   VF m = reinterpret_cast<VF>((bits & 0x007fffff) | 0x3f800000);
@@ -60,7 +60,7 @@ __attribute__((always_inline)) inline VF Log2V(VF x) {
 
 // 2^x for x <= 0 or -inf (AVX-512: 0 or a denormal below -126, NaN stays NaN; otherwise 2^-126
 // below -126)
-__attribute__((always_inline)) inline VF Exp2Term(VF x) {
+LP_VEC_INLINE VF Exp2Term(VF x) {
 #if LP_VEC_AVX512
   // max keeps its second operand when one is NaN
   const __m512 t = _mm512_mask_max_ps(reinterpret_cast<__m512>(x), 0xffff, _mm512_set1_ps(-200.0f), reinterpret_cast<__m512>(x));
@@ -81,7 +81,7 @@ __attribute__((always_inline)) inline VF Exp2Term(VF x) {
 
 // log2(r) for r in [0, 1]: r = 2^e m with m in [0.75, 1.5), log2(m) = u P(u), u = m - 1 (0 gives
 // -inf; NaN stays NaN with AVX-512 and gives -inf otherwise)
-__attribute__((always_inline)) inline VF Log2Term(VF r) {
+LP_VEC_INLINE VF Log2Term(VF r) {
 #if LP_VEC_AVX512
   const __m512 x = reinterpret_cast<__m512>(r);
   const VF m = reinterpret_cast<VF>(_mm512_mask_getmant_ps(x, 0xffff, x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src));

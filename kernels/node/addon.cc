@@ -398,9 +398,30 @@ void Complete(napi_env env, napi_status, void* p) {
     }
     napi_set_named_property(env, o, "dims", dims);
     const size_t count = ti.GetElementCount();
-    void* dst = nullptr;
-    napi_create_arraybuffer(env, count * t->bytes, &dst, &ab);
-    if (count > 0) std::memcpy(dst, v.GetTensorRawData(), count * t->bytes);
+    if (count > 0) {
+      // The output's own memory, not a copy: the array buffer holds the OrtValue (which holds its
+      // allocator) until the JS side lets go of it; V8 is told of the bytes so that its collector
+      // sees them.
+      struct Held {
+        Ort::Value value;
+        int64_t bytes;
+      };
+      auto* held = new Held{std::move(v), static_cast<int64_t>(count * t->bytes)};
+      napi_create_external_arraybuffer(
+          env, const_cast<void*>(held->value.GetTensorRawData()), count * t->bytes,
+          [](napi_env e, void*, void* hint) {
+            auto* h = static_cast<Held*>(hint);
+            int64_t total = 0;
+            napi_adjust_external_memory(e, -h->bytes, &total);
+            delete h;
+          },
+          held, &ab);
+      int64_t total = 0;
+      napi_adjust_external_memory(env, held->bytes, &total);
+    } else {
+      void* dst = nullptr;
+      napi_create_arraybuffer(env, 0, &dst, &ab);
+    }
     napi_create_typedarray(env, t->js, count, ab, 0, &ta);
     napi_set_named_property(env, o, "data", ta);
     napi_set_element(env, arr, i, o);
