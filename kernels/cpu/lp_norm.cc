@@ -3,8 +3,6 @@
 // vectorised exp per (unit, element) over blocks of rows, never a [rows, M, K] intermediate.
 #include "lp_norm.h"
 
-#include <immintrin.h>
-
 namespace lp {
 
 namespace {
