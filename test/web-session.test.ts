@@ -174,6 +174,24 @@ describe('lp-onnx/web on WebGPU (Dawn for Node)', () => {
     await session.release();
   }, 120000);
 
+  test("a device of the caller's (not onnxruntime-web's own): the session runs on it and matches the reference", async () => {
+    if (skip()) return;
+    const model = chain();
+    const { ctx } = await nodeWebGpu();
+    const device = ctx?.device as GPUDevice;
+    const x = wave(2 * 4 * 81, 0.4);
+    const want = runReference(model, { x: { dims: [2, 4, 9, 9], data: Float64Array.from(x) } });
+    const session = await web.InferenceSession.create(encodeModel(model), { device });
+    expect(session.mode).toBe('webgpu-fused');
+    expect(session.device).toBe(device);
+    expect(device).not.toBe(await web.env.webgpu.device);
+    for (let round = 0; round < 2; round++) {
+      const out = await session.run({ x: new web.Tensor('float32', x, [2, 4, 9, 9]) });
+      compareArrays(`probs, run ${round}`, { dims: out.probs.dims, data: out.probs.data as Float32Array }, want.probs, TOL.kernel);
+    }
+    await session.release();
+  }, 120000);
+
   test("lpKernels 'bodies': the function bodies on onnxruntime-web WebGPU, one session", async () => {
     if (skip()) return;
     const model = chain();

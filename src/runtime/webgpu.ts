@@ -29,6 +29,7 @@ export const importModule = new Function('m', 'return import(m)') as (m: string)
 /** Whether this is Node (the `webgpu` package and the file system), not a browser. */
 export const isNode = (): boolean => typeof process !== 'undefined' && !!process.versions?.node;
 
+let nodeGpu: Promise<{ gpu?: GPU; reason?: string }> | undefined;
 let nodeContext: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
 
 /**
@@ -36,7 +37,7 @@ let nodeContext: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
  * views of it; the webgpu package's writeBuffer rejects shared views ("Invalid argument"), so
  * those are copied first. (Browsers take them as they are.)
  */
-function shareWithWasm(device: GPUDevice): void {
+export function shareWithWasm(device: GPUDevice): void {
   const queue = Object.getPrototypeOf(device.queue) as GPUQueue & { lpOnnxPatched?: boolean };
   if (queue.lpOnnxPatched) return;
   const write = queue.writeBuffer;
@@ -52,27 +53,45 @@ function shareWithWasm(device: GPUDevice): void {
   queue.lpOnnxPatched = true;
 }
 
-/** A device from the `webgpu` npm package (Node), or why there is none. */
-export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
-  nodeContext ??= (async () => {
+/**
+ * WebGPU in Node: the `webgpu` package's GPU, set as navigator.gpu (where onnxruntime-web looks
+ * for it; Node has no navigator.gpu), or why there is none.
+ */
+export function nodeNavigatorGpu(): Promise<{ gpu?: GPU; reason?: string }> {
+  nodeGpu ??= (async () => {
     try {
       const m = (await importModule('webgpu')) as { create: (o: string[]) => GPU; globals: Record<string, unknown> };
       Object.assign(globalThis, m.globals);
-      const gpu = m.create([]);
-      const adapter = await gpu.requestAdapter();
-      if (!adapter) return { reason: 'the webgpu package found no adapter (Mesa lavapipe from bookworm-backports provides one without a GPU)' };
-      const device = await adapter.requestDevice();
-      shareWithWasm(device);
-      // onnxruntime-web looks for navigator.gpu (Node 20 has no navigator)
       const nav = ((globalThis as { navigator?: object }).navigator ??= {}) as { gpu?: GPU };
-      if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
-      return { ctx: { device, pipelines: new Map(), gpu, maxGroups: device.limits.maxComputeWorkgroupsPerDimension } };
+      if (!nav.gpu) Object.defineProperty(nav, 'gpu', { value: m.create([]), configurable: true });
+      return { gpu: nav.gpu };
     } catch (e) {
       return { reason: webgpuImportFailure(e) };
     }
   })();
+  return nodeGpu;
+}
+
+/** A device of its own from the `webgpu` npm package (Node), or why there is none. */
+export function nodeWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
+  nodeContext ??= (async () => {
+    const { gpu, reason } = await nodeNavigatorGpu();
+    if (!gpu) return { reason };
+    try {
+      const adapter = await gpu.requestAdapter();
+      if (!adapter) return { reason: NO_ADAPTER };
+      const device = await adapter.requestDevice();
+      shareWithWasm(device);
+      return { ctx: { device, pipelines: new Map(), gpu, maxGroups: device.limits.maxComputeWorkgroupsPerDimension } };
+    } catch (e) {
+      return { reason: `the webgpu package gave no device: ${(e as Error).message}` };
+    }
+  })();
   return nodeContext;
 }
+
+/** Why Node has no WebGPU adapter. */
+export const NO_ADAPTER = 'the webgpu package found no adapter (Mesa lavapipe from bookworm-backports provides one without a GPU)';
 
 /**
  * Why the `webgpu` package (Dawn for Node) could not be used. It is an optional peer dependency of

@@ -10,7 +10,7 @@ import { isLpNode, ModelError } from '../../graph/infer';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import type { ModelProto } from '../../onnx/proto';
 import { DataType, dtypeCodeOf, tensorFromProto } from '../../onnx/tensor';
-import { compileProgram, encodeProgram, importModule, isNode, lpProgram, nodeWebGpu, readBuffer, storageBuffer, type WebGpuContext } from '../webgpu';
+import { compileProgram, encodeProgram, importModule, isNode, lpProgram, NO_ADAPTER, nodeNavigatorGpu, readBuffer, shareWithWasm, storageBuffer, type WebGpuContext } from '../webgpu';
 import { type LpStep, type Plan, planModel, type Segment, segmentModel } from './partition';
 
 export type LpKernels = 'fused' | 'bodies';
@@ -57,22 +57,42 @@ function createOrtSession(model: Uint8Array, options: ort.InferenceSession.Sessi
   return next;
 }
 
-let sharedDevice: Promise<{ ctx?: WebGpuContext; reason?: string }> | undefined;
+/** lp-onnx's device, or why there is none; `keeper` is the one-node session that holds it */
+let sharedDevice: Promise<{ ctx?: WebGpuContext; reason?: string; keeper?: OrtSession }> | undefined;
 
-/** lp-onnx's own device: navigator.gpu in a browser, the `webgpu` package in Node. */
-function acquireWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string }> {
+/** The smallest model onnxruntime-web runs on WebGPU: y = Identity(x), x float [1]. */
+function identityModel(): Uint8Array {
+  const value = (name: string) => ({ name, type: { tensor_type: { elem_type: DataType.FLOAT, shape: { dim: [{ dim_value: 1 }] } } } });
+  return encodeModel({
+    ir_version: 8,
+    opset_import: [{ domain: '', version: 13 }],
+    graph: { name: 'device', node: [{ op_type: 'Identity', input: ['x'], output: ['y'] }], input: [value('x')], output: [value('y')] },
+  });
+}
+
+/**
+ * lp-onnx's own device is onnxruntime-web's default one (the device it creates for a session
+ * given no device, and shares as env.webgpu.device): GPU tensors that onnxruntime-web makes from
+ * buffers are placed on that device (device id 0), and from 1.31 on a session on any other device
+ * refuses them as inputs ("no data transfer registered"). A one-node session brings it up and
+ * holds it.
+ */
+function acquireWebGpu(): Promise<{ ctx?: WebGpuContext; reason?: string; keeper?: OrtSession }> {
   sharedDevice ??= (async () => {
+    if (isNode()) {
+      const { gpu, reason } = await nodeNavigatorGpu();
+      if (!gpu) return { reason };
+    }
     const nav = (globalThis as { navigator?: { gpu?: GPU } }).navigator;
-    if (!nav?.gpu) return isNode() ? nodeWebGpu() : { reason: 'this browser has no WebGPU (navigator.gpu is undefined)' };
+    if (!nav?.gpu) return { reason: 'this browser has no WebGPU (navigator.gpu is undefined)' };
     try {
-      const adapter = await nav.gpu.requestAdapter();
-      if (!adapter) return { reason: 'navigator.gpu.requestAdapter() found no adapter' };
-      // the adapter's limits for what onnxruntime-web and the kernels use, f16 where there is one
-      const keys = ['maxBufferSize', 'maxStorageBufferBindingSize', 'maxComputeWorkgroupStorageSize', 'maxComputeInvocationsPerWorkgroup', 'maxComputeWorkgroupSizeX', 'maxComputeWorkgroupSizeY', 'maxComputeWorkgroupSizeZ', 'maxComputeWorkgroupsPerDimension'] as const;
-      const requiredLimits = Object.fromEntries(keys.map((k) => [k, adapter.limits[k]]));
-      const requiredFeatures = (['shader-f16'] as GPUFeatureName[]).filter((f) => adapter.features.has(f));
-      const device = await adapter.requestDevice({ requiredLimits, requiredFeatures });
-      return { ctx: { device, pipelines: new Map(), maxGroups: device.limits.maxComputeWorkgroupsPerDimension } };
+      if (!(await nav.gpu.requestAdapter())) return { reason: isNode() ? NO_ADAPTER : 'navigator.gpu.requestAdapter() found no adapter' };
+      // kept: onnxruntime-web releases its default device with the last session on it
+      const keeper = await createOrtSession(identityModel(), { executionProviders: ['webgpu'] });
+      const device = (await ort.env.webgpu.device) as GPUDevice | undefined;
+      if (!device) return { reason: 'onnxruntime-web ran a WebGPU session but did not share its device (env.webgpu.device)' };
+      if (isNode()) shareWithWasm(device);
+      return { ctx: { device, pipelines: new Map(), gpu: nav.gpu, maxGroups: device.limits.maxComputeWorkgroupsPerDimension }, keeper };
     } catch (e) {
       return { reason: `no WebGPU device: ${(e as Error).message}` };
     }
@@ -169,7 +189,9 @@ export class InferenceSession {
       session.gpuDevice = ctx?.device;
       return session;
     };
-    const webgpu = ctx ? [{ name: 'webgpu', device: ctx.device } as ort.InferenceSession.ExecutionProviderConfig] : undefined;
+    // the caller's device goes to onnxruntime-web as a device of its own unless it is the default one
+    const custom = ctx && options.device && options.device !== (await ort.env.webgpu.device);
+    const webgpu = ctx ? [(custom ? { name: 'webgpu', device: ctx.device } : { name: 'webgpu' }) as ort.InferenceSession.ExecutionProviderConfig] : undefined;
     // without lp nodes: onnxruntime-web as asked, on lp-onnx's device for WebGPU, on wasm when there is none
     if (lpNodes === 0) return whole('onnxruntime-web', webgpu ?? (gpuExecutionProvider(options.executionProviders) ? ['wasm'] : options.executionProviders));
     if (!ctx || !webgpu) return whole('wasm-bodies', ['wasm']);
@@ -203,12 +225,58 @@ export class InferenceSession {
   }
 }
 
+const refusals = new WeakMap<GPUDevice, Promise<boolean>>();
+
+/**
+ * Whether onnxruntime-web, given this device (not its default one), refuses a GPU tensor on it as
+ * the input of a session: the one-node model, fed a buffer of the device, tells.
+ */
+function refusesGpuFeeds(device: GPUDevice): Promise<boolean> {
+  let known = refusals.get(device);
+  if (!known) {
+    known = (async () => {
+      const session = await createOrtSession(identityModel(), { executionProviders: [{ name: 'webgpu', device } as ort.InferenceSession.ExecutionProviderConfig], preferredOutputLocation: 'gpu-buffer' });
+      const buffer = storageBuffer(device, 1, Float32Array.of(1));
+      try {
+        const out = await session.run({ x: ort.Tensor.fromGpuBuffer(buffer, { dataType: 'float32', dims: [1] }) });
+        out.y.dispose();
+        return false;
+      } catch (e) {
+        if (/no data transfer registered/.test((e as Error).message)) return true;
+        throw e;
+      } finally {
+        buffer.destroy();
+        await session.release();
+      }
+    })();
+    refusals.set(device, known);
+  }
+  return known;
+}
+
+/** Replaces the GPU tensors among the feeds with CPU copies; whether there were any. */
+async function feedsOnCpu(feeds: Feeds): Promise<boolean> {
+  let any = false;
+  for (const [name, t] of Object.entries(feeds)) {
+    if (t.location !== 'gpu-buffer') continue;
+    feeds[name] = new ort.Tensor(t.type, (await t.getData()) as Float32Array, t.dims);
+    any = true;
+  }
+  return any;
+}
+
 /** The partitioned model: onnxruntime-web sessions for segments, WGSL kernels for lp nodes. */
 class Hybrid {
   readonly sessions = new Map<Segment, OrtSession>();
   readonly constantBuffers = new Map<string, GPUBuffer>();
   /** graph inputs that have an initializer (fed only to override it) */
   readonly initializerInputs = new Map<string, ort.Tensor>();
+  /**
+   * Whether segments take their inputs and give their outputs on the CPU: onnxruntime-web places
+   * every GPU tensor it is fed or gives on its default device, so from 1.31 on a session on another
+   * device (one the caller gave) refuses GPU inputs and cannot bind GPU outputs (refusesGpuFeeds).
+   */
+  private feedsViaCpu = false;
 
   private constructor(
     readonly plan: Plan,
@@ -220,6 +288,7 @@ class Hybrid {
   static async create(model: ModelProto, ctx: WebGpuContext, webgpu: ort.InferenceSession.ExecutionProviderConfig[], options: ort.InferenceSession.SessionOptions, what: string): Promise<Hybrid> {
     const plan = planModel(model, what);
     const h = new Hybrid(plan, ctx, options.preferredOutputLocation, what);
+    h.feedsViaCpu = webgpu.some((e) => typeof e !== 'string' && 'device' in e) && (await refusesGpuFeeds(ctx.device));
     const graph = model.graph ?? {};
     const constants = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
     for (const i of plan.graphInputs) {
@@ -247,7 +316,8 @@ class Hybrid {
     for (const st of plan.steps) {
       if (st.kind !== 'segment') continue;
       const sub = segmentModel(model, st, typeOf, plan.graphInputs, what);
-      const preferredOutputLocation = Object.fromEntries(st.outputs.map((o) => [o, plan.graphOutputs.includes(o) && !h.keepOnGpu(o, plan) ? 'cpu' : 'gpu-buffer'])) as Record<string, ort.Tensor.DataLocation>;
+      const onCpu = (o: string) => h.feedsViaCpu || (plan.graphOutputs.includes(o) && !h.keepOnGpu(o, plan));
+      const preferredOutputLocation = Object.fromEntries(st.outputs.map((o) => [o, onCpu(o) ? 'cpu' : 'gpu-buffer'])) as Record<string, ort.Tensor.DataLocation>;
       let session: OrtSession;
       try {
         session = await createOrtSession(encodeModel(sub), { ...options, executionProviders: webgpu, preferredOutputLocation });
@@ -314,6 +384,7 @@ class Hybrid {
     for (const name of st.inputs) feeds[name] = (values.get(name) as Held).tensor;
     let out: Record<string, ort.Tensor>;
     try {
+      if (this.feedsViaCpu) await feedsOnCpu(feeds);
       out = await session.run(feeds);
     } catch (e) {
       throw new ModelError(`${this.what}: stage ${st.stage}: ${(e as Error).message}`);
