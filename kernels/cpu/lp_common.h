@@ -12,6 +12,7 @@
 #include <functional>
 #include <limits>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "../common/custom_op.h"
@@ -34,6 +35,12 @@ inline void ParallelFor(OrtKernelContext* ctx, size_t n, const std::function<voi
 }
 
 // a(x) of ops.md.
+// p's kind for LpPool's terms: 0 for +inf, p itself for 1..4 (products), 5 for any other p
+inline int PowKind(float p) {
+  if (p == std::numeric_limits<float>::infinity()) return 0;
+  return p == 1.0f || p == 2.0f || p == 3.0f || p == 4.0f ? static_cast<int>(p) : 5;
+}
+
 inline float Magnitude(float x, bool abs_mode, float eps) {
   float v = abs_mode ? std::fabs(x) : x;
   return std::isnan(v) ? v : (v > eps ? v : eps);

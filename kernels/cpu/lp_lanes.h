@@ -8,21 +8,14 @@
 // vector types only cross always-inline functions here, so GCC's note that their ABI without AVX
 // differs does not apply (it is reported at the end of the file, so it is off for all of it)
 #pragma GCC diagnostic ignored "-Wpsabi"
-// LP_VEC_AVX512 would let lp_vec.h use AVX-512 instructions (getexp, getmant, scalef) in lanes16;
-// off: both ways tried (#pragma GCC target over lanes16, a target attribute per function) made
-// the differential fuzz abort in libstdc++ code (free(): invalid pointer), not yet understood.
-#define LP_VEC_AVX512 0
 #define LP_VEC_INLINE __attribute__((always_inline)) inline
+#define LP_VEC_INLINE_LAMBDA __attribute__((always_inline))
 namespace lanes16 {
 constexpr int kLanes = 16;
 #include "lp_vec.h"
 // the kernel's loops, after lp_vec.h, which they use
 #include LP_VEC_LOOPS
 }  // namespace lanes16
-#undef LP_VEC_AVX512
-#undef LP_VEC_INLINE
-#define LP_VEC_AVX512 0
-#define LP_VEC_INLINE __attribute__((always_inline)) inline
 namespace lanes8 {
 constexpr int kLanes = 8;
 #include "lp_vec.h"
@@ -35,6 +28,6 @@ constexpr int kLanes = 4;
 // the kernel's loops, after lp_vec.h, which they use
 #include LP_VEC_LOOPS
 }  // namespace lanes4
-#undef LP_VEC_AVX512
 #undef LP_VEC_INLINE
+#undef LP_VEC_INLINE_LAMBDA
 #undef LP_VEC_LOOPS

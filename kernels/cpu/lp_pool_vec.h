@@ -25,42 +25,68 @@ LP_VEC_INLINE float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float
   return m;
 }
 
-// (a(x) / m)^p; small integer p (GeM's usual 3) by products: exact and a fraction of the exp / log
-// cost. A function, not a lambda: a lambda's call is not always inlined, and a vector crossing a
-// call between instruction sets changes its ABI.
-LP_VEC_INLINE VF PowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
-  const VF r = MagnitudeV(v, abs_mode, eps) * inv_m;
-  return p == 2.0f ? r * r : p == 1.0f ? r : p == 3.0f ? r * r * r : p == 4.0f ? (r * r) * (r * r) : Exp2Term(p * Log2Term(r));
+// r^p for r in [0, 1], p's kind (PowKind) fixed: small integer p (GeM's usual 3) by products (exact,
+// a fraction of the exp / log cost), any other by Exp2Term / Log2Term. Functions, not lambdas: a
+// lambda's call is not always inlined, and a vector crossing a call between instruction sets
+// changes its ABI.
+template <int kKind>
+LP_VEC_INLINE VF PowOf(VF r, float p) {
+  return kKind == 1 ? r : kKind == 2 ? r * r : kKind == 3 ? r * r * r : kKind == 4 ? (r * r) * (r * r) : Exp2Term(p * Log2Term(r));
 }
 
-LP_VEC_INLINE float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
+template <int kKind>
+LP_VEC_INLINE float SumPowScaled(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
   VF acc = Splat(0.0f);
   const int64_t body = n - n % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) acc += PowTerm(Load(x + i), abs_mode, eps, inv_m, p);
+  for (int64_t i = 0; i < body; i += kLanes) acc += PowOf<kKind>(MagnitudeV(Load(x + i), abs_mode, eps) * inv_m, p);
   double s = 0.0;
   for (int l = 0; l < kLanes; ++l) s += acc[l];
   if (body < n) {
     // the tail in one more vector; its lanes past n (a(0) = eps there) are left out of the sum
     float part[kLanes] = {};
     std::memcpy(part, x + body, sizeof(float) * (n - body));
-    const VF t = PowTerm(Load(part), abs_mode, eps, inv_m, p);
+    const VF t = PowOf<kKind>(MagnitudeV(Load(part), abs_mode, eps) * inv_m, p);
     for (int64_t l = 0; l < n - body; ++l) s += t[l];
   }
   return static_cast<float>(s);
 }
 
+// Calls f with p's kind (PowKind) as a constant, std::integral_constant<int, kind>: the kernels'
+// loops are instantiated per kind. f is an always-inline lambda, so that its loop is compiled for
+// the caller's instruction set.
+template <typename F>
+LP_VEC_INLINE auto ByPowKind(int kind, F f) {
+  switch (kind) {
+    case 0:
+      return f(std::integral_constant<int, 0>{});
+    case 1:
+      return f(std::integral_constant<int, 1>{});
+    case 2:
+      return f(std::integral_constant<int, 2>{});
+    case 3:
+      return f(std::integral_constant<int, 3>{});
+    case 4:
+      return f(std::integral_constant<int, 4>{});
+    default:
+      return f(std::integral_constant<int, 5>{});
+  }
+}
+
+// sum over x of (a(x) / m)^p, finite p
+LP_VEC_INLINE float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
+  return ByPowKind(PowKind(p), [&](auto kind) LP_VEC_INLINE_LAMBDA {
+    return SumPowScaled < kind() == 0 ? 5 : kind() > (x, n, abs_mode, eps, inv_m, p);
+  });
+}
+
 // --- windowed pooling, one (n, c) plane at a time (Windows: lp_pool.cc) ---------------------------
 
-// The term of an element: a(x) for p = +inf (kKind 0), else (a(x) / m)^p, small integer p by
-// products (kKind = p for 1..4; 5: any p). A NaN stays NaN, so that it reaches every window holding it.
+// The term of an element: a(x) for p = +inf (kKind 0), else (a(x) / m)^p (PowOf). A NaN stays NaN,
+// so that it reaches every window holding it.
 template <int kKind>
 LP_VEC_INLINE VF WindowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
   const VF a = MagnitudeV(v, abs_mode, eps);
-  VF t = a;
-  if (kKind > 0) {
-    const VF r = a * inv_m;
-    t = kKind == 1 ? r : kKind == 2 ? r * r : kKind == 3 ? r * r * r : kKind == 4 ? (r * r) * (r * r) : Exp2Term(p * Log2Term(r));
-  }
+  const VF t = kKind == 0 ? a : PowOf<kKind>(a * inv_m, p);
   return v != v ? v : t;
 }
 
@@ -164,27 +190,7 @@ LP_VEC_INLINE bool WindowPlaneImpl(const Windows& w, const float* x, const float
                                    float* acc, float* sums, float* y) {
   const bool finite = p != std::numeric_limits<float>::infinity();
   const float inv_m = 1.0f / (m > 0.0f ? m : 1.0f);
-  const int kind = !finite ? 0 : p == 1.0f ? 1 : p == 2.0f ? 2 : p == 3.0f ? 3 : p == 4.0f ? 4 : 5;
-  switch (kind) {
-    case 0:
-      WindowTerms<0>(w, x, inv_m, p, padded, next);
-      break;
-    case 1:
-      WindowTerms<1>(w, x, inv_m, p, padded, next);
-      break;
-    case 2:
-      WindowTerms<2>(w, x, inv_m, p, padded, next);
-      break;
-    case 3:
-      WindowTerms<3>(w, x, inv_m, p, padded, next);
-      break;
-    case 4:
-      WindowTerms<4>(w, x, inv_m, p, padded, next);
-      break;
-    default:
-      WindowTerms<5>(w, x, inv_m, p, padded, next);
-      break;
-  }
+  ByPowKind(PowKind(p), [&](auto kind) LP_VEC_INLINE_LAMBDA { WindowTerms<kind()>(w, x, inv_m, p, padded, next); });
   const int64_t st = w.stride[2];
   if (!finite) {
     // the maxima are the outputs

@@ -55,20 +55,10 @@ LP_VEC_INLINE VF Log2V(VF x) {
 // A term's relative error e reaches (sum)^(1/p) as e / p, and log2's absolute error d reaches it as
 // d ln 2 (whatever p), so these are shorter than Exp2V / Log2V: degree-4 and degree-5 least-squares
 // fits on Chebyshev nodes, |rel err| < 3e-6 and |abs err| < 3e-6, several times inside the kernels'
-// tolerance of 1e-4. With AVX-512, getexp / getmant split the float and scalef builds 2^n (their
-// masked forms with every lane set: the plain ones start from an undefined vector, which GCC 12 warns of).
+// tolerance of 1e-4.
 
-// 2^x for x <= 0 or -inf (AVX-512: 0 or a denormal below -126, NaN stays NaN; otherwise 2^-126
-// below -126)
+// 2^x for x <= 0 or -inf (2^-126 below -126)
 LP_VEC_INLINE VF Exp2Term(VF x) {
-#if LP_VEC_AVX512
-  // max keeps its second operand when one is NaN
-  const __m512 t = _mm512_mask_max_ps(reinterpret_cast<__m512>(x), 0xffff, _mm512_set1_ps(-200.0f), reinterpret_cast<__m512>(x));
-  const __m512 n = _mm512_mask_roundscale_ps(t, 0xffff, t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-  const VF f = reinterpret_cast<VF>(_mm512_sub_ps(t, n));
-  const VF q = 0.999999191f + f * (0.693121968f + f * (0.240249811f + f * (0.0559170392f + f * 0.00956051021f)));
-  return reinterpret_cast<VF>(_mm512_mask_scalef_ps(n, 0xffff, reinterpret_cast<__m512>(q), n));
-#else
   const VF xc = x < -126.0f ? Splat(-126.0f) : x;
   const VF magic = Splat(12582912.0f);  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const VF n = (xc + magic) - magic;
@@ -76,18 +66,11 @@ LP_VEC_INLINE VF Exp2Term(VF x) {
   const VF q = 0.999999191f + f * (0.693121968f + f * (0.240249811f + f * (0.0559170392f + f * 0.00956051021f)));
   // below -126 the term stays at 2^-126: callers recompute sums that small exactly
   return q * reinterpret_cast<VF>((__builtin_convertvector(n, VI) + 127) << 23);
-#endif
 }
 
 // log2(r) for r in [0, 1]: r = 2^e m with m in [0.75, 1.5), log2(m) = u P(u), u = m - 1 (0 gives
-// -inf; NaN stays NaN with AVX-512 and gives -inf otherwise)
+// -inf, and so does NaN)
 LP_VEC_INLINE VF Log2Term(VF r) {
-#if LP_VEC_AVX512
-  const __m512 x = reinterpret_cast<__m512>(r);
-  const VF m = reinterpret_cast<VF>(_mm512_mask_getmant_ps(x, 0xffff, x, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src));
-  // the exponent that goes with a mantissa in [0.75, 1.5) is that of r * 4/3
-  const VF e = reinterpret_cast<VF>(_mm512_mask_getexp_ps(x, 0xffff, _mm512_mul_ps(x, _mm512_set1_ps(4.0f / 3.0f))));
-#else
   const VI bits = reinterpret_cast<VI>(r);
   VI ei = ((bits >> 23) & 0xff) - 127;
   VF m = reinterpret_cast<VF>((bits & 0x007fffff) | 0x3f800000);
@@ -95,13 +78,8 @@ LP_VEC_INLINE VF Log2Term(VF r) {
   m = big ? m * 0.5f : m;
   ei = ei - big;  // big is -1 where true
   const VF e = __builtin_convertvector(ei, VF);
-#endif
   const VF u = m - 1.0f;
   const VF l =
       u * (1.44267063f + u * (-0.72110953f + u * (0.482102965f + u * (-0.371157287f + u * (0.288162719f + u * -0.138730899f))))) + e;
-#if LP_VEC_AVX512
-  return l;
-#else
   return r > 0.0f ? l : Splat(-std::numeric_limits<float>::infinity());
-#endif
 }
