@@ -171,18 +171,22 @@ def arch_spec(model, inputs, name=None):
 
     Args:
         model: an nn.Module built of supported layers (see the module's doc); it is traced, not run
-        inputs: {forward argument name: shape}, a shape's dims ints or names ("N" for the batch)
+        inputs: {forward argument name: shape}, a shape's dims ints or names ("N" for the batch); a
+            model with one input may give it any name (nn.Sequential's argument is 'input')
         name: the spec's name (default: the model's class name)
     """
     graph = _Tracer().trace(model)
     modules = dict(model.named_modules())
+    placeholders = [n for n in graph.nodes if n.op == "placeholder"]
     spec_inputs, layers, owner = [], [], {}
     for node in graph.nodes:
         if node.op == "placeholder":
-            if node.target not in inputs:
+            # one input may go by another name than forward's argument (nn.Sequential's is 'input')
+            given = node.target if node.target in inputs or len(inputs) != 1 or len(placeholders) != 1 else next(iter(inputs))
+            if given not in inputs:
                 raise SpecError(f"forward argument '{node.target}' has no shape in inputs (given: {', '.join(inputs) or 'none'})")
-            spec_inputs.append({"name": node.target, "shape": list(inputs[node.target]), "dtype": "float32"})
-            owner[node] = node.target
+            spec_inputs.append({"name": given, "shape": list(inputs[given]), "dtype": "float32"})
+            owner[node] = given
         elif node.op == "call_module":
             m = modules[node.target]
             make = next((f for c, f in MODULES if isinstance(m, c)), None)
@@ -213,8 +217,7 @@ def arch_spec(model, inputs, name=None):
         if params:
             owner[node] = params
     # what a layer without "inputs" takes: the previous layer, or for the first the first graph input
-    first_input = next(n for n in graph.nodes if n.op == "placeholder")
-    before = dict(zip([n for n, *_ in layers], [first_input] + [n for n, *_ in layers[:-1]]))
+    before = dict(zip([n for n, *_ in layers], placeholders[:1] + [n for n, *_ in layers[:-1]]))
     # a layer without weights gets a name only where a later layer or an output refers to it out of order
     last = layers[-1][0]
     referenced = {o for o in outputs if o is not last}

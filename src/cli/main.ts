@@ -5,7 +5,7 @@ import { GeometryError } from '../../ops/geometry';
 import { MIN_BODY_OPSET } from '../../ops/body';
 import { createHash } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, join } from 'node:path';
 import { ArchError, buildFromArch } from '../export/arch';
 import { exportDualPath, MAX_OPSET, setMetadata } from '../export/dual-path';
 import { formatFusion } from '../export/fuse';
@@ -15,7 +15,7 @@ import { SafetensorsError } from '../export/weights/safetensors';
 import { ZipError } from '../export/weights/zip';
 import type { ModelProto } from '../onnx/proto';
 import { type Tensor, toFloat64 } from '../onnx/tensor';
-import { OPS_LIBRARY_PATH } from '../node/binding';
+import { OPS_LIBRARY_PATH, PYTHON_PACKAGE } from '../node/binding';
 import { lowerModel } from '../export/lower';
 import { BuilderError } from '../graph/builder';
 import { ModelError } from '../graph/infer';
@@ -337,6 +337,7 @@ export async function main(argv: string[]): Promise<void> {
           `native binaries: ${binariesLine()}`,
           `fused CPU kernels (lp-onnx/node): ${s.available ? `yes (onnxruntime ${s.onnxruntime})` : `no: ${s.reason}`}`,
           `custom-op library for Python onnxruntime: ${existsSync(OPS_LIBRARY_PATH) ? OPS_LIBRARY_PATH : 'no (built with the kernels)'}`,
+          `PyTorch layers (lp_onnx_torch): ${existsSync(join(PYTHON_PACKAGE, 'pyproject.toml')) ? `pip install ${PYTHON_PACKAGE}` : 'not in this copy of lp-onnx'}`,
           `CUDA kernels (onnxruntime's CUDA execution provider): ${cudaLine()}`,
         ];
         process.stdout.write(`${lines.join('\n')}\n`);

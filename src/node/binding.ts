@@ -52,6 +52,8 @@ const ROOT = packageRoot();
 const BUILD = process.env.LP_ONNX_NATIVE_BUILD || join(ROOT, 'build', 'Release');
 export const ADDON_PATH = join(BUILD, 'lp_onnx.node');
 export const OPS_LIBRARY_PATH = join(BUILD, 'liblp_onnx_ops.so');
+/** the Python package of the PyTorch layers (python/lp_onnx_torch), shipped in the npm package */
+export const PYTHON_PACKAGE = join(ROOT, 'python');
 const STATUS_PATH = join(ROOT, 'build', 'native-status.json');
 
 /** onnxruntime-node's libonnxruntime.so.1 (the addon registers the kernels into that runtime). */
