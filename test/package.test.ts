@@ -83,6 +83,57 @@ const lpNode = require('lp-onnx/node');
   writeFileSync(out, JSON.stringify({ dims: y.dims, data: Array.from(y.data) }));
 })().catch((e) => { console.error(e.message); process.exit(1); });
 `;
+const writeRunNode = (app: string) => writeFileSync(join(app, 'run-node.js'), RUN_NODE);
+
+/** Debian's python3 with torch (python3-torch) and venv: the Python package's half needs them */
+const PYTHON = '/usr/bin/python3';
+function pythonUnavailable(): string | undefined {
+  const r = spawnSync(PYTHON, ['-c', 'import torch, numpy, venv, ensurepip'], { encoding: 'utf8' });
+  if (r.error) return `no ${PYTHON}`;
+  if (r.status !== 0) return `${PYTHON} lacks torch, numpy or venv (apt-get install python3-torch python3-venv): ${(r.stderr.trim().split('\n').pop() ?? '').trim()}`;
+  return undefined;
+}
+
+/** A user's training script: a model of canonical layers (and a residual), trained, its spec and weights written. */
+const TRAIN_PY = `import json
+import torch
+import torch.nn.functional as F
+from torch import nn
+import lp_onnx_torch as L
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(L.L1Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(),
+                                      L.LpPool2d(2, learn_p=8, norm_type=2.5), nn.Conv2d(8, 12, 3), nn.GELU())
+        self.pool = L.GeM(p=3.0, per_channel=12)
+        self.units = L.LpNormLayer(12, 12, p_init=2.0)
+        self.head = nn.Linear(12, 5)
+
+    def forward(self, x):
+        h = torch.flatten(self.pool(self.features(x)), 1)
+        return self.head(self.units(h) + h)
+
+torch.manual_seed(0)
+net = Net()
+opt = torch.optim.Adam(net.parameters(), lr=0.01)
+for _ in range(6):
+    x, y = torch.randn(8, 3, 12, 12), torch.randint(0, 5, (8,))
+    loss = F.cross_entropy(net(x), y)
+    opt.zero_grad()
+    loss.backward()
+    opt.step()
+net.eval()
+L.write_arch_spec(net, "arch.json", {"x": ["N", 3, 12, 12]}, name="trained")
+torch.save(net.state_dict(), "weights.pt")
+x = torch.randn(4, 3, 12, 12)
+with torch.no_grad():
+    y = net(x)
+json.dump(x.flatten().tolist(), open("torch-x.json", "w"))
+json.dump({"dims": list(y.shape), "data": y.flatten().tolist()}, open("torch-y.json", "w"))
+open("imported-from.txt", "w").write(L.__file__)
+`;
+
 const RUN_WEB = `const { readFileSync, writeFileSync } = require('node:fs');
 const web = require('lp-onnx/web');
 (async () => {
@@ -235,7 +286,7 @@ d('the packed package, installed with no compiler and no network', () => {
   });
 
   test('lp-onnx/node from the package runs lp nodes on the prebuilt fused kernels, not on their (wrong) bodies', () => {
-    writeFileSync(join(app, 'run-node.js'), RUN_NODE);
+    writeRunNode(app);
     writeFileSync(join(app, 'wrong-bodies.onnx'), wrongBodies());
     const dims = [2, 3, 32, 32];
     const x = input(dims);
@@ -272,6 +323,31 @@ d('the packed package, installed with no compiler and no network', () => {
     const cli = run('lp-onnx run --backend webgpu', process.execPath, [join(app, 'node_modules', 'lp-onnx', 'bin', 'lp-onnx.js'), 'run', 'adder-cnn.dual.onnx', '--backend', 'webgpu', '--dim', 'N=2'], app, noTools);
     expect(cli.stdout).toContain('adder-cnn.dual.onnx on webgpu (lp-onnx/web, WGSL kernels');
   });
+
+  const pythonWhy = pythonUnavailable();
+  if (pythonWhy) console.warn(`skipping the Python package half: ${pythonWhy}`);
+  (pythonWhy ? test.skip : test)('the Python package from the tarball: pip installs offline, a model of canonical layers trains, its spec comes from write_arch_spec, and lp-onnx exports and runs it as PyTorch does', () => {
+    const pkg = join(app, 'node_modules', 'lp-onnx');
+    const doctor = run('lp-onnx doctor', process.execPath, [join(pkg, 'bin', 'lp-onnx.js'), 'doctor'], app, noTools).stdout;
+    expect(doctor).toContain(`PyTorch layers (lp_onnx_torch): pip install ${join(pkg, 'python')}`);
+    const venv = join(app, 'venv');
+    // Debian's torch is a system package: the venv sees it; pip gets no index and no network
+    run('python3 -m venv', PYTHON, ['-m', 'venv', '--system-site-packages', venv], app, process.env);
+    const python = join(venv, 'bin', 'python');
+    run('pip install node_modules/lp-onnx/python', python, ['-m', 'pip', 'install', '--no-index', '--no-build-isolation', '--no-deps', '--no-input', 'node_modules/lp-onnx/python'], app, cleanEnv({}));
+    writeFileSync(join(app, 'train.py'), TRAIN_PY);
+    run('train.py', python, ['train.py'], app, cleanEnv({}));
+    const where = readFileSync(join(app, 'imported-from.txt'), 'utf8');
+    expect(where.startsWith(venv)).toBe(true);
+    const spec = JSON.parse(readFileSync(join(app, 'arch.json'), 'utf8')) as { layers: { type: string }[] };
+    expect(spec.layers.map((l) => l.type)).toEqual(['L1Conv2d', 'BatchNorm2d', 'ReLU', 'LpPool2d', 'Conv2d', 'GELU', 'GeM', 'Flatten', 'LpNormLayer', 'Add', 'Linear']);
+    run('lp-onnx export arch.json --weights weights.pt', process.execPath, [join(pkg, 'bin', 'lp-onnx.js'), 'export', 'arch.json', '--weights', 'weights.pt', '-o', 'trained.dual.onnx'], app, noTools);
+    const torchOut = JSON.parse(readFileSync(join(app, 'torch-y.json'), 'utf8')) as { dims: number[]; data: number[] };
+    writeRunNode(app);
+    run('lp-onnx/node', process.execPath, ['run-node.js', 'trained.dual.onnx', 'torch-x.json', JSON.stringify([4, 3, 12, 12]), 'lp-y.json'], app, noTools);
+    const got = JSON.parse(readFileSync(join(app, 'lp-y.json'), 'utf8')) as { dims: number[]; data: number[] };
+    compareArrays('the trained model on lp-onnx/node vs PyTorch', { dims: got.dims, data: Float32Array.from(got.data) }, { dims: torchOut.dims, data: Float32Array.from(torchOut.data) }, { atol: 1e-5, rtol: 1e-4 });
+  }, 300000);
 
   const browserWhy = browserUnavailable();
   if (browserWhy) console.warn(`skipping the consumer bundle in chromium: ${browserWhy}`);
