@@ -85,6 +85,52 @@ for name in ["LpNormLayer", "GeM", "LpPool1d", "LpPool2d", "LpPool3d", "L1Conv1d
   expect(lines).toHaveLength(10);
 });
 
+// torch 1.13 has no torch.onnx.ops: a stand-in symbolic records what the dynamo path would emit
+const DYNAMO = `
+import types, torch
+import lp_onnx_torch as L
+from lp_onnx_torch import export as E, functional as Fn
+calls = []
+def symbolic(domain_op, inputs, attrs=None, *, dtype, shape, version=None):
+    calls.append((domain_op, [None if i is None else tuple(i.shape) for i in inputs], attrs, tuple(shape), dtype, version))
+    return torch.zeros(tuple(shape), dtype=dtype)
+torch.onnx.ops = types.SimpleNamespace(symbolic=symbolic)
+torch.manual_seed(0)
+cases = [
+    (L.LpNormLayer(12, 5), torch.rand(3, 7, 12)),
+    (L.GeM(per_channel=4), torch.rand(2, 4, 5, 6)),
+    (L.LpPool1d(3, stride=2, padding=1, ceil_mode=True, learn_p=4), torch.rand(2, 4, 10)),
+    (L.LpPool2d((2, 3), stride=(2, 1), dilation=(1, 2), mean=True), torch.rand(1, 3, 9, 11)),
+    (L.LpPool3d(2, ceil_mode=True, norm_type=3.0), torch.rand(1, 2, 5, 5, 5)),
+    (L.L1Conv1d(4, 6, 3, stride=2, padding=1, bias=True), torch.rand(2, 4, 9)),
+    (L.L1Conv2d(4, 6, (3, 2), dilation=(2, 1), groups=2), torch.rand(1, 4, 9, 8)),
+    (L.L1Conv3d(2, 3, 3, padding=1), torch.rand(1, 2, 4, 5, 6)),
+]
+for m, x in cases:
+    want = tuple(m(x).shape)
+    E.exporting = lambda: True
+    got = tuple(m(x).shape)
+    E.exporting = torch.onnx.is_in_onnx_export
+    op, ins, attrs, shape, dtype, version = calls[-1]
+    print(type(m).__name__, op, want == got == shape, version, dtype == x.dtype, sorted(attrs))
+`;
+
+t('under dynamo=True each layer emits its com.lponnx node with the output shape PyTorch computes (a stand-in for torch.onnx.ops.symbolic)', () => {
+  const lines = python(DYNAMO);
+  const attrs = {
+    LpNorm: "['eps', 'mean', 'mode', 'sum_eps']",
+    global: "['eps', 'global', 'mean', 'mode']",
+    LpPool: "['ceil_mode', 'dilations', 'eps', 'kernel_shape', 'mean', 'mode', 'pads', 'strides']",
+    L1Conv: "['dilations', 'group', 'pads', 'strides']",
+  };
+  expect(lines).toEqual([
+    `LpNormLayer com.lponnx::LpNorm True 1 True ${attrs.LpNorm}`,
+    `GeM com.lponnx::LpPool True 1 True ${attrs.global}`,
+    ...[1, 2, 3].map((r) => `LpPool${r}d com.lponnx::LpPool True 1 True ${attrs.LpPool}`),
+    ...[1, 2, 3].map((r) => `L1Conv${r}d com.lponnx::L1Conv True 1 True ${attrs.L1Conv}`),
+  ]);
+});
+
 t("the Python package's version is the npm package's", () => {
   const npmVersion = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
   expect(python('import lp_onnx_torch as L; print(L.__version__)')).toEqual([npmVersion]);
