@@ -254,15 +254,11 @@ function refusesGpuFeeds(device: GPUDevice): Promise<boolean> {
   return known;
 }
 
-/** Replaces the GPU tensors among the feeds with CPU copies; whether there were any. */
-async function feedsOnCpu(feeds: Feeds): Promise<boolean> {
-  let any = false;
+/** Replaces the GPU tensors among the feeds with CPU copies. */
+async function feedsOnCpu(feeds: Feeds): Promise<void> {
   for (const [name, t] of Object.entries(feeds)) {
-    if (t.location !== 'gpu-buffer') continue;
-    feeds[name] = new ort.Tensor(t.type, (await t.getData()) as Float32Array, t.dims);
-    any = true;
+    if (t.location === 'gpu-buffer') feeds[name] = new ort.Tensor(t.type, (await t.getData()) as Float32Array, t.dims);
   }
-  return any;
 }
 
 /** The partitioned model: onnxruntime-web sessions for segments, WGSL kernels for lp nodes. */
@@ -288,7 +284,11 @@ class Hybrid {
   static async create(model: ModelProto, ctx: WebGpuContext, webgpu: ort.InferenceSession.ExecutionProviderConfig[], options: ort.InferenceSession.SessionOptions, what: string): Promise<Hybrid> {
     const plan = planModel(model, what);
     const h = new Hybrid(plan, ctx, options.preferredOutputLocation, what);
-    h.feedsViaCpu = webgpu.some((e) => typeof e !== 'string' && 'device' in e) && (await refusesGpuFeeds(ctx.device));
+    try {
+      h.feedsViaCpu = webgpu.some((e) => typeof e !== 'string' && 'device' in e) && (await refusesGpuFeeds(ctx.device));
+    } catch (e) {
+      throw new ModelError(`${what}: onnxruntime-web cannot run a WebGPU session on the given device: ${(e as Error).message}`);
+    }
     const graph = model.graph ?? {};
     const constants = new Map((graph.initializer ?? []).map((t) => [t.name ?? '', t]));
     for (const i of plan.graphInputs) {
