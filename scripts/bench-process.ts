@@ -63,7 +63,8 @@ export function spread(times: number[]): Spread {
 /**
  * In the child: the sessions of one case timed interleaved (A B C B C A C A B ...), so that drift of the
  * machine (frequency, neighbours) falls on all of them alike. One warm-up run each; then as many
- * rounds as fit `budgetMs` (at least `minRounds`, at most `maxRounds`). Prints one JSON line.
+ * rounds as fit `budgetMs` (at least `minRounds`, at most `maxRounds`). Prints one JSON line: each
+ * session's Spread, and `times`, each session's times in round order (for ratios within a round).
  */
 export async function measureInterleaved(sessions: Record<string, Session>, feeds: object, opts: { budgetMs: number; minRounds: number; maxRounds: number }): Promise<void> {
   const names = Object.keys(sessions);
@@ -85,5 +86,10 @@ export async function measureInterleaved(sessions: Record<string, Session>, feed
       times[n].push(performance.now() - t0);
     }
   }
-  process.stdout.write(`${JSON.stringify(Object.fromEntries(names.map((n) => [n, spread(times[n])])))}\n`);
+  process.stdout.write(`${JSON.stringify({ ...Object.fromEntries(names.map((n) => [n, spread(times[n])])), times })}\n`);
+}
+
+/** The spread of a / b within each round: paired, so that drift of the machine between rounds cancels. */
+export function pairedRatio(a: number[], b: number[]): Spread {
+  return spread(a.map((v, i) => v / Math.max(b[i], 1e-9)));
 }

@@ -4,7 +4,9 @@
 //   for as many rounds as fit a few seconds; the median and the 10th-90th percentile spread;
 // - memory: each path in its own process, so that its peak resident memory (VmHWM) is its own;
 // - PyTorch: the same layer in eager mode on 2 threads (scripts/bench-torch.py), where Debian's
-//   python3-torch is installed.
+//   python3-torch is installed;
+// - bound: each case's work against the measured peaks of the instructions the kernels use
+//   (scripts/bench-bound.ts), and the fraction of it that the fused kernel and the anchor reach.
 // Ratios, measured side by side, are the figure of merit. LP_ONNX_CPU_ISA=avx2 (or plain) measures
 // the kernels' other instruction-set paths.
 // Usage: npm run bench [-- --only TEXT] [-- --rounds MAX] [-- --no-memory] [-- --no-torch] [-- --json FILE]
@@ -12,8 +14,10 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { measurePeaks, type NativePeaks } from '../src/node/binding';
+import { boundOf, caseWork, peaksLine } from './bench-bound';
 import { type BenchCase, benchCases, benchModel, NATIVE_SIZES, seededWeights } from './bench-cases';
-import { inChild, type Measured, measureInterleaved, measureSession, type Spread } from './bench-process';
+import { inChild, type Measured, measureInterleaved, measureSession, pairedRatio, type Spread } from './bench-process';
 
 export const CASES: BenchCase[] = benchCases(NATIVE_SIZES);
 
@@ -28,13 +32,19 @@ function caseNamed(name: string): BenchCase {
   return c;
 }
 
+// onnxruntime's worker threads spin a while after each parallel section: with three sessions of a
+// case in one process (three thread pools), one session's spinning workers would take the cores
+// from the next one's run (on 2 cores, Conv ran 1.6x slower interleaved than alone so). All paths
+// alike run without spinning.
+const NO_SPIN = { session: { intra_op: { allow_spinning: '0' } } };
+
 /** A path's runtime (fused: lp-onnx/node; body and anchor: stock onnxruntime-node) and its model. */
 function pathOf(c: BenchCase, path: Path) {
   const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
   if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
   const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
   const feeds = { X: new ort.Tensor('float32', seededWeights(2)(c.input.reduce((p: number, q: number) => p * q, 1)), c.input) };
-  return { create: () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }), feeds };
+  return { create: () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], extra: NO_SPIN }), feeds };
 }
 
 async function child(args: string[]): Promise<void> {
@@ -80,28 +90,61 @@ function main(): void {
   const out = (s: string) => process.stdout.write(`${s}\n`);
   const ms = (s: Spread) => `${s.ms.toFixed(1)} (${s.lo.toFixed(1)}-${s.hi.toFixed(1)})`;
   const ratio = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(2)}x`;
-  out(`lp-onnx bench: onnxruntime-node CPU, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}); kernels' instruction set: ${isaLine()}`);
-  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case; peak memory: each path in its own process; PyTorch eager on 2 threads');
+  const threads = cpus().length;
+  out(`lp-onnx bench: onnxruntime-node CPU, ${threads} cores (${cpus()[0]?.model ?? '?'}); kernels' instruction set: ${isaLine()}`);
+  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case (thread spinning off for all); fused / anchor: the median (10th-90th) of the ratio within each round; peak memory: each path in its own process; PyTorch eager on 2 threads');
   out('');
   out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | PyTorch ms | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
   out('|---|---|---|---|---|---|---|---|---|---|---|');
   const json: Record<string, unknown> = {};
+  const timed: [BenchCase, Record<Path, Spread>][] = [];
   for (const c of CASES) {
     if (only && !c.name.includes(only)) continue;
     const r = spawnSync(process.execPath, [__filename, '--case', c.name, ...(rounds ? ['--rounds', rounds] : [])], { encoding: 'utf8' });
-    const t = r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<Path, Spread>) : (r.stderr || 'failed').trim().split('\n').pop();
+    const t = r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<Path, Spread> & { times: Record<Path, number[]> }) : (r.stderr || 'failed').trim().split('\n').pop();
     const torch = args.includes('--no-torch') ? 'not asked' : torchPeer(c, typeof t === 'object' ? t.fused.rounds : 11);
     const mem = (p: Path): Measured | string => (args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory']));
     const [fm, bm] = [mem('fused'), mem('body')];
     const peak = (m: Measured | string) => (typeof m === 'string' ? `n/a (${m})` : `${m.peak.toFixed(0)} (+${m.added.toFixed(0)})`);
-    json[c.name] = { time: t, torch, memory: { fused: fm, body: bm } };
     if (typeof t !== 'object') {
+      json[c.name] = { time: t, torch, memory: { fused: fm, body: bm } };
       out(`| ${c.name} | n/a (${t}) | | | ${c.anchorName} | | | | | | |`);
       continue;
     }
+    const { times, ...spreads } = t;
+    const paired = pairedRatio(times.fused, times.anchor);
+    json[c.name] = { time: spreads, fusedOverAnchor: paired, torch, memory: { fused: fm, body: bm } };
+    timed.push([c, spreads]);
     const tc = typeof torch === 'string' ? `n/a (${torch})` : ms(torch);
     const tr = typeof torch === 'string' ? 'n/a' : ratio(torch.ms, t.fused.ms);
-    out(`| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${ratio(t.fused.ms, t.anchor.ms)} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`);
+    const pr = `${paired.ms.toFixed(2)}x (${paired.lo.toFixed(2)}-${paired.hi.toFixed(2)})`;
+    out(`| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${pr} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`);
+  }
+  // the bound table: the peaks measured after the timing, in this process (the children are done)
+  const isa = process.env.LP_ONNX_CPU_ISA || 'auto';
+  let peaks: NativePeaks | string;
+  try {
+    peaks = measurePeaks(isa, threads);
+  } catch (e) {
+    peaks = (e as Error).message;
+  }
+  out('');
+  if (typeof peaks === 'string') {
+    out(`bound: n/a (${peaks})`);
+  } else {
+    json.peaks = peaks;
+    out(peaksLine(peaks, isa === 'auto' ? isaLine().split(' ')[0] : isa, threads));
+    out('bound: the larger of compute (each step counted, over its measured peak) and memory (inputs, weights, outputs once, over the measured rates); % of bound = bound / median time');
+    out('');
+    out('| case | fused bound ms (limit) | fused ms | fused % of bound | anchor bound ms (limit) | anchor ms | anchor % of bound |');
+    out('|---|---|---|---|---|---|---|');
+    for (const [c, t] of timed) {
+      const w = caseWork(c.torch);
+      const fb = boundOf(w.fused, peaks), ab = boundOf(w.anchor, peaks);
+      const pct = (b: number, m: number) => `${((100 * b) / m).toFixed(0)} %`;
+      (json[c.name] as Record<string, unknown>).bound = { fused: fb, anchor: ab };
+      out(`| ${c.name} | ${fb.ms.toFixed(2)} (${fb.limit}) | ${t.fused.ms.toFixed(1)} | ${pct(fb.ms, t.fused.ms)} | ${ab.ms.toFixed(2)} (${ab.limit}) | ${t.anchor.ms.toFixed(1)} | ${pct(ab.ms, t.anchor.ms)} |`);
+    }
   }
   const file = opt('--json');
   if (file) writeFileSync(file, `${JSON.stringify({ cpu: cpus()[0]?.model, isa: isaLine(), cases: json }, null, 1)}\n`);

@@ -10,7 +10,7 @@ import { buildFromArch } from '../src/export/arch';
 import { exportDualPath } from '../src/export/dual-path';
 import { readWeights } from '../src/export/weights/index';
 import { GraphBuilder } from '../src/graph/builder';
-import { cudaBuildStatus, native } from '../src/node/binding';
+import { cudaBuildStatus, measurePeaks, native } from '../src/node/binding';
 import * as lpNode from '../src/node/index';
 import { encodeModel } from '../src/onnx/codec';
 import { toFloat64 } from '../src/onnx/tensor';
@@ -44,6 +44,52 @@ d('lp-onnx/node', () => {
     expect(Array.from(out.Y.data as Float32Array)).toEqual([5, 0, 4]);
     await s.release();
     await expect(lpNode.InferenceSession.create(join(dir, 'missing.onnx'))).rejects.toThrow(/missing\.onnx/);
+  });
+
+  test("extra: onnxruntime's configuration entries reach the session, as in onnxruntime-node; a value that is no string is refused by name", async () => {
+    const ort = require('onnxruntime-node');
+    const model = fedLpNorm();
+    const feeds = { X: T([3, 4, 0, 0], [1, 4]), W: T([1, 1, 0, 0, 0, 0, 1, 1, 1, 1, 1, 1], [3, 4]), P: T([2, 1, Number.POSITIVE_INFINITY], [3]) };
+    const spinOff = { intraOpNumThreads: 2, extra: { session: { intra_op: { allow_spinning: '0' } } } };
+    const out = await (await lpNode.InferenceSession.create(model, spinOff)).run(feeds);
+    expect(Array.from(out.Y.data as Float32Array)).toEqual([5, 0, 4]);
+    // an entry onnxruntime checks: both runtimes refuse it alike, so the entry reached onnxruntime
+    const bad = { intraOpNumThreads: 2, extra: { session: { intra_op_thread_affinities: 'not-a-cpu' } } };
+    const theirs = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], ...bad }).then(
+      () => 'created',
+      (e: Error) => e.message,
+    );
+    expect(theirs).toMatch(/affinit|processor/i);
+    await expect(lpNode.InferenceSession.create(model, bad)).rejects.toThrow(theirs);
+    await expect(lpNode.InferenceSession.create(model, { extra: { session: { intra_op: { allow_spinning: 0 } } } } as object)).rejects.toThrow(
+      "lp-onnx/node: extra 'session.intra_op.allow_spinning' must be a string (or an object of entries), got number",
+    );
+  });
+
+  test("the bench's measured peaks: every instruction-set path this CPU has gives finite positive rates at its lane width; one it lacks, or a bad thread count, is one clear error", () => {
+    const flags = readFileSync('/proc/cpuinfo', 'utf8');
+    const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+    const paths: [string, number, boolean][] = [
+      ['plain', 4, true],
+      ['avx2', 8, has('avx2') && has('fma')],
+      ['avx512', 16, ['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every(has)],
+    ];
+    for (const [isa, lanes, present] of paths) {
+      if (!present) {
+        expect(() => measurePeaks(isa, 1)).toThrow(`cpuIsa ${isa} asks for an instruction set this CPU lacks`);
+        continue;
+      }
+      const p = measurePeaks(isa, 1);
+      expect(p.lanes).toBe(lanes);
+      for (const k of ['fma', 'minAdd', 'exp2Dot', 'powTerm', 'add', 'readBytes', 'writeBytes'] as const) {
+        expect(Number.isFinite(p[k]) && p[k] > 1e6).toBe(true);
+      }
+      // the exp2 sequence is a dozen or more vector steps, the power a log and an exp2: both slower than one FMA
+      expect(p.exp2Dot).toBeLessThan(p.fma);
+      expect(p.powTerm).toBeLessThan(p.exp2Dot);
+    }
+    expect(() => measurePeaks('sse9', 1)).toThrow('cpuIsa sse9 is not one of avx512, avx2, plain, auto');
+    expect(() => measurePeaks('auto', 0)).toThrow('peaks: threads must be 1 to 1024, not 0');
   });
 
   test('LP_ONNX_CPU_ISA picks the kernels\' instruction-set path; an unknown one, or one this CPU lacks, is one clear error naming the node', async () => {

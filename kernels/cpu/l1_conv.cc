@@ -99,6 +99,37 @@ LP_ISA_VARIANTS(bool, Combine,
                 (const double* sx, const double* sabs, double ws, double wa, double bias, const float* m, int64_t n, float* out,
                  unsigned char* redo),
                 (sx, sabs, ws, wa, bias, m, n, out, redo))
+
+// sum and mag at positions [i0, i0 + n) of a plane: the sums over cg channel planes of x and of |x|
+// (double), 16 positions at a time held in registers over all channels
+__attribute__((always_inline)) inline void ChannelSumsImpl(const float* x, int64_t plane, int64_t cg, int64_t i0, int64_t n, double* sum,
+                                                           double* mag) {
+  constexpr int64_t kBlock = 16;
+  for (int64_t i = i0; i < i0 + n; i += kBlock) {
+    const int64_t len = std::min(kBlock, i0 + n - i);
+    double a[kBlock] = {}, m[kBlock] = {};
+    if (len == kBlock) {
+      for (int64_t ci = 0; ci < cg; ++ci) {
+        const float* xc = x + ci * plane + i;
+#pragma GCC unroll 16
+        for (int64_t j = 0; j < kBlock; ++j) {
+          a[j] += xc[j];
+          m[j] += std::fabs(xc[j]);
+        }
+      }
+    } else {
+      for (int64_t ci = 0; ci < cg; ++ci)
+        for (int64_t j = 0; j < len; ++j) {
+          a[j] += x[ci * plane + i + j];
+          m[j] += std::fabs(x[ci * plane + i + j]);
+        }
+    }
+    std::memcpy(sum + i, a, sizeof(double) * len);
+    std::memcpy(mag + i, m, sizeof(double) * len);
+  }
+}
+LP_ISA_VARIANTS(void, ChannelSums, (const float* x, int64_t plane, int64_t cg, int64_t i0, int64_t n, double* sum, double* mag),
+                (x, plane, cg, i0, n, sum, mag))
 }  // namespace
 
 L1ConvKernel::L1ConvKernel(const OrtKernelInfo* info) {
@@ -181,46 +212,32 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
 
   for (int64_t nn = 0; nn < n; ++nn) {
     for (int64_t g = 0; g < group_; ++g) {
-      // the group's input channels, zero-padded and phase-split
+      // the group's input channels, zero-padded and phase-split, one task per channel
       pd.data.assign(cg * pd.plane, 0.0f);
-      for (int64_t ci = 0; ci < cg && in_plane > 0; ++ci) {
-        const float* src = x + ((nn * cin) + g * cg + ci) * in_plane;
-        float* dst = pd.data.data() + ci * pd.plane;
-        for (int64_t i0 = 0; i0 < A0.input; ++i0)
-          for (int64_t i1 = 0; i1 < A1.input; ++i1) {
-            const float* from = src + (i0 * A1.input + i1) * A2.input;
-            float* to = dst + ((i0 + A0.pad_begin) * P1 + i1 + A1.pad_begin) * pd.row;
-            for (int64_t i2 = 0; i2 < A2.input; ++i2) {
-              const int64_t p2 = i2 + A2.pad_begin;
-              to[(p2 % s2) * pd.r + p2 / s2] = from[i2];
+      if (in_plane > 0)
+        ParallelFor(ctx, static_cast<size_t>(cg), [&](size_t task) {
+          const int64_t ci = static_cast<int64_t>(task);
+          const float* src = x + ((nn * cin) + g * cg + ci) * in_plane;
+          float* dst = pd.data.data() + ci * pd.plane;
+          for (int64_t i0 = 0; i0 < A0.input; ++i0)
+            for (int64_t i1 = 0; i1 < A1.input; ++i1) {
+              const float* from = src + (i0 * A1.input + i1) * A2.input;
+              float* to = dst + ((i0 + A0.pad_begin) * P1 + i1 + A1.pad_begin) * pd.row;
+              for (int64_t i2 = 0; i2 < A2.input; ++i2) {
+                const int64_t p2 = i2 + A2.pad_begin;
+                to[(p2 % s2) * pd.r + p2 / s2] = from[i2];
+              }
             }
-          }
-      }
-      // per output: the window sums of x and of |x| over the group's channels (double)
-      std::vector<double> sx(out_plane), sabs(out_plane);
-      {
-        std::vector<double> csum(pd.plane, 0.0), cabs(pd.plane, 0.0);
-        for (int64_t ci = 0; ci < cg; ++ci) {
-          const float* xc = pd.data.data() + ci * pd.plane;
-          for (int64_t i = 0; i < pd.plane; ++i) {
-            csum[i] += xc[i];
-            cabs[i] += std::fabs(xc[i]);
-          }
-        }
-        ParallelFor(ctx, static_cast<size_t>(A0.output * A1.output), [&](size_t q) {
-          const int64_t o0 = static_cast<int64_t>(q) / A1.output, o1 = static_cast<int64_t>(q) % A1.output;
-          const int64_t base = row_base(o0, o1);
-          for (int64_t o2 = 0; o2 < A2.output; ++o2) {
-            double a = 0, m = 0;
-            for (int64_t t = 0; t < taps; ++t) {
-              a += csum[base + off[t] + o2];
-              m += cabs[base + off[t] + o2];
-            }
-            sx[q * A2.output + o2] = a;
-            sabs[q * A2.output + o2] = m;
-          }
         });
-      }
+      // the sums over the group's channels of x and of |x| at each padded position (double), in
+      // stretches of the plane; each task below adds them up over its outputs' windows
+      std::vector<double> csum(pd.plane), cabs(pd.plane);
+      constexpr int64_t kStretch = 4096;
+      const auto channel_sums = LP_ISA_CALL(isa_, ChannelSums);
+      ParallelFor(ctx, static_cast<size_t>((pd.plane + kStretch - 1) / kStretch), [&](size_t task) {
+        const int64_t i0 = static_cast<int64_t>(task) * kStretch;
+        channel_sums(pd.data.data(), pd.plane, cg, i0, std::min(kStretch, pd.plane - i0), csum.data(), cabs.data());
+      });
       // sum |x - w| in double, straight from the padded input: the exact path for one output
       const auto exact = [&](int64_t co, int64_t o0, int64_t o1, int64_t o2) {
         const float* wc = w + co * cg * taps;
@@ -241,6 +258,18 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         const int64_t len_span = (len + kMaxChunk - 1) / kMaxChunk * kMaxChunk;
         std::vector<float> m(kCb * len_span);
         std::vector<unsigned char> redo(len);
+        // per output of the segment: the window sums of x and of |x| over the group's channels
+        std::vector<double> sx(len), sabs(len);
+        const int64_t base = row_base(o0, o1) + s0;
+        for (int64_t i = 0; i < len; ++i) {
+          double a = 0, mag = 0;
+          for (int64_t t = 0; t < taps; ++t) {
+            a += csum[base + off[t] + i];
+            mag += cabs[base + off[t] + i];
+          }
+          sx[i] = a;
+          sabs[i] = mag;
+        }
         for (int64_t blk = 0; blk < blocks; ++blk) {
           const int64_t co0 = g * per_group + blk * kCb;
           const int64_t nco = std::min(kCb, g * per_group + per_group - co0);
@@ -250,8 +279,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
             const int64_t co = co0 + c;
             const double bias = b ? b[co] : 0.0;
             float* out = y + (nn * cout + co) * out_plane + q * A2.output + s0;
-            const int64_t at = q * A2.output + s0;
-            if (combine(sx.data() + at, sabs.data() + at, wsum[co], wabs[co], bias, m.data() + c * len_span, len, out, redo.data()))
+            if (combine(sx.data(), sabs.data(), wsum[co], wabs[co], bias, m.data() + c * len_span, len, out, redo.data()))
               for (int64_t i = 0; i < len; ++i)
                 if (redo[i]) out[i] = static_cast<float>(bias - exact(co, o0, o1, s0 + i));
           }

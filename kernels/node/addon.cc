@@ -7,6 +7,7 @@
 #include <cstring>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #define ORT_API_MANUAL_INIT
@@ -14,6 +15,7 @@
 #undef ORT_API_MANUAL_INIT
 
 #include "cpu_isa.h"
+#include "peaks.h"
 
 extern "C" OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base);
 
@@ -174,6 +176,18 @@ napi_value CreateSession(napi_env env, napi_callback_info info) {
     }
     if (napi_value v = Prop(env, o, "executionMode")) {
       so.SetExecutionMode(GetString(env, v) == "parallel" ? ORT_PARALLEL : ORT_SEQUENTIAL);
+    }
+    // configuration entries ([key, value] pairs; onnxruntime refuses the ones it knows to be bad)
+    if (napi_value entries = Prop(env, o, "configEntries")) {
+      uint32_t n = 0;
+      napi_get_array_length(env, entries, &n);
+      for (uint32_t i = 0; i < n; ++i) {
+        napi_value kv, k, v;
+        napi_get_element(env, entries, i, &kv);
+        napi_get_element(env, kv, 0, &k);
+        napi_get_element(env, kv, 1, &v);
+        so.AddConfigEntry(GetString(env, k).c_str(), GetString(env, v).c_str());
+      }
     }
     // Execution providers besides the CPU one: lp nodes stay on the CPU kernels, onnxruntime
     // places the other nodes on the provider.
@@ -501,6 +515,39 @@ napi_value Run(napi_env env, napi_callback_info info) {
   return promise;
 }
 
+// peaks(isa: 'auto' | 'avx512' | 'avx2' | 'plain', threads): the measured instruction peaks (peaks.h)
+// of that instruction-set path, on that many threads; blocks for about a second.
+napi_value MeasuredPeaks(napi_env env, napi_callback_info info) {
+  size_t argc = 2;
+  napi_value argv[2];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  if (argc < 2) return Throw(env, "peaks(isa, threads): two arguments expected");
+  int32_t threads = 0;
+  NAPI(napi_get_value_int32(env, argv[1], &threads));
+  if (threads < 1 || threads > 1024) return Throw(env, "peaks: threads must be 1 to 1024, not " + std::to_string(threads));
+  lp::Peaks pk;
+  try {
+    lp::SetIsaOverride(GetString(env, argv[0]));
+    const lp::Isa isa = lp::SelectIsa("peaks", "bench");
+    lp::SetIsaOverride("");
+    pk = lp::MeasurePeaks(isa, threads);
+  } catch (const std::exception& e) {
+    lp::SetIsaOverride("");
+    return Throw(env, e.what());
+  }
+  napi_value out;
+  NAPI(napi_create_object(env, &out));
+  const std::pair<const char*, double> fields[] = {{"lanes", pk.lanes},      {"fma", pk.fma},          {"minAdd", pk.min_add},
+                                                   {"exp2Dot", pk.exp2_dot}, {"powTerm", pk.pow_term}, {"add", pk.add},
+                                                   {"readBytes", pk.read},   {"writeBytes", pk.write}};
+  for (const auto& [name, v] : fields) {
+    napi_value x;
+    NAPI(napi_create_double(env, v, &x));
+    NAPI(napi_set_named_property(env, out, name, x));
+  }
+  return out;
+}
+
 napi_value Module(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -508,6 +555,7 @@ napi_value Module(napi_env env, napi_value exports) {
       {"sessionInfo", nullptr, SessionInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"peaks", nullptr, MeasuredPeaks, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -35,8 +35,32 @@ export interface NativeSessionOptions {
   executionMode?: 'sequential' | 'parallel';
   /** besides the CPU: 'webgpu' (lp nodes stay on the CPU kernels), 'cuda' (lp nodes on the CUDA kernels) */
   executionProviders?: string[];
+  /** onnxruntime session configuration entries (key, value), from the options' `extra` */
+  configEntries?: [string, string][];
   /** the CPU kernels' instruction-set path, in place of LP_ONNX_CPU_ISA (the tests run every path this way) */
   cpuIsa?: 'auto' | 'avx512' | 'avx2' | 'plain';
+}
+
+/**
+ * Measured peaks of the instructions the CPU kernels use, on operands in registers (or streaming
+ * through memory), all threads at once; per second, a vector counting its lanes (kernels/cpu/peaks.h).
+ */
+export interface NativePeaks {
+  lanes: number;
+  /** fused multiply-adds */
+  fma: number;
+  /** acc += min(x, w): L1Conv's step */
+  minAdd: number;
+  /** acc += w 2^(p l): per-unit LpNorm's step */
+  exp2Dot: number;
+  /** r^p = 2^(p log2 r): LpPool's term for a p that is no small integer */
+  powTerm: number;
+  /** acc += x */
+  add: number;
+  /** bytes read, streaming through memory far larger than the caches */
+  readBytes: number;
+  /** bytes written so */
+  writeBytes: number;
 }
 
 interface Binding {
@@ -45,6 +69,7 @@ interface Binding {
   sessionInfo(session: NativeSession): NativeSessionInfo;
   run(session: NativeSession, names: string[], types: string[], dims: number[][], data: ArrayBufferView[], outputs: string[]): Promise<NativeOutput[]>;
   release(session: NativeSession): void;
+  peaks(isa: string, threads: number): NativePeaks;
 }
 
 const ROOT = packageRoot();
@@ -148,4 +173,11 @@ export function nativeVariant(folder: string): { binding?: Binding; reason?: str
   }
   variants.set(folder, v);
   return v;
+}
+
+/** The measured instruction peaks of one instruction-set path ('auto': the kernels' own) on `threads` threads; about a second. */
+export function measurePeaks(isa: string, threads: number): NativePeaks {
+  const { binding, reason } = native();
+  if (!binding) throw new Error(reason);
+  return binding.peaks(isa, threads);
 }

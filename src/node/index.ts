@@ -33,7 +33,23 @@ function nativeOptions(o: ort.InferenceSession.SessionOptions = {}): NativeSessi
   }
   if (o.logSeverityLevel !== undefined) out.logSeverityLevel = o.logSeverityLevel;
   if (o.executionMode !== undefined) out.executionMode = o.executionMode;
+  if (o.extra !== undefined) out.configEntries = configEntries(o.extra);
   return out;
+}
+
+/**
+ * `extra`, onnxruntime's session configuration entries as onnxruntime-node takes them: nested
+ * objects name the key's parts (`{ session: { intra_op: { allow_spinning: '0' } } }` is
+ * session.intra_op.allow_spinning = "0"); values are strings, as onnxruntime-node requires too.
+ */
+function configEntries(extra: unknown, prefix = ''): [string, string][] {
+  if (extra === null || typeof extra !== 'object' || Array.isArray(extra)) throw new TypeError(`lp-onnx/node: extra${prefix ? ` '${prefix}'` : ''} must be an object of configuration entries`);
+  return Object.entries(extra as Record<string, unknown>).flatMap(([k, v]): [string, string][] => {
+    const key = prefix ? `${prefix}.${k}` : k;
+    if (typeof v === 'string') return [[key, v]];
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) return configEntries(v, key);
+    throw new TypeError(`lp-onnx/node: extra '${key}' must be a string (or an object of entries), got ${Array.isArray(v) ? 'an array' : v === null ? 'null' : typeof v}`);
+  });
 }
 
 /** An onnxruntime-common session handler over a native session. */
