@@ -3,6 +3,8 @@
 // vectorised exp per (unit, element) over blocks of rows, never a [rows, M, K] intermediate.
 #include "lp_norm.h"
 
+#include "lp_avx512.h"
+
 namespace lp {
 
 namespace {
@@ -16,25 +18,41 @@ constexpr float kUnderflow = 1e-30f;
 #define LP_VEC_LOOPS "lp_norm_vec.h"
 #include "lp_lanes.h"
 
-// log2(a / scale), the exponent form ExpDotRows takes
-__attribute__((always_inline)) inline void Log2ScaledImpl(const float* a, int64_t k, float inv_scale, float* out) {
-  for (int64_t i = 0; i < k; ++i) out[i] = FastLog(a[i] * inv_scale) * 1.44269504f;
+// The AVX-512 path's log2 of a zero magnitude: finite, so that p l is finite (no clamp: vscalefps
+// takes 2^(p l) to 0 below -150) for p in [kClampFreeP0, kClampFreeP1]; other p take the clamp and
+// test for it. The other paths keep -inf (their exp2 clamps).
+constexpr float kLogZero = -1e19f;
+constexpr float kClampFreeP0 = 1.5e-17f, kClampFreeP1 = 3e19f;
+
+// log2(a / scale), the exponent form ExpDotRows takes; `zero` for a = 0 (a NaN row's values do not matter)
+__attribute__((always_inline)) inline void Log2ScaledImpl(const float* a, int64_t k, float inv_scale, float zero, float* out) {
+  for (int64_t i = 0; i < k; ++i) {
+    const float l = FastLog(a[i] * inv_scale) * 1.44269504f;
+    out[i] = l > zero ? l : zero;
+  }
 }
 
-// a^p for a in [0, 1]: exact for small integer p, exp(p log a) otherwise.
-__attribute__((always_inline)) inline void PowRowImpl(float* a, int64_t k, float p) {
-  if (p == 1.0f) return;
-  if (p == 2.0f) {
-    for (int64_t i = 0; i < k; ++i) a[i] = a[i] * a[i];
+// a = (a inv)^p, a inv in [0, 1]: exact for small integer p, exp(p log) otherwise.
+__attribute__((always_inline)) inline void PowRowImpl(float* a, int64_t k, float inv, float p) {
+  if (p == 1.0f) {
+    for (int64_t i = 0; i < k; ++i) a[i] *= inv;
+  } else if (p == 2.0f) {
+    for (int64_t i = 0; i < k; ++i) {
+      const float v = a[i] * inv;
+      a[i] = v * v;
+    }
   } else if (p == 3.0f) {
-    for (int64_t i = 0; i < k; ++i) a[i] = a[i] * a[i] * a[i];
+    for (int64_t i = 0; i < k; ++i) {
+      const float v = a[i] * inv;
+      a[i] = v * v * v;
+    }
   } else if (p == 4.0f) {
     for (int64_t i = 0; i < k; ++i) {
-      float q = a[i] * a[i];
+      const float v = a[i] * inv, q = v * v;
       a[i] = q * q;
     }
   } else {
-    for (int64_t i = 0; i < k; ++i) a[i] = FastExp(p * FastLog(a[i]));
+    for (int64_t i = 0; i < k; ++i) a[i] = FastExp(p * FastLog(a[i] * inv));
   }
 }
 // y = s * (y / z + e)^(1/p) along a row, vectorised (0 stays 0).
@@ -42,16 +60,85 @@ __attribute__((always_inline)) inline void RootRowImpl(float* y, const float* z,
   const float k = 1.44269504f * inv_p;
   for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
 }
-LP_LANES_VARIANTS(void, ExpDotRows, (const float* w, const float* l, int64_t k, int64_t rows, float p, float* s), (w, l, k, rows, p, s))
-LP_ISA_VARIANTS(void, Log2Scaled, (const float* a, int64_t k, float inv_scale, float* out), (a, k, inv_scale, out))
-LP_ISA_VARIANTS(void, PowRow, (float* a, int64_t k, float p), (a, k, p))
+LP_LANES_VARIANTS(float, MagnitudeRow, (const float* x, int64_t k, bool abs_mode, float eps, float* a, bool* nan),
+                  (x, k, abs_mode, eps, a, nan))
+// ExpDotRows (lp_norm_vec.h) on AVX-512's own exp2 (lp_avx512.h); the tail of a row in one masked
+// vector (masked lanes load w = 0). kClamp: p is outside [kClampFreeP0, kClampFreeP1], so p l is
+// clamped (it may be -inf) and a zero magnitude's term is set to 0 by a test.
+template <bool kClamp>
+LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const float* w, const float* l, int64_t k, int64_t rows, float p,
+                                                                          float* s) {
+  const int64_t body = k - k % 16;
+  const __mmask16 tail = static_cast<__mmask16>((1u << (k % 16)) - 1);
+  const __m512 pv = _mm512_set1_ps(p);
+  // w 2^(p l) of 16 elements
+  const auto term = [&](const float* lr, int64_t i, __m512 wv, __mmask16 mask) LP_TARGET_AVX512 __attribute__((always_inline)) {
+    const __m512 lv = _mm512_maskz_loadu_ps(mask, lr + i);
+    const __m512 t = _mm512_mul_ps(wv, avx512::Exp2Term<kClamp>(_mm512_mul_ps(pv, lv)));
+    return kClamp ? _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(lv, _mm512_set1_ps(kLogZero), _CMP_GT_OQ), t) : t;
+  };
+  int64_t r = 0;
+  for (; r + 4 <= rows; r += 4) {
+    const float* l0 = l + r * k;
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    for (int64_t i = 0; i < body; i += 16) {
+      const __m512 wv = _mm512_loadu_ps(w + i);
+      if (kClamp) {
+        a0 = _mm512_add_ps(a0, term(l0, i, wv, avx512::kAll));
+        a1 = _mm512_add_ps(a1, term(l0 + k, i, wv, avx512::kAll));
+        a2 = _mm512_add_ps(a2, term(l0 + 2 * k, i, wv, avx512::kAll));
+        a3 = _mm512_add_ps(a3, term(l0 + 3 * k, i, wv, avx512::kAll));
+        continue;
+      }
+      a0 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + i))), a0);
+      a1 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + k + i))), a1);
+      a2 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 2 * k + i))), a2);
+      a3 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 3 * k + i))), a3);
+    }
+    if (body < k) {
+      const __m512 wv = _mm512_maskz_loadu_ps(tail, w + body);
+      a0 = _mm512_add_ps(a0, term(l0, body, wv, tail));
+      a1 = _mm512_add_ps(a1, term(l0 + k, body, wv, tail));
+      a2 = _mm512_add_ps(a2, term(l0 + 2 * k, body, wv, tail));
+      a3 = _mm512_add_ps(a3, term(l0 + 3 * k, body, wv, tail));
+    }
+    s[r] = avx512::SumLanes(a0);
+    s[r + 1] = avx512::SumLanes(a1);
+    s[r + 2] = avx512::SumLanes(a2);
+    s[r + 3] = avx512::SumLanes(a3);
+  }
+  for (; r < rows; ++r) {
+    const float* lr = l + r * k;
+    __m512 acc = _mm512_setzero_ps();
+    for (int64_t i = 0; i < body; i += 16) acc = _mm512_add_ps(acc, term(lr, i, _mm512_loadu_ps(w + i), avx512::kAll));
+    if (body < k) acc = _mm512_add_ps(acc, term(lr, body, _mm512_maskz_loadu_ps(tail, w + body), tail));
+    s[r] = avx512::SumLanes(acc);
+  }
+}
+LP_TARGET_AVX512 void ExpDotRowsAvx512(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
+  if (p >= kClampFreeP0 && p <= kClampFreeP1)
+    ExpDotRows512<false>(w, l, k, rows, p, s);
+  else
+    ExpDotRows512<true>(w, l, k, rows, p, s);
+}
+LP_TARGET_AVX2 void ExpDotRowsAvx2(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
+  lanes8::ExpDotRowsImpl(w, l, k, rows, p, s);
+}
+void ExpDotRowsPlain(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
+  lanes4::ExpDotRowsImpl(w, l, k, rows, p, s);
+}
+constexpr void (*ExpDotRowsVariants[])(const float*, const float*, int64_t, int64_t, float, float*) = {ExpDotRowsPlain, ExpDotRowsAvx2,
+                                                                                                       ExpDotRowsAvx512};
+LP_ISA_VARIANTS(void, Log2Scaled, (const float* a, int64_t k, float inv_scale, float zero, float* out), (a, k, inv_scale, zero, out))
+LP_ISA_VARIANTS(void, PowRow, (float* a, int64_t k, float inv, float p), (a, k, inv, p))
 LP_ISA_VARIANTS(void, RootRow, (float* y, const float* z, int64_t m, float e, float inv_p, float s), (y, z, m, e, inv_p, s))
 
 // --- the shared-exponent multiply on AVX-512: Y[r, j] = sum_k A[r, k] W[j, k] ---------------------
-constexpr int64_t kPanel = 32;  // units per packed panel (two 16-lane vectors)
-constexpr int64_t kRows = 8;    // rows per register tile
+constexpr int64_t kVecs = 3;            // 16-lane vectors per panel row
+constexpr int64_t kPanel = 16 * kVecs;  // units per packed panel
+constexpr int64_t kRows = 8;            // rows per register tile: 24 accumulators of the 32 registers
 
-// W [M, K] -> panels [ceil(M / 32)][K][32], zero beyond M.
+// W [M, K] -> panels [ceil(M / kPanel)][K][kPanel], zero beyond M.
 std::vector<float> PackPanels(const float* w, int64_t m, int64_t k) {
   const int64_t panels = (m + kPanel - 1) / kPanel;
   std::vector<float> out(panels * k * kPanel, 0.0f);
@@ -60,25 +147,25 @@ std::vector<float> PackPanels(const float* w, int64_t m, int64_t k) {
   return out;
 }
 
-// One tile: 8 rows of A (zero-padded to 8) against one 32-unit panel; 16 accumulators in registers.
+// One tile: 8 rows of A (zero-padded to 8) against one panel; the 8 x kVecs accumulators stay in
+// registers over all of K.
 LP_TARGET_AVX512 void GemmTile(const float* a, int64_t k, const float* panel, int64_t rows, float* y, int64_t m, int64_t j0) {
-  __m512 acc[kRows][2];
-  for (int64_t i = 0; i < kRows; ++i) acc[i][0] = acc[i][1] = _mm512_setzero_ps();
+  __m512 acc[kRows][kVecs];
+  for (int64_t i = 0; i < kRows; ++i)
+    for (int64_t v = 0; v < kVecs; ++v) acc[i][v] = _mm512_setzero_ps();
   for (int64_t q = 0; q < k; ++q) {
-    const __m512 w0 = _mm512_loadu_ps(panel + q * kPanel);
-    const __m512 w1 = _mm512_loadu_ps(panel + q * kPanel + 16);
+    __m512 wv[kVecs];
+    for (int64_t v = 0; v < kVecs; ++v) wv[v] = _mm512_loadu_ps(panel + q * kPanel + 16 * v);
     for (int64_t i = 0; i < kRows; ++i) {
       const __m512 x = _mm512_set1_ps(a[i * k + q]);
-      acc[i][0] = _mm512_fmadd_ps(x, w0, acc[i][0]);
-      acc[i][1] = _mm512_fmadd_ps(x, w1, acc[i][1]);
+      for (int64_t v = 0; v < kVecs; ++v) acc[i][v] = _mm512_fmadd_ps(x, wv[v], acc[i][v]);
     }
   }
   const int64_t cols = std::min(kPanel, m - j0);
-  const __mmask16 m0 = cols >= 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << cols) - 1);
-  const __mmask16 m1 = cols >= 32 ? static_cast<__mmask16>(0xffff) : cols > 16 ? static_cast<__mmask16>((1u << (cols - 16)) - 1) : 0;
-  for (int64_t i = 0; i < rows; ++i) {
-    _mm512_mask_storeu_ps(y + i * m + j0, m0, acc[i][0]);
-    _mm512_mask_storeu_ps(y + i * m + j0 + 16, m1, acc[i][1]);
+  for (int64_t v = 0; v < kVecs; ++v) {
+    const int64_t c = std::min<int64_t>(16, std::max<int64_t>(0, cols - 16 * v));
+    const __mmask16 mask = c == 16 ? static_cast<__mmask16>(0xffff) : static_cast<__mmask16>((1u << c) - 1);
+    for (int64_t i = 0; i < rows; ++i) _mm512_mask_storeu_ps(y + i * m + j0 + 16 * v, mask, acc[i][v]);
   }
 }
 
@@ -156,21 +243,24 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   const float p0 = p ? p[0] : attrs_.p;
   const float inf = std::numeric_limits<float>::infinity();
 
-  // Magnitudes, their row maxima and NaN rows.
+  // Magnitudes, their row maxima and NaN rows; for a shared finite p, in the same task, the row's
+  // scale s = max(row max, sum_eps^(1/p)) and its terms A = (a / s)^p.
+  const bool powered = shared && p0 != inf;
+  const float eps_root = powered && attrs_.sum_eps > 0 ? std::pow(attrs_.sum_eps, 1.0f / p0) : 0.0f;
   std::vector<float> a(rows * k);
-  std::vector<float> rmax(rows);
+  std::vector<float> rmax(rows), scale(rows);
   std::vector<char> rnan(rows);
+  const auto magnitudes = LP_ISA_CALL(isa_, MagnitudeRow);
+  const auto pow_row = LP_ISA_CALL(isa_, PowRow);
   ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
-    float mx = 0.0f;
     bool nan = false;
-    for (int64_t i = 0; i < k; ++i) {
-      const float v = Magnitude(x[r * k + i], abs_, attrs_.eps);
-      a[r * k + i] = v;
-      nan |= std::isnan(v);
-      mx = v > mx ? v : mx;
-    }
-    rmax[r] = mx;
+    float* ar = a.data() + r * k;
+    rmax[r] = magnitudes(x + r * k, k, abs_, attrs_.eps, ar, &nan);
     rnan[r] = nan;
+    if (!powered) return;
+    const float s = std::max(rmax[r], eps_root);
+    scale[r] = s > 0 ? s : 1.0f;
+    pow_row(ar, k, 1.0f / scale[r], p0);
   });
 
   // p = +inf units: max over weighted inputs (a NaN reaches a unit only through a weight > 0).
@@ -194,18 +284,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   }
 
   if (shared) {
-    // scale s = max(row max, sum_eps^(1/p)); A = (a / s)^p; Y = A W^T (Gemm); then the root.
-    const float eps_root = attrs_.sum_eps > 0 ? std::pow(attrs_.sum_eps, 1.0f / p0) : 0.0f;
-    std::vector<float> scale(rows);
-    ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
-      float s = std::max(rmax[r], eps_root);
-      s = s > 0 ? s : 1.0f;
-      scale[r] = s;
-      float* ar = a.data() + r * k;
-      const float inv = 1.0f / s;
-      for (int64_t i = 0; i < k; ++i) ar[i] *= inv;
-      LP_ISA_CALL(isa_, PowRow)(ar, k, p0);
-    });
+    // Y = A W^T (Gemm), then the root
     if (isa_ == Isa::kAvx512) {
       // own GEMM over W packed in panels (once, when W is constant)
       std::vector<float> fed;
@@ -213,8 +292,10 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
       const float* panels = w_packed_.empty() ? fed.data() : w_packed_.data();
       const int64_t row_tiles = (rows + kRows - 1) / kRows, col_panels = (m + kPanel - 1) / kPanel;
       a.resize(row_tiles * kRows * k, 0.0f);  // zero rows pad the last tile
+      // consecutive tasks share a panel (a thread takes a run of tasks): it is read from memory
+      // once and from the cache for the other row tiles
       ParallelFor(ctx, static_cast<size_t>(row_tiles * col_panels), [&](size_t t) {
-        const int64_t rt = static_cast<int64_t>(t) / col_panels, cp = static_cast<int64_t>(t) % col_panels;
+        const int64_t cp = static_cast<int64_t>(t) / row_tiles, rt = static_cast<int64_t>(t) % row_tiles;
         GemmTile(a.data() + rt * kRows * k, k, panels + cp * k * kPanel, std::min(kRows, rows - rt * kRows), y + rt * kRows * m, m,
                  cp * kPanel);
       });
@@ -251,7 +332,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   std::vector<float> l(rows * k);
   ParallelFor(ctx, static_cast<size_t>(rows), [&](size_t r) {
     const float s = rmax[r] > 0 ? rmax[r] : 1.0f;
-    LP_ISA_CALL(isa_, Log2Scaled)(a.data() + r * k, k, 1.0f / s, l.data() + r * k);
+    LP_ISA_CALL(isa_, Log2Scaled)(a.data() + r * k, k, 1.0f / s, isa_ == Isa::kAvx512 ? kLogZero : -inf, l.data() + r * k);
   });
   const int64_t row_blocks = (rows + kRowBlock - 1) / kRowBlock;
   const int64_t unit_blocks = (m + 63) / 64;
