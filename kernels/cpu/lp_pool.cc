@@ -6,6 +6,8 @@
 // steps with max.
 #include "lp_pool.h"
 
+#include "lp_avx512.h"
+
 namespace lp {
 
 namespace {

@@ -2,8 +2,6 @@
 // a rate is the work of all threads over the wall time of the slowest, the best of a few tries.
 #include "peaks.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -22,28 +20,7 @@ namespace {
 
 LP_LANES_VARIANTS(float, FmaLoop, (int64_t rounds), (rounds))
 LP_LANES_VARIANTS(float, MinAddLoop, (int64_t rounds), (rounds))
-// per-unit LpNorm's AVX-512 path has its own exp2 (lp_avx512.h): its loop, as Exp2DotLoopImpl
-LP_TARGET_AVX512 float Exp2DotLoopAvx512(int64_t rounds) {
-  __m512 acc[4], l[4];
-  for (int i = 0; i < 4; ++i) {
-    acc[i] = _mm512_setzero_ps();
-    l[i] = _mm512_set1_ps(-0.5f - 0.25f * static_cast<float>(i));
-  }
-  __m512 w = _mm512_set1_ps(0.5f);
-  const __m512 p = _mm512_set1_ps(2.7f);
-  for (int64_t r = 0; r < rounds; ++r) {
-    asm volatile("" : "+v"(w));
-#pragma GCC unroll 4
-    for (int i = 0; i < 4; ++i) {
-      asm volatile("" : "+v"(l[i]));
-      acc[i] = _mm512_fmadd_ps(w, avx512::Exp2Term<false>(_mm512_mul_ps(p, l[i])), acc[i]);
-    }
-  }
-  return avx512::SumLanes(_mm512_add_ps(_mm512_add_ps(acc[0], acc[1]), _mm512_add_ps(acc[2], acc[3])));
-}
-LP_TARGET_AVX2 float Exp2DotLoopAvx2(int64_t rounds) { return lanes8::Exp2DotLoopImpl(rounds); }
-float Exp2DotLoopPlain(int64_t rounds) { return lanes4::Exp2DotLoopImpl(rounds); }
-constexpr float (*Exp2DotLoopVariants[])(int64_t) = {Exp2DotLoopPlain, Exp2DotLoopAvx2, Exp2DotLoopAvx512};
+LP_LANES_VARIANTS(float, Exp2DotLoop, (int64_t rounds), (rounds))
 LP_LANES_VARIANTS(float, PowTermLoop, (int64_t rounds), (rounds))
 LP_LANES_VARIANTS(float, AddLoop, (int64_t rounds), (rounds))
 LP_LANES_VARIANTS(float, ReadLoop, (const float* x, int64_t n), (x, n))

@@ -15,7 +15,7 @@ struct Peaks {
   double fma = 0;       // fused multiply-adds (MatMul's, Conv's and LpNorm shared p's GEMM), per element
   double min_add = 0;   // acc += min(x, w), L1Conv's step, per element
   double exp2_dot = 0;  // acc += w 2^(p l), per-unit LpNorm's step (lp_avx512.h's exp2 on AVX-512), per element
-  double pow_term = 0;  // (r)^p as 2^(p log2 r) (Exp2Term, Log2Term), LpPool's term for a general p, per element
+  double pow_term = 0;  // r^p as 2^(p log2 r), LpPool's term for a general p (lp_avx512.h's on AVX-512), per element
   double add = 0;       // acc += x, the window sums' step, per element
   double read = 0;      // bytes read streaming through memory far larger than the caches
   double write = 0;     // bytes written so (ordinary stores)

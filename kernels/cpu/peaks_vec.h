@@ -55,7 +55,11 @@ LP_VEC_INLINE float Exp2DotLoopImpl(int64_t rounds) {
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       Opaque(l[i]);
+#if LP_VEC_AVX512
+      acc[i] += w * avx512::Exp2Term<false>(p * l[i]);  // the AVX-512 path's own (lp_norm.cc)
+#else
       acc[i] += w * Exp2Term(p * l[i]);
+#endif
     }
   }
   return (acc[0] + acc[1] + acc[2] + acc[3])[0];
@@ -73,7 +77,11 @@ LP_VEC_INLINE float PowTermLoopImpl(int64_t rounds) {
 #pragma GCC unroll 4
     for (int i = 0; i < 4; ++i) {
       Opaque(x[i]);
+#if LP_VEC_AVX512
+      acc[i] += avx512::Exp2Term(p * avx512::Log2Term(x[i]));  // the AVX-512 path's own (lp_pool_vec.h)
+#else
       acc[i] += Exp2Term(p * Log2Term(x[i]));
+#endif
     }
   return (acc[0] + acc[1] + acc[2] + acc[3])[0];
 }
