@@ -62,18 +62,23 @@ __attribute__((always_inline)) inline void RootRowImpl(float* y, const float* z,
 }
 LP_LANES_VARIANTS(float, MagnitudeRow, (const float* x, int64_t k, bool abs_mode, float eps, float* a, bool* nan),
                   (x, k, abs_mode, eps, a, nan))
-// ExpDotRows (lp_norm_vec.h) on AVX-512's own exp2 (lp_avx512.h); the tail of a row in one masked
-// vector (masked lanes load w = 0). kClamp: p is outside [kClampFreeP0, kClampFreeP1], so p l is
+// ExpDotRows (lp_norm_vec.h) on AVX-512's own exp2 (lp_avx512.h). kClamp: p is outside [kClampFreeP0, kClampFreeP1], so p l is
 // clamped (it may be -inf) and a zero magnitude's term is set to 0 by a test.
 template <bool kClamp>
 LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const float* w, const float* l, int64_t k, int64_t rows, float p,
                                                                           float* s) {
   const int64_t body = k - k % 16;
-  const __mmask16 tail = static_cast<__mmask16>((1u << (k % 16)) - 1);
   const __m512 pv = _mm512_set1_ps(p);
+  // the last k % 16 terms of a row, scalar with the longer FastExp2 (as the other paths: a row of a
+  // few elements keeps their accuracy)
+  const auto tail = [&](const float* lr) {
+    float t = 0.0f;
+    for (int64_t i = body; i < k; ++i) t += lr[i] > kLogZero ? w[i] * FastExp2(p * lr[i]) : 0.0f;
+    return t;
+  };
   // w 2^(p l) of 16 elements
-  const auto term = [&](const float* lr, int64_t i, __m512 wv, __mmask16 mask) LP_TARGET_AVX512 __attribute__((always_inline)) {
-    const __m512 lv = _mm512_maskz_loadu_ps(mask, lr + i);
+  const auto term = [&](const float* lr, int64_t i, __m512 wv) LP_TARGET_AVX512 __attribute__((always_inline)) {
+    const __m512 lv = _mm512_loadu_ps(lr + i);
     const __m512 t = _mm512_mul_ps(wv, avx512::Exp2Term<kClamp>(_mm512_mul_ps(pv, lv)));
     return kClamp ? _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(lv, _mm512_set1_ps(kLogZero), _CMP_GT_OQ), t) : t;
   };
@@ -84,10 +89,10 @@ LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const 
     for (int64_t i = 0; i < body; i += 16) {
       const __m512 wv = _mm512_loadu_ps(w + i);
       if (kClamp) {
-        a0 = _mm512_add_ps(a0, term(l0, i, wv, avx512::kAll));
-        a1 = _mm512_add_ps(a1, term(l0 + k, i, wv, avx512::kAll));
-        a2 = _mm512_add_ps(a2, term(l0 + 2 * k, i, wv, avx512::kAll));
-        a3 = _mm512_add_ps(a3, term(l0 + 3 * k, i, wv, avx512::kAll));
+        a0 = _mm512_add_ps(a0, term(l0, i, wv));
+        a1 = _mm512_add_ps(a1, term(l0 + k, i, wv));
+        a2 = _mm512_add_ps(a2, term(l0 + 2 * k, i, wv));
+        a3 = _mm512_add_ps(a3, term(l0 + 3 * k, i, wv));
         continue;
       }
       a0 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + i))), a0);
@@ -95,24 +100,16 @@ LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const 
       a2 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 2 * k + i))), a2);
       a3 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 3 * k + i))), a3);
     }
-    if (body < k) {
-      const __m512 wv = _mm512_maskz_loadu_ps(tail, w + body);
-      a0 = _mm512_add_ps(a0, term(l0, body, wv, tail));
-      a1 = _mm512_add_ps(a1, term(l0 + k, body, wv, tail));
-      a2 = _mm512_add_ps(a2, term(l0 + 2 * k, body, wv, tail));
-      a3 = _mm512_add_ps(a3, term(l0 + 3 * k, body, wv, tail));
-    }
-    s[r] = avx512::SumLanes(a0);
-    s[r + 1] = avx512::SumLanes(a1);
-    s[r + 2] = avx512::SumLanes(a2);
-    s[r + 3] = avx512::SumLanes(a3);
+    s[r] = avx512::SumLanes(a0) + tail(l0);
+    s[r + 1] = avx512::SumLanes(a1) + tail(l0 + k);
+    s[r + 2] = avx512::SumLanes(a2) + tail(l0 + 2 * k);
+    s[r + 3] = avx512::SumLanes(a3) + tail(l0 + 3 * k);
   }
   for (; r < rows; ++r) {
     const float* lr = l + r * k;
     __m512 acc = _mm512_setzero_ps();
-    for (int64_t i = 0; i < body; i += 16) acc = _mm512_add_ps(acc, term(lr, i, _mm512_loadu_ps(w + i), avx512::kAll));
-    if (body < k) acc = _mm512_add_ps(acc, term(lr, body, _mm512_maskz_loadu_ps(tail, w + body), tail));
-    s[r] = avx512::SumLanes(acc);
+    for (int64_t i = 0; i < body; i += 16) acc = _mm512_add_ps(acc, term(lr, i, _mm512_loadu_ps(w + i)));
+    s[r] = avx512::SumLanes(acc) + tail(lr);
   }
 }
 LP_TARGET_AVX512 void ExpDotRowsAvx512(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
