@@ -61,29 +61,56 @@ export function spread(times: number[]): Spread {
 }
 
 /**
- * In the child: the sessions of one case timed interleaved (A B C B C A C A B ...), so that drift of the
- * machine (frequency, neighbours) falls on all of them alike. One warm-up run each; then as many
- * rounds as fit `budgetMs` (at least `minRounds`, at most `maxRounds`). Prints one JSON line: each
- * session's Spread, and `times`, each session's times in round order (for ratios within a round).
+ * A full garbage collection where node runs with --expose-gc (the bench's children do): the runs'
+ * outputs are megabytes of external memory, and V8's collector, when it starts during a timed run,
+ * takes one of the two cores from onnxruntime's threads.
  */
-export async function measureInterleaved(sessions: Record<string, Session>, feeds: object, opts: { budgetMs: number; minRounds: number; maxRounds: number }): Promise<void> {
+export function collectGarbage(): void {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (gc) gc();
+}
+
+/**
+ * In the child: the sessions of one case timed interleaved, block by block (A B C, B C A, C A B, ...),
+ * so that drift of the machine (frequency, neighbours) falls on all of them alike. A block is one
+ * untimed run, which meets what the previous session left (its data in the caches, its thread
+ * pool's workers still spinning), a garbage collection, then `block` timed runs whose median is the
+ * round's time; a
+ * session slower than `slowMs` (a function body) has one timed run per block and no untimed one.
+ * One warm-up run each first; then as many rounds as fit `budgetMs` (at least `minRounds`, at most
+ * `maxRounds`). Prints one JSON line: each session's Spread over the rounds, and `times`, each
+ * session's round times in order (for ratios within a round).
+ */
+export async function measureInterleaved(
+  sessions: Record<string, Session>,
+  feeds: object,
+  opts: { budgetMs: number; minRounds: number; maxRounds: number; block?: number; slowMs?: number },
+): Promise<void> {
   const names = Object.keys(sessions);
-  let round = 0;
+  const block = opts.block ?? 3, slowMs = opts.slowMs ?? 100;
+  const once: Record<string, number> = {};
   for (const n of names) {
     const t0 = performance.now();
     await sessions[n].run(feeds);
-    round += performance.now() - t0;
+    once[n] = performance.now() - t0;
   }
+  const slow = (n: string) => once[n] > slowMs;
+  const round = names.reduce((t, n) => t + once[n] * (slow(n) ? 1 : block + 1), 0);
   const rounds = Math.max(opts.minRounds, Math.min(opts.maxRounds, Math.floor(opts.budgetMs / Math.max(round, 1e-3))));
   const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
   for (let r = 0; r < rounds; r++) {
-    // the order turns each round (A B C, B C A, C A B): no path always follows the same one (a
-    // function body that sweeps gigabytes leaves cold caches behind it)
+    // the order turns each round: no session always follows the same one
     for (let i = 0; i < names.length; i++) {
       const n = names[(r + i) % names.length];
-      const t0 = performance.now();
-      await sessions[n].run(feeds);
-      times[n].push(performance.now() - t0);
+      if (!slow(n)) await sessions[n].run(feeds);
+      collectGarbage();
+      const runs: number[] = [];
+      for (let k = 0; k < (slow(n) ? 1 : block); k++) {
+        const t0 = performance.now();
+        await sessions[n].run(feeds);
+        runs.push(performance.now() - t0);
+      }
+      times[n].push(spread(runs).ms);
     }
   }
   process.stdout.write(`${JSON.stringify({ ...Object.fromEntries(names.map((n) => [n, spread(times[n])])), times })}\n`);

@@ -1,7 +1,8 @@
 // npm run bench: each case as the fused kernel (lp-onnx/node), as its function body (stock
 // onnxruntime-node) and as a standard-op anchor of the same size, with PyTorch eager beside them.
 // - time: the three sessions of a case in one process, interleaved (fused, body, anchor, fused, ...)
-//   for as many rounds as fit a few seconds; the median and the 10th-90th percentile spread;
+//   for as many rounds as fit a few seconds, each session's turn one untimed run and the median of
+//   three (scripts/bench-process.ts); the median and the 10th-90th percentile spread over rounds;
 // - memory: each path in its own process, so that its peak resident memory (VmHWM) is its own;
 // - PyTorch: the same layer in eager mode on 2 threads (scripts/bench-torch.py), where Debian's
 //   python3-torch is installed;
@@ -32,19 +33,13 @@ function caseNamed(name: string): BenchCase {
   return c;
 }
 
-// onnxruntime's worker threads spin a while after each parallel section: with three sessions of a
-// case in one process (three thread pools), one session's spinning workers would take the cores
-// from the next one's run (on 2 cores, Conv ran 1.6x slower interleaved than alone so). All paths
-// alike run without spinning.
-const NO_SPIN = { session: { intra_op: { allow_spinning: '0' } } };
-
 /** A path's runtime (fused: lp-onnx/node; body and anchor: stock onnxruntime-node) and its model. */
 function pathOf(c: BenchCase, path: Path) {
   const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
   if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
   const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
   const feeds = { X: new ort.Tensor('float32', seededWeights(2)(c.input.reduce((p: number, q: number) => p * q, 1)), c.input) };
-  return { create: () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'], extra: NO_SPIN }), feeds };
+  return { create: () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }), feeds };
 }
 
 async function child(args: string[]): Promise<void> {
@@ -92,7 +87,7 @@ function main(): void {
   const ratio = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(2)}x`;
   const threads = cpus().length;
   out(`lp-onnx bench: onnxruntime-node CPU, ${threads} cores (${cpus()[0]?.model ?? '?'}); kernels' instruction set: ${isaLine()}`);
-  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case (thread spinning off for all); fused / anchor: the median (10th-90th) of the ratio within each round; peak memory: each path in its own process; PyTorch eager on 2 threads');
+  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case, in blocks (one untimed run, a garbage collection, then the median of 3); fused / anchor: the median (10th-90th) of the ratio within each round; peak memory: each path in its own process; PyTorch eager on 2 threads');
   out('');
   out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | PyTorch ms | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
   out('|---|---|---|---|---|---|---|---|---|---|---|');
@@ -100,7 +95,7 @@ function main(): void {
   const timed: [BenchCase, Record<Path, Spread>][] = [];
   for (const c of CASES) {
     if (only && !c.name.includes(only)) continue;
-    const r = spawnSync(process.execPath, [__filename, '--case', c.name, ...(rounds ? ['--rounds', rounds] : [])], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['--expose-gc', __filename, '--case', c.name, ...(rounds ? ['--rounds', rounds] : [])], { encoding: 'utf8' });
     const t = r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<Path, Spread> & { times: Record<Path, number[]> }) : (r.stderr || 'failed').trim().split('\n').pop();
     const torch = args.includes('--no-torch') ? 'not asked' : torchPeer(c, typeof t === 'object' ? t.fused.rounds : 11);
     const mem = (p: Path): Measured | string => (args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory']));
