@@ -25,6 +25,9 @@ export const l1ConvCases: OpCase[] = [
   // rows wider than the 32-wide register tile of the AVX-512 kernel, with a partial last tile
   { name: 'l1conv 1d long row (3 tiles)', op: 'L1Conv', inputs: [X([2, 3, 75]), W([6, 3, 3]), B(6)], attrs: { pads: [1, 1] } },
   { name: 'l1conv 2d wide rows dilated', op: 'L1Conv', inputs: [X([1, 2, 5, 42]), W([5, 2, 3, 3])], attrs: { pads: [1, 1, 1, 1], dilations: [1, 2] } },
+  // stride 1: the CPU kernel reads the padded plane as one long row, in stretches of 256 positions
+  // that run across row ends (here two, the second partial), with cancellation's exact recompute
+  { name: 'l1conv 2d flat plane across stretches, large and close', op: 'L1Conv', inputs: [X([2, 3, 12, 26], 'near-million'), W([4, 3, 3, 3], 'near-million'), B(4)], attrs: { pads: [1, 1, 1, 1] } },
   // wider layers: the CUDA implicit-GEMM tiles (16, 32 and 64 channels) with partial tiles of
   // positions, channels and K
   { name: 'l1conv 2d 20 channels', op: 'L1Conv', inputs: [X([2, 5, 7, 6]), W([20, 5, 3, 3]), B(20)], attrs: { pads: [1, 1, 1, 1] } },
