@@ -270,9 +270,18 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
             for (int64_t i1 = 0; i1 < A1.input; ++i1) {
               const float* from = src + (i0 * A1.input + i1) * A2.input;
               float* to = dst + ((i0 + A0.pad_begin) * P1 + i1 + A1.pad_begin) * pd.row;
+              if (s2 == 1) {
+                std::memcpy(to + A2.pad_begin, from, sizeof(float) * A2.input);
+                continue;
+              }
+              // position p2 = i2 + pad at phase p2 % s2, index p2 / s2 (counted, not divided)
+              int64_t phase = A2.pad_begin % s2, idx = A2.pad_begin / s2;
               for (int64_t i2 = 0; i2 < A2.input; ++i2) {
-                const int64_t p2 = i2 + A2.pad_begin;
-                to[(p2 % s2) * pd.r + p2 / s2] = from[i2];
+                to[phase * pd.r + idx] = from[i2];
+                if (++phase == s2) {
+                  phase = 0;
+                  ++idx;
+                }
               }
             }
         });
