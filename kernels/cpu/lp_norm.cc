@@ -60,6 +60,13 @@ __attribute__((always_inline)) inline void RootRowImpl(float* y, const float* z,
   const float k = 1.44269504f * inv_p;
   for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
 }
+// y = scale 2^(kp log2(s / z)) for a row's units, kp = 1 / p (per unit; s = 0 gives 0)
+__attribute__((always_inline)) inline void RootUnitsImpl(const float* s, const float* z, const float* kp, int64_t n, float scale,
+                                                         float* y) {
+  for (int64_t j = 0; j < n; ++j) y[j] = scale * FastExp2(kp[j] * FastLog(s[j] / z[j]));
+}
+LP_ISA_VARIANTS(void, RootUnits, (const float* s, const float* z, const float* kp, int64_t n, float scale, float* y),
+                (s, z, kp, n, scale, y))
 LP_LANES_VARIANTS(float, MagnitudeRow, (const float* x, int64_t k, bool abs_mode, float eps, float* a, bool* nan),
                   (x, k, abs_mode, eps, a, nan))
 // ExpDotRows (lp_norm_vec.h) on AVX-512's own exp2 (lp_avx512.h). kClamp: p is outside [kClampFreeP0, kClampFreeP1], so p l is
@@ -333,13 +340,46 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   });
   const int64_t row_blocks = (rows + kRowBlock - 1) / kRowBlock;
   const int64_t unit_blocks = (m + 63) / 64;
+  const auto root_units = LP_ISA_CALL(isa_, RootUnits);
   ParallelFor(ctx, static_cast<size_t>(row_blocks * unit_blocks), [&](size_t t) {
     const int64_t rb = static_cast<int64_t>(t) / unit_blocks;
     const int64_t ub = static_cast<int64_t>(t) % unit_blocks;
     const int64_t r0 = rb * kRowBlock;
     const int64_t nr = std::min(kRowBlock, rows - r0);
+    const int64_t j0 = ub * 64, nj = std::min<int64_t>(64, m - j0);
     float sums[kRowBlock];
-    for (int64_t j = ub * 64; j < std::min(m, ub * 64 + 64); ++j) {
+    if (attrs_.sum_eps == 0) {
+      // the block's sums first, then the roots of each row's units in one vectorised pass
+      float block[kRowBlock][64], kp[64];
+      for (int64_t jj = 0; jj < nj; ++jj) {
+        const float pj = p[j0 + jj];
+        kp[jj] = pj == inf ? 0.0f : 1.44269504f / pj;
+        if (pj == inf) {
+          for (int64_t q = 0; q < nr; ++q) block[q][jj] = 0.0f;  // its output is the maximum, below
+          continue;
+        }
+        LP_ISA_CALL(isa_, ExpDotRows)(w + (j0 + jj) * k, l.data() + r0 * k, k, nr, pj, sums);
+        for (int64_t q = 0; q < nr; ++q) block[q][jj] = sums[q];
+      }
+      for (int64_t q = 0; q < nr; ++q) {
+        const int64_t r = r0 + q;
+        float* yr = y + r * m + j0;
+        if (rmax[r] > 0) root_units(block[q], z.data() + j0, kp, nj, rmax[r], yr);
+        for (int64_t jj = 0; jj < nj; ++jj) {
+          const int64_t j = j0 + jj;
+          if (p[j] == inf)
+            yr[jj] = max_unit(r, j);
+          else if (rnan[r])
+            yr[jj] = std::numeric_limits<float>::quiet_NaN();
+          else if (!(rmax[r] > 0))
+            yr[jj] = 0.0f;
+          else if (block[q][jj] < kUnderflow)
+            yr[jj] = ExactUnit(x + r * k, w + j * k, k, p[j], z[j]);
+        }
+      }
+      return;
+    }
+    for (int64_t j = j0; j < j0 + nj; ++j) {
       const float pj = p[j];
       if (pj == inf) {
         for (int64_t r = r0; r < r0 + nr; ++r) y[r * m + j] = max_unit(r, j);
