@@ -3,7 +3,8 @@
 // - time: the three sessions of a case in one process, interleaved (fused, body, anchor, fused, ...)
 //   for as many rounds as fit a few seconds, each session's turn one untimed run and the median of
 //   three (scripts/bench-process.ts); the median and the 10th-90th percentile spread over rounds;
-// - memory: each path in its own process, so that its peak resident memory (VmHWM) is its own;
+// - alone: each path in its own process, so that its peak resident memory (VmHWM) is its own, and
+//   (fused, anchor) the median of 15 runs with nothing else in the process;
 // - PyTorch: the same layer in eager mode on 2 threads (scripts/bench-torch.py), where Debian's
 //   python3-torch is installed;
 // - bound: each case's work against the measured peaks of the instructions the kernels use
@@ -21,6 +22,8 @@ import { type BenchCase, benchCases, benchModel, NATIVE_SIZES, seededWeights } f
 import { inChild, type Measured, measureInterleaved, measureSession, pairedRatio, type Spread } from './bench-process';
 
 export const CASES: BenchCase[] = benchCases(NATIVE_SIZES);
+/** runs of a path alone in its own process (after one untimed run) */
+const ALONE_RUNS = 15;
 
 type Path = 'fused' | 'body' | 'anchor';
 const PATHS: Path[] = ['fused', 'body', 'anchor'];
@@ -47,7 +50,7 @@ async function child(args: string[]): Promise<void> {
   const c = caseNamed(opt('--case'));
   if (args.includes('--memory')) {
     const p = pathOf(c, opt('--path') as Path);
-    await measureSession(p.create, p.feeds, 1);
+    await measureSession(p.create, p.feeds, Number(opt('--runs')) || 1);
     return;
   }
   const paths = PATHS.map((p) => pathOf(c, p));
@@ -87,33 +90,40 @@ function main(): void {
   const ratio = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(2)}x`;
   const threads = cpus().length;
   out(`lp-onnx bench: onnxruntime-node CPU, ${threads} cores (${cpus()[0]?.model ?? '?'}); kernels' instruction set: ${isaLine()}`);
-  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case, in blocks (one untimed run, a garbage collection, then the median of 3); fused / anchor: the median (10th-90th) of the ratio within each round; peak memory: each path in its own process; PyTorch eager on 2 threads');
+  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case, in blocks (one untimed run, a garbage collection, then the median of 3); fused / anchor: the median (10th-90th) of the ratio within each round; alone: each path in its own process, the median (and the best) of 15 runs after one, and its peak memory; PyTorch eager on 2 threads');
   out('');
-  out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | PyTorch ms | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
-  out('|---|---|---|---|---|---|---|---|---|---|---|');
+  out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | alone: fused ms | alone: anchor ms | alone: fused / anchor | PyTorch ms | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const json: Record<string, unknown> = {};
-  const timed: [BenchCase, Record<Path, Spread>][] = [];
+  const timed: [BenchCase, Record<Path, Spread>, number | undefined, number | undefined][] = [];
   for (const c of CASES) {
     if (only && !c.name.includes(only)) continue;
     const r = spawnSync(process.execPath, ['--expose-gc', __filename, '--case', c.name, ...(rounds ? ['--rounds', rounds] : [])], { encoding: 'utf8' });
     const t = r.status === 0 ? (JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<Path, Spread> & { times: Record<Path, number[]> }) : (r.stderr || 'failed').trim().split('\n').pop();
     const torch = args.includes('--no-torch') ? 'not asked' : torchPeer(c, typeof t === 'object' ? t.fused.rounds : 11);
-    const mem = (p: Path): Measured | string => (args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory']));
-    const [fm, bm] = [mem('fused'), mem('body')];
+    // each path alone in its own process: its peak memory, and (fused, anchor) the median of 15 runs
+    // with nothing else in the process
+    const mem = (p: Path, runs: number): Measured | string =>
+      args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory', '--runs', String(runs)]);
+    const [fm, bm, am] = [mem('fused', ALONE_RUNS), mem('body', 1), mem('anchor', ALONE_RUNS)];
     const peak = (m: Measured | string) => (typeof m === 'string' ? `n/a (${m})` : `${m.peak.toFixed(0)} (+${m.added.toFixed(0)})`);
     if (typeof t !== 'object') {
-      json[c.name] = { time: t, torch, memory: { fused: fm, body: bm } };
-      out(`| ${c.name} | n/a (${t}) | | | ${c.anchorName} | | | | | | |`);
+      json[c.name] = { time: t, torch, memory: { fused: fm, body: bm, anchor: am } };
+      out(`| ${c.name} | n/a (${t}) | | | ${c.anchorName} | | | | | | | | | |`);
       continue;
     }
     const { times, ...spreads } = t;
     const paired = pairedRatio(times.fused, times.anchor);
-    json[c.name] = { time: spreads, fusedOverAnchor: paired, torch, memory: { fused: fm, body: bm } };
-    timed.push([c, spreads]);
+    json[c.name] = { time: spreads, fusedOverAnchor: paired, torch, memory: { fused: fm, body: bm, anchor: am } };
+    timed.push([c, spreads, typeof fm === 'object' ? fm.best : undefined, typeof am === 'object' ? am.best : undefined]);
+    const alone = (m: Measured | string) => (typeof m === 'string' ? 'n/a' : `${m.ms.toFixed(1)} (${m.best.toFixed(1)})`);
+    const aloneRatio = typeof fm === 'object' && typeof am === 'object' ? `${ratio(fm.ms, am.ms)} (${ratio(fm.best, am.best)})` : 'n/a';
     const tc = typeof torch === 'string' ? `n/a (${torch})` : ms(torch);
     const tr = typeof torch === 'string' ? 'n/a' : ratio(torch.ms, t.fused.ms);
     const pr = `${paired.ms.toFixed(2)}x (${paired.lo.toFixed(2)}-${paired.hi.toFixed(2)})`;
-    out(`| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${pr} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`);
+    out(
+      `| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${pr} | ${alone(fm)} | ${alone(am)} | ${aloneRatio} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`,
+    );
   }
   // the bound table: the peaks measured after the timing, in this process (the children are done)
   const isa = process.env.LP_ONNX_CPU_ISA || 'auto';
@@ -129,16 +139,16 @@ function main(): void {
   } else {
     json.peaks = peaks;
     out(peaksLine(peaks, isa === 'auto' ? isaLine().split(' ')[0] : isa, threads));
-    out('bound: the larger of compute (each step counted, over its measured peak) and memory (inputs, weights, outputs once, over the measured rates); % of bound = bound / median time');
+    out('bound: the larger of compute (each step counted, over its measured peak) and memory (inputs, weights, outputs once, over the measured rates); % of bound = bound / time: the interleaved median, and the best run alone');
     out('');
-    out('| case | fused bound ms (limit) | fused ms | fused % of bound | anchor bound ms (limit) | anchor ms | anchor % of bound |');
+    out('| case | fused bound ms (limit) | fused % of bound | fused % (best alone) | anchor bound ms (limit) | anchor % of bound | anchor % (best alone) |');
     out('|---|---|---|---|---|---|---|');
-    for (const [c, t] of timed) {
+    for (const [c, t, fAlone, aAlone] of timed) {
       const w = caseWork(c.torch);
       const fb = boundOf(w.fused, peaks), ab = boundOf(w.anchor, peaks);
-      const pct = (b: number, m: number) => `${((100 * b) / m).toFixed(0)} %`;
+      const pct = (b: number, m: number | undefined) => (m === undefined ? 'n/a' : `${((100 * b) / m).toFixed(0)} %`);
       (json[c.name] as Record<string, unknown>).bound = { fused: fb, anchor: ab };
-      out(`| ${c.name} | ${fb.ms.toFixed(2)} (${fb.limit}) | ${t.fused.ms.toFixed(1)} | ${pct(fb.ms, t.fused.ms)} | ${ab.ms.toFixed(2)} (${ab.limit}) | ${t.anchor.ms.toFixed(1)} | ${pct(ab.ms, t.anchor.ms)} |`);
+      out(`| ${c.name} | ${fb.ms.toFixed(2)} (${fb.limit}) | ${pct(fb.ms, t.fused.ms)} | ${pct(fb.ms, fAlone)} | ${ab.ms.toFixed(2)} (${ab.limit}) | ${pct(ab.ms, t.anchor.ms)} | ${pct(ab.ms, aAlone)} |`);
     }
   }
   const file = opt('--json');
