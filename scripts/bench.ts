@@ -66,9 +66,13 @@ function torchPeer(c: BenchCase, rounds: number): Spread | string {
 }
 
 /** The instruction-set path the kernels take: LP_ONNX_CPU_ISA, else the best of the CPU's flags. */
-function isaLine(): string {
+function bestIsa(): string {
   const flags = new Set((/^flags\s*:(.*)$/m.exec(existsSync('/proc/cpuinfo') ? readFileSync('/proc/cpuinfo', 'utf8') : '')?.[1] ?? '').trim().split(/\s+/));
-  const best = ['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((f) => flags.has(f)) ? 'avx512' : flags.has('avx2') && flags.has('fma') ? 'avx2' : 'plain';
+  return ['avx512f', 'avx512dq', 'avx512bw', 'avx512vl'].every((f) => flags.has(f)) ? 'avx512' : flags.has('avx2') && flags.has('fma') ? 'avx2' : 'plain';
+}
+
+function isaLine(): string {
+  const best = bestIsa();
   const asked = process.env.LP_ONNX_CPU_ISA;
   return asked && asked !== 'auto' ? `${asked} (LP_ONNX_CPU_ISA; the CPU's best is ${best})` : `${best} (the CPU's best; LP_ONNX_CPU_ISA=avx2 or plain for the others)`;
 }
@@ -126,26 +130,35 @@ function main(): void {
     );
   }
   // the bound table: the peaks measured after the timing, in this process (the children are done)
-  const isa = process.env.LP_ONNX_CPU_ISA || 'auto';
+  // the kernels' instruction set (LP_ONNX_CPU_ISA, else the best), and the anchors' (onnxruntime's
+  // own kernels take the CPU's best)
+  const best = bestIsa();
+  const isa = process.env.LP_ONNX_CPU_ISA && process.env.LP_ONNX_CPU_ISA !== 'auto' ? process.env.LP_ONNX_CPU_ISA : best;
   let peaks: NativePeaks | string;
+  let anchorPeaks: NativePeaks | string;
   try {
     peaks = measurePeaks(isa, threads);
+    anchorPeaks = isa === best ? peaks : measurePeaks(best, threads);
   } catch (e) {
-    peaks = (e as Error).message;
+    peaks = anchorPeaks = (e as Error).message;
   }
   out('');
-  if (typeof peaks === 'string') {
+  if (typeof peaks === 'string' || typeof anchorPeaks === 'string') {
     out(`bound: n/a (${peaks})`);
   } else {
     json.peaks = peaks;
-    out(peaksLine(peaks, isa === 'auto' ? isaLine().split(' ')[0] : isa, threads));
+    out(peaksLine(peaks, isa, threads));
+    if (anchorPeaks !== peaks) {
+      json.anchorPeaks = anchorPeaks;
+      out(`${peaksLine(anchorPeaks, best, threads)} (the anchors' bound: onnxruntime's kernels take the CPU's best)`);
+    }
     out('bound: the larger of compute (each step counted, over its measured peak) and memory (inputs, weights, outputs once, over the measured rates); % of bound = bound / time: the interleaved median, and the best run alone');
     out('');
     out('| case | fused bound ms (limit) | fused % of bound | fused % (best alone) | anchor bound ms (limit) | anchor % of bound | anchor % (best alone) |');
     out('|---|---|---|---|---|---|---|');
     for (const [c, t, fAlone, aAlone] of timed) {
       const w = caseWork(c.torch);
-      const fb = boundOf(w.fused, peaks), ab = boundOf(w.anchor, peaks);
+      const fb = boundOf(w.fused, peaks), ab = boundOf(w.anchor, anchorPeaks);
       const pct = (b: number, m: number | undefined) => (m === undefined ? 'n/a' : `${((100 * b) / m).toFixed(0)} %`);
       (json[c.name] as Record<string, unknown>).bound = { fused: fb, anchor: ab };
       out(`| ${c.name} | ${fb.ms.toFixed(2)} (${fb.limit}) | ${pct(fb.ms, t.fused.ms)} | ${pct(fb.ms, fAlone)} | ${ab.ms.toFixed(2)} (${ab.limit}) | ${pct(ab.ms, t.anchor.ms)} | ${pct(ab.ms, aAlone)} |`);
