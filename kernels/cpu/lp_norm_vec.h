@@ -38,28 +38,5 @@ LP_VEC_INLINE void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int
 
 // a = a(x) along a row (NaN kept); returns the row's largest magnitude, *nan whether the row holds a NaN
 LP_VEC_INLINE float MagnitudeRowImpl(const float* x, int64_t k, bool abs_mode, float eps, float* a, bool* nan) {
-  VF mx = Splat(0.0f);
-  VI bad = VI{};
-  const int64_t body = k - k % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) {
-    const VF v = Load(x + i);
-    bad |= v != v;
-    const VF m = MagnitudeV(v, abs_mode, eps);
-    Store(a + i, v != v ? v : m);  // a NaN stays in a (p = +inf units test for it)
-    mx = m > mx ? m : mx;
-  }
-  float out = 0.0f;
-  int any = 0;
-  for (int l = 0; l < kLanes; ++l) {
-    out = mx[l] > out ? mx[l] : out;
-    any |= bad[l];
-  }
-  for (int64_t i = body; i < k; ++i) {
-    const float v = Magnitude(x[i], abs_mode, eps);
-    a[i] = v;
-    any |= v != v;
-    out = v > out ? v : out;
-  }
-  *nan = any != 0;
-  return out;
+  return MaxMagnitude<true>(x, k, abs_mode, eps, a, nan);
 }

@@ -1,28 +1,7 @@
 // LpPool's global-window loops (GeM) on lp_vec.h's vectors; lp_lanes.h includes it per lane width.
 // No include guard: it is meant to be included more than once.
 LP_VEC_INLINE float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float eps, bool* nan) {
-  VF m8 = Splat(0.0f);
-  VI bad = VI{};
-  const int64_t body = n - n % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) {
-    const VF v = Load(x + i);
-    bad |= v != v;
-    const VF a = MagnitudeV(v, abs_mode, eps);
-    m8 = a > m8 ? a : m8;
-  }
-  float m = 0.0f;
-  int any = 0;
-  for (int l = 0; l < kLanes; ++l) {
-    m = m8[l] > m ? m8[l] : m;
-    any |= bad[l];
-  }
-  for (int64_t i = body; i < n; ++i) {
-    const float v = Magnitude(x[i], abs_mode, eps);
-    any |= v != v;
-    m = v > m ? v : m;
-  }
-  *nan = any != 0;
-  return m;
+  return MaxMagnitude<false>(x, n, abs_mode, eps, nullptr, nan);
 }
 
 // r^p for r in [0, 1], p's kind (PowKind) fixed: small integer p (GeM's usual 3) by products (exact,

@@ -20,6 +20,36 @@ LP_VEC_INLINE VF MagnitudeV(VF v, bool abs_mode, float eps) {
   return v > eps ? v : Splat(eps);
 }
 
+// The largest a(x) over x[0, n) and (*nan) whether a NaN is there; kStore: a(x) is also written to
+// a, a NaN kept as NaN (LpNorm's p = +inf units test for it)
+template <bool kStore>
+LP_VEC_INLINE float MaxMagnitude(const float* x, int64_t n, bool abs_mode, float eps, float* a, bool* nan) {
+  VF mx = Splat(0.0f);
+  VI bad = VI{};
+  const int64_t body = n - n % kLanes;
+  for (int64_t i = 0; i < body; i += kLanes) {
+    const VF v = Load(x + i);
+    bad |= v != v;
+    const VF m = MagnitudeV(v, abs_mode, eps);
+    if (kStore) Store(a + i, v != v ? v : m);
+    mx = m > mx ? m : mx;
+  }
+  float out = 0.0f;
+  int any = 0;
+  for (int l = 0; l < kLanes; ++l) {
+    out = mx[l] > out ? mx[l] : out;
+    any |= bad[l];
+  }
+  for (int64_t i = body; i < n; ++i) {
+    const float v = Magnitude(x[i], abs_mode, eps);
+    if (kStore) a[i] = v;
+    any |= v != v;
+    out = v > out ? v : out;
+  }
+  *nan = any != 0;
+  return out;
+}
+
 // 2^x as FastExp2 (x <= 0 here; 0 below -126)
 LP_VEC_INLINE VF Exp2V(VF x) {
   const VF xc = x < -126.0f ? Splat(-126.0f) : x;

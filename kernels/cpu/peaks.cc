@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "lp_avx512.h"
+#include "lp_common.h"
 
 namespace lp {
 
