@@ -7,6 +7,7 @@
 // - memory: the bytes of the inputs, weights and outputs once, over the measured streaming rates
 //   (weights and inputs may sit in the caches, so this part is itself generous);
 // - the bound is the larger of the two, and a path's fraction is bound / its time.
+import { outputSize } from '../ops/geometry';
 import type { NativePeaks } from '../src/node/binding';
 import type { TorchForm } from './bench-cases';
 
@@ -31,7 +32,7 @@ export function caseWork(f: TorchForm): { fused: Work; anchor: Work } {
     }
     case 'lppool': {
       const { N, C, H, k, s } = f;
-      const o = Math.floor((H - k) / s) + 1;
+      const o = outputSize('pool', H, k, s, 1, 0, 0, false);
       const width = (o - 1) * s + k;
       const inputs = N * C * H * H, outputs = N * C * o * o;
       const io = { readBytes: F32 * inputs, writeBytes: F32 * outputs };
@@ -50,7 +51,7 @@ export function caseWork(f: TorchForm): { fused: Work; anchor: Work } {
     }
     case 'l1conv': {
       const { N, Cin, Cout, spatial, k, pad } = f;
-      const out = spatial.map((d) => d + 2 * pad - k + 1);
+      const out = spatial.map((d) => outputSize('conv', d, k, 1, 1, pad, pad, false));
       const taps = k ** spatial.length;
       const steps = N * Cout * Cin * taps * prod(out);
       const io = { readBytes: F32 * (N * Cin * prod(spatial) + Cout * Cin * taps), writeBytes: F32 * N * Cout * prod(out) };
