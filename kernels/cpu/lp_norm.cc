@@ -60,7 +60,7 @@ __attribute__((always_inline)) inline void RootRowImpl(float* y, const float* z,
   const float k = 1.44269504f * inv_p;
   for (int64_t j = 0; j < m; ++j) y[j] = s * FastExp2(k * FastLog(y[j] / z[j] + e));
 }
-// y = scale 2^(kp log2(s / z)) for a row's units, kp = 1 / p (per unit; s = 0 gives 0)
+// y = scale (s / z)^(1/p) for a row's units as scale 2^(kp ln(s / z)), kp = log2(e) / p per unit (s = 0 gives 0)
 __attribute__((always_inline)) inline void RootUnitsImpl(const float* s, const float* z, const float* kp, int64_t n, float scale,
                                                          float* y) {
   for (int64_t j = 0; j < n; ++j) y[j] = scale * FastExp2(kp[j] * FastLog(s[j] / z[j]));
