@@ -76,7 +76,7 @@ d('lp-onnx/node', () => {
     ];
     for (const [isa, lanes, present] of paths) {
       if (!present) {
-        expect(() => measurePeaks(isa, 1)).toThrow(`cpuIsa ${isa} asks for an instruction set this CPU lacks`);
+        expect(() => measurePeaks(isa, 1)).toThrow(`lp-onnx peaks: cpuIsa ${isa} asks for an instruction set this CPU lacks`);
         continue;
       }
       const p = measurePeaks(isa, 1);
@@ -88,7 +88,12 @@ d('lp-onnx/node', () => {
       expect(p.exp2Dot).toBeLessThan(p.fma);
       expect(p.powTerm).toBeLessThan(p.exp2Dot);
     }
-    expect(() => measurePeaks('sse9', 1)).toThrow('cpuIsa sse9 is not one of avx512, avx2, plain, auto');
+    expect(() => measurePeaks('sse9', 1)).toThrow(new Error('lp-onnx peaks: cpuIsa sse9 is not one of avx512, avx2, plain, auto'));
+    // '' takes the sessions' choice: LP_ONNX_CPU_ISA (read by the addon from the process's environment: a child), named in the error
+    const code = `try { require(${JSON.stringify(join(__dirname, '..', 'dist', 'src', 'node', 'binding.js'))}).measurePeaks('', 1) } catch (e) { console.log(e.message); process.exit(1) }`;
+    const child = spawnSync(process.execPath, ['-e', code], { env: { ...process.env, LP_ONNX_CPU_ISA: 'sse9' }, encoding: 'utf8' });
+    expect(child.status).toBe(1);
+    expect(child.stdout.trim()).toBe('lp-onnx peaks: LP_ONNX_CPU_ISA=sse9 is not one of avx512, avx2, plain, auto');
     expect(() => measurePeaks('auto', 0)).toThrow('peaks: threads must be 1 to 1024, not 0');
   });
 

@@ -515,7 +515,7 @@ napi_value Run(napi_env env, napi_callback_info info) {
   return promise;
 }
 
-// peaks(isa: 'auto' | 'avx512' | 'avx2' | 'plain', threads): the measured instruction peaks (peaks.h)
+// peaks(isa: '' | 'auto' | 'avx512' | 'avx2' | 'plain', threads): the measured instruction peaks (peaks.h)
 // of that instruction-set path, on that many threads; blocks for about a second.
 napi_value MeasuredPeaks(napi_env env, napi_callback_info info) {
   size_t argc = 2;
@@ -527,13 +527,18 @@ napi_value MeasuredPeaks(napi_env env, napi_callback_info info) {
   if (threads < 1 || threads > 1024) return Throw(env, "peaks: threads must be 1 to 1024, not " + std::to_string(threads));
   lp::Peaks pk;
   try {
+    // '' : the sessions' own choice (LP_ONNX_CPU_ISA, else the best), so a bad variable is named as such
     lp::SetIsaOverride(GetString(env, argv[0]));
-    const lp::Isa isa = lp::SelectIsa("peaks", "bench");
+    const lp::Isa isa = lp::SelectIsa("peaks", "");
     lp::SetIsaOverride("");
     pk = lp::MeasurePeaks(isa, threads);
   } catch (const std::exception& e) {
     lp::SetIsaOverride("");
-    return Throw(env, e.what());
+    // SelectIsa words its errors for a node ("peaks node '': ..."); this one is the addon's
+    std::string what = e.what();
+    const std::string node_prefix = "peaks node '': ";
+    if (what.rfind(node_prefix, 0) == 0) what = what.substr(node_prefix.size());
+    return Throw(env, "lp-onnx peaks: " + what);
   }
   napi_value out;
   NAPI(napi_create_object(env, &out));

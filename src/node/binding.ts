@@ -175,7 +175,7 @@ export function nativeVariant(folder: string): { binding?: Binding; reason?: str
   return v;
 }
 
-/** The measured instruction peaks of one instruction-set path ('auto': the kernels' own) on `threads` threads; about a second. */
+/** The measured instruction peaks of one instruction-set path ('': the one sessions take, LP_ONNX_CPU_ISA or the CPU's best; 'auto': the best) on `threads` threads; about a second. */
 export function measurePeaks(isa: string, threads: number): NativePeaks {
   const { binding, reason } = native();
   if (!binding) throw new Error(reason);
