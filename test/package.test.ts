@@ -4,9 +4,12 @@
 // fills first). There: lp-onnx/node runs lp
 // nodes on the prebuilt fused kernels (a wrong function body proves the kernels ran), `lp-onnx
 // doctor` says the binaries are prebuilt, lp-onnx/web in Node says how to get WebGPU and, with
-// the webgpu package added, runs the fused WGSL kernels; a TypeScript project with `tsc --init`'s
-// settings (plus bundler resolution) type-checks its imports of lp-onnx, lp-onnx/node and
-// lp-onnx/web, and its esbuild browser bundle runs the example models in chromium.
+// the webgpu package added, runs the fused WGSL kernels; a Node TypeScript project (`tsc --init`
+// with its Node settings and @types/node, ESM) compiles and runs lp-onnx and lp-onnx/node, and a
+// browser TypeScript project with no Node types (`tsc --init`, bundler resolution) type-checks
+// lp-onnx/web with lp-onnx's declarations read, and its esbuild bundle runs the examples in
+// chromium. Dependencies resolve fresh, as a user's install does; the versions of onnxruntime's
+// packages it resolved are printed, and a failing step names those that differ from the lock.
 import { spawnSync, type SpawnSyncReturns } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -15,7 +18,7 @@ import { tmpdir } from 'node:os';
 import { dirname, extname, join, resolve } from 'node:path';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
 import { exportDualPath } from '../src/export/dual-path';
-import { encodeModel } from '../src/onnx/codec';
+import { decodeModel, encodeModel } from '../src/onnx/codec';
 import type { ModelProto } from '../src/onnx/proto';
 import { runReference } from '../src/runtime/reference';
 import { browserUnavailable, CHROMIUM, CHROMIUM_ARGS } from './helpers/browser';
@@ -44,11 +47,48 @@ function cleanEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return { ...env, ONNXRUNTIME_NODE_INSTALL: 'skip', ...extra };
 }
 
+/** onnxruntime's packages that the consumer's install resolved otherwise than package-lock.json (set once it is installed) */
+let drift = '';
+
 function run(what: string, cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): SpawnSyncReturns<string> {
   const r = spawnSync(cmd, args, { cwd, env, encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 });
-  if (r.status !== 0) throw new Error(`${what} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}`);
+  if (r.status !== 0) {
+    const upstream = drift ? `\n(the consumer's install resolved ${drift}: a new upstream release may be the cause)` : '';
+    throw new Error(`${what} failed (exit ${r.status}${r.error ? `, ${r.error.message}` : ''}):\n${r.stdout}\n${r.stderr}${upstream}`);
+  }
   return r;
 }
+
+const ORT_PACKAGES = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common'];
+
+/** every version of each package in a lockfile-v3 `packages` map or an `npm ls --json` tree */
+function lockedVersions(): Map<string, Set<string>> {
+  const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
+  const found = new Map(ORT_PACKAGES.map((p) => [p, new Set<string>()]));
+  for (const [path, entry] of Object.entries(lock.packages)) {
+    const name = path.split('node_modules/').pop() ?? '';
+    if (entry.version) found.get(name)?.add(entry.version);
+  }
+  return found;
+}
+interface LsTree {
+  version?: string;
+  dependencies?: Record<string, LsTree>;
+}
+function installedVersions(project: string, env: NodeJS.ProcessEnv): Map<string, Set<string>> {
+  const ls = run('npm ls', process.execPath, [NPM as string, 'ls', '--all', '--json', ...ORT_PACKAGES], project, env);
+  const found = new Map(ORT_PACKAGES.map((p) => [p, new Set<string>()]));
+  const walk = (deps: Record<string, LsTree> | undefined) => {
+    for (const [name, dep] of Object.entries(deps ?? {})) {
+      if (dep.version) found.get(name)?.add(dep.version);
+      walk(dep.dependencies);
+    }
+  };
+  walk((JSON.parse(ls.stdout) as LsTree).dependencies);
+  return found;
+}
+const listVersions = (m: Map<string, Set<string>>, only?: (p: string) => boolean) =>
+  [...m].filter(([p]) => !only || only(p)).map(([p, v]) => `${p} ${[...v].sort().join(' and ') || '(none)'}`).join(', ');
 
 /** adder-cnn, dual-path, with every function body replaced by one that returns zeros */
 function wrongBodies(): Uint8Array {
@@ -148,26 +188,33 @@ const web = require('lp-onnx/web');
 })().catch((e) => { console.error(e.message); process.exit(1); });
 `;
 
-// the consumer's TypeScript: the README's builder example on the server, lp-onnx/web in the page
-const SERVER_TS = `import { GraphBuilder, encodeModel, exportDualPath, type ModelProto } from 'lp-onnx';
-import { InferenceSession, Tensor } from 'lp-onnx/node';
+// A Node TypeScript project (ESM): the README's builder example, written as a dual-path file and run
+// on lp-onnx/node. Its model and output go to files the test checks against the reference.
+const SERVER_TS = `import { writeFileSync } from 'node:fs';
+import { GraphBuilder, writeModelFile } from 'lp-onnx';
+import { InferenceSession, Tensor, nativeStatus } from 'lp-onnx/node';
 
-export async function points(): Promise<Float32Array> {
-  const b = new GraphBuilder({ name: 'points', opset: 18 });
-  const x = b.input('points', 'float32', ['N', 3, 'P']);
-  const w1 = b.initializer('conv1.weight', new Float32Array(64 * 3), [64, 3, 1]);
-  const h = b.l1Conv(x, w1).relu();
-  const p = b.initializer('gem.p', [3], [1]);
-  const g = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, p);
-  const head = b.initializer('head.w', new Float32Array(10 * 64).fill(0.5), [10, 64]);
-  b.output(g.flatten().lpNorm(head, undefined, { p: 2 }), 'y');
-  const model: ModelProto = exportDualPath(b.build()).model;
-  const session = await InferenceSession.create(encodeModel(model));
-  const out = await session.run({ points: new Tensor('float32', new Float32Array(2 * 3 * 5), [2, 3, 5]) });
-  return out['y']?.data as Float32Array;
-}
+const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
+const b = new GraphBuilder({ name: 'points', opset: 18 });
+const x = b.input('points', 'float32', ['N', 3, 'P']);
+const w1 = b.initializer('conv1.weight', wave(64 * 3, 0.7), [64, 3, 1]);
+const b1 = b.initializer('conv1.bias', new Float32Array(64).fill(2.5), [64]);
+const h = b.l1Conv(x, w1, b1).relu();
+const p = b.initializer('gem.p', [3], [1]);
+const g = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, p);
+const head = b.initializer('head.w', wave(10 * 64, 0.3).map(Math.abs), [10, 64]);
+b.output(g.flatten().lpNorm(head, undefined, { p: 2 }), 'y');
+writeModelFile('points.dual.onnx', b.buildDualPath());
+
+const session = await InferenceSession.create('points.dual.onnx');
+const points = new Tensor('float32', wave(2 * 3 * 5, 0.37), [2, 3, 5]);
+const y = (await session.run({ points }))['y'];
+if (!y) throw new Error('no output y');
+writeFileSync('points-y.json', JSON.stringify({ fused: nativeStatus().available, dims: y.dims, data: Array.from(y.data as Float32Array) }));
 `;
-const BROWSER_TS = `import { env, InferenceSession, Tensor, describeModel, type SessionMode } from 'lp-onnx/web';
+// A browser TypeScript project: lp-onnx/web in the page (and lp-onnx's types, which need no Node types either)
+const BROWSER_TS = `import type { ModelProto } from 'lp-onnx';
+import { env, InferenceSession, Tensor, describeModel, type SessionMode } from 'lp-onnx/web';
 
 declare global {
   interface Window {
@@ -177,6 +224,8 @@ declare global {
 
 env.wasm.numThreads = 1;
 env.wasm.wasmPaths = '/ort/';
+
+export const graphName = (model: ModelProto): string => model.graph?.name ?? '';
 
 window.runModel = async (url, x, dims) => {
   const bytes = new Uint8Array(await (await fetch(url)).arrayBuffer());
@@ -190,6 +239,21 @@ window.runModel = async (url, x, dims) => {
   return result;
 };
 `;
+
+/** A fresh project folder with the tarball and the given packages installed, offline, with only node and sh on PATH. */
+function project(dir: string, tarball: string, env: NodeJS.ProcessEnv, pkg: Record<string, unknown>, packages: string[]): (name: string) => string {
+  mkdirSync(join(dir, 'src'), { recursive: true });
+  writeFileSync(join(dir, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true, ...pkg }, null, 2)}\n`);
+  run(`npm install --offline (${packages.join(', ')})`, process.execPath, [NPM as string, 'install', '--offline', '--no-audit', '--no-fund', tarball, ...packages], dir, env);
+  return (name) => join(dir, 'node_modules', '.bin', name);
+}
+
+/** `tsc --init`'s tsconfig.json as it is, extended by the project's own settings */
+function tscInit(dir: string, tsc: string, env: NodeJS.ProcessEnv, compilerOptions: Record<string, unknown>): void {
+  run('tsc --init', process.execPath, [tsc, '--init'], dir, env);
+  writeFileSync(join(dir, 'tsconfig.init.json'), readFileSync(join(dir, 'tsconfig.json'), 'utf8'));
+  writeFileSync(join(dir, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.init.json', compilerOptions, include: ['src'] }, null, 2));
+}
 
 d('the packed package, installed with no compiler and no network', () => {
   let tmp: string;
@@ -216,7 +280,7 @@ d('the packed package, installed with no compiler and no network', () => {
     noTools = cleanEnv({ PATH: bin });
     // npm's cache gets every package the consumer installs (a throwaway install, scripts off: the
     // one step with network); the real installs below are --offline
-    const extras = [`webgpu@${version('webgpu')}`, `typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`];
+    const extras = [`webgpu@${version('webgpu')}`, `typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`, `@types/node@${version('@types/node')}`];
     const prime = join(tmp, 'prime');
     mkdirSync(prime);
     writeFileSync(join(prime, 'package.json'), '{"name":"prime","version":"1.0.0","private":true}\n');
@@ -226,7 +290,11 @@ d('the packed package, installed with no compiler and no network', () => {
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2)}\n`);
     const installed = run('npm install --offline (the tarball)', process.execPath, [NPM as string, 'install', '--offline', '--no-audit', '--no-fund', tarball], app, noTools);
-    console.log(`npm install of the tarball:\n${installed.stdout.trim()}`);
+    const locked = lockedVersions();
+    const resolved = installedVersions(app, noTools);
+    const changed = (p: string) => [...(resolved.get(p) ?? [])].sort().join() !== [...(locked.get(p) ?? [])].sort().join();
+    drift = ORT_PACKAGES.some(changed) ? `${listVersions(resolved, changed)} where package-lock.json has ${listVersions(locked, changed)}` : '';
+    console.log(`npm install of the tarball:\n${installed.stdout.trim()}\nresolved: ${listVersions(resolved)}\npackage-lock.json: ${listVersions(locked)}${drift ? `\nnot as locked: ${drift}` : ' (the same)'}`);
   }, 900000);
 
   afterAll(() => {
@@ -349,35 +417,59 @@ d('the packed package, installed with no compiler and no network', () => {
     compareArrays('the trained model on lp-onnx/node vs PyTorch', { dims: got.dims, data: Float32Array.from(got.data) }, { dims: torchOut.dims, data: Float32Array.from(torchOut.data) }, { atol: 1e-5, rtol: 1e-4 });
   }, 300000);
 
+  test('a Node TypeScript project (tsc --init with its Node settings, @types/node, ESM) type-checks, compiles and runs lp-onnx and lp-onnx/node on the fused kernels', () => {
+    const dir = join(tmp, 'node-app');
+    const bin = project(dir, tarball, noTools, { type: 'module' }, [`typescript@${version('typescript')}`, `@types/node@${version('@types/node')}`]);
+    // the Node lines tsc --init writes commented out (with "npm install -D @types/node")
+    tscInit(dir, bin('tsc'), noTools, { types: ['node'], lib: ['esnext'], rootDir: './src', outDir: './dist' });
+    writeFileSync(join(dir, 'src', 'server.ts'), SERVER_TS);
+    run('tsc -p .', process.execPath, [bin('tsc'), '-p', '.'], dir, noTools);
+    run('node dist/server.js', process.execPath, ['dist/server.js'], dir, noTools);
+    const got = JSON.parse(readFileSync(join(dir, 'points-y.json'), 'utf8')) as { fused: boolean; dims: number[]; data: number[] };
+    expect(got.fused).toBe(true);
+    const model = decodeModel(new Uint8Array(readFileSync(join(dir, 'points.dual.onnx'))));
+    const wave = (n: number, f: number) => Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * f)));
+    const want = runReference(model, { points: { dims: [2, 3, 5], data: Float64Array.from(wave(30, 0.37)) } }).y;
+    compareArrays("the consumer's compiled server on lp-onnx/node", got, want, TOL.kernel);
+
+    // lp-onnx's own declarations, which tsc --init's skipLibCheck passes over unread, must be clean;
+    // onnxruntime-common's name DOM types (ImageData, WebGLTexture), which a Node project's
+    // lib ["esnext"] lacks: those are upstream's, and only printed
+    const strict = spawnSync(process.execPath, [bin('tsc'), '-p', '.', '--noEmit', '--skipLibCheck', 'false'], { cwd: dir, env: noTools, encoding: 'utf8' });
+    const errors = strict.stdout.split('\n').filter((l) => /error TS\d+/.test(l));
+    expect(errors.filter((l) => !/^node_modules\/onnxruntime-(common|node|web)\//.test(l))).toEqual([]);
+    if (errors.length) console.warn(`with skipLibCheck off, onnxruntime's own declarations (not lp-onnx's) fail in a Node project with lib ["esnext"]:\n${errors.join('\n')}`);
+  }, 300000);
+
   const browserWhy = browserUnavailable();
   if (browserWhy) console.warn(`skipping the consumer bundle in chromium: ${browserWhy}`);
-  test("a TypeScript project (tsc --init, bundler resolution) type-checks lp-onnx, lp-onnx/node and lp-onnx/web; its esbuild bundle runs the examples in chromium", async () => {
-    run('npm install --offline typescript esbuild', process.execPath, [NPM as string, 'install', '--offline', '--no-audit', '--no-fund', `typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`], app, noTools);
-    const bin = (name: string) => join(app, 'node_modules', '.bin', name);
-    // tsc --init's settings as they are, with the resolution a bundler uses (which needs module preserve or es2015+)
-    run('tsc --init', process.execPath, [bin('tsc'), '--init'], app, noTools);
-    const init = readFileSync(join(app, 'tsconfig.json'), 'utf8');
-    writeFileSync(join(app, 'tsconfig.init.json'), init);
-    writeFileSync(join(app, 'tsconfig.json'), JSON.stringify({ extends: './tsconfig.init.json', compilerOptions: { moduleResolution: 'bundler', module: 'preserve', noEmit: true }, include: ['src'] }, null, 2));
-    mkdirSync(join(app, 'src'), { recursive: true });
-    writeFileSync(join(app, 'src', 'server.ts'), SERVER_TS);
-    writeFileSync(join(app, 'src', 'browser.ts'), BROWSER_TS);
-    run('tsc -p .', process.execPath, [bin('tsc'), '-p', '.'], app, noTools);
-    // and lp-onnx's own declarations, which tsc --init's skipLibCheck would pass over unread
-    run('tsc -p . --skipLibCheck false', process.execPath, [bin('tsc'), '-p', '.', '--skipLibCheck', 'false'], app, noTools);
+  test('a browser TypeScript project with no Node types (tsc --init, bundler resolution) type-checks lp-onnx/web with its declarations read; its esbuild bundle runs the examples in chromium', async () => {
+    const dir = join(tmp, 'web-app');
+    const bin = project(dir, tarball, noTools, {}, [`typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`]);
+    // tsc --init's settings as they are ("types": [], the DOM in its default lib), with the
+    // resolution a bundler uses (which needs module preserve or es2015+)
+    tscInit(dir, bin('tsc'), noTools, { moduleResolution: 'bundler', module: 'preserve', noEmit: true });
+    writeFileSync(join(dir, 'src', 'browser.ts'), BROWSER_TS);
+    // @types/node is in node_modules (protobufjs depends on it), but nothing the page imports may
+    // bring Node's types, or onnxruntime-node's, into the program
+    const files = run('tsc -p . --listFiles', process.execPath, [bin('tsc'), '-p', '.', '--listFiles'], dir, noTools).stdout.split('\n');
+    expect(files.filter((f) => /node_modules\/(@types\/node|onnxruntime-node)\//.test(f))).toEqual([]);
+    expect(files.some((f) => f.endsWith('node_modules/lp-onnx/dist/src/runtime/web/index.d.ts'))).toBe(true);
+    // and every declaration it reads, lp-onnx's and onnxruntime-web's, which skipLibCheck would pass over
+    run('tsc -p . --skipLibCheck false', process.execPath, [bin('tsc'), '-p', '.', '--skipLibCheck', 'false'], dir, noTools);
 
-    mkdirSync(join(app, 'public'), { recursive: true });
-    run('esbuild', bin('esbuild'), ['src/browser.ts', '--bundle', '--format=esm', '--platform=browser', '--target=es2022', '--outfile=public/app.js', '--metafile=meta.json', '--log-level=warning'], app, noTools);
-    const inputs = Object.keys((JSON.parse(readFileSync(join(app, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> }).inputs);
+    mkdirSync(join(dir, 'public'), { recursive: true });
+    run('esbuild', bin('esbuild'), ['src/browser.ts', '--bundle', '--format=esm', '--platform=browser', '--target=es2022', '--outfile=public/app.js', '--metafile=meta.json', '--log-level=warning'], dir, noTools);
+    const inputs = Object.keys((JSON.parse(readFileSync(join(dir, 'meta.json'), 'utf8')) as { inputs: Record<string, unknown> }).inputs);
     expect(inputs.filter((f) => /node_modules\/(webgpu|onnxruntime-node)\//.test(f))).toEqual([]);
     expect(inputs.some((f) => f.includes('node_modules/lp-onnx/dist/web/lp-onnx-web.mjs'))).toBe(true);
     if (browserWhy) return;
 
-    writeFileSync(join(app, 'public', 'index.html'), '<!doctype html><meta charset="utf-8"><title>consumer</title><script type="module" src="/app.js"></script>\n');
+    writeFileSync(join(dir, 'public', 'index.html'), '<!doctype html><meta charset="utf-8"><title>consumer</title><script type="module" src="/app.js"></script>\n');
     const models = Object.fromEntries(EXAMPLES.map(([name, make]) => [name, make()]));
-    for (const [name, m] of Object.entries(models)) writeFileSync(join(app, 'public', `${name}.onnx`), encodeModel(m));
-    const ortDist = join(app, 'node_modules', 'onnxruntime-web', 'dist');
-    const server = await serveStatic({ '/ort/': ortDist, '/': join(app, 'public') });
+    for (const [name, m] of Object.entries(models)) writeFileSync(join(dir, 'public', `${name}.onnx`), encodeModel(m));
+    const ortDist = join(dir, 'node_modules', 'onnxruntime-web', 'dist');
+    const server = await serveStatic({ '/ort/': ortDist, '/': join(dir, 'public') });
     const { chromium } = require('playwright-core');
     const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_ARGS });
     try {
