@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Python onnxruntime with lp-onnx's custom-op library, for real, on two releases:
-# - the newest onnxruntime that pip installs offline here (the wheels these machines carry; pip's
-#   configured find-links), in a venv under build/venv-ort: the release a user's `pip install
+# - the newest onnxruntime that pip installs offline here (the wheels these machines carry), in a
+#   venv under build/venv-ort (scripts/python-venv.sh): the release a user's `pip install
 #   onnxruntime` gets today;
 # - Debian trixie's python3-onnxruntime 1.21 (bookworm has none), the oldest the library's C API
 #   allows, in a minimal trixie root made with debootstrap under build/trixie (about a minute; needs
@@ -16,29 +16,10 @@ lib=build/Release/liblp_onnx_ops.so
 [ -f dist/scripts/make-python-cases.js ] || { echo "python-ort: run npm run build first" >&2; exit 1; }
 failed=0
 
-# the newest onnxruntime pip finds in the local wheel folders and file:// indexes it is configured
-# with; the default index is replaced (pip would retry the unreachable one for minutes)
+# the newest onnxruntime pip installs from the wheels on disk
 newest() {
-  local venv=build/venv-ort opts=() local_indexes=() sources=0 python d u
-  python=$(command -v python3) || { echo "python-ort (pip): skipped: no python3"; return; }
-  for u in $(pip config get global.extra-index-url 2>/dev/null); do
-    case "$u" in file://*) local_indexes+=("$u") sources=1 ;; esac
-  done
-  if [ ${#local_indexes[@]} -gt 0 ]; then
-    opts+=(--index-url "${local_indexes[0]}")
-  else
-    opts+=(--no-index)
-  fi
-  for d in $(pip config get global.find-links 2>/dev/null) $(pip config get :env:.find-links 2>/dev/null); do
-    [ -d "$d" ] && opts+=(--find-links "$d") && sources=1
-  done
-  [ $sources = 1 ] || { echo "python-ort (pip): skipped: pip has no local wheels or index configured"; return; }
-  if ! "$venv/bin/python" -c 'import onnxruntime, numpy' 2>/dev/null; then
-    rm -rf "$venv"
-    "$python" -m venv "$venv" >/dev/null 2>&1 || { echo "python-ort (pip): skipped: $python cannot make a venv"; return; }
-    "$venv/bin/pip" install -q "${opts[@]}" onnxruntime numpy >/dev/null 2>&1 ||
-      { echo "python-ort (pip): skipped: onnxruntime cannot be installed from the local wheels"; return; }
-  fi
+  local venv=build/venv-ort why
+  why=$(bash scripts/python-venv.sh "$venv" onnxruntime numpy onnx) || { echo "python-ort (pip): skipped: $why"; return; }
   local cases=build/python-ort-cases
   rm -rf "$cases"
   node dist/scripts/make-python-cases.js "$cases" || return 1

@@ -5,6 +5,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } fro
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, OnnxFormatError } from '../src/onnx/codec';
+import { lowestIrVersion } from '../src/onnx/ir-version';
 import { externalReaderFor, internalizeExternalData, readModelFile, writeModelFile } from '../src/onnx/model-file';
 import { bfloat16ToFloat, floatToBfloat16, floatToHalf, halfToFloat, makeTensor, tensorFromProto, toFloat32 } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
@@ -189,5 +190,27 @@ describe('bad files', () => {
     const dir = tmp();
     expect(() => writeModelFile(join(dir, 'nope', 'm.onnx'), decodeModel(good))).toThrow(`folder '${join(dir, 'nope')}' does not exist`);
     expect(readdirSync(dir)).toEqual([]);
+  });
+});
+
+describe('the lowest IR version a model needs', () => {
+  // onnx's release table: opsets 13-14 came with IR 7, 15-18 with 8, 19-20 with 9, 21-22 with 10, 23 with 11
+  const model = (opset: number, extra: object = {}) => ({ ir_version: 11, opset_import: [{ domain: '', version: opset }], graph: { node: [] }, ...extra });
+  test.each([
+    [13, 7],
+    [17, 8],
+    [18, 8],
+    [20, 9],
+    [21, 10],
+    [23, 11],
+  ])('opset %i: IR %i', (opset, ir) => {
+    expect(lowestIrVersion(model(opset))).toBe(ir);
+  });
+  test('model-local functions need IR 8; overload 10; a float8 initializer 9; a subgraph counts', () => {
+    expect(lowestIrVersion(model(13, { functions: [{ name: 'F', domain: 'd', node: [] }] }))).toBe(8);
+    expect(lowestIrVersion(model(13, { functions: [{ name: 'F', domain: 'd', overload: 'a', node: [] }] }))).toBe(10);
+    expect(lowestIrVersion(model(17, { graph: { node: [], initializer: [{ name: 'w', data_type: 17, dims: [1] }] } }))).toBe(9);
+    const sub = { node: [], initializer: [{ name: 'u', data_type: 21, dims: [1] }] };
+    expect(lowestIrVersion(model(17, { graph: { node: [{ op_type: 'If', input: ['c'], output: ['y'], attribute: [{ name: 'then_branch', type: 5, g: sub }] }] } }))).toBe(10);
   });
 });

@@ -3,6 +3,7 @@
 import { ModelError } from '../graph/infer';
 import { nodeLabel, opsetVersion } from '../graph/model';
 import type { AttributeProto, FunctionProto, ModelProto, NodeProto } from '../onnx/proto';
+import { lowestIrVersion } from '../onnx/ir-version';
 import { int64ToNumber } from '../onnx/proto';
 import { setOpset } from './dual-path';
 
@@ -43,6 +44,8 @@ export function lowerModel(source: ModelProto, what = 'model'): { model: ModelPr
     const current = opsetVersion(model, domain);
     if (current === undefined || current < v) setOpset(model, domain, v);
   }
+  // no functions are left: the file declares what its contents need (runtimes before onnxruntime 1.18 read IR 9 at most)
+  model.ir_version = lowestIrVersion(model);
   return { model, inlined };
 }
 
