@@ -93,7 +93,7 @@ export class BodyBuilder {
     return {
       name,
       domain: LP_DOMAIN,
-      overload,
+      ...(overload ? { overload } : {}),
       input: inputs,
       output: outputs,
       node: this.nodes,

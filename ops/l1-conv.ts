@@ -1,9 +1,9 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
-import { checkFloatInput, product, sameDim } from './common';
+import { attrFeatures, checkFloatInput, featureKey, product, sameDim } from './common';
 import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
-import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
+import type { BodyFeature, FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
   kernel_shape: { kind: 'ints', length: 'per-axis', min: 1, doc: 'inferred from W when absent' },
@@ -150,10 +150,9 @@ function resolvedKernel(a: L1ConvAttrs, ctx: NodeContext): number[] {
   return kernel;
 }
 
-function bodyKey(a: L1ConvAttrs, ctx: NodeContext): string {
+function bodyFeatures(a: L1ConvAttrs, ctx: NodeContext): BodyFeature[] {
   const kernel = resolvedKernel(a, ctx);
-  const parts = Object.keys(attributes).map((k) => `${k}=${JSON.stringify(a[k as keyof L1ConvAttrs]) ?? '-'}`);
-  return `L1Conv(${parts.join(',')},kernel=${kernel},B=${ctx.present[2] ? 1 : 0})`;
+  return [...attrFeatures(attributes, a), { source: 'dims', input: 1, from: 2, value: kernel }, { source: 'present', input: 2, value: ctx.present[2] }];
 }
 
 /**
@@ -203,6 +202,7 @@ export const l1Conv: OpDefinition<typeof attributes> = {
   validate,
   inferShape,
   reference,
-  bodyKey,
+  bodyFeatures,
+  bodyKey: (a: L1ConvAttrs, ctx: NodeContext) => featureKey(OP, bodyFeatures(a, ctx)),
   functionBody,
 };

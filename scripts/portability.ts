@@ -7,10 +7,14 @@
 // - Debian trixie's Python onnxruntime 1.21 where scripts/python-ort.sh has made its root (build/trixie).
 // Prints a table (runtime, dual-path right, lowered right) and every failure; exits 1 when a model
 // is wrong or refused anywhere, 2 when a runtime could not be run at all.
-// Usage: node dist/scripts/portability.js [--subset] [--json FILE] [--cache DIR]
+// Usage: node dist/scripts/portability.js [--subset] [--known] [--json FILE] [--cache DIR]
 //   --subset: the releases CI runs (node 1.17.3, 1.22.0, 1.26.0; web 1.20.1; Python onnxruntime and
-//   the reference evaluator), about a few minutes with a warm cache.
+//   the reference evaluator), under a minute with a warm cache;
+//   --known: the dual-path failures of models that hold several bodies for one op (chosen by
+//   overload, which runtimes before onnxruntime 1.27 ignore: issue 22) are listed, not counted;
+//   every other failure still is (a model with one body per op, a lowered model, onnxruntime 1.27+).
 import { spawnSync } from 'node:child_process';
+import { decodeModel } from '../src/onnx/codec';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { PortabilityResult } from './portability-run';
@@ -42,11 +46,14 @@ function npmInstall(cache: string, pkg: Pkg, version: string): string {
   mkdirSync(prefix, { recursive: true });
   writeFileSync(join(prefix, 'package.json'), '{"name":"lp-onnx-portability","private":true}\n');
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const r = spawnSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', `${pkg}@${version}`], {
-    cwd: prefix,
-    encoding: 'utf8',
-    env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
-  });
+  const install = () =>
+    spawnSync(npm, ['install', '--ignore-scripts', '--no-audit', '--no-fund', '--no-package-lock', `${pkg}@${version}`], {
+      cwd: prefix,
+      encoding: 'utf8',
+      env: { ...process.env, ONNXRUNTIME_NODE_INSTALL: 'skip' },
+    });
+  let r = install();
+  if (r.status !== 0) r = install(); // once more: a registry's hiccup is not a result
   if (r.status !== 0) throw new Error(`npm install ${pkg}@${version} failed: ${(r.stderr || r.stdout).trim().split('\n').slice(-3).join(' ')}`);
   return prefix;
 }
@@ -85,14 +92,15 @@ function main(): void {
     if (v === undefined || v.startsWith('--')) throw new Error(`${name} needs a value`);
     return v;
   };
-  for (const a of args) if (a.startsWith('--') && !['--subset', '--json', '--cache'].includes(a)) throw new Error(`unknown flag ${a} (--subset, --json FILE, --cache DIR)`);
+  for (const a of args) if (a.startsWith('--') && !['--subset', '--known', '--json', '--cache'].includes(a)) throw new Error(`unknown flag ${a} (--subset, --known, --json FILE, --cache DIR)`);
   const releases = args.includes('--subset') ? SUBSET : FULL;
   const cache = resolve(flag('--cache') ?? join(ROOT, 'build', 'portability'));
   const json = flag('--json');
   const cases = join(cache, 'cases');
   rmSync(cases, { recursive: true, force: true });
   const names = writePortableCases(cases);
-  console.log(`portability: ${names.length} models, dual-path and lowered (${cases})`);
+  const overloaded = new Set(names.filter((n) => (decodeModel(new Uint8Array(readFileSync(join(cases, n, 'model.onnx')))).functions ?? []).some((f) => f.overload)));
+  console.log(`portability: ${names.length} models, dual-path and lowered (${cases}); ${overloaded.size} hold several bodies for one op`);
 
   const rows: RuntimeRow[] = [];
   const runner = join(__dirname, 'portability-run.js');
@@ -145,12 +153,19 @@ function main(): void {
     const cells = row.skipped ? ['skipped', 'skipped'] : [summary(row, 'model.onnx'), summary(row, 'lowered.onnx')];
     console.log(`| ${row.runtime} | ${cells.join(' | ')} |`);
   }
+  // onnxruntime 1.27 and later select functions by overload
+  const selectsOverloads = (runtime: string) => /onnxruntime(?:-node|-web)? (\d+)\.(\d+)/.exec(runtime)?.slice(1).map(Number).reduce((a, b) => a * 1000 + b) ?? 0;
+  const known = (row: RuntimeRow, r: PortabilityResult) => args.includes('--known') && r.file === 'model.onnx' && overloaded.has(r.case) && selectsOverloads(row.runtime) < 1027;
+  const line = (row: RuntimeRow, r: PortabilityResult) => `${row.runtime}: ${r.case}/${r.file}: ${r.status}: ${r.detail ?? ''}`;
   const failures = rows.flatMap((row) => [
     ...(row.failed ? [`${row.runtime}: could not run: ${row.failed}`] : []),
-    ...row.results.filter((r) => r.status !== 'ok').map((r) => `${row.runtime}: ${r.case}/${r.file}: ${r.status}: ${r.detail ?? ''}`),
+    ...row.results.filter((r) => r.status !== 'ok' && !known(row, r)).map((r) => line(row, r)),
   ]);
+  const knownFailures = rows.flatMap((row) => row.results.filter((r) => r.status !== 'ok' && known(row, r)).map((r) => line(row, r)));
+  if (knownFailures.length) console.log(`\n${knownFailures.length} known failures (several bodies for one op, on a runtime that ignores overload):\n${knownFailures.join('\n')}`);
   if (failures.length) console.log(`\n${failures.length} failures:\n${failures.join('\n')}`);
-  if (json) writeFileSync(json, `${JSON.stringify({ models: names, rows }, null, 2)}\n`);
+  else console.log(`\nportability: no failures${knownFailures.length ? ' beyond the known ones' : ''}`);
+  if (json) writeFileSync(json, `${JSON.stringify({ models: names, overloaded: [...overloaded], rows }, null, 2)}\n`);
   process.exit(rows.some((r) => r.failed) ? 2 : failures.length ? 1 : 0);
 }
 

@@ -37,6 +37,28 @@ describe('GraphBuilder', () => {
     await refVsOrt(model, { x: makeTensor('float32', [5, 20], w(100)) });
   });
 
+  test('one body per op: no overload, the IR of the opset (8 at 18), a global LpPool carrying kernel_shape 1s', async () => {
+    const b = new GraphBuilder({ name: 'one-body', opset: 18 });
+    const x = b.input('x', 'float32', ['N', 3, 8, 8]);
+    const h = b.l1Conv(x, b.initializer('cw', w(6 * 3 * 9), [6, 3, 3, 3]), undefined, { pads: [1, 1, 1, 1] }).relu();
+    const g = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, b.initializer('gp', [3], [1]));
+    b.output(g.flatten().lpNorm(b.initializer('lw', w(4 * 6, 0, 1), [4, 6]), undefined, { p: 2 }), 'y');
+    const dual = exportDualPath(b.build()).model;
+    // onnx's release table: opset 18 came with IR 8; runtimes reading IR 9 at most (onnxruntime 1.17) load it
+    expect(Number(dual.ir_version)).toBe(8);
+    expect((dual.functions ?? []).map((f) => [f.name, f.overload])).toEqual([
+      ['L1Conv', undefined],
+      ['LpPool', undefined],
+      ['LpNorm', undefined],
+    ]);
+    const nodes = dual.graph?.node ?? [];
+    expect(nodes.filter((n) => n.overload)).toEqual([]);
+    // onnx's reference evaluator checks a node named LpPool against ONNX LpPool, which requires kernel_shape
+    const pool = nodes.find((n) => n.op_type === 'LpPool');
+    expect(pool?.attribute?.find((a) => a.name === 'kernel_shape')?.ints?.map(Number)).toEqual([1, 1]);
+    await refVsOrt(dual, { x: makeTensor('float32', [2, 3, 8, 8], w(2 * 3 * 64)) });
+  });
+
   test('a point-cloud net runs at any number of points (symbolic spatial dim)', async () => {
     const b = new GraphBuilder({ name: 'points' });
     const x = b.input('points', 'float32', ['N', 3, 'P']);

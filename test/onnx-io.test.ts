@@ -214,3 +214,60 @@ describe('the lowest IR version a model needs', () => {
     expect(lowestIrVersion(model(17, { graph: { node: [{ op_type: 'If', input: ['c'], output: ['y'], attribute: [{ name: 'then_branch', type: 5, g: sub }] }] } }))).toBe(10);
   });
 });
+
+describe('lower inlines a function whose body holds a subgraph', () => {
+  test("an If's branches get the call's attribute values and the call's value names; the result runs as the function does", async () => {
+    const { lowerModel } = require('../src/export/lower') as typeof import('../src/export/lower');
+    const tensorType = { tensor_type: { elem_type: 1 } };
+    const branch = (name: string, op: string): object => ({
+      name,
+      node: [{ op_type: 'Constant', input: [], output: [`${name}_k`], attribute: [{ name: 'value_float', type: 1, ref_attr_name: 'k' }] }, { op_type: op, input: ['X', `${name}_k`], output: [`${name}_y`] }],
+      output: [{ name: `${name}_y`, type: tensorType }],
+    });
+    const model = {
+      ir_version: 8,
+      opset_import: [{ domain: '', version: 13 }, { domain: 'local', version: 1 }],
+      graph: {
+        name: 'g',
+        node: [
+          { op_type: 'F', domain: 'local', input: ['x'], output: ['y1'], attribute: [{ name: 'add', type: 2, i: 1 }, { name: 'k', type: 1, f: 2 }] },
+          { op_type: 'F', domain: 'local', input: ['x'], output: ['y2'], attribute: [{ name: 'add', type: 2, i: 0 }, { name: 'k', type: 1, f: 3 }] },
+        ],
+        input: [{ name: 'x', type: { tensor_type: { elem_type: 1, shape: { dim: [{ dim_value: 3 }] } } } }],
+        output: [{ name: 'y1', type: tensorType }, { name: 'y2', type: tensorType }],
+      },
+      functions: [
+        {
+          name: 'F',
+          domain: 'local',
+          input: ['X'],
+          output: ['Y'],
+          attribute: ['add', 'k'],
+          opset_import: [{ domain: '', version: 13 }],
+          node: [
+            { op_type: 'Constant', input: [], output: ['a'], attribute: [{ name: 'value_int', type: 2, ref_attr_name: 'add' }] },
+            { op_type: 'Cast', input: ['a'], output: ['c'], attribute: [{ name: 'to', type: 2, i: 9 }] },
+            { op_type: 'If', input: ['c'], output: ['Y'], attribute: [{ name: 'then_branch', type: 5, g: branch('th', 'Add') }, { name: 'else_branch', type: 5, g: branch('el', 'Mul') }] },
+          ],
+        },
+      ],
+    } as unknown as import('../src/onnx/proto').ModelProto;
+    const lowered = lowerModel(model).model;
+    expect(lowered.functions).toEqual([]);
+    const ifs = (lowered.graph?.node ?? []).filter((n) => n.op_type === 'If');
+    expect(ifs.length).toBe(2);
+    const ks = ifs.map((n) => n.attribute?.find((a) => a.name === 'then_branch')?.g?.node?.[0].attribute?.[0]);
+    expect(ks.map((a) => [a?.name, a?.f, a?.ref_attr_name])).toEqual([
+      ['value_float', 2, undefined],
+      ['value_float', 3, undefined],
+    ]);
+    const x = makeTensor('float32', [3], [1, 2, 3]);
+    const before = await runOrt('ort', encodeModel(model), { x });
+    const after = await runOrt('ort', encodeModel(lowered), { x });
+    // x + 2 (add = 1) and x * 3 (add = 0), from onnxruntime inlining the function itself
+    expect(Array.from(before.y1.data as Float32Array)).toEqual([3, 4, 5]);
+    expect(Array.from(before.y2.data as Float32Array)).toEqual([3, 6, 9]);
+    expect(Array.from(after.y1.data as Float32Array)).toEqual([3, 4, 5]);
+    expect(Array.from(after.y2.data as Float32Array)).toEqual([3, 6, 9]);
+  });
+});

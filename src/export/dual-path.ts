@@ -1,13 +1,16 @@
 // Dual-path assembly: every com.lponnx node keeps its single custom node and gets a model-local
-// function (standard ops only) beside it, chosen by `overload`, so the model runs on a stock
-// onnxruntime and on fused kernels where lp-onnx is registered.
+// function (standard ops only) beside it, so the model runs on a stock onnxruntime and on fused
+// kernels where lp-onnx is registered. An op whose nodes share one body gets one function without
+// `overload` (read right by every runtime); an op whose nodes need several gets them chosen by
+// `overload`, which only onnxruntime 1.27 and later select (ops.md, "Portable form").
 import { MIN_BODY_OPSET } from '../../ops/body';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import type { ValueType } from '../../ops/types';
 import { checkConnected, inferTypes, isLpNode, ModelError } from '../graph/infer';
 import { constantInitializers, nodeContext, nodeLabel, opsetVersion, valueInfo } from '../graph/model';
+import { attributeProto } from '../../ops/attributes';
+import { lowestIrVersion } from '../onnx/ir-version';
 import type { FunctionProto, ModelProto, NodeProto } from '../onnx/proto';
-import { int64ToNumber } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
 import { foldConstants } from './fold';
@@ -71,9 +74,10 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
       throw new ModelError(`${what}: node '${label}': ${n.op_type} takes at most ${op.inputs.length} inputs, got ${(n.input ?? []).length}`);
     }
     try {
-      const attrs = op.parse(n.attribute ?? [], label);
+      let attrs = op.parse(n.attribute ?? [], label);
       const ctx = nodeContext(n, label, types, constants, options.readExternal);
       op.validate(attrs, ctx);
+      if (writeGlobalKernel(n, op.opType, attrs.global, ctx.inputs[0]?.shape?.length)) attrs = op.parse(n.attribute ?? [], label);
       const key = op.bodyKey(attrs, ctx);
       let body = bodies.get(key);
       if (!body) {
@@ -91,13 +95,21 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
     }
   });
 
+  // An op with one body needs no overload, so runtimes that ignore overloads read it right.
+  for (const [opType, count] of counters) {
+    if (count !== 1) continue;
+    for (const body of bodies.values()) if (body.name === opType) delete body.overload;
+    for (const n of nodes) if (isLpNode(n.domain) && n.op_type === opType) delete n.overload;
+    for (const r of report.lpNodes) if (r.opType === opType) r.overload = '';
+  }
   // Replace earlier lp function bodies (re-export is idempotent), keep other local functions.
   model.functions = [...(model.functions ?? []).filter((f) => f.domain !== LP_DOMAIN), ...bodies.values()];
   report.functions = bodies.size;
   setOpset(model, '', opset);
   if (report.lpNodes.length > 0) setOpset(model, LP_DOMAIN, LP_OPSET_VERSION);
-  model.ir_version = Math.max(int64ToNumber(model.ir_version ?? 0, 'ir_version'), 10);
   writeValueInfo(model, types);
+  // the lowest IR the file needs (IR 10 only for overloads), so runtimes that read IR 9 at most load it
+  model.ir_version = lowestIrVersion(model);
   setMetadata(model, 'lp-onnx.producer', `${PRODUCER_NAME} ${PRODUCER_VERSION}`);
   model.producer_name ||= PRODUCER_NAME;
   model.producer_version ||= PRODUCER_VERSION;
@@ -166,4 +178,15 @@ function writeValueInfo(model: ModelProto, types: Map<string, ValueType>): void 
     const t = types.get(out.name ?? '');
     if (t?.elemType && (t.shape || !out.type)) out.type = valueInfo(out.name ?? '', t).type;
   }
+}
+
+/**
+ * A global LpPool gets kernel_shape = 1s (the window is the whole extent whatever it says; lp-onnx's
+ * kernels and bodies ignore it): onnx's reference evaluator checks a com.lponnx LpPool node against
+ * ONNX LpPool's schema, found by op name alone, which requires kernel_shape.
+ */
+function writeGlobalKernel(n: NodeProto, opType: string, global: unknown, rank: number | undefined): boolean {
+  if (opType !== 'LpPool' || global !== 1 || rank === undefined || rank < 3 || (n.attribute ?? []).some((a) => a.name === 'kernel_shape')) return false;
+  n.attribute = [...(n.attribute ?? []), attributeProto('kernel_shape', 'ints', new Array<number>(rank - 2).fill(1))];
+  return true;
 }

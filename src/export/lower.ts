@@ -2,7 +2,7 @@
 // domain only (for runtimes that do not read model-local functions).
 import { ModelError } from '../graph/infer';
 import { nodeLabel, opsetVersion } from '../graph/model';
-import type { AttributeProto, FunctionProto, ModelProto, NodeProto } from '../onnx/proto';
+import type { AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto } from '../onnx/proto';
 import { lowestIrVersion } from '../onnx/ir-version';
 import { int64ToNumber } from '../onnx/proto';
 import { setOpset } from './dual-path';
@@ -68,11 +68,12 @@ function instantiate(f: FunctionProto, call: NodeProto, prefix: string, what: st
     rename.set(name, fresh);
     return fresh;
   };
-  return (f.node ?? []).map((n, i) => {
+  const resolve = (attrs: readonly AttributeProto[]): AttributeProto[] => {
     const attribute: AttributeProto[] = [];
-    for (const a of n.attribute ?? []) {
+    for (const a of attrs) {
       if (!a.ref_attr_name) {
-        attribute.push(a);
+        // an If's or Loop's body: its values renamed with the function's, its references resolved too
+        attribute.push(a.g ? { ...a, g: graph(a.g) } : a.graphs ? { ...a, graphs: a.graphs.map(graph) } : a);
         continue;
       }
       const v = callAttrs.get(a.ref_attr_name) ?? defaults.get(a.ref_attr_name);
@@ -82,12 +83,21 @@ function instantiate(f: FunctionProto, call: NodeProto, prefix: string, what: st
       }
       attribute.push({ ...v, name: a.name });
     }
-    return {
+    return attribute;
+  };
+  const nodes = (list: readonly NodeProto[]): NodeProto[] =>
+    list.map((n, i) => ({
       ...n,
       name: `${prefix}/${n.name || `${n.op_type}_${i}`}`,
       input: (n.input ?? []).map(mapName),
       output: (n.output ?? []).map(mapName),
-      attribute,
-    };
+      attribute: resolve(n.attribute ?? []),
+    }));
+  const graph = (g: GraphProto): GraphProto => ({
+    ...g,
+    node: nodes(g.node ?? []),
+    input: (g.input ?? []).map((v) => ({ ...v, name: mapName(v.name ?? '') })),
+    output: (g.output ?? []).map((v) => ({ ...v, name: mapName(v.name ?? '') })),
   });
+  return nodes(f.node ?? []);
 }
