@@ -5,7 +5,8 @@ import { seededRandom } from '../src/cli/run';
 import { exportDualPath } from '../src/export/dual-path';
 import { BuilderError, GraphBuilder } from '../src/graph/builder';
 import { encodeModel } from '../src/onnx/codec';
-import { makeTensor, toFloat64 } from '../src/onnx/tensor';
+import type { TensorProto } from '../src/onnx/proto';
+import { makeTensor, tensorFromProto, toFloat64 } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
 import { runReference } from '../src/runtime/reference';
 import { compareArrays, TOL } from './helpers/compare';
@@ -57,6 +58,33 @@ describe('GraphBuilder', () => {
     const pool = nodes.find((n) => n.op_type === 'LpPool');
     expect(pool?.attribute?.find((a) => a.name === 'kernel_shape')?.ints?.map(Number)).toEqual([1, 1]);
     await refVsOrt(dual, { x: makeTensor('float32', [2, 3, 8, 8], w(2 * 3 * 64)) });
+  });
+
+  test('nodes of one op that differ only in giving P or B are given it (P = [p], B = zeros) and share one body', async () => {
+    const b = new GraphBuilder({ name: 'given', opset: 18 });
+    const x = b.input('x', 'float32', ['N', 3, 8]);
+    const h1 = b.l1Conv(x, b.initializer('c1.w', w(4 * 3 * 3), [4, 3, 3]), b.initializer('c1.b', w(4), [4]), {}, 'c1');
+    const h2 = b.l1Conv(h1, b.initializer('c2.w', w(4 * 4 * 3), [4, 4, 3]), undefined, {}, 'c2');
+    const f = h2.flatten();
+    const u1 = b.lpNorm(f, b.initializer('u1.w', w(5 * 16, 0, 1), [5, 16]), b.initializer('u1.p', [3], [1]), {}, 'u1');
+    b.output(b.lpNorm(u1, b.initializer('u2.w', w(2 * 5, 0, 1), [2, 5]), undefined, { p: 1.5 }, 'u2'), 'y');
+    const source = b.build();
+    const dual = exportDualPath(source).model;
+    expect((dual.functions ?? []).map((fn) => [fn.name, fn.overload])).toEqual([
+      ['L1Conv', undefined],
+      ['LpNorm', undefined],
+    ]);
+    const node = (name: string) => (dual.graph?.node ?? []).find((n) => n.name === name);
+    expect(node('c2')?.input).toEqual([expect.any(String), 'c2.w', 'c2.B']);
+    expect(node('u2')?.input).toEqual([expect.any(String), 'u2.w', 'u2.P']);
+    const init = (name: string) => toFloat64(tensorFromProto((dual.graph?.initializer ?? []).find((t) => t.name === name) as TensorProto));
+    expect(Array.from(init('c2.B'))).toEqual([0, 0, 0, 0]);
+    expect(Array.from(init('u2.P'))).toEqual([1.5]);
+    // the same values as the nodes as they were written, on the reference and on the bodies
+    const feeds = { x: makeTensor('float32', [2, 3, 8], w(48)) };
+    const nd = { x: { dims: [2, 3, 8], data: toFloat64(feeds.x) } };
+    compareArrays('normalised vs as written (reference)', runReference(dual, nd).y, runReference(source, nd).y, TOL.reference);
+    await refVsOrt(dual, feeds);
   });
 
   test('a point-cloud net runs at any number of points (symbolic spatial dim)', async () => {

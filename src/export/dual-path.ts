@@ -5,12 +5,13 @@
 // `overload`, which only onnxruntime 1.27 and later select (ops.md, "Portable form").
 import { MIN_BODY_OPSET } from '../../ops/body';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
-import type { ValueType } from '../../ops/types';
+import type { AttrSchema, AttrValues } from '../../ops/attributes';
+import type { NodeContext, OpDefinition, ValueType } from '../../ops/types';
 import { checkConnected, inferTypes, isLpNode, ModelError } from '../graph/infer';
 import { constantInitializers, nodeContext, nodeLabel, opsetVersion, valueInfo } from '../graph/model';
 import { attributeProto } from '../../ops/attributes';
 import { lowestIrVersion } from '../onnx/ir-version';
-import type { FunctionProto, ModelProto, NodeProto } from '../onnx/proto';
+import type { FunctionProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
 import { foldConstants } from './fold';
@@ -58,10 +59,9 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
   const graph = model.graph ?? {};
   const types = inferTypes(model, what, options.readExternal);
   const constants = constantInitializers(graph);
-  const bodies = new Map<string, FunctionProto>();
   const report: ExportReport = { lpNodes: [], functions: 0, folded, fusion };
-  const counters = new Map<string, number>();
   const nodes = graph.node ?? [];
+  const entries: LpEntry[] = [];
   nodes.forEach((n, index) => {
     if (!isLpNode(n.domain)) return;
     const label = nodeLabel(n, index);
@@ -73,38 +73,52 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
     if ((n.input ?? []).length > op.inputs.length) {
       throw new ModelError(`${what}: node '${label}': ${n.op_type} takes at most ${op.inputs.length} inputs, got ${(n.input ?? []).length}`);
     }
-    try {
-      let attrs = op.parse(n.attribute ?? [], label);
-      const ctx = nodeContext(n, label, types, constants, options.readExternal);
-      op.validate(attrs, ctx);
-      if (writeGlobalKernel(n, op.opType, attrs.global, ctx.inputs[0]?.shape?.length)) attrs = op.parse(n.attribute ?? [], label);
-      const key = op.bodyKey(attrs, ctx);
-      let body = bodies.get(key);
-      if (!body) {
-        const k = (counters.get(op.opType) ?? 0) + 1;
-        counters.set(op.opType, k);
-        const overload = `v${k}`;
-        body = op.functionBody(attrs, ctx, { opset, name: op.opType, overload });
-        body.doc_string = `${body.doc_string}\nkey: ${key}`;
-        bodies.set(key, body);
-      }
-      n.overload = body.overload;
-      report.lpNodes.push({ name: label, opType: op.opType, overload: body.overload ?? '' });
-    } catch (e) {
-      throw new ModelError(`${what}: ${(e as Error).message}`);
-    }
+    const e: LpEntry = { n, label, op, ...describe(n, label, op, types, constants, what, options.readExternal) };
+    if (writeGlobalKernel(n, op.opType, e.attrs.global, e.ctx.inputs[0]?.shape?.length)) Object.assign(e, describe(n, label, op, types, constants, what, options.readExternal));
+    entries.push(e);
   });
 
-  // An op with one body needs no overload, so runtimes that ignore overloads read it right.
-  for (const [opType, count] of counters) {
-    if (count !== 1) continue;
-    for (const body of bodies.values()) if (body.name === opType) delete body.overload;
-    for (const n of nodes) if (isLpNode(n.domain) && n.op_type === opType) delete n.overload;
-    for (const r of report.lpNodes) if (r.opType === opType) r.overload = '';
+  // One function per op where its nodes can share one body (ops.md, "Portable form"): nodes that
+  // differ only in giving an optional input are written to give it (P as [p], B as zeros) when that
+  // makes their bodies one; otherwise the op's bodies are chosen by overload (onnxruntime >= 1.27).
+  const bodies: FunctionProto[] = [];
+  const bodyOf = (e: LpEntry, overload: string) => {
+    try {
+      const body = e.op.functionBody(e.attrs, e.ctx, { opset, name: e.op.opType, overload });
+      body.doc_string = `${body.doc_string}\nkey: ${e.key}`;
+      return body;
+    } catch (err) {
+      throw new ModelError(`${what}: ${(err as Error).message}`);
+    }
+  };
+  const redescribe = (group: LpEntry[]) => {
+    for (const e of group) Object.assign(e, describe(e.n, e.label, e.op, types, constants, what, options.readExternal));
+  };
+  const byKey = new Map<string, string>(); // equal keys, equal bodies
+  const content = (e: LpEntry) => byKey.get(e.key) ?? (byKey.set(e.key, bodyContent(bodyOf(e, ''))).get(e.key) as string);
+  const kindsOf = (group: LpEntry[]) => [...new Set(group.map(content))];
+  for (const opType of [...new Set(entries.map((e) => e.op.opType))]) {
+    const group = entries.filter((e) => e.op.opType === opType);
+    if (kindsOf(group).length > 1) {
+      const undo = giveOptionalInputs(group, graph, types, constants);
+      redescribe(group);
+      if (kindsOf(group).length > 1) {
+        undo();
+        redescribe(group);
+      }
+    }
+    const kinds = kindsOf(group);
+    for (const [i, c] of kinds.entries()) bodies.push(bodyOf(group.find((e) => content(e) === c) as LpEntry, kinds.length > 1 ? `v${i + 1}` : ''));
+    for (const e of group) {
+      if (kinds.length > 1) e.n.overload = `v${kinds.indexOf(content(e)) + 1}`;
+      else delete e.n.overload;
+    }
   }
+  for (const e of entries) report.lpNodes.push({ name: e.label, opType: e.op.opType, overload: e.n.overload ?? '' });
+
   // Replace earlier lp function bodies (re-export is idempotent), keep other local functions.
-  model.functions = [...(model.functions ?? []).filter((f) => f.domain !== LP_DOMAIN), ...bodies.values()];
-  report.functions = bodies.size;
+  model.functions = [...(model.functions ?? []).filter((f) => f.domain !== LP_DOMAIN), ...bodies];
+  report.functions = bodies.length;
   setOpset(model, '', opset);
   if (report.lpNodes.length > 0) setOpset(model, LP_DOMAIN, LP_OPSET_VERSION);
   writeValueInfo(model, types);
@@ -189,4 +203,85 @@ function writeGlobalKernel(n: NodeProto, opType: string, global: unknown, rank: 
   if (opType !== 'LpPool' || global !== 1 || rank === undefined || rank < 3 || (n.attribute ?? []).some((a) => a.name === 'kernel_shape')) return false;
   n.attribute = [...(n.attribute ?? []), attributeProto('kernel_shape', 'ints', new Array<number>(rank - 2).fill(1))];
   return true;
+}
+
+type Op = OpDefinition<AttrSchema>;
+
+interface LpEntry {
+  n: NodeProto;
+  label: string;
+  op: Op;
+  attrs: AttrValues<AttrSchema>;
+  ctx: NodeContext;
+  key: string;
+}
+
+/** A node's attributes, context and body key, validated. */
+function describe(
+  n: NodeProto,
+  label: string,
+  op: Op,
+  types: ReadonlyMap<string, ValueType>,
+  constants: ReadonlyMap<string, TensorProto>,
+  what: string,
+  readExternal: ExternalReader | undefined,
+): Pick<LpEntry, 'attrs' | 'ctx' | 'key'> {
+  try {
+    const attrs = op.parse(n.attribute ?? [], label);
+    const ctx = nodeContext(n, label, types, constants, readExternal);
+    op.validate(attrs, ctx);
+    return { attrs, ctx, key: op.bodyKey(attrs, ctx) };
+  } catch (e) {
+    throw new ModelError(`${what}: ${(e as Error).message}`);
+  }
+}
+
+/** A body's content: what it computes, without its doc string and overload. */
+function bodyContent(f: FunctionProto): string {
+  return JSON.stringify({ input: f.input, output: f.output, node: f.node }, (_, v) => (v instanceof Uint8Array ? Array.from(v) : typeof v === 'bigint' ? String(v) : v));
+}
+
+/**
+ * Where some nodes of one op give an optional input and others do not, the others are given it with
+ * the same meaning: P as [p] (the attribute it stands for), B as zeros. Returns what undoes it.
+ */
+function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<string, ValueType>, constants: Map<string, TensorProto>): () => void {
+  const op = group[0].op;
+  const taken = new Set([...(graph.initializer ?? []).map((t) => t.name ?? ''), ...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])])]);
+  const added: string[] = [];
+  const before = group.map((e) => e.n.input);
+  op.inputs.forEach((spec, i) => {
+    if (!spec.optional) return;
+    const given = group.filter((e) => (e.n.input ?? [])[i]).length;
+    if (given === 0 || given === group.length) return;
+    for (const e of group) {
+      if ((e.n.input ?? [])[i]) continue;
+      const cout = e.ctx.inputs[1]?.shape?.[0] ?? e.ctx.constants[1]?.dims[0];
+      if (spec.name !== 'P' && typeof cout !== 'number') continue; // B's length is unknown: left as it is
+      const values = spec.name === 'P' ? Float32Array.of(e.attrs.p as number) : new Float32Array(cout as number);
+      let name = `${e.label}.${spec.name}`;
+      for (let k = 2; taken.has(name); k++) name = `${e.label}.${spec.name}_${k}`;
+      taken.add(name);
+      const t: TensorProto = { name, dims: [values.length], data_type: 1, raw_data: new Uint8Array(values.buffer) };
+      (graph.initializer ??= []).push(t);
+      constants.set(name, t);
+      types.set(name, { elemType: 1, shape: [values.length] });
+      added.push(name);
+      const inputs = [...(e.n.input ?? [])];
+      while (inputs.length < i) inputs.push('');
+      inputs[i] = name;
+      e.n.input = inputs;
+    }
+  });
+  return () => {
+    group.forEach((e, k) => {
+      e.n.input = before[k];
+    });
+    const gone = new Set(added);
+    graph.initializer = (graph.initializer ?? []).filter((t) => !gone.has(t.name ?? ''));
+    for (const name of added) {
+      constants.delete(name);
+      types.delete(name);
+    }
+  };
 }
