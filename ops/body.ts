@@ -1,5 +1,6 @@
 // Building function bodies from standard ONNX ops (default domain, opsets 13 and up).
 import type { AttributeProto, FunctionProto, NodeProto } from '../src/onnx/proto';
+import { AttributeType } from '../src/onnx/proto';
 import { attributeProto } from './attributes';
 import { type AutoPad, checkWindowAttrs, type WindowAttrs, type WindowKind } from './geometry';
 import { LP_DOMAIN } from './types';
@@ -46,6 +47,12 @@ export class BodyBuilder {
   ints(values: readonly number[], dims: number[] = [values.length]): string {
     const v = BigInt64Array.from(values.map((x) => BigInt(x)));
     return this.constant(7, dims, new Uint8Array(v.buffer));
+  }
+
+  /** A Constant holding the calling node's attribute (a function's attribute reference). */
+  ref(field: 'value_int' | 'value_float' | 'value_ints', name: string): string {
+    const type = { value_int: AttributeType.INT, value_float: AttributeType.FLOAT, value_ints: AttributeType.INTS }[field];
+    return this.op('Constant', [], [{ name: field, type, ref_attr_name: name }]);
   }
 
   /** Shape(x)[start:end]; Shape has start/end from opset 15, a Slice does it before. */

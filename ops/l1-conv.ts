@@ -1,4 +1,5 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
+import { AttributeType } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
 import { attrFeatures, checkFloatInput, featureKey, product, sameDim } from './common';
@@ -185,6 +186,74 @@ function functionBody(a: L1ConvAttrs, ctx: NodeContext, o: FunctionBodyOptions):
   b.nodes[b.nodes.length - 1].output = ['Y'];
   const inputs = ctx.present[2] ? ['X', 'W', 'B'] : ['X', 'W'];
   return b.finish(o.name, o.overload, inputs, ['Y'], `Function body of com.lponnx L1Conv (${o.overload})`);
+}
+
+/**
+ * One body for every L1Conv node whose pads are explicit (auto_pad NOTSET): the geometry comes from
+ * the node's own attributes by reference (kernel_shape, strides, pads, dilations and group must all be
+ * written on the node), so nodes of any kernel, stride, padding, group or rank share it. What depends
+ * on attributes alone (the one-hot filters, the pads) is constant once a runtime binds the call, and
+ * onnxruntime folds it; each constant chain ends in an op that owns its result (onnxruntime 1.24 to
+ * 1.27 keep a folded Reshape's result as a view of a value they then free).
+ */
+export function l1ConvBodyByReference(o: FunctionBodyOptions & { bias: boolean }): FunctionProto {
+  const b = new BodyBuilder(o.opset);
+  const kernel = b.ref('value_ints', 'kernel_shape');
+  const taps = b.reduce('ReduceProd', kernel, [0], true);
+  const range = b.op('Range', [b.ints([0], []), b.op('Squeeze', [taps, b.ints([0])]), b.ints([1], [])]);
+  const eye = b.op('Equal', [b.op('Unsqueeze', [range, b.ints([1])]), b.op('Unsqueeze', [range, b.ints([0])])]);
+  // [taps, 1, k...] one-hot filters: a Conv with them lays every window out along channels
+  const oneHot = b.op('Cast', [b.op('Reshape', [eye, b.concat([taps, b.ints([1]), kernel])])], [attr.i('to', 1)]);
+  const pads = b.ref('value_ints', 'pads');
+  const half = b.op('Div', [b.op('Shape', [pads]), b.ints([2])]);
+  const begin = b.op('Slice', [pads, b.ints([0]), half]);
+  const end = b.op('Slice', [pads, half, b.ints([Number.MAX_SAFE_INTEGER])]);
+  const zeros2 = b.ints([0, 0]);
+  const padded = b.op('Pad', ['X', b.concat([zeros2, begin, zeros2, end]), b.float([0])]);
+  const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
+  const convAttrs: AttributeProto[] = [
+    { name: 'strides', type: AttributeType.INTS, ref_attr_name: 'strides' },
+    { name: 'dilations', type: AttributeType.INTS, ref_attr_name: 'dilations' },
+  ];
+  const windows = b.op('Conv', [flat, oneHot], convAttrs);
+  // [N*C_in, taps, O...] -> [N, group, 1, C_in/group * taps, L]
+  const cgTaps = b.op('Mul', [b.shape('W', 1, 2), taps]);
+  const n = b.shape('X', 0, 1);
+  const g = b.op('Reshape', [b.ref('value_int', 'group'), b.ints([1])]);
+  const grouped = b.op('Reshape', [windows, b.concat([n, g, b.ints([1]), cgTaps, b.ints([-1])])]);
+  // W [C_out, C_in/group, k...] -> [group, C_out/group, C_in/group * taps, 1]
+  const filters = b.op('Reshape', ['W', b.concat([g, b.ints([-1]), cgTaps, b.ints([1])])]);
+  const dist = b.reduce('ReduceL1', b.op('Sub', [grouped, filters]), [3], false);
+  let y = b.op('Reshape', [b.op('Neg', [dist]), b.concat([n, b.ints([-1]), b.shape(windows, 2)])]);
+  if (o.bias) {
+    const ones = b.op('ConstantOfShape', [b.op('Shape', [kernel])], [{ name: 'value', type: AttributeType.TENSOR, t: { dims: [1], data_type: 7, raw_data: new Uint8Array(new BigInt64Array([1n]).buffer) } }]);
+    y = b.op('Add', [y, b.op('Reshape', ['B', b.concat([b.ints([-1]), ones])])]);
+  }
+  b.op('Identity', [y]);
+  b.nodes[b.nodes.length - 1].output = ['Y'];
+  const f = b.finish(o.name, o.overload, o.bias ? ['X', 'W', 'B'] : ['X', 'W'], ['Y'], 'Function body of com.lponnx L1Conv: every attribute by reference');
+  // a runtime binds only the attributes a function declares
+  f.attribute = ['kernel_shape', 'strides', 'pads', 'dilations', 'group'];
+  return f;
+}
+
+/**
+ * Writes every attribute the by-reference body reads onto the node, with the same meaning (kernel_shape
+ * from W, 1s and 0s for absent lists, VALID as explicit zero pads); undefined where it cannot (SAME pads).
+ */
+export function l1ConvExplicitAttributes(a: L1ConvAttrs, ctx: NodeContext): AttributeProto[] | undefined {
+  if (a.auto_pad !== 'NOTSET' && a.auto_pad !== 'VALID') return undefined;
+  const kernel = resolvedKernel(a, ctx);
+  const r = kernel.length;
+  const ones = new Array<number>(r).fill(1);
+  return [
+    attr.is('kernel_shape', kernel),
+    attr.is('strides', a.strides ?? ones),
+    attr.is('pads', a.auto_pad === 'VALID' ? new Array<number>(2 * r).fill(0) : (a.pads ?? new Array<number>(2 * r).fill(0))),
+    attr.is('dilations', a.dilations ?? ones),
+    attr.s('auto_pad', 'NOTSET'),
+    attr.i('group', a.group),
+  ];
 }
 
 export const l1Conv: OpDefinition<typeof attributes> = {

@@ -6,12 +6,13 @@
 import { MIN_BODY_OPSET } from '../../ops/body';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import type { AttrSchema, AttrValues } from '../../ops/attributes';
+import { type L1ConvAttrs, l1ConvBodyByReference, l1ConvExplicitAttributes } from '../../ops/l1-conv';
 import type { NodeContext, OpDefinition, ValueType } from '../../ops/types';
 import { checkConnected, inferTypes, isLpNode, ModelError } from '../graph/infer';
 import { constantInitializers, nodeContext, nodeLabel, opsetVersion, valueInfo } from '../graph/model';
 import { attributeProto } from '../../ops/attributes';
 import { lowestIrVersion } from '../onnx/ir-version';
-import type { FunctionProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
+import type { AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
 import { foldConstants } from './fold';
@@ -79,8 +80,9 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
   });
 
   // One function per op where its nodes can share one body (ops.md, "Portable form"): nodes that
-  // differ only in giving an optional input are written to give it (P as [p], B as zeros) when that
-  // makes their bodies one; otherwise the op's bodies are chosen by overload (onnxruntime >= 1.27).
+  // need different bodies are written to give the optional inputs (P as [p], B as zeros), and L1Conv
+  // nodes to carry their whole geometry, when that makes one body serve them all; otherwise the
+  // op's bodies are chosen by overload, which only onnxruntime 1.27 and later select.
   const bodies: FunctionProto[] = [];
   const bodyOf = (e: LpEntry, overload: string) => {
     try {
@@ -102,6 +104,14 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
     if (kindsOf(group).length > 1) {
       const undo = giveOptionalInputs(group, graph, types, constants);
       redescribe(group);
+      // L1Conv nodes of several geometries: one body that reads the geometry by reference
+      const byReference = opType === 'L1Conv' && kindsOf(group).length > 1 ? l1ConvByReference(group, opset) : undefined;
+      if (byReference) {
+        redescribe(group);
+        bodies.push(byReference);
+        for (const e of group) delete e.n.overload;
+        continue;
+      }
       if (kindsOf(group).length > 1) {
         undo();
         redescribe(group);
@@ -242,8 +252,8 @@ function bodyContent(f: FunctionProto): string {
 }
 
 /**
- * Where some nodes of one op give an optional input and others do not, the others are given it with
- * the same meaning: P as [p] (the attribute it stands for), B as zeros. Returns what undoes it.
+ * Nodes of one op that do not give an optional input are given it with the same meaning: P as [p]
+ * (the attribute it stands for), B as zeros where other nodes give a B. Returns what undoes it.
  */
 function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<string, ValueType>, constants: Map<string, TensorProto>): () => void {
   const op = group[0].op;
@@ -252,8 +262,9 @@ function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<stri
   const before = group.map((e) => e.n.input);
   op.inputs.forEach((spec, i) => {
     if (!spec.optional) return;
+    // P for every node that lacks it (as [p], one exponent like the attribute); B only where some give one
     const given = group.filter((e) => (e.n.input ?? [])[i]).length;
-    if (given === 0 || given === group.length) return;
+    if (given === group.length || (spec.name !== 'P' && given === 0)) return;
     for (const e of group) {
       if ((e.n.input ?? [])[i]) continue;
       const cout = e.ctx.inputs[1]?.shape?.[0] ?? e.ctx.constants[1]?.dims[0];
@@ -284,4 +295,21 @@ function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<stri
       types.delete(name);
     }
   };
+}
+
+/**
+ * L1Conv nodes of several geometries (kernels, strides, pads, dilations, groups, ranks) share one body
+ * that reads the geometry by reference, once every attribute it reads is written on each node and
+ * all give B or none do; undefined (nodes unchanged) where that cannot be (SAME pads).
+ */
+function l1ConvByReference(group: LpEntry[], opset: number): FunctionProto | undefined {
+  const explicit = group.map((e) => l1ConvExplicitAttributes(e.attrs as L1ConvAttrs, e.ctx));
+  const bias = group.map((e) => Boolean((e.n.input ?? [])[2]));
+  if (explicit.some((a) => !a) || bias.some((x) => x !== bias[0])) return undefined;
+  group.forEach((e, i) => {
+    const written = explicit[i] as AttributeProto[];
+    const names = new Set(written.map((a) => a.name));
+    e.n.attribute = [...(e.n.attribute ?? []).filter((a) => !names.has(a.name)), ...written];
+  });
+  return l1ConvBodyByReference({ opset, name: 'L1Conv', overload: '', bias: bias[0] });
 }

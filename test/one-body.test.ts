@@ -1,0 +1,79 @@
+// One body per op (ops.md, "Portable form"): runtimes before onnxruntime 1.27 and onnx's reference
+// evaluator give every node of an op the same function. Here many nodes of one op that would need
+// different bodies sit in one model; the export must write one function for the op, no overload,
+// and every node's output must match the independent float64 oracle on onnxruntime's function
+// bodies (stock onnxruntime-node and -web) and on the fused kernels.
+import { LP_DOMAIN } from '../ops/types';
+import { exportDualPath } from '../src/export/dual-path';
+import { GraphBuilder, type Value } from '../src/graph/builder';
+import { encodeModel } from '../src/onnx/codec';
+import { makeTensor, type Tensor } from '../src/onnx/tensor';
+import { runOrt } from '../src/runtime/ort';
+import { l1ConvCases } from './cases/l1-conv';
+import type { OpCase } from './cases/types';
+import { caseData } from './helpers/backends';
+import { compareArrays, TOL } from './helpers/compare';
+import { type Arr, l1ConvOracle, lpPoolOracle } from './helpers/oracle';
+
+/** Every case as one node of one model, each with its own input x<i> and output y<i>. */
+function modelOf(cases: OpCase[]) {
+  const b = new GraphBuilder({ name: 'many', opset: 18 });
+  const feeds: Record<string, Tensor> = {};
+  const want: Record<string, Arr> = {};
+  cases.forEach((c, i) => {
+    const d = caseData(c, i + 1);
+    const arr = (k: number): Arr | undefined => (c.inputs[k] && d.inputs[k] ? { dims: (c.inputs[k] as { dims: number[] }).dims, data: Float64Array.from(d.inputs[k] as Float32Array) } : undefined);
+    const values = c.inputs.map((s, k): Value | undefined => {
+      if (!s) return undefined;
+      if (k === 0 || c.feedWeights) {
+        feeds[`in${i}_${k}`] = makeTensor('float32', s.dims, d.inputs[k] as Float32Array);
+        return b.input(`in${i}_${k}`, 'float32', s.dims);
+      }
+      return b.initializer(`in${i}_${k}`, d.inputs[k] as Float32Array, s.dims);
+    });
+    const [x, a1, a2] = values;
+    const y = c.op === 'LpPool' ? b.lpPool(x as Value, c.attrs, a1, `n${i}`) : b.l1Conv(x as Value, a1 as Value, a2, c.attrs, `n${i}`);
+    b.output(y, `y${i}`);
+    const a = c.attrs as never;
+    want[`y${i}`] = c.op === 'LpPool' ? lpPoolOracle(arr(0) as Arr, arr(1), a) : l1ConvOracle(arr(0) as Arr, arr(1) as Arr, arr(2), a);
+  });
+  return { source: b.build(), feeds, want };
+}
+
+async function check(cases: OpCase[], opType: string) {
+  const { source, feeds, want } = modelOf(cases);
+  const dual = exportDualPath(source).model;
+  const lp = (dual.functions ?? []).filter((f) => f.domain === LP_DOMAIN);
+  expect(lp.map((f) => [f.name, f.overload])).toEqual([[opType, undefined]]);
+  expect((dual.graph?.node ?? []).filter((n) => n.overload)).toEqual([]);
+  expect(Number(dual.ir_version)).toBe(8);
+  const bytes = encodeModel(dual);
+  for (const backend of ['ort', 'ort-web'] as const) {
+    const got = await runOrt(backend, bytes, feeds);
+    for (const [name, w] of Object.entries(want)) compareArrays(`${backend} ${name} (${cases[Number(name.slice(1))].name})`, { dims: got[name].dims, data: got[name].data as Float32Array }, w, TOL.body);
+  }
+  const native = require('../src/node/index') as typeof import('../src/node/index');
+  if (!native.nativeStatus().available) {
+    console.warn(`one-body: fused kernels skipped: ${native.nativeStatus().reason}`);
+    return;
+  }
+  const session = await native.InferenceSession.create(bytes);
+  const out = await session.run(Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, new native.Tensor('float32', t.data as Float32Array, t.dims)])));
+  for (const [name, w] of Object.entries(want)) compareArrays(`fused ${name} (${cases[Number(name.slice(1))].name})`, { dims: [...out[name].dims], data: out[name].data as Float32Array }, w, TOL.kernel);
+  await session.release();
+}
+
+describe('one body per op', () => {
+  // every L1Conv case whose pads are explicit (SAME pads depend on the input size: they keep overloads)
+  const explicit = l1ConvCases.filter((c) => !String(c.attrs.auto_pad ?? 'NOTSET').startsWith('SAME'));
+
+  test(`${explicit.length} L1Conv nodes of every geometry (1D to 3D, kernels, strides, pads, dilations, groups, VALID, with and without B) share one body that reads the geometry by reference`, async () => {
+    expect(explicit.length).toBeGreaterThan(20);
+    await check(explicit, 'L1Conv');
+  }, 120000);
+
+  test('LpPool nodes that differ only in p (the attribute) are given P = [p] and share one body', async () => {
+    const pools: OpCase[] = [2, 3, 1.5].map((p) => ({ name: `lppool p ${p}`, op: 'LpPool', inputs: [{ dims: [2, 3, 6, 6] }], attrs: { kernel_shape: [2, 2], strides: [2, 2], p, mode: 'clamp' } }));
+    await check(pools, 'LpPool');
+  });
+});
