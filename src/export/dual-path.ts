@@ -5,12 +5,11 @@
 // `overload`, which only onnxruntime 1.27 and later select (ops.md, "Portable form").
 import { MIN_BODY_OPSET } from '../../ops/body';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
-import type { AttrSchema, AttrValues } from '../../ops/attributes';
+import { type AttrSchema, type AttrValues, attributeProto } from '../../ops/attributes';
 import { type L1ConvAttrs, l1ConvBodyByReference, l1ConvExplicitAttributes } from '../../ops/l1-conv';
 import type { NodeContext, OpDefinition, ValueType } from '../../ops/types';
 import { checkConnected, inferTypes, isLpNode, ModelError } from '../graph/infer';
 import { constantInitializers, nodeContext, nodeLabel, opsetVersion, valueInfo } from '../graph/model';
-import { attributeProto } from '../../ops/attributes';
 import { lowestIrVersion } from '../onnx/ir-version';
 import type { AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
