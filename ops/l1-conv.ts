@@ -1,6 +1,6 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { AttributeType } from '../src/onnx/proto';
-import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
+import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, perAxis } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
 import { attrFeatures, checkFloatInput, featureKey, product, sameDim } from './common';
 import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
@@ -245,12 +245,11 @@ export function l1ConvExplicitAttributes(a: L1ConvAttrs, ctx: NodeContext): Attr
   if (a.auto_pad !== 'NOTSET' && a.auto_pad !== 'VALID') return undefined;
   const kernel = resolvedKernel(a, ctx);
   const r = kernel.length;
-  const ones = new Array<number>(r).fill(1);
   return [
     attr.is('kernel_shape', kernel),
-    attr.is('strides', a.strides ?? ones),
-    attr.is('pads', a.auto_pad === 'VALID' ? new Array<number>(2 * r).fill(0) : (a.pads ?? new Array<number>(2 * r).fill(0))),
-    attr.is('dilations', a.dilations ?? ones),
+    attr.is('strides', perAxis(attributes.strides, a.strides, r)),
+    attr.is('pads', perAxis(attributes.pads, a.auto_pad === 'VALID' ? undefined : a.pads, r)),
+    attr.is('dilations', perAxis(attributes.dilations, a.dilations, r)),
     attr.s('auto_pad', 'NOTSET'),
     attr.i('group', a.group),
   ];
