@@ -1,8 +1,7 @@
 // Small pieces shared by the op modules.
 import { LpOpError } from './attributes';
 import type { Dim } from './geometry';
-import type { AttrSchema } from './attributes';
-import type { BodyFeature, NdArray, NodeContext, ValueType } from './types';
+import type { NdArray, NodeContext, ValueType } from './types';
 
 export const FLOAT = 1;
 
@@ -60,24 +59,6 @@ export function exponentSource(ctx: NodeContext, index: number): ExponentSource 
   const mayBeInf = c ? c.data.some((v) => v === Number.POSITIVE_INFINITY) : true;
   return `${shared ? 'shared' : 'per-unit'}${mayBeInf ? '?inf' : ''}` as ExponentSource;
 }
-
-/** Every attribute of the schema as a body feature. */
-export function attrFeatures(schema: AttrSchema, values: Record<string, unknown>): BodyFeature[] {
-  return Object.entries(schema).map(([name, spec]) => ({ source: 'attr', name, kind: spec.kind, value: values[name] as number | string | number[] | undefined }));
-}
-
-/** The exponent input's features, as exponentSource reads them. */
-export function exponentFeatures(ctx: NodeContext, index: number): BodyFeature[] {
-  const src = exponentSource(ctx, index);
-  if (src === 'attr') return [{ source: 'present', input: index, value: false }];
-  return [
-    { source: 'present', input: index, value: true },
-    { source: 'single', input: index, value: src.startsWith('shared') },
-    { source: 'inf', input: index, value: src.endsWith('?inf') },
-  ];
-}
-
-export const featureKey = (op: string, features: readonly BodyFeature[]): string => `${op}${JSON.stringify(features)}`;
 
 export function product(xs: readonly number[]): number {
   return xs.reduce((a, b) => a * b, 1);

@@ -2,9 +2,9 @@ import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { AttributeType } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, perAxis } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
-import { attrFeatures, checkFloatInput, featureKey, product, sameDim } from './common';
+import { checkFloatInput, product, sameDim } from './common';
 import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
-import type { BodyFeature, FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
+import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
   kernel_shape: { kind: 'ints', length: 'per-axis', min: 1, doc: 'inferred from W when absent' },
@@ -151,9 +151,10 @@ function resolvedKernel(a: L1ConvAttrs, ctx: NodeContext): number[] {
   return kernel;
 }
 
-function bodyFeatures(a: L1ConvAttrs, ctx: NodeContext): BodyFeature[] {
+function bodyKey(a: L1ConvAttrs, ctx: NodeContext): string {
   const kernel = resolvedKernel(a, ctx);
-  return [...attrFeatures(attributes, a), { source: 'dims', input: 1, from: 2, value: kernel }, { source: 'present', input: 2, value: ctx.present[2] }];
+  const parts = Object.keys(attributes).map((k) => `${k}=${JSON.stringify(a[k as keyof L1ConvAttrs]) ?? '-'}`);
+  return `L1Conv(${parts.join(',')},kernel=${kernel},B=${ctx.present[2] ? 1 : 0})`;
 }
 
 /**
@@ -270,7 +271,6 @@ export const l1Conv: OpDefinition<typeof attributes> = {
   validate,
   inferShape,
   reference,
-  bodyFeatures,
-  bodyKey: (a: L1ConvAttrs, ctx: NodeContext) => featureKey(OP, bodyFeatures(a, ctx)),
+  bodyKey,
   functionBody,
 };

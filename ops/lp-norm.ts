@@ -1,9 +1,9 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitMagnitude } from './body';
-import { attrFeatures, checkExponents, checkFloatInput, exponentFeatures, exponentSource, featureKey, formatIndex, magnitude, product, sameDim } from './common';
+import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, product, sameDim } from './common';
 import type { Dim } from './geometry';
-import type { BodyFeature, FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
+import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
   p: { kind: 'float', default: 2.0, above: 0, doc: 'exponent for every unit when input P is absent; > 0 or +inf' },
@@ -130,8 +130,8 @@ function unit(mag: Float64Array, w: Float64Array, p: number, mean: boolean, sumE
   return m * (s / z + (sumEps > 0 ? sumEps / m ** p : 0)) ** (1 / p);
 }
 
-function bodyFeatures(a: LpNormAttrs, ctx: NodeContext): BodyFeature[] {
-  return [...attrFeatures(attributes, a), ...exponentFeatures(ctx, 2)];
+function bodyKey(a: LpNormAttrs, ctx: NodeContext): string {
+  return `LpNorm(p=${a.p},eps=${a.eps},sum_eps=${a.sum_eps},mean=${a.mean},mode=${a.mode},P=${exponentSource(ctx, 2)})`;
 }
 
 /**
@@ -203,7 +203,6 @@ export const lpNorm: OpDefinition<typeof attributes> = {
   validate,
   inferShape,
   reference,
-  bodyFeatures,
-  bodyKey: (a: LpNormAttrs, ctx: NodeContext) => featureKey(OP, bodyFeatures(a, ctx)),
+  bodyKey,
   functionBody,
 };

@@ -1,9 +1,9 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { attr, BodyBuilder, emitCut, emitMagnitude, emitUnfoldFilters, emitWindow } from './body';
-import { attrFeatures, checkExponents, checkFloatInput, exponentFeatures, exponentSource, featureKey, magnitude, product } from './common';
+import { checkExponents, checkFloatInput, exponentSource, magnitude, product } from './common';
 import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
-import type { BodyFeature, FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
+import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
   kernel_shape: { kind: 'ints', length: 'per-axis', min: 1, doc: 'window size per spatial axis; required unless global = 1' },
@@ -158,10 +158,9 @@ function pool(vals: readonly number[], p: number, count: number): number {
   return m * (s / count) ** (1 / p);
 }
 
-function bodyFeatures(a: LpPoolAttrs, ctx: NodeContext): BodyFeature[] {
-  const r = spatialRankOf(ctx.inputs[0], ctx.node);
-  if (r === undefined) throw new LpOpError(OP, ctx.node, 'the rank of X must be known to build the function body');
-  return [...attrFeatures(attributes, a), { source: 'rank', input: 0, value: r + 2 }, ...exponentFeatures(ctx, 1)];
+function bodyKey(a: LpPoolAttrs, ctx: NodeContext): string {
+  const parts = Object.keys(attributes).map((k) => `${k}=${JSON.stringify(a[k as keyof LpPoolAttrs]) ?? '-'}`);
+  return `LpPool(${parts.join(',')},rank=${spatialRankOf(ctx.inputs[0], ctx.node) ?? '?'},P=${exponentSource(ctx, 1)})`;
 }
 
 /**
@@ -271,7 +270,6 @@ export const lpPool: OpDefinition<typeof attributes> = {
   validate,
   inferShape,
   reference,
-  bodyFeatures,
-  bodyKey: (a: LpPoolAttrs, ctx: NodeContext) => featureKey(OP, bodyFeatures(a, ctx)),
+  bodyKey,
   functionBody,
 };

@@ -36,18 +36,6 @@ export interface NodeContext {
   present: boolean[];
 }
 
-/**
- * One fact a node's function body depends on (ops.md, "Portable form": one body per op serves every
- * node of the op, so the exporter must tell nodes apart in the body by these facts): an attribute's
- * value (undefined: absent), the rank of an input, an input's dims from an axis on, whether an
- * optional input is present, whether it has one element, whether it may hold +inf.
- */
-export type BodyFeature =
-  | { source: 'attr'; name: string; kind: 'float' | 'int' | 'string' | 'ints'; value: number | string | readonly number[] | undefined }
-  | { source: 'rank'; input: number; value: number }
-  | { source: 'dims'; input: number; from: number; value: readonly number[] }
-  | { source: 'present' | 'single' | 'inf'; input: number; value: boolean };
-
 export interface FunctionBodyOptions {
   /** ONNX (default domain) opset the body uses: the model's own (13 and up) */
   opset: number;
@@ -71,9 +59,10 @@ export interface OpDefinition<S extends AttrSchema> {
   inferShape(attrs: AttrValues<S>, ctx: NodeContext): ValueType;
   /** Float64 reference; inputs in op input order (undefined for absent optional ones). */
   reference(attrs: AttrValues<S>, inputs: (NdArray | undefined)[], node: string): NdArray;
-  /** Everything the node's function body depends on: equal features, equal bodies. */
-  bodyFeatures(attrs: AttrValues<S>, ctx: NodeContext): BodyFeature[];
-  /** The key of the function body this node needs (its features): equal keys share one body. */
+  /**
+   * The key of the function body this node needs: equal keys share one function.
+   * It covers the attributes and the few static facts of the inputs the body depends on.
+   */
   bodyKey(attrs: AttrValues<S>, ctx: NodeContext): string;
   /** Standard-op function body computing the op (same key -> same body). */
   functionBody(attrs: AttrValues<S>, ctx: NodeContext, options: FunctionBodyOptions): FunctionProto;

@@ -61,7 +61,7 @@ function run(what: string, cmd: string, args: string[], cwd: string, env: NodeJS
 
 const ORT_PACKAGES = ['onnxruntime-node', 'onnxruntime-web', 'onnxruntime-common'];
 
-/** every version of each package in a lockfile-v3 `packages` map or an `npm ls --json` tree */
+/** every version of each of onnxruntime's packages in package-lock.json */
 function lockedVersions(): Map<string, Set<string>> {
   const lock = JSON.parse(readFileSync(join(ROOT, 'package-lock.json'), 'utf8')) as { packages: Record<string, { version?: string }> };
   const found = new Map(ORT_PACKAGES.map((p) => [p, new Set<string>()]));
