@@ -50,9 +50,53 @@ export class BodyBuilder {
   }
 
   /** A Constant holding the calling node's attribute (a function's attribute reference). */
-  ref(field: 'value_int' | 'value_float' | 'value_ints', name: string): string {
-    const type = { value_int: AttributeType.INT, value_float: AttributeType.FLOAT, value_ints: AttributeType.INTS }[field];
+  ref(field: 'value_int' | 'value_float' | 'value_ints' | 'value_string', name: string): string {
+    const type = { value_int: AttributeType.INT, value_float: AttributeType.FLOAT, value_ints: AttributeType.INTS, value_string: AttributeType.STRING }[field];
+    this.referenced.add(name);
     return this.op('Constant', [], [{ name: field, type, ref_attr_name: name }]);
+  }
+
+  /** The attributes the body reads by reference (a function declares them: a runtime binds only those). */
+  readonly referenced = new Set<string>();
+
+  /** An attribute used as an operator's own attribute by reference (strides of a Conv, ...). */
+  refAttr(name: string, type: number, as = name): AttributeProto {
+    this.referenced.add(name);
+    return { name: as, type, ref_attr_name: name };
+  }
+
+  /** An int attribute as a bool scalar (0: false). */
+  flag(name: string): string {
+    return this.op('Cast', [this.ref('value_int', name)], [attr.i('to', 9)]);
+  }
+
+  /**
+   * For each of `options`, a bool [1] that says whether the string attribute `name` equals it.
+   * TfIdfVectorizer counts the attribute among the options (opset 9 on): Equal on strings needs
+   * opset 19, and onnxruntime folds the whole chain to constants.
+   */
+  stringIs(name: string, options: readonly string[]): Record<string, string> {
+    const s = this.op('Reshape', [this.ref('value_string', name), this.ints([1])]);
+    const counts = this.op('TfIdfVectorizer', [s], [
+      attr.i('max_gram_length', 1),
+      attr.i('min_gram_length', 1),
+      attr.i('max_skip_count', 0),
+      attr.s('mode', 'TF'),
+      attr.is('ngram_counts', [0]),
+      attr.is('ngram_indexes', options.map((_, i) => i)),
+      { name: 'pool_strings', type: AttributeType.STRINGS, strings: options.map((o) => new TextEncoder().encode(o)) },
+    ]);
+    const out: Record<string, string> = {};
+    options.forEach((o, i) => {
+      out[o] = this.op('Cast', [this.op('Slice', [counts, this.ints([i]), this.ints([i + 1])])], [attr.i('to', 9)]);
+    });
+    return out;
+  }
+
+  /** int64 [len(v)] filled with `value`, as long as the 1-D int64 tensor v. */
+  filledLike(v: string, value: number): string {
+    const t = { dims: [1], data_type: 7, raw_data: new Uint8Array(BigInt64Array.of(BigInt(value)).buffer) };
+    return this.op('ConstantOfShape', [this.op('Shape', [v])], [{ name: 'value', type: AttributeType.TENSOR, t }]);
   }
 
   /** Shape(x)[start:end]; Shape has start/end from opset 15, a Slice does it before. */
@@ -103,6 +147,7 @@ export class BodyBuilder {
       ...(overload ? { overload } : {}),
       input: inputs,
       output: outputs,
+      ...(this.referenced.size > 0 ? { attribute: [...this.referenced] } : {}),
       node: this.nodes,
       doc_string: doc,
       opset_import: [{ domain: '', version: this.opset }],
@@ -117,6 +162,97 @@ export function emitMagnitude(b: BodyBuilder, x: string, mode: string, eps: numb
     return eps > 0 ? b.op('Max', [ax, b.float([eps])]) : ax;
   }
   return b.op('Max', [x, b.float([eps])]);
+}
+
+/**
+ * a(x) with eps by reference; the mode too unless every node of the body has the same one
+ * (a(x) for either mode then costs one more pass over x).
+ */
+export function emitMagnitudeByReference(b: BodyBuilder, x: string, mode: string | undefined): string {
+  const eps = b.ref('value_float', 'eps');
+  let v: string;
+  if (mode === 'abs') v = b.op('Abs', [x]);
+  else if (mode === 'clamp') v = x;
+  else v = b.op('Where', [b.stringIs('mode', ['abs', 'clamp']).abs, b.op('Abs', [x]), x]);
+  return b.op('Max', [v, eps]);
+}
+
+/** The window geometry of emitWindow, read from the node's attributes by reference. */
+export interface ReferencedWindow {
+  /** int64 [r] kernel_shape, and [prod(k), 1, k...] one-hot filters (a Conv with them lays every window out along channels) */
+  kernel: string;
+  oneHot: string;
+  /** int64 [2 * (2 + r)] pads for Pad over N, C and the spatial axes, with the ceil_mode overhang */
+  pads: string;
+  /** the same without the overhang, begin and end of the spatial axes (count_include_pad) */
+  padBegin: string;
+  padEnd: string;
+  /** int64 [r] output sizes */
+  outSizes: string;
+  /** int64 [r] ones */
+  ones: string;
+  /** Conv attributes strides and dilations by reference */
+  convAttrs: AttributeProto[];
+}
+
+/**
+ * Pads and output sizes in the graph from the input's shape and the node's kernel_shape, strides,
+ * pads, dilations, auto_pad (and ceil_mode for 'pool'), all by reference; mirrors ops/geometry.ts
+ * resolveWindow for every rank.
+ */
+export function emitWindowByReference(b: BodyBuilder, x: string, kind: WindowKind): ReferencedWindow {
+  const kernel = b.ref('value_ints', 'kernel_shape');
+  const strides = b.ref('value_ints', 'strides');
+  const dilations = b.ref('value_ints', 'dilations');
+  const pads = b.ref('value_ints', 'pads');
+  const ones = b.filledLike(kernel, 1);
+  const zeros = b.filledLike(kernel, 0);
+  const spatial = b.shape(x, 2);
+  const half = b.op('Div', [b.op('Shape', [pads]), b.ints([2])]);
+  const explicitBegin = b.op('Slice', [pads, b.ints([0]), half]);
+  const explicitEnd = b.op('Slice', [pads, half, b.ints([Number.MAX_SAFE_INTEGER])]);
+  // SAME_*: total = max(0, (ceil(in / s) - 1) * s + span - in), the odd one at the end for UPPER
+  const dilatedSpan = b.op('Add', [b.op('Mul', [dilations, b.op('Sub', [kernel, ones])]), ones]);
+  const sameSpan = kind === 'pool' ? kernel : dilatedSpan;
+  const sm1 = b.op('Sub', [strides, ones]);
+  const outs = b.op('Div', [b.op('Add', [spatial, sm1]), strides]);
+  const needed = b.op('Sub', [b.op('Add', [b.op('Mul', [b.op('Sub', [outs, ones]), strides]), sameSpan]), spatial]);
+  const total = b.op('Max', [needed, zeros]);
+  const small = b.op('Div', [total, b.op('Add', [ones, ones])]);
+  const large = b.op('Sub', [total, small]);
+  const is = b.stringIs('auto_pad', ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID']);
+  const choose = (upper: string, lower: string, explicit: string) =>
+    b.op('Where', [is.SAME_UPPER, upper, b.op('Where', [is.SAME_LOWER, lower, b.op('Where', [is.VALID, zeros, explicit])])]);
+  const padBegin = choose(small, large, explicitBegin);
+  const padEnd = choose(large, small, explicitEnd);
+  const room = b.op('Sub', [b.op('Add', [b.op('Add', [spatial, padBegin]), padEnd]), dilatedSpan]);
+  let outSizes = b.op('Add', [b.op('Div', [room, strides]), ones]);
+  let end = padEnd;
+  if (kind === 'pool') {
+    // ceil_mode: ceil(room / s) + 1, minus one when the last window starts inside the end padding;
+    // the overhang is (s - 1) zeros more at each end so that those windows exist
+    const ceil = b.ref('value_int', 'ceil_mode');
+    const ceilOut = b.op('Add', [b.op('Div', [b.op('Add', [room, sm1]), strides]), ones]);
+    const lastStart = b.op('Mul', [b.op('Sub', [ceilOut, ones]), strides]);
+    const drop = b.op('Cast', [b.op('GreaterOrEqual', [lastStart, b.op('Add', [spatial, padBegin])])], [attr.i('to', 7)]);
+    outSizes = b.op('Where', [b.op('Cast', [ceil], [attr.i('to', 9)]), b.op('Sub', [ceilOut, drop]), outSizes]);
+    end = b.op('Add', [padEnd, b.op('Mul', [sm1, ceil])]);
+  }
+  const zeros2 = b.ints([0, 0]);
+  const taps = b.reduce('ReduceProd', kernel, [0], true);
+  const range = b.op('Range', [b.ints([0], []), b.op('Squeeze', [taps, b.ints([0])]), b.ints([1], [])]);
+  const eye = b.op('Equal', [b.op('Unsqueeze', [range, b.ints([1])]), b.op('Unsqueeze', [range, b.ints([0])])]);
+  const oneHot = b.op('Cast', [b.op('Reshape', [eye, b.concat([taps, b.ints([1]), kernel])])], [attr.i('to', 1)]);
+  return {
+    kernel,
+    oneHot,
+    pads: b.concat([zeros2, padBegin, zeros2, end]),
+    padBegin,
+    padEnd,
+    outSizes,
+    ones,
+    convAttrs: [b.refAttr('strides', AttributeType.INTS), b.refAttr('dilations', AttributeType.INTS)],
+  };
 }
 
 /** The in-graph window geometry of one node: pads to apply with Pad and output sizes to Slice to. */

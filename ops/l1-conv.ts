@@ -1,7 +1,6 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
-import { AttributeType } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, perAxis } from './attributes';
-import { attr, BodyBuilder, emitUnfoldFilters, emitWindow } from './body';
+import { attr, BodyBuilder, emitUnfoldFilters, emitWindow, emitWindowByReference } from './body';
 import { checkFloatInput, product, sameDim } from './common';
 import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
@@ -190,33 +189,20 @@ function functionBody(a: L1ConvAttrs, ctx: NodeContext, o: FunctionBodyOptions):
 }
 
 /**
- * One body for every L1Conv node whose pads are explicit (auto_pad NOTSET): the geometry comes from
- * the node's own attributes by reference (kernel_shape, strides, pads, dilations and group must all be
- * written on the node), so nodes of any kernel, stride, padding, group or rank share it. What depends
+ * One body for every L1Conv node: the geometry comes from the node's own attributes by reference
+ * (kernel_shape, strides, pads, dilations, auto_pad and group must all be written on the node), so
+ * nodes of any kernel, stride, padding (SAME pads computed from the input's shape), group or rank share it. What depends
  * on attributes alone (the one-hot filters, the pads) is constant once a runtime binds the call, and
  * onnxruntime folds it; each constant chain ends in an op that owns its result (onnxruntime 1.24 to
  * 1.27 keep a folded Reshape's result as a view of a value they then free).
  */
 export function l1ConvBodyByReference(o: FunctionBodyOptions & { bias: boolean }): FunctionProto {
   const b = new BodyBuilder(o.opset);
-  const kernel = b.ref('value_ints', 'kernel_shape');
-  const taps = b.reduce('ReduceProd', kernel, [0], true);
-  const range = b.op('Range', [b.ints([0], []), b.op('Squeeze', [taps, b.ints([0])]), b.ints([1], [])]);
-  const eye = b.op('Equal', [b.op('Unsqueeze', [range, b.ints([1])]), b.op('Unsqueeze', [range, b.ints([0])])]);
-  // [taps, 1, k...] one-hot filters: a Conv with them lays every window out along channels
-  const oneHot = b.op('Cast', [b.op('Reshape', [eye, b.concat([taps, b.ints([1]), kernel])])], [attr.i('to', 1)]);
-  const pads = b.ref('value_ints', 'pads');
-  const half = b.op('Div', [b.op('Shape', [pads]), b.ints([2])]);
-  const begin = b.op('Slice', [pads, b.ints([0]), half]);
-  const end = b.op('Slice', [pads, half, b.ints([Number.MAX_SAFE_INTEGER])]);
-  const zeros2 = b.ints([0, 0]);
-  const padded = b.op('Pad', ['X', b.concat([zeros2, begin, zeros2, end]), b.float([0])]);
+  const w = emitWindowByReference(b, 'X', 'conv');
+  const padded = b.op('Pad', ['X', w.pads, b.float([0])]);
   const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
-  const convAttrs: AttributeProto[] = [
-    { name: 'strides', type: AttributeType.INTS, ref_attr_name: 'strides' },
-    { name: 'dilations', type: AttributeType.INTS, ref_attr_name: 'dilations' },
-  ];
-  const windows = b.op('Conv', [flat, oneHot], convAttrs);
+  const windows = b.op('Conv', [flat, w.oneHot], w.convAttrs);
+  const taps = b.reduce('ReduceProd', w.kernel, [0], true);
   // [N*C_in, taps, O...] -> [N, group, 1, C_in/group * taps, L]
   const cgTaps = b.op('Mul', [b.shape('W', 1, 2), taps]);
   const n = b.shape('X', 0, 1);
@@ -226,24 +212,17 @@ export function l1ConvBodyByReference(o: FunctionBodyOptions & { bias: boolean }
   const filters = b.op('Reshape', ['W', b.concat([g, b.ints([-1]), cgTaps, b.ints([1])])]);
   const dist = b.reduce('ReduceL1', b.op('Sub', [grouped, filters]), [3], false);
   let y = b.op('Reshape', [b.op('Neg', [dist]), b.concat([n, b.ints([-1]), b.shape(windows, 2)])]);
-  if (o.bias) {
-    const ones = b.op('ConstantOfShape', [b.op('Shape', [kernel])], [{ name: 'value', type: AttributeType.TENSOR, t: { dims: [1], data_type: 7, raw_data: new Uint8Array(new BigInt64Array([1n]).buffer) } }]);
-    y = b.op('Add', [y, b.op('Reshape', ['B', b.concat([b.ints([-1]), ones])])]);
-  }
+  if (o.bias) y = b.op('Add', [y, b.op('Reshape', ['B', b.concat([b.ints([-1]), w.ones])])]);
   b.op('Identity', [y]);
   b.nodes[b.nodes.length - 1].output = ['Y'];
-  const f = b.finish(o.name, o.overload, o.bias ? ['X', 'W', 'B'] : ['X', 'W'], ['Y'], 'Function body of com.lponnx L1Conv: every attribute by reference');
-  // a runtime binds only the attributes a function declares
-  f.attribute = ['kernel_shape', 'strides', 'pads', 'dilations', 'group'];
-  return f;
+  return b.finish(o.name, o.overload, o.bias ? ['X', 'W', 'B'] : ['X', 'W'], ['Y'], 'Function body of com.lponnx L1Conv: every attribute by reference');
 }
 
 /**
- * Writes every attribute the by-reference body reads onto the node, with the same meaning (kernel_shape
- * from W, 1s and 0s for absent lists, VALID as explicit zero pads); undefined where it cannot (SAME pads).
+ * Every attribute the by-reference body reads, to be written onto the node with the same meaning
+ * (kernel_shape from W, 1s and 0s for absent lists, VALID as explicit zero pads).
  */
-export function l1ConvExplicitAttributes(a: L1ConvAttrs, ctx: NodeContext): AttributeProto[] | undefined {
-  if (a.auto_pad !== 'NOTSET' && a.auto_pad !== 'VALID') return undefined;
+export function l1ConvExplicitAttributes(a: L1ConvAttrs, ctx: NodeContext): AttributeProto[] {
   const kernel = resolvedKernel(a, ctx);
   const r = kernel.length;
   return [
@@ -251,7 +230,7 @@ export function l1ConvExplicitAttributes(a: L1ConvAttrs, ctx: NodeContext): Attr
     attr.is('strides', perAxis(attributes.strides, a.strides, r)),
     attr.is('pads', perAxis(attributes.pads, a.auto_pad === 'VALID' ? undefined : a.pads, r)),
     attr.is('dilations', perAxis(attributes.dilations, a.dilations, r)),
-    attr.s('auto_pad', 'NOTSET'),
+    attr.s('auto_pad', a.auto_pad === 'VALID' ? 'NOTSET' : a.auto_pad),
     attr.i('group', a.group),
   ];
 }
@@ -273,4 +252,12 @@ export const l1Conv: OpDefinition<typeof attributes> = {
   reference,
   bodyKey,
   functionBody,
+  shared: {
+    explicitAttributes: l1ConvExplicitAttributes,
+    body(nodes, o) {
+      const bias = nodes.map((n) => n.ctx.present[2]);
+      if (bias.some((x) => x !== bias[0])) return 'some nodes have a bias B and others none, and the length of B is unknown';
+      return l1ConvBodyByReference({ ...o, bias: bias[0] });
+    },
+  },
 };

@@ -1,6 +1,6 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
-import { attr, BodyBuilder, emitMagnitude } from './body';
+import { attr, BodyBuilder, emitMagnitude, emitMagnitudeByReference } from './body';
 import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, product, sameDim } from './common';
 import type { Dim } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
@@ -182,6 +182,50 @@ function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions):
   return finish(b, o, inputs);
 }
 
+/**
+ * One body for every LpNorm node, given P (the exporter gives a node without one P = [p]): eps,
+ * sum_eps, mean and (unless every node has the same) mode come from the node's attributes by
+ * reference. `shared`: every node's P holds one exponent (Pow then MatMul); otherwise the
+ * per-unit form, which is right for a shared P too.
+ */
+export function lpNormBodyByReference(o: FunctionBodyOptions & { mode?: string; shared: boolean; mayBeInf: boolean }): FunctionProto {
+  const b = new BodyBuilder(o.opset);
+  const am = emitMagnitudeByReference(b, 'X', o.mode);
+  let p = b.op('Reshape', ['P', b.ints([-1])]);
+  const isInf = o.mayBeInf ? b.op('IsInf', [p], [attr.i('detect_negative', 0)]) : undefined;
+  if (isInf) p = b.op('Where', [isInf, b.float([1]), p]);
+  const sumEps = b.ref('value_float', 'sum_eps');
+  const hasSumEps = b.op('Greater', [sumEps, b.float([0])]);
+  const m = b.reduce('ReduceMax', am, [-1], true);
+  // scaled by the row maximum, or by sum_eps^(1/p) where that is larger
+  const safe = b.positiveOrOne(b.op('Max', [m, b.op('Pow', [sumEps, b.op('Reciprocal', [p])])]));
+  let sum: string;
+  if (o.shared) {
+    sum = b.op('MatMul', [b.op('Pow', [b.op('Div', [am, safe]), p]), b.op('Transpose', ['W'], [attr.is('perm', [1, 0])])]);
+  } else {
+    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
+    const safe3 = b.op('Unsqueeze', [safe, b.ints([-1])]);
+    const powered = b.pow(b.op('Div', [a3, safe3]), b.op('Unsqueeze', [p, b.ints([-1])]), true);
+    sum = b.reduce('ReduceSum', b.op('Mul', [powered, 'W']), [-1], false);
+  }
+  sum = b.op('Where', [b.flag('mean'), b.op('Div', [sum, b.reduce('ReduceSum', 'W', [1], false)]), sum]);
+  // + sum_eps / safe^p only where sum_eps > 0 (0 / safe^p would be NaN where safe^p underflows)
+  sum = b.op('Add', [sum, b.op('Where', [hasSumEps, b.op('Div', [sumEps, b.pow(safe, p, !o.shared)]), b.float([0])])]);
+  let y = b.op('Mul', [safe, b.pow(sum, b.op('Reciprocal', [p]), !o.shared)]);
+  if (isInf) {
+    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
+    const masked = b.op('Where', [b.op('Greater', ['W', b.float([0])]), a3, b.float([0])]);
+    y = b.op('Where', [isInf, b.reduce('ReduceMax', masked, [-1], false), y]);
+  }
+  b.op('Identity', [y]);
+  return finish(b, o, ['X', 'W', 'P']);
+}
+
+/** Every attribute the by-reference body reads, to be written onto the node with the same meaning. */
+export function lpNormExplicitAttributes(a: LpNormAttrs): AttributeProto[] {
+  return [attr.f('eps', a.eps), attr.f('sum_eps', a.sum_eps), attr.i('mean', a.mean), attr.s('mode', a.mode)];
+}
+
 function finish(b: BodyBuilder, o: FunctionBodyOptions, inputs: string[]): FunctionProto {
   const last = b.nodes[b.nodes.length - 1];
   last.output = ['Y'];
@@ -205,4 +249,18 @@ export const lpNorm: OpDefinition<typeof attributes> = {
   reference,
   bodyKey,
   functionBody,
+  shared: {
+    explicitAttributes: lpNormExplicitAttributes,
+    body(nodes, o) {
+      if (nodes.some((n) => !n.ctx.present[2])) return 'some nodes have no input P';
+      const modes = new Set(nodes.map((n) => n.attrs.mode));
+      const sources = nodes.map((n) => exponentSource(n.ctx, 2));
+      return lpNormBodyByReference({
+        ...o,
+        mode: modes.size === 1 ? [...modes][0] : undefined,
+        shared: sources.every((s) => s.startsWith('shared')),
+        mayBeInf: sources.some((s) => s.endsWith('?inf')),
+      });
+    },
+  },
 };

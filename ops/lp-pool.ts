@@ -1,6 +1,6 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
-import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
-import { attr, BodyBuilder, emitCut, emitMagnitude, emitUnfoldFilters, emitWindow } from './body';
+import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, perAxis } from './attributes';
+import { attr, BodyBuilder, emitCut, emitMagnitude, emitMagnitudeByReference, emitUnfoldFilters, emitWindow, emitWindowByReference } from './body';
 import { checkExponents, checkFloatInput, exponentSource, magnitude, product } from './common';
 import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
@@ -238,6 +238,77 @@ function emitCounts(b: BodyBuilder, a: LpPoolAttrs, w: ReturnType<typeof emitWin
   return counts;
 }
 
+/**
+ * One body for every LpPool node, given P (the exporter gives a node without one P = [p]): the
+ * window, mean, count_include_pad, eps, global and (unless every node has the same) mode come from
+ * the node's attributes by reference, which must all be written on the node (explicitAttributes).
+ * A global node is written with the trivial window (kernel 1s, strides 1s, no pads): its one-tap
+ * windows are then regrouped into one window of the whole extent. Everything that depends on
+ * attributes and shapes alone is constant once a runtime binds the call, and onnxruntime folds it.
+ */
+export function lpPoolBodyByReference(o: FunctionBodyOptions & { mode?: string; mayBeInf: boolean }): FunctionProto {
+  const b = new BodyBuilder(o.opset);
+  const am = emitMagnitudeByReference(b, 'X', o.mode);
+  const w = emitWindowByReference(b, am, 'pool');
+  const nc = b.shape('X', 0, 2);
+  const isGlobal = b.flag('global');
+  // [N*C, taps, O...] -> [N, C, taps, O...]; global: [N, C, D1*D2*..., 1...]
+  const unfold = (x: string, lead: string, padValue: string, pads = w.pads) => {
+    const padded = b.op('Pad', [x, pads, padValue]);
+    const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
+    const windows = b.op('Conv', [flat, w.oneHot], w.convAttrs);
+    const shape = b.op('Where', [isGlobal, b.concat([lead, b.ints([-1]), w.ones]), b.concat([lead, b.shape(windows, 1)])]);
+    return b.op('Reshape', [windows, shape]);
+  };
+  const windows = unfold(am, nc, b.float([0]));
+  const wmax = b.reduce('ReduceMax', windows, [2], true);
+  const safe = b.positiveOrOne(wmax);
+  const isInf = o.mayBeInf ? b.op('IsInf', ['P'], [attr.i('detect_negative', 0)]) : undefined;
+  const p = isInf ? b.op('Where', [isInf, b.float([1]), 'P']) : 'P';
+  // [C] (or [1]) -> [C, 1, 1...] against the windows, [C, 1...] against the output
+  const pWindows = b.op('Reshape', [p, b.concat([b.ints([-1, 1]), w.ones])]);
+  const pOut = b.op('Reshape', [p, b.concat([b.ints([-1]), w.ones])]);
+  let s = b.reduce('ReduceSum', b.pow(b.op('Div', [windows, safe]), pWindows, true), [2], false);
+  // Z: the same windows over a ones-image (its own pads with count_include_pad, never the overhang)
+  const image = b.op('ConstantOfShape', [b.concat([b.ints([1, 1]), b.shape('X', 2)])], [{ name: 'value', type: 4, t: { dims: [1], data_type: 1, raw_data: new Uint8Array(Float32Array.of(1).buffer) } }]);
+  const zeros2 = b.ints([0, 0]);
+  const withPads = b.op('Pad', [image, b.concat([zeros2, w.padBegin, zeros2, w.padEnd]), b.float([1])]);
+  const overhang = b.op('Sub', [w.pads, b.concat([zeros2, w.padBegin, zeros2, w.padEnd])]);
+  const mask = b.op('Where', [b.flag('count_include_pad'), b.op('Pad', [withPads, overhang, b.float([0])]), b.op('Pad', [image, w.pads, b.float([0])])]);
+  const noPads = b.filledLike(w.pads, 0);
+  const counts = b.reduce('ReduceSum', unfold(mask, b.ints([1, 1]), b.float([0]), noPads), [2], false);
+  s = b.op('Where', [b.flag('mean'), b.op('Div', [s, counts]), s]);
+  const wmaxOut = b.op('Squeeze', [wmax, b.ints([2])]);
+  let y = b.op('Mul', [b.op('Squeeze', [safe, b.ints([2])]), b.pow(s, b.op('Reciprocal', [pOut]), true)]);
+  if (isInf) y = b.op('Where', [b.op('IsInf', [b.op('Reshape', ['P', b.concat([b.ints([-1]), w.ones])])], [attr.i('detect_negative', 0)]), wmaxOut, y]);
+  // the ceil_mode windows that start in the end padding are cut; a global output is 1s already
+  const axes = b.op('Add', [b.op('Range', [b.ints([0], []), b.op('Squeeze', [b.op('Shape', [w.kernel]), b.ints([0])]), b.ints([1], [])]), b.ints([2])]);
+  b.op('Slice', [y, b.filledLike(w.kernel, 0), w.outSizes, axes]);
+  return finish(b, o, ['X', 'P']);
+}
+
+/** Every attribute the by-reference body reads, to be written onto the node with the same meaning. */
+export function lpPoolExplicitAttributes(a: LpPoolAttrs, ctx: NodeContext): AttributeProto[] | string {
+  const r = spatialRankOf(ctx.inputs[0], ctx.node);
+  if (r === undefined) return 'the rank of its input X is unknown';
+  const global = a.global === 1;
+  const ones = new Array<number>(r).fill(1);
+  const auto = global || a.auto_pad === 'VALID' ? 'NOTSET' : a.auto_pad;
+  return [
+    attr.is('kernel_shape', global ? ones : (a.kernel_shape as number[])),
+    attr.is('strides', global ? ones : perAxis(attributes.strides, a.strides, r)),
+    attr.is('pads', global || a.auto_pad === 'VALID' ? perAxis(attributes.pads, undefined, r) : perAxis(attributes.pads, a.pads, r)),
+    attr.is('dilations', global ? ones : perAxis(attributes.dilations, a.dilations, r)),
+    attr.s('auto_pad', auto),
+    attr.i('ceil_mode', global ? 0 : a.ceil_mode),
+    attr.i('count_include_pad', a.count_include_pad),
+    attr.f('eps', a.eps),
+    attr.i('mean', a.mean),
+    attr.s('mode', a.mode),
+    attr.i('global', a.global),
+  ];
+}
+
 function poolAttrs(a: LpPoolAttrs, r: number): AttributeProto[] {
   const ones = new Array<number>(r).fill(1);
   const out = [
@@ -272,4 +343,13 @@ export const lpPool: OpDefinition<typeof attributes> = {
   reference,
   bodyKey,
   functionBody,
+  shared: {
+    explicitAttributes: lpPoolExplicitAttributes,
+    body(nodes, o) {
+      if (nodes.some((n) => !n.ctx.present[1])) return 'some nodes have no input P';
+      const modes = new Set(nodes.map((n) => n.attrs.mode));
+      const mayBeInf = nodes.some((n) => exponentSource(n.ctx, 1).endsWith('?inf'));
+      return lpPoolBodyByReference({ ...o, mode: modes.size === 1 ? [...modes][0] : undefined, mayBeInf });
+    },
+  },
 };

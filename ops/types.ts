@@ -66,4 +66,16 @@ export interface OpDefinition<S extends AttrSchema> {
   bodyKey(attrs: AttrValues<S>, ctx: NodeContext): string;
   /** Standard-op function body computing the op (same key -> same body). */
   functionBody(attrs: AttrValues<S>, ctx: NodeContext, options: FunctionBodyOptions): FunctionProto;
+  /**
+   * One body for nodes of the op that need different specialised ones (ops.md, "Portable form"):
+   * it reads what differs from the node's attributes by reference.
+   */
+  shared: SharedBody<S>;
+}
+
+export interface SharedBody<S extends AttrSchema> {
+  /** The attributes the shared body reads, to be written onto the node (same meaning); a string says why the node cannot be. */
+  explicitAttributes(attrs: AttrValues<S>, ctx: NodeContext): AttributeProto[] | string;
+  /** The body for these nodes, once their attributes are written and their optional inputs given alike; a string says why not. */
+  body(nodes: readonly { attrs: AttrValues<S>; ctx: NodeContext }[], options: FunctionBodyOptions): FunctionProto | string;
 }

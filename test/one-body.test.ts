@@ -10,10 +10,12 @@ import { encodeModel } from '../src/onnx/codec';
 import { makeTensor, type Tensor } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
 import { l1ConvCases } from './cases/l1-conv';
+import { lpNormCases } from './cases/lp-norm';
+import { lpPoolCases } from './cases/lp-pool';
 import type { OpCase } from './cases/types';
 import { caseData } from './helpers/backends';
 import { compareArrays, TOL } from './helpers/compare';
-import { type Arr, l1ConvOracle, lpPoolOracle } from './helpers/oracle';
+import { type Arr, l1ConvOracle, lpNormOracle, lpPoolOracle } from './helpers/oracle';
 
 /** Every case as one node of one model, each with its own input x<i> and output y<i>. */
 function modelOf(cases: OpCase[]) {
@@ -32,10 +34,20 @@ function modelOf(cases: OpCase[]) {
       return b.initializer(`in${i}_${k}`, d.inputs[k] as Float32Array, s.dims);
     });
     const [x, a1, a2] = values;
-    const y = c.op === 'LpPool' ? b.lpPool(x as Value, c.attrs, a1, `n${i}`) : b.l1Conv(x as Value, a1 as Value, a2, c.attrs, `n${i}`);
+    const y =
+      c.op === 'LpPool'
+        ? b.lpPool(x as Value, c.attrs, a1, `n${i}`)
+        : c.op === 'LpNorm'
+          ? b.lpNorm(x as Value, a1 as Value, a2, c.attrs, `n${i}`)
+          : b.l1Conv(x as Value, a1 as Value, a2, c.attrs, `n${i}`);
     b.output(y, `y${i}`);
     const a = c.attrs as never;
-    want[`y${i}`] = c.op === 'LpPool' ? lpPoolOracle(arr(0) as Arr, arr(1), a) : l1ConvOracle(arr(0) as Arr, arr(1) as Arr, arr(2), a);
+    want[`y${i}`] =
+      c.op === 'LpPool'
+        ? lpPoolOracle(arr(0) as Arr, arr(1), a)
+        : c.op === 'LpNorm'
+          ? lpNormOracle(arr(0) as Arr, arr(1) as Arr, arr(2), a)
+          : l1ConvOracle(arr(0) as Arr, arr(1) as Arr, arr(2), a);
   });
   return { source: b.build(), feeds, want };
 }
@@ -64,15 +76,22 @@ async function check(cases: OpCase[], opType: string) {
 }
 
 describe('one body per op', () => {
-  // every L1Conv case whose pads are explicit (SAME pads depend on the input size: they keep overloads)
-  const explicit = l1ConvCases.filter((c) => !String(c.attrs.auto_pad ?? 'NOTSET').startsWith('SAME'));
-
-  test(`${explicit.length} L1Conv nodes of every geometry (1D to 3D, kernels, strides, pads, dilations, groups, VALID, with and without B) share one body that reads the geometry by reference`, async () => {
-    expect(explicit.length).toBeGreaterThan(20);
-    await check(explicit, 'L1Conv');
+  test(`all ${l1ConvCases.length} L1Conv cases (1D to 3D, kernels, strides, pads, dilations, groups, SAME and VALID, with and without B) in one model share one body that reads the geometry by reference`, async () => {
+    expect(l1ConvCases.length).toBeGreaterThan(20);
+    await check(l1ConvCases, 'L1Conv');
   }, 120000);
 
-  test('LpPool nodes that differ only in p (the attribute) are given P = [p] and share one body', async () => {
+  test(`all ${lpPoolCases.length} LpPool cases (1D to 3D, global and windowed, SAME, VALID, ceil_mode, mean, count_include_pad, abs and clamp, p attribute and P input, shared and per-channel, +inf) in one model share one body`, async () => {
+    expect(lpPoolCases.length).toBeGreaterThan(20);
+    await check(lpPoolCases, 'LpPool');
+  }, 120000);
+
+  test(`all ${lpNormCases.length} LpNorm cases (p attribute and P input, shared and per-unit, mean, eps, sum_eps, abs and clamp, +inf) in one model share one body`, async () => {
+    expect(lpNormCases.length).toBeGreaterThan(20);
+    await check(lpNormCases, 'LpNorm');
+  }, 120000);
+
+  test('LpPool nodes that differ only in p (the attribute) are given P = [p] and share the specialised body', async () => {
     const pools: OpCase[] = [2, 3, 1.5].map((p) => ({ name: `lppool p ${p}`, op: 'LpPool', inputs: [{ dims: [2, 3, 6, 6] }], attrs: { kernel_shape: [2, 2], strides: [2, 2], p, mode: 'clamp' } }));
     await check(pools, 'LpPool');
   });

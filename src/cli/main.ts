@@ -151,12 +151,6 @@ export async function main(argv: string[]): Promise<void> {
         const kinds = [...byType].map(([k, v]) => `${k} x${v}`).join(', ') || 'none';
         const folded = report.folded ? `, ${report.folded} constant nodes folded` : '';
         process.stdout.write(`wrote ${a.o}: ${report.lpNodes.length} lp nodes (${kinds}), ${report.functions} function bodies${folded}\n`);
-        const several = [...new Set(report.lpNodes.filter((n) => n.overload).map((n) => n.opType))];
-        if (several.length) {
-          process.stdout.write(
-            `note: ${several.join(' and ')} ${several.length > 1 ? 'need' : 'needs'} several function bodies here, chosen by overload: the file runs right on onnxruntime 1.27 and later (and with lp-onnx's kernels); for older runtimes and onnx's reference evaluator, \`lp-onnx lower\` writes a standard-ops file\n`,
-          );
-        }
         process.stdout.write(formatFusion(report.fusion));
       },
     )

@@ -1,17 +1,15 @@
 // Dual-path assembly: every com.lponnx node keeps its single custom node and gets a model-local
 // function (standard ops only) beside it, so the model runs on a stock onnxruntime and on fused
-// kernels where lp-onnx is registered. An op whose nodes share one body gets one function without
-// `overload` (read right by every runtime); an op whose nodes need several gets them chosen by
-// `overload`, which only onnxruntime 1.27 and later select (ops.md, "Portable form").
+// kernels where lp-onnx is registered. Each op has one function, without `overload`, right for
+// every node of the op (ops.md, "Portable form").
 import { MIN_BODY_OPSET } from '../../ops/body';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import { type AttrSchema, type AttrValues, attributeProto } from '../../ops/attributes';
-import { type L1ConvAttrs, l1ConvBodyByReference, l1ConvExplicitAttributes } from '../../ops/l1-conv';
 import type { NodeContext, OpDefinition, ValueType } from '../../ops/types';
 import { checkConnected, inferTypes, isLpNode, ModelError } from '../graph/infer';
 import { constantInitializers, nodeContext, nodeLabel, opsetVersion, valueInfo } from '../graph/model';
 import { lowestIrVersion } from '../onnx/ir-version';
-import type { AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
+import type { FunctionProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
 import { foldConstants } from './fold';
@@ -31,7 +29,7 @@ export interface ExportOptions {
 }
 
 export interface ExportReport {
-  lpNodes: { name: string; opType: string; overload: string }[];
+  lpNodes: { name: string; opType: string }[];
   functions: number;
   /** nodes folded into constants (parametrisations) */
   folded: number;
@@ -78,14 +76,15 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
     entries.push(e);
   });
 
-  // One function per op where its nodes can share one body (ops.md, "Portable form"): nodes that
-  // need different bodies are written to give the optional inputs (P as [p], B as zeros), and L1Conv
-  // nodes to carry their whole geometry, when that makes one body serve them all; otherwise the
-  // op's bodies are chosen by overload, which only onnxruntime 1.27 and later select.
+  // One function per op (ops.md, "Portable form"): runtimes before onnxruntime 1.27 and onnx's
+  // reference evaluator give every node of an op the function of that name, whatever its overload.
+  // Nodes that need different specialised bodies are given the optional inputs alike (P as [p], B
+  // as zeros) and, where that is not enough, written with every attribute explicit so that one
+  // shared body reads them by reference; a model where even that cannot be is refused.
   const bodies: FunctionProto[] = [];
-  const bodyOf = (e: LpEntry, overload: string) => {
+  const bodyOf = (e: LpEntry) => {
     try {
-      const body = e.op.functionBody(e.attrs, e.ctx, { opset, name: e.op.opType, overload });
+      const body = e.op.functionBody(e.attrs, e.ctx, { opset, name: e.op.opType, overload: '' });
       body.doc_string = `${body.doc_string}\nkey: ${e.key}`;
       return body;
     } catch (err) {
@@ -96,34 +95,23 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
     for (const e of group) Object.assign(e, describe(e.n, e.label, e.op, types, constants, what, options.readExternal));
   };
   const byKey = new Map<string, string>(); // equal keys, equal bodies
-  const content = (e: LpEntry) => byKey.get(e.key) ?? (byKey.set(e.key, bodyContent(bodyOf(e, ''))).get(e.key) as string);
+  const content = (e: LpEntry) => byKey.get(e.key) ?? (byKey.set(e.key, bodyContent(bodyOf(e))).get(e.key) as string);
   const kindsOf = (group: LpEntry[]) => [...new Set(group.map(content))];
   for (const opType of [...new Set(entries.map((e) => e.op.opType))]) {
     const group = entries.filter((e) => e.op.opType === opType);
+    for (const e of group) delete e.n.overload;
     if (kindsOf(group).length > 1) {
-      const undo = giveOptionalInputs(group, graph, types, constants);
+      giveOptionalInputs(group, graph, types, constants);
       redescribe(group);
-      // L1Conv nodes of several geometries: one body that reads the geometry by reference
-      const byReference = opType === 'L1Conv' && kindsOf(group).length > 1 ? l1ConvByReference(group, opset) : undefined;
-      if (byReference) {
-        redescribe(group);
-        bodies.push(byReference);
-        for (const e of group) delete e.n.overload;
-        continue;
-      }
-      if (kindsOf(group).length > 1) {
-        undo();
-        redescribe(group);
-      }
     }
-    const kinds = kindsOf(group);
-    for (const [i, c] of kinds.entries()) bodies.push(bodyOf(group.find((e) => content(e) === c) as LpEntry, kinds.length > 1 ? `v${i + 1}` : ''));
-    for (const e of group) {
-      if (kinds.length > 1) e.n.overload = `v${kinds.indexOf(content(e)) + 1}`;
-      else delete e.n.overload;
+    if (kindsOf(group).length === 1) {
+      bodies.push(bodyOf(group[0]));
+      continue;
     }
+    bodies.push(sharedBody(group, opset, what));
+    redescribe(group);
   }
-  for (const e of entries) report.lpNodes.push({ name: e.label, opType: e.op.opType, overload: e.n.overload ?? '' });
+  for (const e of entries) report.lpNodes.push({ name: e.label, opType: e.op.opType });
 
   // Replace earlier lp function bodies (re-export is idempotent), keep other local functions.
   model.functions = [...(model.functions ?? []).filter((f) => f.domain !== LP_DOMAIN), ...bodies];
@@ -131,7 +119,7 @@ export function exportDualPath(source: ModelProto, options: ExportOptions = {}):
   setOpset(model, '', opset);
   if (report.lpNodes.length > 0) setOpset(model, LP_DOMAIN, LP_OPSET_VERSION);
   writeValueInfo(model, types);
-  // the lowest IR the file needs (IR 10 only for overloads), so runtimes that read IR 9 at most load it
+  // the lowest IR the file needs (functions: 8), so runtimes that read IR 9 at most load it
   model.ir_version = lowestIrVersion(model);
   setMetadata(model, 'lp-onnx.producer', `${PRODUCER_NAME} ${PRODUCER_VERSION}`);
   model.producer_name ||= PRODUCER_NAME;
@@ -252,13 +240,11 @@ function bodyContent(f: FunctionProto): string {
 
 /**
  * Nodes of one op that do not give an optional input are given it with the same meaning: P as [p]
- * (the attribute it stands for), B as zeros where other nodes give a B. Returns what undoes it.
+ * (the attribute it stands for), B as zeros where other nodes give a B (and its length is known).
  */
-function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<string, ValueType>, constants: Map<string, TensorProto>): () => void {
+function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<string, ValueType>, constants: Map<string, TensorProto>): void {
   const op = group[0].op;
   const taken = new Set([...(graph.initializer ?? []).map((t) => t.name ?? ''), ...(graph.node ?? []).flatMap((n) => [...(n.input ?? []), ...(n.output ?? [])])]);
-  const added: string[] = [];
-  const before = group.map((e) => e.n.input);
   op.inputs.forEach((spec, i) => {
     if (!spec.optional) return;
     // P for every node that lacks it (as [p], one exponent like the attribute); B only where some give one
@@ -276,39 +262,34 @@ function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<stri
       (graph.initializer ??= []).push(t);
       constants.set(name, t);
       types.set(name, { elemType: 1, shape: [values.length] });
-      added.push(name);
       const inputs = [...(e.n.input ?? [])];
       while (inputs.length < i) inputs.push('');
       inputs[i] = name;
       e.n.input = inputs;
     }
   });
-  return () => {
-    group.forEach((e, k) => {
-      e.n.input = before[k];
-    });
-    const gone = new Set(added);
-    graph.initializer = (graph.initializer ?? []).filter((t) => !gone.has(t.name ?? ''));
-    for (const name of added) {
-      constants.delete(name);
-      types.delete(name);
-    }
-  };
 }
 
 /**
- * L1Conv nodes of several geometries (kernels, strides, pads, dilations, groups, ranks) share one body
- * that reads the geometry by reference, once every attribute it reads is written on each node and
- * all give B or none do; undefined (nodes unchanged) where that cannot be (SAME pads).
+ * The op's shared body for nodes that need different specialised ones: every attribute it reads is
+ * written onto each node (with the same meaning). Refuses the model where a node cannot share it.
  */
-function l1ConvByReference(group: LpEntry[], opset: number): FunctionProto | undefined {
-  const explicit = group.map((e) => l1ConvExplicitAttributes(e.attrs as L1ConvAttrs, e.ctx));
-  const bias = group.map((e) => Boolean((e.n.input ?? [])[2]));
-  if (explicit.some((a) => !a) || bias.some((x) => x !== bias[0])) return undefined;
-  group.forEach((e, i) => {
-    const written = explicit[i] as AttributeProto[];
+function sharedBody(group: LpEntry[], opset: number, what: string): FunctionProto {
+  const op = group[0].op;
+  const refuse = (why: string) =>
+    new ModelError(
+      `${what}: the ${op.opType} nodes ${group.map((e) => `'${e.label}'`).join(', ')} need different function bodies and cannot share one (${why}); ` +
+        'a file with several bodies for one op computes wrong values on onnxruntime before 1.27 and on onnx\'s reference evaluator, so it is not written. ' +
+        '`lp-onnx lower` writes a standard-ops file that runs everywhere; or give every node the same form',
+    );
+  for (const e of group) {
+    const written = op.shared.explicitAttributes(e.attrs, e.ctx);
+    if (typeof written === 'string') throw refuse(`node '${e.label}': ${written}`);
     const names = new Set(written.map((a) => a.name));
     e.n.attribute = [...(e.n.attribute ?? []).filter((a) => !names.has(a.name)), ...written];
-  });
-  return l1ConvBodyByReference({ opset, name: 'L1Conv', overload: '', bias: bias[0] });
+  }
+  const nodes = group.map((e) => ({ attrs: op.parse(e.n.attribute ?? [], e.label), ctx: e.ctx }));
+  const body = op.shared.body(nodes, { opset, name: op.opType, overload: '' });
+  if (typeof body === 'string') throw refuse(body);
+  return body;
 }
