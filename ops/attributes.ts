@@ -26,6 +26,23 @@ export interface AttrSpec {
   /** per-axis lists: the length rule, and the value of every axis when the list is absent */
   length?: LengthRule;
   fill?: number;
+  /**
+   * A numeric twin (an int, -1 when absent) of the string attribute named here: the index of that
+   * attribute's value among its oneOf. The exporter writes it where a shared function body needs the
+   * string as a number; the kernels ignore it once it agrees with the string.
+   */
+  twinOf?: string;
+}
+
+/** The numeric twin of a string attribute (AttrSpec.twinOf), declared once per op. */
+export function twinAttribute(of: string, options: readonly string[]): AttrSpec {
+  return {
+    kind: 'int',
+    default: -1,
+    oneOf: [-1, ...options.map((_, i) => i)],
+    twinOf: of,
+    doc: `lp-onnx extension: ${of} as a number (${options.map((o, i) => `${i} ${o}`).join(', ')}) for a shared function body; -1: not given; must agree with ${of}`,
+  };
 }
 
 /** Every int and ints value must lie in int32 (pads, strides, ... of any real model do). */
@@ -177,6 +194,14 @@ export function checkAttributeValues<S extends AttrSchema>(schema: S, values: At
     if (typeof v === 'number') {
       const why = bound(spec, v);
       if (why) throw new LpOpError(op, node, `attribute ${name} = ${v}; ${why}`);
+    }
+    if (spec.twinOf && v !== -1) {
+      const of = spec.twinOf;
+      const options = schema[of].oneOf as readonly string[];
+      const value = (values as Record<string, unknown>)[of] as string;
+      if (options[v as number] !== value) {
+        throw new LpOpError(op, node, `attribute ${name} = ${v} ('${options[v as number]}') contradicts ${of} = '${value}'; it must be ${options.indexOf(value)} or absent`);
+      }
     }
   }
 }

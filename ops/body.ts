@@ -2,7 +2,7 @@
 import type { AttributeProto, FunctionProto, NodeProto } from '../src/onnx/proto';
 import { AttributeType } from '../src/onnx/proto';
 import { attributeProto } from './attributes';
-import { type AutoPad, checkWindowAttrs, type WindowAttrs, type WindowKind } from './geometry';
+import { AUTO_PADS, type AutoPad, checkWindowAttrs, type WindowAttrs, type WindowKind } from './geometry';
 import { LP_DOMAIN } from './types';
 
 /** Bodies are emitted for ONNX opsets 13 and up (onnxruntime inlines them at the model's opset). */
@@ -50,8 +50,8 @@ export class BodyBuilder {
   }
 
   /** A Constant holding the calling node's attribute (a function's attribute reference). */
-  ref(field: 'value_int' | 'value_float' | 'value_ints' | 'value_string', name: string): string {
-    const type = { value_int: AttributeType.INT, value_float: AttributeType.FLOAT, value_ints: AttributeType.INTS, value_string: AttributeType.STRING }[field];
+  ref(field: 'value_int' | 'value_float' | 'value_ints', name: string): string {
+    const type = { value_int: AttributeType.INT, value_float: AttributeType.FLOAT, value_ints: AttributeType.INTS }[field];
     this.referenced.add(name);
     return this.op('Constant', [], [{ name: field, type, ref_attr_name: name }]);
   }
@@ -70,27 +70,9 @@ export class BodyBuilder {
     return this.op('Cast', [this.ref('value_int', name)], [attr.i('to', 9)]);
   }
 
-  /**
-   * For each of `options`, a bool [1] that says whether the string attribute `name` equals it.
-   * TfIdfVectorizer counts the attribute among the options (opset 9 on): Equal on strings needs
-   * opset 19, and onnxruntime folds the whole chain to constants.
-   */
-  stringIs(name: string, options: readonly string[]): Record<string, string> {
-    const s = this.op('Reshape', [this.ref('value_string', name), this.ints([1])]);
-    const counts = this.op('TfIdfVectorizer', [s], [
-      attr.i('max_gram_length', 1),
-      attr.i('min_gram_length', 1),
-      attr.i('max_skip_count', 0),
-      attr.s('mode', 'TF'),
-      attr.is('ngram_counts', [0]),
-      attr.is('ngram_indexes', options.map((_, i) => i)),
-      { name: 'pool_strings', type: AttributeType.STRINGS, strings: options.map((o) => new TextEncoder().encode(o)) },
-    ]);
-    const out: Record<string, string> = {};
-    options.forEach((o, i) => {
-      out[o] = this.op('Cast', [this.op('Slice', [counts, this.ints([i]), this.ints([i + 1])])], [attr.i('to', 9)]);
-    });
-    return out;
+  /** Whether the int attribute `name` equals `value`, a bool scalar (a twin of a string attribute: twinAttribute). */
+  intIs(name: string, value: number): string {
+    return this.op('Equal', [this.ref('value_int', name), this.ints([value], [])]);
   }
 
   /** int64 [len(v)] filled with `value`, as long as the 1-D int64 tensor v. */
@@ -165,15 +147,17 @@ export function emitMagnitude(b: BodyBuilder, x: string, mode: string, eps: numb
 }
 
 /**
- * a(x) with eps by reference; the mode too unless every node of the body has the same one
- * (a(x) for either mode then costs one more pass over x).
+ * a(x) with eps by reference. The mode is baked in where every node of the body has the same one;
+ * otherwise it comes from its numeric twin mode_index (no standard op tests a string attribute in
+ * every runtime: onnxruntime-web's browser builds have no TfIdfVectorizer, Equal takes strings from
+ * opset 19), and a(x) for either mode costs one more pass over x.
  */
 export function emitMagnitudeByReference(b: BodyBuilder, x: string, mode: string | undefined): string {
   const eps = b.ref('value_float', 'eps');
   let v: string;
   if (mode === 'abs') v = b.op('Abs', [x]);
   else if (mode === 'clamp') v = x;
-  else v = b.op('Where', [b.stringIs('mode', ['abs', 'clamp']).abs, b.op('Abs', [x]), x]);
+  else v = b.op('Where', [b.intIs('mode_index', 0), b.op('Abs', [x]), x]);
   return b.op('Max', [v, eps]);
 }
 
@@ -197,10 +181,11 @@ export interface ReferencedWindow {
 
 /**
  * Pads and output sizes in the graph from the input's shape and the node's kernel_shape, strides,
- * pads, dilations, auto_pad (and ceil_mode for 'pool'), all by reference; mirrors ops/geometry.ts
- * resolveWindow for every rank.
+ * pads, dilations (and ceil_mode for 'pool'), all by reference; auto_pad is baked in where every
+ * node has the same (`autoPad`), else read from its numeric twin auto_pad_index. Mirrors
+ * ops/geometry.ts resolveWindow for every rank.
  */
-export function emitWindowByReference(b: BodyBuilder, x: string, kind: WindowKind): ReferencedWindow {
+export function emitWindowByReference(b: BodyBuilder, x: string, kind: WindowKind, autoPad: string | undefined): ReferencedWindow {
   const kernel = b.ref('value_ints', 'kernel_shape');
   const strides = b.ref('value_ints', 'strides');
   const dilations = b.ref('value_ints', 'dilations');
@@ -213,18 +198,29 @@ export function emitWindowByReference(b: BodyBuilder, x: string, kind: WindowKin
   const explicitEnd = b.op('Slice', [pads, half, b.ints([Number.MAX_SAFE_INTEGER])]);
   // SAME_*: total = max(0, (ceil(in / s) - 1) * s + span - in), the odd one at the end for UPPER
   const dilatedSpan = b.op('Add', [b.op('Mul', [dilations, b.op('Sub', [kernel, ones])]), ones]);
-  const sameSpan = kind === 'pool' ? kernel : dilatedSpan;
   const sm1 = b.op('Sub', [strides, ones]);
-  const outs = b.op('Div', [b.op('Add', [spatial, sm1]), strides]);
-  const needed = b.op('Sub', [b.op('Add', [b.op('Mul', [b.op('Sub', [outs, ones]), strides]), sameSpan]), spatial]);
-  const total = b.op('Max', [needed, zeros]);
-  const small = b.op('Div', [total, b.op('Add', [ones, ones])]);
-  const large = b.op('Sub', [total, small]);
-  const is = b.stringIs('auto_pad', ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID']);
-  const choose = (upper: string, lower: string, explicit: string) =>
-    b.op('Where', [is.SAME_UPPER, upper, b.op('Where', [is.SAME_LOWER, lower, b.op('Where', [is.VALID, zeros, explicit])])]);
-  const padBegin = choose(small, large, explicitBegin);
-  const padEnd = choose(large, small, explicitEnd);
+  const same = () => {
+    const outs = b.op('Div', [b.op('Add', [spatial, sm1]), strides]);
+    const needed = b.op('Sub', [b.op('Add', [b.op('Mul', [b.op('Sub', [outs, ones]), strides]), kind === 'pool' ? kernel : dilatedSpan]), spatial]);
+    const total = b.op('Max', [needed, zeros]);
+    const small = b.op('Div', [total, b.op('Add', [ones, ones])]);
+    return { small, large: b.op('Sub', [total, small]) };
+  };
+  let padBegin: string;
+  let padEnd: string;
+  if (autoPad === 'NOTSET') [padBegin, padEnd] = [explicitBegin, explicitEnd];
+  else if (autoPad === 'VALID') [padBegin, padEnd] = [zeros, zeros];
+  else if (autoPad === 'SAME_UPPER' || autoPad === 'SAME_LOWER') {
+    const { small, large } = same();
+    [padBegin, padEnd] = autoPad === 'SAME_UPPER' ? [small, large] : [large, small];
+  } else {
+    const { small, large } = same();
+    const is = (v: AutoPad) => b.intIs('auto_pad_index', AUTO_PADS.indexOf(v));
+    const [upper, lower, valid] = [is('SAME_UPPER'), is('SAME_LOWER'), is('VALID')];
+    const choose = (u: string, l: string, explicit: string) => b.op('Where', [upper, u, b.op('Where', [lower, l, b.op('Where', [valid, zeros, explicit])])]);
+    padBegin = choose(small, large, explicitBegin);
+    padEnd = choose(large, small, explicitEnd);
+  }
   const room = b.op('Sub', [b.op('Add', [b.op('Add', [spatial, padBegin]), padEnd]), dilatedSpan]);
   let outSizes = b.op('Add', [b.op('Div', [room, strides]), ones]);
   let end = padEnd;

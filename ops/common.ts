@@ -63,3 +63,8 @@ export function exponentSource(ctx: NodeContext, index: number): ExponentSource 
 export function product(xs: readonly number[]): number {
   return xs.reduce((a, b) => a * b, 1);
 }
+
+/** The one value every element has, or undefined when they differ. */
+export function sameValue<T>(values: readonly T[]): T | undefined {
+  return values.every((v) => v === values[0]) ? values[0] : undefined;
+}

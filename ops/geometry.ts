@@ -8,7 +8,7 @@
 //  - SAME_* pads are (ceil(in / stride) - 1) * stride + kernel - in with the undilated kernel.
 // Convolution ('conv') follows ONNX Conv: no ceil_mode; SAME_* pads use the dilated kernel.
 
-import type { AttrSpec } from './attributes';
+import { type AttrSpec, twinAttribute } from './attributes';
 
 export type AutoPad = 'NOTSET' | 'SAME_UPPER' | 'SAME_LOWER' | 'VALID';
 export const AUTO_PADS: readonly AutoPad[] = ['NOTSET', 'SAME_UPPER', 'SAME_LOWER', 'VALID'];
@@ -19,6 +19,7 @@ export const WINDOW_ATTRIBUTES = {
   pads: { kind: 'ints', length: 'begin-end', fill: 0, min: 0, doc: '[begin..., end...], default 0' },
   dilations: { kind: 'ints', length: 'per-axis', fill: 1, min: 1, doc: 'default 1 per axis' },
   auto_pad: { kind: 'string', default: 'NOTSET', oneOf: AUTO_PADS, doc: 'NOTSET, SAME_UPPER, SAME_LOWER or VALID' },
+  auto_pad_index: twinAttribute('auto_pad', AUTO_PADS),
 } as const satisfies Record<string, AttrSpec>;
 
 /** A dimension: a size, a symbolic name (dim_param), or null when unknown. */

@@ -1,8 +1,8 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, perAxis } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow, emitWindowByReference } from './body';
-import { checkFloatInput, product, sameDim } from './common';
-import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
+import { checkFloatInput, product, sameDim, sameValue } from './common';
+import { AUTO_PADS, type AutoPad, type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
@@ -196,9 +196,9 @@ function functionBody(a: L1ConvAttrs, ctx: NodeContext, o: FunctionBodyOptions):
  * onnxruntime folds it; each constant chain ends in an op that owns its result (onnxruntime 1.24 to
  * 1.27 keep a folded Reshape's result as a view of a value they then free).
  */
-export function l1ConvBodyByReference(o: FunctionBodyOptions & { bias: boolean }): FunctionProto {
+export function l1ConvBodyByReference(o: FunctionBodyOptions & { bias: boolean; autoPad?: string }): FunctionProto {
   const b = new BodyBuilder(o.opset);
-  const w = emitWindowByReference(b, 'X', 'conv');
+  const w = emitWindowByReference(b, 'X', 'conv', o.autoPad);
   const padded = b.op('Pad', ['X', w.pads, b.float([0])]);
   const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
   const windows = b.op('Conv', [flat, w.oneHot], w.convAttrs);
@@ -225,12 +225,14 @@ export function l1ConvBodyByReference(o: FunctionBodyOptions & { bias: boolean }
 export function l1ConvExplicitAttributes(a: L1ConvAttrs, ctx: NodeContext): AttributeProto[] {
   const kernel = resolvedKernel(a, ctx);
   const r = kernel.length;
+  const autoPad = a.auto_pad === 'VALID' ? 'NOTSET' : (a.auto_pad as AutoPad);
   return [
     attr.is('kernel_shape', kernel),
     attr.is('strides', perAxis(attributes.strides, a.strides, r)),
     attr.is('pads', perAxis(attributes.pads, a.auto_pad === 'VALID' ? undefined : a.pads, r)),
     attr.is('dilations', perAxis(attributes.dilations, a.dilations, r)),
-    attr.s('auto_pad', a.auto_pad === 'VALID' ? 'NOTSET' : a.auto_pad),
+    attr.s('auto_pad', autoPad),
+    attr.i('auto_pad_index', AUTO_PADS.indexOf(autoPad)),
     attr.i('group', a.group),
   ];
 }
@@ -257,7 +259,7 @@ export const l1Conv: OpDefinition<typeof attributes> = {
     body(nodes, o) {
       const bias = nodes.map((n) => n.ctx.present[2]);
       if (bias.some((x) => x !== bias[0])) return 'some nodes have a bias B and others none, and the length of B is unknown';
-      return l1ConvBodyByReference({ ...o, bias: bias[0] });
+      return l1ConvBodyByReference({ ...o, bias: bias[0], autoPad: sameValue(nodes.map((n) => n.attrs.auto_pad)) });
     },
   },
 };

@@ -1,7 +1,7 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
-import { type AttrSchema, type AttrValues, checkAttributeValues, LpOpError, parseAttributes } from './attributes';
+import { type AttrSchema, type AttrValues, checkAttributeValues, LpOpError, parseAttributes, twinAttribute } from './attributes';
 import { attr, BodyBuilder, emitMagnitude, emitMagnitudeByReference } from './body';
-import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, product, sameDim } from './common';
+import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, product, sameDim, sameValue } from './common';
 import type { Dim } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
@@ -11,6 +11,7 @@ const attributes = {
   sum_eps: { kind: 'float', default: 0.0, min: 0, doc: 'added to the (normalised) sum before the root' },
   mean: { kind: 'int', default: 0, oneOf: [0, 1], doc: '0: weighted norm; 1: weighted power mean (divide by the row sum of W)' },
   mode: { kind: 'string', default: 'abs', oneOf: ['abs', 'clamp'], doc: '"abs": a(x) = max(|x|, eps); "clamp": a(x) = max(x, eps)' },
+  mode_index: twinAttribute('mode', ['abs', 'clamp']),
 } as const satisfies AttrSchema;
 
 export type LpNormAttrs = AttrValues<typeof attributes>;
@@ -223,7 +224,7 @@ export function lpNormBodyByReference(o: FunctionBodyOptions & { mode?: string; 
 
 /** Every attribute the by-reference body reads, to be written onto the node with the same meaning. */
 export function lpNormExplicitAttributes(a: LpNormAttrs): AttributeProto[] {
-  return [attr.f('eps', a.eps), attr.f('sum_eps', a.sum_eps), attr.i('mean', a.mean), attr.s('mode', a.mode)];
+  return [attr.f('eps', a.eps), attr.f('sum_eps', a.sum_eps), attr.i('mean', a.mean), attr.s('mode', a.mode), attr.i('mode_index', a.mode === 'abs' ? 0 : 1)];
 }
 
 function finish(b: BodyBuilder, o: FunctionBodyOptions, inputs: string[]): FunctionProto {
@@ -253,11 +254,10 @@ export const lpNorm: OpDefinition<typeof attributes> = {
     explicitAttributes: lpNormExplicitAttributes,
     body(nodes, o) {
       if (nodes.some((n) => !n.ctx.present[2])) return 'some nodes have no input P';
-      const modes = new Set(nodes.map((n) => n.attrs.mode));
       const sources = nodes.map((n) => exponentSource(n.ctx, 2));
       return lpNormBodyByReference({
         ...o,
-        mode: modes.size === 1 ? [...modes][0] : undefined,
+        mode: sameValue(nodes.map((n) => n.attrs.mode)),
         shared: sources.every((s) => s.startsWith('shared')),
         mayBeInf: sources.some((s) => s.endsWith('?inf')),
       });

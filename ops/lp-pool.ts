@@ -1,8 +1,8 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
-import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, perAxis } from './attributes';
+import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, twinAttribute, perAxis } from './attributes';
 import { attr, BodyBuilder, emitCut, emitMagnitude, emitMagnitudeByReference, emitUnfoldFilters, emitWindow, emitWindowByReference } from './body';
-import { checkExponents, checkFloatInput, exponentSource, magnitude, product } from './common';
-import { type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
+import { checkExponents, checkFloatInput, exponentSource, magnitude, product, sameValue } from './common';
+import { AUTO_PADS, type AutoPad, type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = {
@@ -14,6 +14,7 @@ const attributes = {
   eps: { kind: 'float', default: 0.0, min: 0, doc: 'floor on magnitudes' },
   mean: { kind: 'int', default: 0, oneOf: [0, 1], doc: '0: Lp pooling; 1: generalised mean (GeM)' },
   mode: { kind: 'string', default: 'abs', oneOf: ['abs', 'clamp'], doc: '"abs" or "clamp"' },
+  mode_index: twinAttribute('mode', ['abs', 'clamp']),
   global: { kind: 'int', default: 0, oneOf: [0, 1], doc: '1: the window is the whole spatial extent' },
 } as const satisfies AttrSchema;
 
@@ -246,10 +247,10 @@ function emitCounts(b: BodyBuilder, a: LpPoolAttrs, w: ReturnType<typeof emitWin
  * windows are then regrouped into one window of the whole extent. Everything that depends on
  * attributes and shapes alone is constant once a runtime binds the call, and onnxruntime folds it.
  */
-export function lpPoolBodyByReference(o: FunctionBodyOptions & { mode?: string; mayBeInf: boolean }): FunctionProto {
+export function lpPoolBodyByReference(o: FunctionBodyOptions & { mode?: string; autoPad?: string; mayBeInf: boolean }): FunctionProto {
   const b = new BodyBuilder(o.opset);
   const am = emitMagnitudeByReference(b, 'X', o.mode);
-  const w = emitWindowByReference(b, am, 'pool');
+  const w = emitWindowByReference(b, am, 'pool', o.autoPad);
   const nc = b.shape('X', 0, 2);
   const isGlobal = b.flag('global');
   // [N*C, taps, O...] -> [N, C, taps, O...]; global: [N, C, D1*D2*..., 1...]
@@ -300,11 +301,13 @@ export function lpPoolExplicitAttributes(a: LpPoolAttrs, ctx: NodeContext): Attr
     attr.is('pads', global || a.auto_pad === 'VALID' ? perAxis(attributes.pads, undefined, r) : perAxis(attributes.pads, a.pads, r)),
     attr.is('dilations', global ? ones : perAxis(attributes.dilations, a.dilations, r)),
     attr.s('auto_pad', auto),
+    attr.i('auto_pad_index', AUTO_PADS.indexOf(auto as AutoPad)),
     attr.i('ceil_mode', global ? 0 : a.ceil_mode),
     attr.i('count_include_pad', a.count_include_pad),
     attr.f('eps', a.eps),
     attr.i('mean', a.mean),
     attr.s('mode', a.mode),
+    attr.i('mode_index', a.mode === 'abs' ? 0 : 1),
     attr.i('global', a.global),
   ];
 }
@@ -347,9 +350,8 @@ export const lpPool: OpDefinition<typeof attributes> = {
     explicitAttributes: lpPoolExplicitAttributes,
     body(nodes, o) {
       if (nodes.some((n) => !n.ctx.present[1])) return 'some nodes have no input P';
-      const modes = new Set(nodes.map((n) => n.attrs.mode));
       const mayBeInf = nodes.some((n) => exponentSource(n.ctx, 1).endsWith('?inf'));
-      return lpPoolBodyByReference({ ...o, mode: modes.size === 1 ? [...modes][0] : undefined, mayBeInf });
+      return lpPoolBodyByReference({ ...o, mode: sameValue(nodes.map((n) => n.attrs.mode)), autoPad: sameValue(nodes.map((n) => n.attrs.auto_pad)), mayBeInf });
     },
   },
 };

@@ -67,6 +67,10 @@ function opBlock(opType: string, schema: AttrSchema, doc: string): string {
   }
   const names = Object.keys(schema);
   const reads = names.map((n) => `    r.Get(k${camel(n)}, a.${n});`);
+  const twins = names.flatMap((n) => {
+    const of = schema[n].twinOf;
+    return of ? [`    CheckTwin(r, k${camel(n)}, a.${n}, k${camel(of)}, a.${of});`] : [];
+  });
   const lengths = names.filter((n) => schema[n].length).map((n) => `    CheckLength(kOp, node, k${camel(n)}, ${n}, rank);`);
   return [
     `// ${opType} (ops/${snake(opType).replace(/_/g, '-')}.ts): ${doc.split('\n')[0].replace(/[,;:]$/, '')}`,
@@ -81,6 +85,7 @@ function opBlock(opType: string, schema: AttrSchema, doc: string): string {
     `  static ${opType}Attrs Read(const AttrReader& r) {`,
     `    ${opType}Attrs a;`,
     ...reads,
+    ...twins,
     '    return a;',
     '  }',
     '  // The length rules of the per-axis lists, for a spatial rank.',

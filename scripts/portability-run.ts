@@ -16,7 +16,8 @@ interface OrtLike {
 export interface PortabilityResult {
   case: string;
   file: 'model.onnx' | 'lowered.onnx';
-  status: 'ok' | 'wrong' | 'error';
+  /** beyond: refused by a runtime that does not have the model's opset (scripts/portability.ts) */
+  status: 'ok' | 'wrong' | 'error' | 'beyond';
   detail?: string;
 }
 

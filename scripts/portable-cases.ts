@@ -3,7 +3,8 @@
 // does (the examples, the PyTorch fixtures from torch.onnx and from their arch spec + weights, every
 // plain PyTorch export that fuses), each with its input, the float64 reference's output and the
 // model lowered by `lp-onnx lower`. A case is a folder: model.onnx, lowered.onnx, input.npy,
-// reference.npy, case.json ({ input, output, wrongBodies }).
+// reference.npy, case.json ({ input, output, wrongBodies }). Stress models (scripts/stress-models.ts)
+// hold many nodes of one op that need different specialised bodies.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { LP_DOMAIN } from '../ops/types';
@@ -17,6 +18,7 @@ import { makeTensor, toFloat64 } from '../src/onnx/tensor';
 import { formatNpy, parseNpy } from '../src/runtime/npy';
 import { runReference } from '../src/runtime/reference';
 import { adderCnn, lpMlp } from './make-examples';
+import { STRESS_CHANNELS, STRESS_WIDTH, stressL1Conv, stressLpNorm, stressLpPool } from './stress-models';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -78,6 +80,13 @@ export function writePortableCases(dir: string): string[] {
   for (const name of readdirSync(plain).filter((n) => existsSync(join(plain, n, 'model.onnx'))).sort()) {
     const model = exportDualPath(decodeModel(new Uint8Array(readFileSync(join(plain, name, 'model.onnx'))))).model;
     if (lpNodes(model) > 0) add(`fused-${name}`, model, npy(join(plain, name, 'input.npy')));
+  }
+  // many nodes of one op that need different specialised bodies, symbolic dims, opsets 13 and 23
+  for (const opset of [13, 23]) {
+    for (const make of [stressLpPool, stressL1Conv, stressLpNorm]) {
+      const source = make(opset);
+      add(source.graph?.name ?? 'stress', exportDualPath(source).model, wave([2, STRESS_CHANNELS, 11, STRESS_WIDTH], 0.23));
+    }
   }
   return names;
 }

@@ -5,6 +5,7 @@ import { mkdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
+import { STRESS_CHANNELS, STRESS_WIDTH, stressL1Conv, stressLpNorm, stressLpPool } from '../scripts/stress-models';
 import { exportDualPath } from '../src/export/dual-path';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import type { ModelProto } from '../src/onnx/proto';
@@ -23,6 +24,10 @@ const MODELS: [string, () => ModelProto, number[]][] = [
   ['torch-lpnorm', torchLpNorm, [4, 12]],
   ['pointnet-l1', () => torchModel('pointnet-l1'), [2, 3, 64]],
   ['voxel-l1', () => torchModel('voxel-l1'), [1, 1, 8, 8, 8]],
+  // many nodes of one op in one shared function body (attributes by reference, numeric twins of mode and auto_pad)
+  ['stress-lppool-op13', () => stressLpPool(13), [2, STRESS_CHANNELS, 11, STRESS_WIDTH]],
+  ['stress-l1conv-op18', () => stressL1Conv(18), [2, STRESS_CHANNELS, 11, STRESS_WIDTH]],
+  ['stress-lpnorm-op23', () => stressLpNorm(23), [2, STRESS_CHANNELS, 11, STRESS_WIDTH]],
 ];
 
 function torchModel(name: string): ModelProto {

@@ -276,4 +276,18 @@ inline std::vector<int64_t> PerAxis(const AttrSpec& spec, const std::optional<st
   return std::vector<int64_t>(spec.length == Length::kBeginEnd ? 2 * rank : rank, spec.fill);
 }
 
+// A numeric twin of a string attribute (ops/attributes.ts twinAttribute): -1 (absent) or the index
+// of the string's value among its choices; the kernels read the string, so a twin that disagrees is
+// refused (the function body, which reads the twin, would compute something else).
+inline void CheckTwin(const AttrReader& r, const AttrSpec& twin, int64_t v, const AttrSpec& of, const std::string& value) {
+  if (v == -1) return;
+  const char* named = v >= 0 && static_cast<size_t>(v) < of.n_string_choices ? of.string_choices[v] : "?";
+  if (value == named) return;
+  int64_t want = -1;
+  for (size_t k = 0; k < of.n_string_choices; ++k) {
+    if (value == of.string_choices[k]) want = static_cast<int64_t>(k);
+  }
+  r.Fail(Str("attribute ", twin.name, " = ", v, " ('", named, "') contradicts ", of.name, " = '", value, "'; it must be ", want, " or absent"));
+}
+
 }  // namespace lp

@@ -18,11 +18,13 @@ struct LpNormAttrs {
   static constexpr const char* kOp = "LpNorm";
   static constexpr int64_t kMeanChoices[] = {0, 1};
   static constexpr const char* kModeChoices[] = {"abs", "clamp"};
+  static constexpr int64_t kModeIndexChoices[] = {-1, 0, 1};
   static constexpr AttrSpec kP = {"p", AttrKind::kFloat, nullptr, 0, nullptr, 0, false, 0, true, 0, Length::kAny, 0};
   static constexpr AttrSpec kEps = {"eps", AttrKind::kFloat, nullptr, 0, nullptr, 0, true, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kSumEps = {"sum_eps", AttrKind::kFloat, nullptr, 0, nullptr, 0, true, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kMean = {"mean", AttrKind::kInt, kMeanChoices, 2, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kMode = {"mode", AttrKind::kString, nullptr, 0, kModeChoices, 2, false, 0, false, 0, Length::kAny, 0};
+  static constexpr AttrSpec kModeIndex = {"mode_index", AttrKind::kInt, kModeIndexChoices, 3, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
 
   // exponent for every unit when input P is absent; > 0 or +inf
   float p = 2.0f;
@@ -34,6 +36,8 @@ struct LpNormAttrs {
   int64_t mean = 0;
   // "abs": a(x) = max(|x|, eps); "clamp": a(x) = max(x, eps)
   std::string mode = "abs";
+  // lp-onnx extension: mode as a number (0 abs, 1 clamp) for a shared function body; -1: not given; must agree with mode
+  int64_t mode_index = -1;
 
   // Every attribute of the node, checked against the schema (kind, allowed values, bounds).
   static LpNormAttrs Read(const AttrReader& r) {
@@ -43,6 +47,8 @@ struct LpNormAttrs {
     r.Get(kSumEps, a.sum_eps);
     r.Get(kMean, a.mean);
     r.Get(kMode, a.mode);
+    r.Get(kModeIndex, a.mode_index);
+    CheckTwin(r, kModeIndex, a.mode_index, kMode, a.mode);
     return a;
   }
   // The length rules of the per-axis lists, for a spatial rank.
@@ -56,22 +62,26 @@ struct LpNormAttrs {
 struct LpPoolAttrs {
   static constexpr const char* kOp = "LpPool";
   static constexpr const char* kAutoPadChoices[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+  static constexpr int64_t kAutoPadIndexChoices[] = {-1, 0, 1, 2, 3};
   static constexpr int64_t kCeilModeChoices[] = {0, 1};
   static constexpr int64_t kCountIncludePadChoices[] = {0, 1};
   static constexpr int64_t kMeanChoices[] = {0, 1};
   static constexpr const char* kModeChoices[] = {"abs", "clamp"};
+  static constexpr int64_t kModeIndexChoices[] = {-1, 0, 1};
   static constexpr int64_t kGlobalChoices[] = {0, 1};
   static constexpr AttrSpec kKernelShape = {"kernel_shape", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 1, false, 0, Length::kPerAxis, 0};
   static constexpr AttrSpec kStrides = {"strides", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 1, false, 0, Length::kPerAxis, 1};
   static constexpr AttrSpec kPads = {"pads", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 0, false, 0, Length::kBeginEnd, 0};
   static constexpr AttrSpec kDilations = {"dilations", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 1, false, 0, Length::kPerAxis, 1};
   static constexpr AttrSpec kAutoPad = {"auto_pad", AttrKind::kString, nullptr, 0, kAutoPadChoices, 4, false, 0, false, 0, Length::kAny, 0};
+  static constexpr AttrSpec kAutoPadIndex = {"auto_pad_index", AttrKind::kInt, kAutoPadIndexChoices, 5, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kCeilMode = {"ceil_mode", AttrKind::kInt, kCeilModeChoices, 2, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kCountIncludePad = {"count_include_pad", AttrKind::kInt, kCountIncludePadChoices, 2, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kP = {"p", AttrKind::kFloat, nullptr, 0, nullptr, 0, false, 0, true, 0, Length::kAny, 0};
   static constexpr AttrSpec kEps = {"eps", AttrKind::kFloat, nullptr, 0, nullptr, 0, true, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kMean = {"mean", AttrKind::kInt, kMeanChoices, 2, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kMode = {"mode", AttrKind::kString, nullptr, 0, kModeChoices, 2, false, 0, false, 0, Length::kAny, 0};
+  static constexpr AttrSpec kModeIndex = {"mode_index", AttrKind::kInt, kModeIndexChoices, 3, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kGlobal = {"global", AttrKind::kInt, kGlobalChoices, 2, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
 
   // window size per spatial axis; required unless global = 1
@@ -84,6 +94,8 @@ struct LpPoolAttrs {
   std::optional<std::vector<int64_t>> dilations;
   // NOTSET, SAME_UPPER, SAME_LOWER or VALID
   std::string auto_pad = "NOTSET";
+  // lp-onnx extension: auto_pad as a number (0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID) for a shared function body; -1: not given; must agree with auto_pad
+  int64_t auto_pad_index = -1;
   // ceil instead of floor for the output size
   int64_t ceil_mode = 0;
   // mean = 1: whether padded positions count in Z
@@ -96,6 +108,8 @@ struct LpPoolAttrs {
   int64_t mean = 0;
   // "abs" or "clamp"
   std::string mode = "abs";
+  // lp-onnx extension: mode as a number (0 abs, 1 clamp) for a shared function body; -1: not given; must agree with mode
+  int64_t mode_index = -1;
   // 1: the window is the whole spatial extent
   int64_t global = 0;
 
@@ -107,13 +121,17 @@ struct LpPoolAttrs {
     r.Get(kPads, a.pads);
     r.Get(kDilations, a.dilations);
     r.Get(kAutoPad, a.auto_pad);
+    r.Get(kAutoPadIndex, a.auto_pad_index);
     r.Get(kCeilMode, a.ceil_mode);
     r.Get(kCountIncludePad, a.count_include_pad);
     r.Get(kP, a.p);
     r.Get(kEps, a.eps);
     r.Get(kMean, a.mean);
     r.Get(kMode, a.mode);
+    r.Get(kModeIndex, a.mode_index);
     r.Get(kGlobal, a.global);
+    CheckTwin(r, kAutoPadIndex, a.auto_pad_index, kAutoPad, a.auto_pad);
+    CheckTwin(r, kModeIndex, a.mode_index, kMode, a.mode);
     return a;
   }
   // The length rules of the per-axis lists, for a spatial rank.
@@ -129,11 +147,13 @@ struct LpPoolAttrs {
 struct L1ConvAttrs {
   static constexpr const char* kOp = "L1Conv";
   static constexpr const char* kAutoPadChoices[] = {"NOTSET", "SAME_UPPER", "SAME_LOWER", "VALID"};
+  static constexpr int64_t kAutoPadIndexChoices[] = {-1, 0, 1, 2, 3};
   static constexpr AttrSpec kKernelShape = {"kernel_shape", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 1, false, 0, Length::kPerAxis, 0};
   static constexpr AttrSpec kStrides = {"strides", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 1, false, 0, Length::kPerAxis, 1};
   static constexpr AttrSpec kPads = {"pads", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 0, false, 0, Length::kBeginEnd, 0};
   static constexpr AttrSpec kDilations = {"dilations", AttrKind::kInts, nullptr, 0, nullptr, 0, true, 1, false, 0, Length::kPerAxis, 1};
   static constexpr AttrSpec kAutoPad = {"auto_pad", AttrKind::kString, nullptr, 0, kAutoPadChoices, 4, false, 0, false, 0, Length::kAny, 0};
+  static constexpr AttrSpec kAutoPadIndex = {"auto_pad_index", AttrKind::kInt, kAutoPadIndexChoices, 5, nullptr, 0, false, 0, false, 0, Length::kAny, 0};
   static constexpr AttrSpec kGroup = {"group", AttrKind::kInt, nullptr, 0, nullptr, 0, true, 1, false, 0, Length::kAny, 0};
 
   // inferred from W when absent
@@ -146,6 +166,8 @@ struct L1ConvAttrs {
   std::optional<std::vector<int64_t>> dilations;
   // NOTSET, SAME_UPPER, SAME_LOWER or VALID
   std::string auto_pad = "NOTSET";
+  // lp-onnx extension: auto_pad as a number (0 NOTSET, 1 SAME_UPPER, 2 SAME_LOWER, 3 VALID) for a shared function body; -1: not given; must agree with auto_pad
+  int64_t auto_pad_index = -1;
   // C_in and C_out are divisible by group
   int64_t group = 1;
 
@@ -157,7 +179,9 @@ struct L1ConvAttrs {
     r.Get(kPads, a.pads);
     r.Get(kDilations, a.dilations);
     r.Get(kAutoPad, a.auto_pad);
+    r.Get(kAutoPadIndex, a.auto_pad_index);
     r.Get(kGroup, a.group);
+    CheckTwin(r, kAutoPadIndex, a.auto_pad_index, kAutoPad, a.auto_pad);
     return a;
   }
   // The length rules of the per-axis lists, for a spatial rank.

@@ -291,5 +291,9 @@ function sharedBody(group: LpEntry[], opset: number, what: string): FunctionProt
   const nodes = group.map((e) => ({ attrs: op.parse(e.n.attribute ?? [], e.label), ctx: e.ctx }));
   const body = op.shared.body(nodes, { opset, name: op.opType, overload: '' });
   if (typeof body === 'string') throw refuse(body);
+  // numeric twins of string attributes only where the body reads them (the string differs between nodes)
+  const read = new Set(body.attribute ?? []);
+  const twins = new Set(Object.entries(op.attributes).flatMap(([name, spec]) => (spec.twinOf && !read.has(name) ? [name] : [])));
+  for (const e of group) e.n.attribute = (e.n.attribute ?? []).filter((a) => !twins.has(a.name ?? ''));
   return body;
 }
