@@ -8,10 +8,8 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lpOp } from '../ops/index';
 import { LP_DOMAIN } from '../ops/types';
-import { inferTypes } from '../src/graph/infer';
-import { constantInitializers, nodeContext, nodeLabel, opsetVersion } from '../src/graph/model';
+import { withNodeBodies } from '../src/export/lower';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import type { FunctionProto, ModelProto } from '../src/onnx/proto';
 import { parseNpy } from '../src/runtime/npy';
@@ -21,26 +19,13 @@ import { writePortableCases } from './portable-cases';
 /** Whether an lp function reads attributes by reference (a shared body). */
 const isShared = (f: FunctionProto) => (f.attribute ?? []).length > 0;
 
-/** The model with every lp node given its own specialised body (overload v<i>). */
-export function specialised(model: ModelProto): ModelProto {
+/** The model with every lp node given its own specialised body (a per-node overload), as `lower` does. */
+function specialised(model: ModelProto): ModelProto {
   const m = structuredClone(model);
-  const graph = m.graph ?? {};
-  const types = inferTypes(m, 'bench-shared');
-  const constants = constantInitializers(graph);
-  const opset = opsetVersion(m, '') ?? 18;
-  const bodies: FunctionProto[] = [];
-  (graph.node ?? []).forEach((n, i) => {
-    if (n.domain !== LP_DOMAIN) return;
-    const op = lpOp(n.op_type ?? '');
-    if (!op) return;
-    const label = nodeLabel(n, i);
-    const overload = `v${i}`;
-    bodies.push(op.functionBody(op.parse(n.attribute ?? [], label), nodeContext(n, label, types, constants), { opset, name: op.opType, overload }));
-    n.overload = overload;
-  });
-  m.functions = [...(m.functions ?? []).filter((f) => f.domain !== LP_DOMAIN), ...bodies];
-  m.ir_version = 10; // overloads
-  return m;
+  m.functions = (m.functions ?? []).filter((f) => f.domain !== LP_DOMAIN);
+  const out = withNodeBodies(m, 'bench-shared');
+  out.ir_version = 10; // overloads
+  return out;
 }
 
 async function child(dir: string): Promise<void> {

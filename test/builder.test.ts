@@ -132,7 +132,7 @@ describe('GraphBuilder', () => {
     expect(() => x.lpNorm(b.initializer('lw', w(10, 0, 1), [2, 5]))).toThrow("LpNorm node 'LpNorm_0': K of X (8) does not equal K of W (5)");
     expect(() => b.lpPool(x, { kernel_shape: [2] })).toThrow("LpPool node 'LpPool_0': X must be [N, C, D1 (, D2 (, D3))], got rank 2");
     expect(() => b.lpNorm(x, b.initializer('lw2', w(16, 0, 1), [2, 8]), undefined, { q: 1 } as never)).toThrow(
-      "LpNorm node 'LpNorm_1': unknown attribute 'q' (expected one of p, eps, sum_eps, mean, mode)",
+      "LpNorm node 'LpNorm_1': unknown attribute 'q' (expected one of p, eps, sum_eps, mean, mode, mode_index)",
     );
     expect(() => b.input('x', 'float32', [1])).toThrow(BuilderError);
     expect(() => b.initializer('z', [1, 2, 3], [2, 2])).toThrow("initializer 'z': 3 values for dims [2,2] (expected 4)");

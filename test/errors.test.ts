@@ -60,7 +60,7 @@ describe('LpNorm errors', () => {
       "m.onnx: LpNorm node 'n1': mean = 1 but row 0 of W sums to 0 (the power mean is undefined)",
     ],
     ['mode', [X2, W(ok)], [S('mode', 'square')], 'm.onnx: LpNorm node \'n1\': attribute mode = \'square\'; must be "abs" or "clamp"'],
-    ['unknown attribute', [X2, W(ok)], [F('q', 2)], "m.onnx: LpNorm node 'n1': unknown attribute 'q' (expected one of p, eps, sum_eps, mean, mode)"],
+    ['unknown attribute', [X2, W(ok)], [F('q', 2)], "m.onnx: LpNorm node 'n1': unknown attribute 'q' (expected one of p, eps, sum_eps, mean, mode, mode_index)"],
     ['attribute type', [X2, W(ok)], [S('p', 'two')], "m.onnx: LpNorm node 'n1': attribute 'p' must be float, got string"],
     ['W rank', [X2, W(ok, [6])], [], "m.onnx: LpNorm node 'n1': W must have rank 2 [M, K], got rank 1"],
   ] as [string, In[], AttributeProto[], string][])('%s', (_name, inputs, attrs, message) => {

@@ -55,6 +55,17 @@ const CASES: [string, RawNode, string][] = [
   ['LpPool kernel_shape as an int', pool2d([I('kernel_shape', 2)]), msg('LpPool', "attribute 'kernel_shape' must be ints, got int")],
   ['LpPool kernel_shape as floats', pool2d([{ name: 'kernel_shape', type: AttributeType.FLOATS, floats: [2, 2] }]), msg('LpPool', "attribute 'kernel_shape' must be ints, got floats")],
   ['LpPool output dim < 1', pool2d([IS('kernel_shape', [5, 2])]), msg('LpPool', 'output dim 0 would be 0 (< 1): input 4, kernel 5, stride 1, dilation 1, pads 0+0')],
+  [
+    'LpPool mode_index contradicts mode',
+    pool2d([IS('kernel_shape', [2, 2]), S('mode', 'clamp'), I('mode_index', 0)]),
+    msg('LpPool', "attribute mode_index = 0 ('abs') contradicts mode = 'clamp'; it must be 1 or absent"),
+  ],
+  [
+    'L1Conv auto_pad_index contradicts auto_pad',
+    conv2d([I('auto_pad_index', 1)]),
+    msg('L1Conv', "attribute auto_pad_index = 1 ('SAME_UPPER') contradicts auto_pad = 'NOTSET'; it must be 0 or absent"),
+  ],
+  ['LpNorm mode_index = 2', norm([I('mode_index', 2)]), msg('LpNorm', 'attribute mode_index = 2; must be one of -1, 0, 1')],
   ['LpNorm p = 0', norm([F('p', 0)]), msg('LpNorm', 'attribute p = 0; must be > 0 (or +inf)')],
   ['LpNorm p = NaN', norm([F('p', Number.NaN)]), msg('LpNorm', 'attribute p = NaN; must be > 0 (or +inf)')],
   ['LpNorm eps = -0.5', norm([F('eps', -0.5)]), msg('LpNorm', 'attribute eps = -0.5; must be >= 0')],
@@ -127,7 +138,7 @@ d('lp-onnx/node and the native kernels refuse every malformed node', () => {
   test('an unknown attribute: the kernels cannot see its name, lp-onnx/node refuses it', async () => {
     const c = conv2d([I('ceil_mode', 1)]);
     expect(await runKernels(c)).toBe('accepted');
-    expect(await runLpNode(c)).toBe("model: L1Conv node 'fuzz_node': unknown attribute 'ceil_mode' (expected one of kernel_shape, strides, pads, dilations, auto_pad, group)");
+    expect(await runLpNode(c)).toBe("model: L1Conv node 'fuzz_node': unknown attribute 'ceil_mode' (expected one of kernel_shape, strides, pads, dilations, auto_pad, auto_pad_index, group)");
   });
 
   test('an lp node of an unknown op type is one clear error', async () => {

@@ -164,14 +164,7 @@ export async function main(argv: string[]): Promise<void> {
           .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data' }),
       (a) => {
         const loaded = loadModel(a.input);
-        const lpNodes = (loaded.model.graph?.node ?? []).filter((n) => n.domain === 'com.lponnx');
-        const missing = lpNodes.filter(
-          (n) => !(loaded.model.functions ?? []).some((f) => f.domain === n.domain && f.name === n.op_type && (f.overload ?? '') === (n.overload ?? '')),
-        );
-        if (missing.length) {
-          throw new ModelError(`${a.input}: node '${missing[0].name}' (${missing[0].op_type}) has no function body; run 'lp-onnx export' first`);
-        }
-        const { model, inlined } = lowerModel(loaded.model, a.input);
+        const { model, inlined } = lowerModel(loaded.model, a.input, loaded.readExternal);
         saveModel(a.o, model, a['external-data'] ?? loaded.hadExternalData);
         process.stdout.write(`wrote ${a.o}: ${inlined} function calls inlined, ${(model.graph?.node ?? []).length} nodes\n`);
       },

@@ -1,16 +1,56 @@
 // `lower`: inline every call of a model-local function, so the model uses the default ONNX
-// domain only (for runtimes that do not read model-local functions).
-import { ModelError } from '../graph/infer';
-import { nodeLabel, opsetVersion } from '../graph/model';
+// domain only (for runtimes that do not read model-local functions). An lp node without a body
+// is given its own first, so a model that `export` refuses can still be lowered.
+import { lpOp } from '../../ops/index';
+import { LP_DOMAIN } from '../../ops/types';
+import { inferTypes, isLpNode, ModelError } from '../graph/infer';
+import { constantInitializers, nodeContext, nodeLabel, opsetVersion } from '../graph/model';
+import type { ExternalReader } from '../onnx/tensor';
 import type { AttributeProto, FunctionProto, GraphProto, ModelProto, NodeProto } from '../onnx/proto';
 import { lowestIrVersion } from '../onnx/ir-version';
 import { int64ToNumber } from '../onnx/proto';
-import { setOpset } from './dual-path';
+import { DEFAULT_OPSET, setOpset } from './dual-path';
 
 const key = (domain: string | undefined, name: string | undefined, overload: string | undefined) => `${domain ?? ''}::${name ?? ''}::${overload ?? ''}`;
 
-export function lowerModel(source: ModelProto, what = 'model'): { model: ModelProto; inlined: number } {
+/**
+ * Every com.lponnx node that has no function body (a model not yet exported, or one `export`
+ * refuses because its nodes cannot share one body) gets its own specialised body, chosen by a
+ * per-node overload: right only once inlined, or on onnxruntime 1.27 and later.
+ */
+export function withNodeBodies(source: ModelProto, what = 'model', readExternal?: ExternalReader): ModelProto {
+  const has = (n: NodeProto) => (source.functions ?? []).some((f) => key(f.domain, f.name, f.overload) === key(n.domain, n.op_type, n.overload));
+  if (!(source.graph?.node ?? []).some((n) => isLpNode(n.domain) && !has(n))) return source;
   const model = structuredClone(source);
+  const graph = model.graph ?? {};
+  const types = inferTypes(model, what, readExternal);
+  const constants = constantInitializers(graph);
+  const opset = opsetVersion(model, '') ?? DEFAULT_OPSET;
+  const taken = new Set((model.functions ?? []).map((f) => f.overload ?? ''));
+  (graph.node ?? []).forEach((n, i) => {
+    if (!isLpNode(n.domain) || has(n)) return;
+    const op = lpOp(n.op_type ?? '');
+    const label = nodeLabel(n, i);
+    if (!op) throw new ModelError(`${what}: node '${label}': unknown op '${n.op_type}' in domain ${LP_DOMAIN} (expected LpNorm, LpPool or L1Conv)`);
+    let overload = `node${i}`;
+    for (let k = 2; taken.has(overload); k++) overload = `node${i}_${k}`;
+    taken.add(overload);
+    try {
+      const attrs = op.parse(n.attribute ?? [], label);
+      const ctx = nodeContext(n, label, types, constants, readExternal);
+      op.validate(attrs, ctx);
+      (model.functions ??= []).push(op.functionBody(attrs, ctx, { opset, name: op.opType, overload }));
+    } catch (e) {
+      throw new ModelError(`${what}: ${(e as Error).message}`);
+    }
+    n.overload = overload;
+  });
+  if (opsetVersion(model, '') === undefined) setOpset(model, '', opset);
+  return model;
+}
+
+export function lowerModel(source: ModelProto, what = 'model', readExternal?: ExternalReader): { model: ModelProto; inlined: number } {
+  const model = structuredClone(withNodeBodies(source, what, readExternal));
   const functions = new Map((model.functions ?? []).map((f) => [key(f.domain, f.name, f.overload), f]));
   let inlined = 0;
   let uid = 0;
