@@ -181,11 +181,12 @@ export interface ReferencedWindow {
 
 /**
  * Pads and output sizes in the graph from the input's shape and the node's kernel_shape, strides,
- * pads, dilations (and ceil_mode for 'pool'), all by reference; auto_pad is baked in where every
- * node has the same (`autoPad`), else read from its numeric twin auto_pad_index. Mirrors
+ * pads, dilations (and ceil_mode for 'pool', unless `ceilMode` is 0 for every node), all by
+ * reference; auto_pad is baked in where every node has the same (`autoPad`), else read from its
+ * numeric twin auto_pad_index. Mirrors
  * ops/geometry.ts resolveWindow for every rank.
  */
-export function emitWindowByReference(b: BodyBuilder, x: string, kind: WindowKind, autoPad: string | undefined): ReferencedWindow {
+export function emitWindowByReference(b: BodyBuilder, x: string, kind: WindowKind, autoPad: string | undefined, ceilMode?: number): ReferencedWindow {
   const kernel = b.ref('value_ints', 'kernel_shape');
   const strides = b.ref('value_ints', 'strides');
   const dilations = b.ref('value_ints', 'dilations');
@@ -224,7 +225,7 @@ export function emitWindowByReference(b: BodyBuilder, x: string, kind: WindowKin
   const room = b.op('Sub', [b.op('Add', [b.op('Add', [spatial, padBegin]), padEnd]), dilatedSpan]);
   let outSizes = b.op('Add', [b.op('Div', [room, strides]), ones]);
   let end = padEnd;
-  if (kind === 'pool') {
+  if (kind === 'pool' && ceilMode !== 0) {
     // ceil_mode: ceil(room / s) + 1, minus one when the last window starts inside the end padding;
     // the overhang is (s - 1) zeros more at each end so that those windows exist
     const ceil = b.ref('value_int', 'ceil_mode');

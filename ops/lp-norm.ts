@@ -185,21 +185,22 @@ function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions):
 
 /**
  * One body for every LpNorm node, given P (the exporter gives a node without one P = [p]): eps,
- * sum_eps, mean and (unless every node has the same) mode come from the node's attributes by
- * reference. `shared`: every node's P holds one exponent (Pow then MatMul); otherwise the
+ * sum_eps, mean and mode come from the node's attributes by reference, or are baked in where every
+ * node has the same (`same`). `shared`: every node's P holds one exponent (Pow then MatMul); otherwise the
  * per-unit form, which is right for a shared P too.
  */
-export function lpNormBodyByReference(o: FunctionBodyOptions & { mode?: string; shared: boolean; mayBeInf: boolean }): FunctionProto {
+export function lpNormBodyByReference(o: FunctionBodyOptions & { same: Partial<LpNormAttrs>; shared: boolean; mayBeInf: boolean }): FunctionProto {
+  const { same } = o;
   const b = new BodyBuilder(o.opset);
-  const am = emitMagnitudeByReference(b, 'X', o.mode);
+  const am = emitMagnitudeByReference(b, 'X', same.mode);
   let p = b.op('Reshape', ['P', b.ints([-1])]);
   const isInf = o.mayBeInf ? b.op('IsInf', [p], [attr.i('detect_negative', 0)]) : undefined;
   if (isInf) p = b.op('Where', [isInf, b.float([1]), p]);
-  const sumEps = b.ref('value_float', 'sum_eps');
-  const hasSumEps = b.op('Greater', [sumEps, b.float([0])]);
+  const withSumEps = same.sum_eps !== 0;
+  const sumEps = withSumEps ? b.ref('value_float', 'sum_eps') : undefined;
   const m = b.reduce('ReduceMax', am, [-1], true);
   // scaled by the row maximum, or by sum_eps^(1/p) where that is larger
-  const safe = b.positiveOrOne(b.op('Max', [m, b.op('Pow', [sumEps, b.op('Reciprocal', [p])])]));
+  const safe = b.positiveOrOne(sumEps ? b.op('Max', [m, b.op('Pow', [sumEps, b.op('Reciprocal', [p])])]) : m);
   let sum: string;
   if (o.shared) {
     sum = b.op('MatMul', [b.op('Pow', [b.op('Div', [am, safe]), p]), b.op('Transpose', ['W'], [attr.is('perm', [1, 0])])]);
@@ -209,9 +210,15 @@ export function lpNormBodyByReference(o: FunctionBodyOptions & { mode?: string; 
     const powered = b.pow(b.op('Div', [a3, safe3]), b.op('Unsqueeze', [p, b.ints([-1])]), true);
     sum = b.reduce('ReduceSum', b.op('Mul', [powered, 'W']), [-1], false);
   }
-  sum = b.op('Where', [b.flag('mean'), b.op('Div', [sum, b.reduce('ReduceSum', 'W', [1], false)]), sum]);
-  // + sum_eps / safe^p only where sum_eps > 0 (0 / safe^p would be NaN where safe^p underflows)
-  sum = b.op('Add', [sum, b.op('Where', [hasSumEps, b.op('Div', [sumEps, b.pow(safe, p, !o.shared)]), b.float([0])])]);
+  if (same.mean !== 0) {
+    const mean = b.op('Div', [sum, b.reduce('ReduceSum', 'W', [1], false)]);
+    sum = same.mean === 1 ? mean : b.op('Where', [b.flag('mean'), mean, sum]);
+  }
+  if (sumEps) {
+    // + sum_eps / safe^p only where sum_eps > 0 (0 / safe^p would be NaN where safe^p underflows)
+    const hasSumEps = b.op('Greater', [sumEps, b.float([0])]);
+    sum = b.op('Add', [sum, b.op('Where', [hasSumEps, b.op('Div', [sumEps, b.pow(safe, p, !o.shared)]), b.float([0])])]);
+  }
   let y = b.op('Mul', [safe, b.pow(sum, b.op('Reciprocal', [p]), !o.shared)]);
   if (isInf) {
     const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
@@ -257,7 +264,7 @@ export const lpNorm: OpDefinition<typeof attributes> = {
       const sources = nodes.map((n) => exponentSource(n.ctx, 2));
       return lpNormBodyByReference({
         ...o,
-        mode: sameValue(nodes.map((n) => n.attrs.mode)),
+        same: { mode: sameValue(nodes.map((n) => n.attrs.mode)), mean: sameValue(nodes.map((n) => n.attrs.mean)), sum_eps: sameValue(nodes.map((n) => n.attrs.sum_eps)) },
         shared: sources.every((s) => s.startsWith('shared')),
         mayBeInf: sources.some((s) => s.endsWith('?inf')),
       });

@@ -241,25 +241,29 @@ function emitCounts(b: BodyBuilder, a: LpPoolAttrs, w: ReturnType<typeof emitWin
 
 /**
  * One body for every LpPool node, given P (the exporter gives a node without one P = [p]): the
- * window, mean, count_include_pad, eps, global and (unless every node has the same) mode come from
- * the node's attributes by reference, which must all be written on the node (explicitAttributes).
+ * window, mean, count_include_pad, eps, global and mode come from the node's attributes by
+ * reference, which must all be written on the node (explicitAttributes); an attribute that every
+ * node of the body has alike (`same`) is baked in instead, and what it makes needless is left out.
  * A global node is written with the trivial window (kernel 1s, strides 1s, no pads): its one-tap
  * windows are then regrouped into one window of the whole extent. Everything that depends on
  * attributes and shapes alone is constant once a runtime binds the call, and onnxruntime folds it.
  */
-export function lpPoolBodyByReference(o: FunctionBodyOptions & { mode?: string; autoPad?: string; mayBeInf: boolean }): FunctionProto {
+export function lpPoolBodyByReference(o: FunctionBodyOptions & { same: Partial<LpPoolAttrs>; mayBeInf: boolean }): FunctionProto {
+  const { same } = o;
   const b = new BodyBuilder(o.opset);
-  const am = emitMagnitudeByReference(b, 'X', o.mode);
-  const w = emitWindowByReference(b, am, 'pool', o.autoPad);
+  const am = emitMagnitudeByReference(b, 'X', same.mode);
+  const w = emitWindowByReference(b, am, 'pool', same.auto_pad, same.global === 1 ? 0 : same.ceil_mode);
   const nc = b.shape('X', 0, 2);
-  const isGlobal = b.flag('global');
-  // [N*C, taps, O...] -> [N, C, taps, O...]; global: [N, C, D1*D2*..., 1...]
+  const isGlobal = same.global === undefined ? b.flag('global') : undefined;
+  // [N*C, taps, O...] -> [N, C, taps, O...]; global: [N, C, D1*D2*..., 1...] (every node global: no Conv)
   const unfold = (x: string, lead: string, padValue: string, pads = w.pads) => {
+    const whole = () => b.concat([lead, b.ints([-1]), w.ones]);
+    if (same.global === 1) return b.op('Reshape', [x, whole()]);
     const padded = b.op('Pad', [x, pads, padValue]);
     const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
     const windows = b.op('Conv', [flat, w.oneHot], w.convAttrs);
-    const shape = b.op('Where', [isGlobal, b.concat([lead, b.ints([-1]), w.ones]), b.concat([lead, b.shape(windows, 1)])]);
-    return b.op('Reshape', [windows, shape]);
+    const windowed = b.concat([lead, b.shape(windows, 1)]);
+    return b.op('Reshape', [windows, isGlobal ? b.op('Where', [isGlobal, whole(), windowed]) : windowed]);
   };
   const windows = unfold(am, nc, b.float([0]));
   const wmax = b.reduce('ReduceMax', windows, [2], true);
@@ -270,21 +274,27 @@ export function lpPoolBodyByReference(o: FunctionBodyOptions & { mode?: string; 
   const pWindows = b.op('Reshape', [p, b.concat([b.ints([-1, 1]), w.ones])]);
   const pOut = b.op('Reshape', [p, b.concat([b.ints([-1]), w.ones])]);
   let s = b.reduce('ReduceSum', b.pow(b.op('Div', [windows, safe]), pWindows, true), [2], false);
-  // Z: the same windows over a ones-image (its own pads with count_include_pad, never the overhang)
-  const image = b.op('ConstantOfShape', [b.concat([b.ints([1, 1]), b.shape('X', 2)])], [{ name: 'value', type: 4, t: { dims: [1], data_type: 1, raw_data: new Uint8Array(Float32Array.of(1).buffer) } }]);
-  const zeros2 = b.ints([0, 0]);
-  const withPads = b.op('Pad', [image, b.concat([zeros2, w.padBegin, zeros2, w.padEnd]), b.float([1])]);
-  const overhang = b.op('Sub', [w.pads, b.concat([zeros2, w.padBegin, zeros2, w.padEnd])]);
-  const mask = b.op('Where', [b.flag('count_include_pad'), b.op('Pad', [withPads, overhang, b.float([0])]), b.op('Pad', [image, w.pads, b.float([0])])]);
-  const noPads = b.filledLike(w.pads, 0);
-  const counts = b.reduce('ReduceSum', unfold(mask, b.ints([1, 1]), b.float([0]), noPads), [2], false);
-  s = b.op('Where', [b.flag('mean'), b.op('Div', [s, counts]), s]);
+  if (same.mean !== 0) {
+    // Z: the same windows over a ones-image (its own pads with count_include_pad, never the overhang)
+    const image = b.op('ConstantOfShape', [b.concat([b.ints([1, 1]), b.shape('X', 2)])], [{ name: 'value', type: 4, t: { dims: [1], data_type: 1, raw_data: new Uint8Array(Float32Array.of(1).buffer) } }]);
+    const zeros2 = b.ints([0, 0]);
+    const withPads = () => b.op('Pad', [b.op('Pad', [image, b.concat([zeros2, w.padBegin, zeros2, w.padEnd]), b.float([1])]), b.op('Sub', [w.pads, b.concat([zeros2, w.padBegin, zeros2, w.padEnd])]), b.float([0])]);
+    const withoutPads = () => b.op('Pad', [image, w.pads, b.float([0])]);
+    const cip = same.count_include_pad;
+    const mask = cip === 1 ? withPads() : cip === 0 ? withoutPads() : b.op('Where', [b.flag('count_include_pad'), withPads(), withoutPads()]);
+    const counts = b.reduce('ReduceSum', unfold(mask, b.ints([1, 1]), b.float([0]), b.filledLike(w.pads, 0)), [2], false);
+    const mean = b.op('Div', [s, counts]);
+    s = same.mean === 1 ? mean : b.op('Where', [b.flag('mean'), mean, s]);
+  }
   const wmaxOut = b.op('Squeeze', [wmax, b.ints([2])]);
   let y = b.op('Mul', [b.op('Squeeze', [safe, b.ints([2])]), b.pow(s, b.op('Reciprocal', [pOut]), true)]);
   if (isInf) y = b.op('Where', [b.op('IsInf', [b.op('Reshape', ['P', b.concat([b.ints([-1]), w.ones])])], [attr.i('detect_negative', 0)]), wmaxOut, y]);
-  // the ceil_mode windows that start in the end padding are cut; a global output is 1s already
-  const axes = b.op('Add', [b.op('Range', [b.ints([0], []), b.op('Squeeze', [b.op('Shape', [w.kernel]), b.ints([0])]), b.ints([1], [])]), b.ints([2])]);
-  b.op('Slice', [y, b.filledLike(w.kernel, 0), w.outSizes, axes]);
+  if (same.ceil_mode !== 0 && same.global !== 1) {
+    // the ceil_mode windows that start in the end padding are cut; a global output is 1s already
+    const axes = b.op('Add', [b.op('Range', [b.ints([0], []), b.op('Squeeze', [b.op('Shape', [w.kernel]), b.ints([0])]), b.ints([1], [])]), b.ints([2])]);
+    y = b.op('Slice', [y, b.filledLike(w.kernel, 0), w.outSizes, axes]);
+  }
+  b.op('Identity', [y]);
   return finish(b, o, ['X', 'P']);
 }
 
@@ -351,7 +361,12 @@ export const lpPool: OpDefinition<typeof attributes> = {
     body(nodes, o) {
       if (nodes.some((n) => !n.ctx.present[1])) return 'some nodes have no input P';
       const mayBeInf = nodes.some((n) => exponentSource(n.ctx, 1).endsWith('?inf'));
-      return lpPoolBodyByReference({ ...o, mode: sameValue(nodes.map((n) => n.attrs.mode)), autoPad: sameValue(nodes.map((n) => n.attrs.auto_pad)), mayBeInf });
+      const same = <K extends 'mode' | 'auto_pad' | 'global' | 'mean' | 'count_include_pad' | 'ceil_mode'>(k: K) => sameValue(nodes.map((n) => n.attrs[k]));
+      return lpPoolBodyByReference({
+        ...o,
+        same: { mode: same('mode'), auto_pad: same('auto_pad'), global: same('global'), mean: same('mean'), count_include_pad: same('count_include_pad'), ceil_mode: same('ceil_mode') },
+        mayBeInf,
+      });
     },
   },
 };

@@ -91,6 +91,20 @@ describe('one body per op', () => {
     await check(lpNormCases, 'LpNorm');
   }, 120000);
 
+  // a shared body bakes in what its nodes have alike and leaves out what that makes needless
+  const subsets: [string, OpCase[], string][] = [
+    ['LpPool, global only', lpPoolCases.filter((c) => c.attrs.global === 1), 'LpPool'],
+    ['LpPool, ceil_mode 0 and windowed only', lpPoolCases.filter((c) => !c.attrs.ceil_mode && !c.attrs.global), 'LpPool'],
+    ['LpPool, mean 1 only', lpPoolCases.filter((c) => c.attrs.mean === 1), 'LpPool'],
+    ['LpPool, mean 0 only', lpPoolCases.filter((c) => !c.attrs.mean), 'LpPool'],
+    ['LpNorm, sum_eps 0 only', lpNormCases.filter((c) => !c.attrs.sum_eps), 'LpNorm'],
+    ['LpNorm, mean 1 only', lpNormCases.filter((c) => c.attrs.mean === 1), 'LpNorm'],
+  ];
+  test.each(subsets)('%s: one shared body', async (_name, cases, op) => {
+    expect(cases.length).toBeGreaterThan(2);
+    await check(cases, op);
+  }, 120000);
+
   test('LpPool nodes that differ only in p (the attribute) are given P = [p] and share the specialised body', async () => {
     const pools: OpCase[] = [2, 3, 1.5].map((p) => ({ name: `lppool p ${p}`, op: 'LpPool', inputs: [{ dims: [2, 3, 6, 6] }], attrs: { kernel_shape: [2, 2], strides: [2, 2], p, mode: 'clamp' } }));
     await check(pools, 'LpPool');

@@ -287,7 +287,8 @@ inline void CheckTwin(const AttrReader& r, const AttrSpec& twin, int64_t v, cons
   for (size_t k = 0; k < of.n_string_choices; ++k) {
     if (value == of.string_choices[k]) want = static_cast<int64_t>(k);
   }
-  r.Fail(Str("attribute ", twin.name, " = ", v, " ('", named, "') contradicts ", of.name, " = '", value, "'; it must be ", want, " or absent"));
+  r.Fail(Str("attribute ", twin.name, " = ", v, " ('", named, "') contradicts ", of.name, " = '", value, "'; it must be ", want,
+             " or absent"));
 }
 
 }  // namespace lp
