@@ -3,7 +3,7 @@
 // does (the examples, the PyTorch fixtures from torch.onnx and from their arch spec + weights, every
 // plain PyTorch export that fuses), each with its input, the float64 reference's output and the
 // model lowered by `lp-onnx lower`. A case is a folder: model.onnx, lowered.onnx, input.npy,
-// reference.npy, case.json ({ input, output, wrongBodies }). Stress models (scripts/stress-models.ts)
+// reference.npy, case.json ({ input, output, wrongBodies, opset: the model's default-domain opset }). Stress models (scripts/stress-models.ts)
 // hold many nodes of one op that need different specialised bodies.
 import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -45,7 +45,8 @@ export function writeCase(dir: string, name: string, model: ModelProto, inputNam
   if (!wrongBodies) writeFileSync(join(d, 'lowered.onnx'), encodeModel(lowerModel(model, name).model));
   writeFileSync(join(d, 'input.npy'), formatNpy(makeTensor('float32', x.dims, x.data)));
   writeFileSync(join(d, 'reference.npy'), formatNpy(makeTensor('float64', out.dims, out.data)));
-  writeFileSync(join(d, 'case.json'), JSON.stringify({ input: inputName, output: outName, wrongBodies }));
+  const opset = Number((model.opset_import ?? []).find((o) => !o.domain)?.version ?? 0);
+  writeFileSync(join(d, 'case.json'), JSON.stringify({ input: inputName, output: outName, wrongBodies, opset }));
 }
 
 const lpNodes = (m: ModelProto) => (m.graph?.node ?? []).filter((n) => n.domain === LP_DOMAIN).length;
