@@ -278,14 +278,23 @@ d('the packed package, installed with no compiler and no network', () => {
     symlinkSync(process.execPath, join(bin, 'node'));
     symlinkSync('/bin/sh', join(bin, 'sh'));
     noTools = cleanEnv({ PATH: bin });
-    // npm's cache gets every package the consumer installs (a throwaway install, scripts off: the
-    // one step with network); the real installs below are --offline
-    const extras = [`webgpu@${version('webgpu')}`, `typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`, `@types/node@${version('@types/node')}`];
-    const prime = join(tmp, 'prime');
-    mkdirSync(prime);
-    writeFileSync(join(prime, 'package.json'), '{"name":"prime","version":"1.0.0","private":true}\n');
-    run("filling npm's cache", process.execPath, [NPM as string, 'install', '--ignore-scripts', '--no-audit', '--no-fund', tarball, ...extras], prime, cleanEnv({}));
-    rmSync(prime, { recursive: true, force: true });
+    // npm's cache gets every package the consumer installs (throwaway installs, scripts off: the
+    // one step with network); the real installs below are --offline. One throwaway install per
+    // dependency tree the consumers resolve: with @types/node pinned (the Node project) and without
+    // (the others, where protobufjs's '@types/node >= 13.7' takes the newest release and its own
+    // dependencies, e.g. a newer undici-types, which the pinned tree never fetches)
+    const pinnedTypes = `@types/node@${version('@types/node')}`;
+    const primes = [
+      [`webgpu@${version('webgpu')}`, `typescript@${version('typescript')}`, `esbuild@${version('esbuild')}`],
+      [`typescript@${version('typescript')}`, pinnedTypes],
+    ];
+    for (const [i, extras] of primes.entries()) {
+      const prime = join(tmp, `prime-${i}`);
+      mkdirSync(prime);
+      writeFileSync(join(prime, 'package.json'), '{"name":"prime","version":"1.0.0","private":true}\n');
+      run(`filling npm's cache (${extras.join(', ')})`, process.execPath, [NPM as string, 'install', '--ignore-scripts', '--no-audit', '--no-fund', tarball, ...extras], prime, cleanEnv({}));
+      rmSync(prime, { recursive: true, force: true });
+    }
     app = join(tmp, 'app');
     mkdirSync(app);
     writeFileSync(join(app, 'package.json'), `${JSON.stringify({ name: 'consumer', version: '1.0.0', private: true }, null, 2)}\n`);
