@@ -76,7 +76,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
     ...[0, 1].map((mean) => ({
       name: `LpPool N${pn} C${pc} ${ph}x${ph} k3 s2 per-channel p mean ${mean}`,
       input: [pn, pc, ph, ph],
-      lp: (b: GraphBuilder, x: Value, w: W) => b.lpPool(x, { ...pool, mean }, b.initializer('P', w(pc, 1, 6), [pc])),
+      lp: (b: GraphBuilder, x: Value, w: W) => b.lpPool(x, b.initializer('P', w(pc, 1, 6), [pc]), { ...pool, mean }),
       anchorName: 'AveragePool, same geometry',
       anchor: (b: GraphBuilder, x: Value) => b.averagePool(x, pool),
       torch: { form: 'lppool', N: pn, C: pc, H: ph, k: 3, s: 2, mean } as TorchForm,
@@ -84,7 +84,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
     {
       name: `GeM: LpPool global mean 1 clamp p 3, N${gn} C${gc} ${gh}x${gh}`,
       input: [gn, gc, gh, gh],
-      lp: (b, x) => b.lpPool(x, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6, p: 3 }),
+      lp: (b, x) => b.lpPool(x, undefined, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6, p: 3 }),
       anchorName: 'GlobalAveragePool',
       anchor: (b, x) => b.globalAveragePool(x),
       torch: { form: 'gem', N: gn, C: gc, H: gh, p: 3, eps: 1e-6 },

@@ -30,11 +30,11 @@ export function adderCnn(): GraphBuilder {
   let h = b.l1Conv(x, w1, undefined, { pads: [1, 1, 1, 1] }, 'features.0');
   h = batchNorm(b, r, h, 'features.1', 16, [-17, -13], [2, 5]).relu();
   const p1 = b.initializer('features.3.p', weights(r, 16, 1.5, 4), [16]);
-  h = b.lpPool(h, { kernel_shape: [2, 2], strides: [2, 2] }, p1, 'features.3');
+  h = b.lpPool(h, p1, { kernel_shape: [2, 2], strides: [2, 2] }, 'features.3');
   const w2 = b.initializer('features.4.weight', weights(r, 32 * 16 * 9, -0.5, 0.5), [32, 16, 3, 3]);
   h = b.l1Conv(h, w2, b.initializer('features.4.bias', weights(r, 32), [32]), { pads: [1, 1, 1, 1], strides: [2, 2] }, 'features.4');
   h = batchNorm(b, r, h, 'features.5', 32, [-300, -280], [1500, 3000]).relu();
-  const gem = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, b.initializer('pool.p', [3], [1]), 'pool');
+  const gem = b.lpPool(h, b.initializer('pool.p', [3], [1]), { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, 'pool');
   const flat = gem.flatten();
   const head = b.initializer('head._w', weights(r, 10 * 32, 0.1, 1), [10, 32]);
   const hp = b.initializer('head.p', weights(r, 10, 1.2, 6), [10]);

@@ -36,7 +36,7 @@ export function stressLpPool(opset: number) {
   const { b, x, x1, x3, init, outputs, finish } = start(`stress-lppool-op${opset}`, opset);
   const C = STRESS_CHANNELS;
   const P = (values: number[]) => b.initializer(`p${outputs.length}`, values, [values.length]);
-  const add = (input: Value, attrs: Record<string, number | string | number[]>, p?: Value) => outputs.push(b.lpPool(input, attrs, p, `pool${outputs.length}`));
+  const add = (input: Value, attrs: Record<string, number | string | number[]>, p?: Value) => outputs.push(b.lpPool(input, p, attrs, `pool${outputs.length}`));
   add(x, { kernel_shape: [3, 3], strides: [2, 2] });
   add(x, { kernel_shape: [2, 2], pads: [1, 0, 0, 1], ceil_mode: 1, mean: 1, count_include_pad: 1, mode: 'clamp', eps: 1e-6 }, P([1, 2, 3.5, inf]));
   add(x, { kernel_shape: [3, 3], strides: [2, 2], auto_pad: 'SAME_UPPER', mean: 1, p: 3 });

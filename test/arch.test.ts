@@ -57,7 +57,7 @@ describe('lp-onnx export arch.json --weights', () => {
     const out = join(dir, 'm.onnx');
     const r = cli('export', join(FIX, 'arch.json'), '--weights', join(FIX, 'weights.pt'), '-o', out, '--batch', '4');
     expect(r.err).toBe('');
-    expect(r.out).toBe(`wrote ${out}: 1 lp nodes (LpNorm x1), 1 function bodies\n`);
+    expect(r.out).toBe(`wrote ${out}: 1 lp node (LpNorm x1), 1 function body\n`);
     const m = decodeModel(new Uint8Array(readFileSync(out)));
     const meta = Object.fromEntries((m.metadata_props ?? []).map((p) => [p.key, p.value]));
     expect(meta['lp-onnx.source']).toBe('arch.json');

@@ -42,7 +42,7 @@ describe('GraphBuilder', () => {
     const b = new GraphBuilder({ name: 'one-body', opset: 18 });
     const x = b.input('x', 'float32', ['N', 3, 8, 8]);
     const h = b.l1Conv(x, b.initializer('cw', w(6 * 3 * 9), [6, 3, 3, 3]), undefined, { pads: [1, 1, 1, 1] }).relu();
-    const g = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, b.initializer('gp', [3], [1]));
+    const g = b.lpPool(h, b.initializer('gp', [3], [1]), { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 });
     b.output(g.flatten().lpNorm(b.initializer('lw', w(4 * 6, 0, 1), [4, 6]), undefined, { p: 2 }), 'y');
     const dual = exportDualPath(b.build()).model;
     // onnx's release table: opset 18 came with IR 8; runtimes reading IR 9 at most (onnxruntime 1.17) load it
@@ -93,7 +93,7 @@ describe('GraphBuilder', () => {
     let h = b.l1Conv(x, b.initializer('c1', w(16 * 3), [16, 3, 1]), b.initializer('c1b', w(16), [16])).relu();
     h = b.l1Conv(h, b.initializer('c2', w(32 * 16, -0.2, 0.2), [32, 16, 1]));
     expect(h.shape).toEqual(['N', 32, 'P']);
-    const g = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, b.initializer('gem_p', w(32, 2, 4), [32]));
+    const g = b.lpPool(h, b.initializer('gem_p', w(32, 2, 4), [32]), { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 });
     expect(g.shape).toEqual(['N', 32, 1]);
     b.output(g.flatten(), 'feature');
     const model = b.build();
@@ -115,7 +115,7 @@ describe('GraphBuilder', () => {
       b.initializer('v', w(4, 0.5, 2), [4]),
     );
     const p = b.maxPool(bn.gelu(), { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1 });
-    const q = b.lpPool(bn, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, p: 3 });
+    const q = b.lpPool(bn, undefined, { kernel_shape: [2, 2], strides: [2, 2], ceil_mode: 1, p: 3 });
     const cat = b.concat([p, q], 1);
     expect(cat.shape).toEqual(['N', 8, 3, 3]);
     const t = cat.transpose([0, 2, 3, 1]).reshape([0, -1]);
@@ -130,7 +130,7 @@ describe('GraphBuilder', () => {
       "node 'Gemm_0' (Gemm): Gemm inner dims 8 and 3 differ [inputs: x: float32[N, 8], w: float32[3, 4]]",
     );
     expect(() => x.lpNorm(b.initializer('lw', w(10, 0, 1), [2, 5]))).toThrow("LpNorm node 'LpNorm_0': K of X (8) does not equal K of W (5)");
-    expect(() => b.lpPool(x, { kernel_shape: [2] })).toThrow("LpPool node 'LpPool_0': X must be [N, C, D1 (, D2 (, D3))], got rank 2");
+    expect(() => b.lpPool(x, undefined, { kernel_shape: [2] })).toThrow("LpPool node 'LpPool_0': X must be [N, C, D1 (, D2 (, D3))], got rank 2");
     expect(() => b.lpNorm(x, b.initializer('lw2', w(16, 0, 1), [2, 8]), undefined, { q: 1 } as never)).toThrow(
       "LpNorm node 'LpNorm_1': unknown attribute 'q' (expected one of p, eps, sum_eps, mean, mode, mode_index)",
     );

@@ -258,7 +258,7 @@ describe('lp-onnx serve', () => {
         let out = '';
         child.stdout.on('data', (d) => {
           out += d;
-          const m = /demo at (http:\/\/\S+) \(1 models listed/.exec(out);
+          const m = /demo at (http:\/\/\S+) \(1 model listed/.exec(out);
           if (m) resolve(m[1]);
         });
         child.on('exit', (code) => reject(new Error(`serve exited ${code}: ${out}`)));
@@ -335,10 +335,10 @@ describe('lp-onnx CLI with the native kernels', () => {
   n('run takes the fused kernels by default and says so; stock onnxruntime (with the reason) where they are off', () => {
     const r = cli('run', dual2, '--dim', 'N=2');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/ on native \(lp-onnx\/node, fused kernels\): [0-9.]+ ms\n/);
+    expect(r.out).toMatch(/ on native \(lp-onnx\/node, fused kernels\)\n {2}session created in [0-9.]+ ms \(load, optimise\); run [0-9.]+ ms\n/);
     const off = spawnSync(process.execPath, [BIN, 'run', dual2, '--dim', 'N=2'], { encoding: 'utf8', env: { ...process.env, LP_ONNX_NATIVE: 'off' } });
     expect(off.status).toBe(0);
-    expect(off.stdout).toContain(' on ort (stock onnxruntime-node, function bodies; the fused kernels are not available: the native kernels are switched off (LP_ONNX_NATIVE=off)): ');
+    expect(off.stdout).toContain(' on ort (stock onnxruntime-node, function bodies; the fused kernels are not available: the native kernels are switched off (LP_ONNX_NATIVE=off))\n');
   });
 
   test('output piped into a reader that stops early ends quietly (no EPIPE crash)', () => {

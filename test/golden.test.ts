@@ -37,7 +37,7 @@ describe.each(GOLDEN)('golden %s', (file, op, cases) => {
       op === 'LpNorm'
         ? b.lpNorm(x as Value, a1 as Value, a2, attrs)
         : op === 'LpPool'
-          ? b.lpPool(x as Value, attrs, a1)
+          ? b.lpPool(x as Value, a1, attrs)
           : b.l1Conv(x as Value, a1 as Value, a2, attrs);
     b.output(y, 'Y');
     const x0 = g.inputs[0] as NonNullable<GoldenCase['inputs'][0]>;

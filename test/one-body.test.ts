@@ -36,7 +36,7 @@ function modelOf(cases: OpCase[]) {
     const [x, a1, a2] = values;
     const y =
       c.op === 'LpPool'
-        ? b.lpPool(x as Value, c.attrs, a1, `n${i}`)
+        ? b.lpPool(x as Value, a1, c.attrs, `n${i}`)
         : c.op === 'LpNorm'
           ? b.lpNorm(x as Value, a1 as Value, a2, c.attrs, `n${i}`)
           : b.l1Conv(x as Value, a1 as Value, a2, c.attrs, `n${i}`);

@@ -201,7 +201,7 @@ const w1 = b.initializer('conv1.weight', wave(64 * 3, 0.7), [64, 3, 1]);
 const b1 = b.initializer('conv1.bias', new Float32Array(64).fill(2.5), [64]);
 const h = b.l1Conv(x, w1, b1).relu();
 const p = b.initializer('gem.p', [3], [1]);
-const g = b.lpPool(h, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, p);
+const g = b.lpPool(h, p, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 });
 const head = b.initializer('head.w', wave(10 * 64, 0.3).map(Math.abs), [10, 64]);
 b.output(g.flatten().lpNorm(head, undefined, { p: 2 }), 'y');
 writeModelFile('points.dual.onnx', b.buildDualPath());

@@ -38,7 +38,7 @@ async function both(
 ) {
   const b = new GraphBuilder({ name: 'special', opset: 19 });
   const x = b.input('X', 'float32', geo.dims);
-  b.output(b.lpPool(x, { ...geo.attrs, ...lp }), 'lp');
+  b.output(b.lpPool(x, undefined, { ...geo.attrs, ...lp }), 'lp');
   b.output(b.op(std, [x], { ...geo.attrs, ...stdAttrs }), 'std');
   const data = makeInput({ dims: geo.dims, fill }, 5);
   const { model } = exportDualPath(b.build());
@@ -67,7 +67,7 @@ describe('LpPool special cases against onnxruntime pooling ops', () => {
     const b = new GraphBuilder({ name: 'gem' });
     const x = b.input('X', 'float32', dims);
     const p = b.initializer('p', [3], [1]);
-    b.output(b.lpPool(x, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }, p), 'lp');
+    b.output(b.lpPool(x, p, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 }), 'lp');
     const clamped = b.op('Max', [x, b.initializer('eps', [1e-6], [])]);
     const avg = b.globalAveragePool(b.op('Pow', [clamped, p]));
     b.output(b.op('Pow', [avg, b.initializer('inv_p', [1 / 3], [])]), 'gem');

@@ -36,7 +36,7 @@ function chain(): ModelProto {
   const w = b.initializer('conv.w', wave(6 * 4 * 9, 0.11), [6, 4, 3, 3]);
   const h = b.l1Conv(x, w, b.initializer('conv.b', wave(6, 0.5), [6]), { pads: [1, 1, 1, 1] }, 'conv').relu();
   b.output(h, 'features');
-  const pooled = b.lpPool(h, { global: 1, mean: 1 }, b.initializer('pool.p', [1.5, 2, 3, 4, 2.5, 6], [6]), 'pool');
+  const pooled = b.lpPool(h, b.initializer('pool.p', [1.5, 2, 3, 4, 2.5, 6], [6]), { global: 1, mean: 1 }, 'pool');
   const flat = pooled.flatten();
   const head = b.lpNorm(flat, b.initializer('head.w', Float32Array.from(wave(5 * 6), Math.abs), [5, 6]), b.initializer('head.p', [3], [1]), {}, 'head');
   b.output(b.op('Softmax', [b.lpNorm(head, b.initializer('head2.w', Float32Array.from(wave(3 * 5, 0.7), Math.abs), [3, 5]), undefined, { p: 1.5 }, 'head2')], { axis: -1 }), 'probs');

@@ -2,8 +2,12 @@
 // com.lponnx kernels on each session's options, and creates / runs sessions for TypeScript
 // (src/node/binding.ts is the only module that loads it). Runs happen off the JS thread.
 #include <dlfcn.h>
+#include <fcntl.h>
 #include <node_api.h>
+#include <unistd.h>
+#include <algorithm>
 
+#include <cstdio>
 #include <cstring>
 #include <memory>
 #include <string>
@@ -173,6 +177,13 @@ napi_value CreateSession(napi_env env, napi_callback_info info) {
       int32_t n;
       napi_get_value_int32(env, v, &n);
       so.SetLogSeverityLevel(n);
+    }
+    // the environment's level (onnxruntime's env.logLevel): it logs what fails while a session is
+    // made, before the session's own logger exists
+    if (napi_value v = Prop(env, o, "envLogSeverityLevel")) {
+      int32_t n;
+      napi_get_value_int32(env, v, &n);
+      g_env->UpdateEnvWithCustomLogLevel(static_cast<OrtLoggingLevel>(std::clamp(n, 0, 4)));
     }
     if (napi_value v = Prop(env, o, "executionMode")) {
       so.SetExecutionMode(GetString(env, v) == "parallel" ? ORT_PARALLEL : ORT_SEQUENTIAL);
@@ -553,6 +564,31 @@ napi_value MeasuredPeaks(napi_env env, napi_callback_info info) {
   return out;
 }
 
+// quietStderr(on): while on, file descriptor 2 goes to /dev/null (the CLI's quiet window around
+// Dawn's adapter discovery, which prints its limit warnings straight to stderr); off restores it.
+int g_saved_stderr = -1;
+
+napi_value QuietStderr(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
+  bool on = false;
+  if (argc < 1 || napi_get_value_bool(env, argv[0], &on) != napi_ok) return Throw(env, "quietStderr(on): a boolean expected");
+  fflush(stderr);
+  if (on && g_saved_stderr < 0) {
+    const int null_fd = open("/dev/null", O_WRONLY | O_CLOEXEC);
+    if (null_fd < 0) return nullptr;
+    g_saved_stderr = fcntl(2, F_DUPFD_CLOEXEC, 3);
+    if (g_saved_stderr >= 0) dup2(null_fd, 2);
+    close(null_fd);
+  } else if (!on && g_saved_stderr >= 0) {
+    dup2(g_saved_stderr, 2);
+    close(g_saved_stderr);
+    g_saved_stderr = -1;
+  }
+  return nullptr;
+}
+
 napi_value Module(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
       {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
@@ -561,6 +597,7 @@ napi_value Module(napi_env env, napi_value exports) {
       {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
       {"peaks", nullptr, MeasuredPeaks, nullptr, nullptr, nullptr, napi_default, nullptr},
+      {"quietStderr", nullptr, QuietStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -1,9 +1,9 @@
 // `lp-onnx serve`: the demo page, onnxruntime-web's files, the browser build of lp-onnx/web, and
 // the models named on the command line, from one loopback HTTP server. The browser tests use it too.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { packageRoot } from '../version';
 import { UsageError } from './model-io';
 
@@ -50,6 +50,8 @@ export interface ServeOptions {
   host?: string;
   /** models listed on the page and served under /models/NAME */
   models?: Record<string, Uint8Array>;
+  /** a client that has not sent its request headers within this many ms is cut off (default 10 s) */
+  headersTimeoutMs?: number;
 }
 
 export interface Served {
@@ -57,39 +59,100 @@ export interface Served {
   close(): Promise<void>;
 }
 
+/** The longest request path served (a longer one is answered 414). */
+const MAX_PATH = 1024;
+/** A file name served from a folder: no separators, no leading dot (so no '..'). */
+const SAFE_NAME = /^[A-Za-z0-9_-][A-Za-z0-9_.-]*$/;
+
+/** A plain file named NAME directly inside DIR, or undefined. */
+function fileIn(dir: string, name: string): string | undefined {
+  if (!SAFE_NAME.test(name)) return undefined;
+  const file = join(dir, name);
+  try {
+    return statSync(file).isFile() ? file : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * Routes: / (the demo page), /demo.mjs, /lp-onnx/* (dist/web), /ort/* (onnxruntime-web's dist),
  * /models/index.json and /models/NAME. Cross-origin isolated, so onnxruntime-web may use threads.
+ * GET and HEAD only (405 otherwise); a path that is not valid percent-encoding is 400, one over
+ * MAX_PATH 414; nothing outside those folders and files is ever served, and no request can stop
+ * the server.
  */
 export async function serveDemo(options: ServeOptions = {}): Promise<Served> {
   const models = options.models ?? {};
   if (!existsSync(join(WEB_BUILD, 'lp-onnx-web.mjs'))) throw new UsageError(`the browser build is missing (${join(WEB_BUILD, 'lp-onnx-web.mjs')}): run npm run build`);
   const ort = ortDist();
-  const files: [string, string][] = [
+  const folders: [string, string][] = [
     ['/lp-onnx/', WEB_BUILD],
     ['/ort/', ort],
   ];
-  const server: Server = createServer((req, res) => {
-    const url = decodeURIComponent((req.url ?? '/').split('?')[0]);
-    const send = (status: number, type: string, body: Uint8Array | string) => {
-      res.writeHead(status, { 'content-type': type, 'cross-origin-opener-policy': 'same-origin', 'cross-origin-embedder-policy': 'require-corp', 'cache-control': 'no-store' });
-      res.end(body);
-    };
-    if (url === '/' || url === '/index.html') return send(200, TYPES['.html'], readFileSync(join(DEMO_DIR, 'index.html')));
-    if (url === '/demo.mjs') return send(200, TYPES['.mjs'], readFileSync(join(DEMO_DIR, 'demo.mjs')));
-    if (url === '/models/index.json') return send(200, TYPES['.json'], JSON.stringify(Object.keys(models)));
-    if (url.startsWith('/models/') && Object.hasOwn(models, basename(url))) return send(200, TYPES['.onnx'], models[basename(url)]);
-    for (const [prefix, dir] of files) {
-      const file = join(dir, basename(url));
-      if (url.startsWith(prefix) && url.slice(prefix.length) === basename(url) && existsSync(file)) return send(200, typeOf(file), readFileSync(file));
+  const route = (path: string): { type: string; body: () => Uint8Array | string } | undefined => {
+    if (path === '/' || path === '/index.html') return { type: TYPES['.html'], body: () => readFileSync(join(DEMO_DIR, 'index.html')) };
+    if (path === '/demo.mjs') return { type: TYPES['.mjs'], body: () => readFileSync(join(DEMO_DIR, 'demo.mjs')) };
+    if (path === '/models/index.json') return { type: TYPES['.json'], body: () => JSON.stringify(Object.keys(models)) };
+    if (path.startsWith('/models/')) {
+      const name = path.slice('/models/'.length);
+      return Object.hasOwn(models, name) ? { type: TYPES['.onnx'], body: () => models[name] } : undefined;
     }
-    send(404, 'text/plain', 'not found');
+    for (const [prefix, dir] of folders) {
+      if (!path.startsWith(prefix)) continue;
+      const file = fileIn(dir, path.slice(prefix.length));
+      if (file) return { type: typeOf(file), body: () => readFileSync(file) };
+    }
+    return undefined;
+  };
+  const headersTimeout = options.headersTimeoutMs ?? 10_000;
+  // slow clients are looked for every second (Node's default: every 30 s)
+  const server: Server = createServer({ connectionsCheckingInterval: Math.min(1000, headersTimeout) }, (req, res) => {
+    const send = (status: number, type: string, body: Uint8Array | string, extra: Record<string, string> = {}) => {
+      res.writeHead(status, {
+        'content-type': type,
+        'content-length': String(typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength),
+        'cross-origin-opener-policy': 'same-origin',
+        'cross-origin-embedder-policy': 'require-corp',
+        'cache-control': 'no-store',
+        'x-content-type-options': 'nosniff',
+        ...extra,
+      });
+      res.end(req.method === 'HEAD' ? undefined : body);
+    };
+    try {
+      if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain', 'method not allowed\n', { allow: 'GET, HEAD' });
+      const raw = (req.url ?? '/').split('?')[0];
+      if (raw.length > MAX_PATH) return send(414, 'text/plain', 'path too long\n');
+      let path: string;
+      try {
+        path = decodeURIComponent(raw);
+      } catch {
+        return send(400, 'text/plain', 'bad request: the path is not valid percent-encoding\n');
+      }
+      if (!path.startsWith('/') || path.includes('\0')) return send(400, 'text/plain', 'bad request\n');
+      const found = route(path);
+      if (!found) return send(404, 'text/plain', 'not found\n');
+      send(200, found.type, found.body());
+    } catch {
+      // a file that vanished or could not be read: the request fails, the server goes on
+      if (!res.headersSent) send(500, 'text/plain', 'internal error\n');
+      else res.destroy();
+    }
   });
+  server.headersTimeout = headersTimeout;
+  server.requestTimeout = Math.max(server.headersTimeout, 30_000);
+  server.keepAliveTimeout = 5_000;
   const host = options.host ?? '127.0.0.1';
   await new Promise<void>((resolve, reject) => {
     server.once('error', (e: NodeJS.ErrnoException) => reject(new UsageError(e.code === 'EADDRINUSE' ? `port ${options.port} is in use` : `cannot listen on ${host}:${options.port}: ${e.message}`)));
     server.listen(options.port ?? 0, host, resolve);
   });
   const { port } = server.address() as AddressInfo;
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  const close = () =>
+    new Promise<void>((resolve) => {
+      server.close(() => resolve());
+      server.closeAllConnections();
+    });
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${port}/`, close };
 }

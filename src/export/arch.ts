@@ -204,7 +204,7 @@ function lpPool(r: number): LayerType {
         mode: c.arg<string>('mode', 'abs'),
         ...(learn ? {} : { p: c.arg<number>('norm_type', 2) }),
       };
-      return c.b.lpPool(c.ins[0], attrs, P, c.layer.params);
+      return c.b.lpPool(c.ins[0], P, attrs, c.layer.params);
     },
   };
 }
@@ -268,7 +268,7 @@ const TYPES: Record<string, LayerType> = {
       const per = c.arg<number>('per_channel', 0);
       if (p.data.length !== (per || 1)) throw new ArchError(`${c.where}: per_channel = ${per} but '${c.layer.params}.p' has ${p.data.length} values`);
       const P = init(c, 'p', p.data, [p.data.length]);
-      return c.b.lpPool(c.ins[0], { global: 1, mean: 1, mode: 'clamp', eps: c.arg<number>('eps', 1e-6) }, P, c.layer.params);
+      return c.b.lpPool(c.ins[0], P, { global: 1, mean: 1, mode: 'clamp', eps: c.arg<number>('eps', 1e-6) }, c.layer.params);
     },
   },
   Conv1d: conv('Conv', 1),

@@ -7,10 +7,10 @@ import type { L1ConvAttrs } from '../../ops/l1-conv';
 import type { LpNormAttrs } from '../../ops/lp-norm';
 import type { LpPoolAttrs } from '../../ops/lp-pool';
 import type { NdArray, ValueType } from '../../ops/types';
-import { type ExportOptions, exportDualPath } from '../export/dual-path';
 import type { AttributeProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import { type DType, dtypeCode, makeTensor, type TypedArray, tensorToProto } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
+import { type DualPathOptions, dualPathModel } from './dual-path';
 import { formatType, valueInfo } from './model';
 import { nodeView, STD_OPS } from './std-ops';
 
@@ -101,13 +101,18 @@ export class Value {
   lpNorm(w: Value, p?: Value, attrs: Partial<LpNormAttrs> = {}): Value {
     return this.builder.lpNorm(this, w, p, attrs);
   }
-  lpPool(attrs: Partial<LpPoolAttrs>, p?: Value): Value {
-    return this.builder.lpPool(this, attrs, p);
+  lpPool(p?: Value, attrs?: Partial<LpPoolAttrs>): Value;
+  /** @deprecated inputs first, then attributes: `lpPool(p, attrs)`, as lpNorm and l1Conv take them */
+  lpPool(attrs: Partial<LpPoolAttrs>, p?: Value): Value;
+  lpPool(a?: Value | Partial<LpPoolAttrs>, b?: Value | Partial<LpPoolAttrs>): Value {
+    return this.builder.lpPool(this, a as Value, b as Partial<LpPoolAttrs>);
   }
   l1Conv(w: Value, b?: Value, attrs: Partial<L1ConvAttrs> = {}): Value {
     return this.builder.l1Conv(this, w, b, attrs);
   }
 }
+
+let warnedLpPoolOrder = false;
 
 export interface BuilderOptions {
   name?: string;
@@ -291,7 +296,22 @@ export class GraphBuilder {
   lpNorm(x: Value, w: Value, p?: Value, attrs: Partial<LpNormAttrs> = {}, name?: string): Value {
     return this.op('LpNorm', [x, w, p], attrs as Record<string, AttrInput>, { domain: LP_DOMAIN, name });
   }
-  lpPool(x: Value, attrs: Partial<LpPoolAttrs>, p?: Value, name?: string): Value {
+  /** LpPool of X, with exponents P (per channel) or the attribute p; inputs first, then attributes, as lpNorm and l1Conv. */
+  lpPool(x: Value, p?: Value, attrs?: Partial<LpPoolAttrs>, name?: string): Value;
+  /** @deprecated inputs first, then attributes: `lpPool(x, p, attrs, name)`, as lpNorm and l1Conv take them */
+  lpPool(x: Value, attrs: Partial<LpPoolAttrs>, p?: Value, name?: string): Value;
+  lpPool(x: Value, a?: Value | Partial<LpPoolAttrs>, b?: Value | Partial<LpPoolAttrs>, name?: string): Value {
+    let p = a as Value | undefined;
+    let attrs = (b ?? {}) as Partial<LpPoolAttrs>;
+    if (a !== undefined && !(a instanceof Value)) {
+      // the form before 0.2: (x, attrs, p)
+      if (!warnedLpPoolOrder) {
+        warnedLpPoolOrder = true;
+        if (typeof process !== 'undefined') process.emitWarning('GraphBuilder.lpPool(x, attrs, p) is deprecated: pass lpPool(x, p, attrs), inputs first as lpNorm and l1Conv take them', 'DeprecationWarning');
+      }
+      attrs = a;
+      p = b as Value | undefined;
+    }
     return this.op('LpPool', [x, p], attrs as Record<string, AttrInput>, { domain: LP_DOMAIN, name });
   }
   l1Conv(x: Value, w: Value, b?: Value, attrs: Partial<L1ConvAttrs> = {}, name?: string): Value {
@@ -321,8 +341,8 @@ export class GraphBuilder {
   }
 
   /** The dual-path model: lp nodes plus their function bodies. */
-  buildDualPath(options: ExportOptions = {}): ModelProto {
-    return exportDualPath(this.build(), { opset: this.opset, what: this.options.name ?? 'graph', ...options }).model;
+  buildDualPath(options: DualPathOptions = {}): ModelProto {
+    return dualPathModel(this.build(), { opset: this.opset, what: this.options.name ?? 'graph', ...options });
   }
 }
 

@@ -32,6 +32,8 @@ export interface NativeSessionOptions {
   interOpNumThreads?: number;
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
   logSeverityLevel?: number;
+  /** onnxruntime's environment log level (0 verbose ... 4 fatal), from env.logLevel */
+  envLogSeverityLevel?: number;
   executionMode?: 'sequential' | 'parallel';
   /** besides the CPU: 'webgpu' (lp nodes stay on the CPU kernels), 'cuda' (lp nodes on the CUDA kernels) */
   executionProviders?: string[];
@@ -70,6 +72,7 @@ interface Binding {
   run(session: NativeSession, names: string[], types: string[], dims: number[][], data: ArrayBufferView[], outputs: string[]): Promise<NativeOutput[]>;
   release(session: NativeSession): void;
   peaks(isa: string, threads: number): NativePeaks;
+  quietStderr(on: boolean): void;
 }
 
 const ROOT = packageRoot();
@@ -180,4 +183,19 @@ export function measurePeaks(isa: string, threads: number): NativePeaks {
   const { binding, reason } = native();
   if (!binding) throw new Error(reason);
   return binding.peaks(isa, threads);
+}
+
+/**
+ * Runs FN with file descriptor 2 sent to /dev/null, where the addon is built (else as it is):
+ * for native libraries that print to stderr themselves (Dawn's adapter discovery).
+ */
+export async function withQuietStderr<T>(fn: () => Promise<T>): Promise<T> {
+  const { binding } = native();
+  if (!binding || typeof binding.quietStderr !== 'function') return fn();
+  binding.quietStderr(true);
+  try {
+    return await fn();
+  } finally {
+    binding.quietStderr(false);
+  }
 }

@@ -16,6 +16,8 @@ type Feeds = Record<string, ort.Tensor>;
 type SessionHandlerResult = Record<string, ort.Tensor>;
 
 const LEVELS = ['disabled', 'basic', 'extended', 'all'] as const;
+/** onnxruntime-common's env.logLevel names, by severity (0 verbose ... 4 fatal) */
+const ENV_LEVELS = ['verbose', 'info', 'warning', 'error', 'fatal'] as const;
 
 /** The execution providers a caller asked for (onnxruntime-common hands the backend its own list). */
 const REQUESTED = Symbol('lp-onnx.executionProviders');
@@ -32,6 +34,8 @@ function nativeOptions(o: ort.InferenceSession.SessionOptions = {}): NativeSessi
     out.graphOptimizationLevel = level as NativeSessionOptions['graphOptimizationLevel'];
   }
   if (o.logSeverityLevel !== undefined) out.logSeverityLevel = o.logSeverityLevel;
+  const envLevel = ENV_LEVELS.indexOf(ort.env.logLevel as (typeof ENV_LEVELS)[number]);
+  if (envLevel >= 0) out.envLogSeverityLevel = envLevel;
   if (o.executionMode !== undefined) out.executionMode = o.executionMode;
   if (o.extra !== undefined) out.configEntries = configEntries(o.extra);
   return out;

@@ -45,7 +45,7 @@ export function caseModel(c: OpCase, d: CaseData, opset = 18): { model: ModelPro
     c.op === 'LpNorm'
       ? b.lpNorm(x as Value, a1 as Value, a2, c.attrs)
       : c.op === 'LpPool'
-        ? b.lpPool(x as Value, c.attrs, a1)
+        ? b.lpPool(x as Value, a1, c.attrs)
         : b.l1Conv(x as Value, a1 as Value, a2, c.attrs);
   b.output(y, 'Y');
   return { model: b.build(), feeds };
