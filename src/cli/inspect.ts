@@ -17,6 +17,11 @@ function fmtAttr(v: unknown): string {
   return typeof v === 'string' ? `"${v}"` : String(v);
 }
 
+/** Attributes a global LpPool ignores (the export writes a trivial window for onnx's reference evaluator). */
+const WINDOW_ONLY = new Set(['kernel_shape', 'strides', 'pads', 'dilations', 'auto_pad', 'ceil_mode', 'count_include_pad']);
+/** The numeric twins of string attributes (the export's, for shared bodies): the string says it (--json has both). */
+const TWINS = new Set(['mode_index', 'auto_pad_index']);
+
 /** A constant input's values: all of them when few, else their range. */
 function fmtValues(x: LpInputReport): string {
   if (x.values) return ` = [${x.values.map(fmtAttr).join(', ')}]`;
@@ -49,8 +54,9 @@ export function formatInspect(r: InspectReport): string {
   if (r.lpNodes.length) {
     lines.push(`  lp nodes (${r.lpNodes.length}):`);
     for (const n of r.lpNodes) {
+      const global = n.attributes.global === 1;
       const attrs = Object.entries(n.attributes)
-        .filter(([, v]) => v !== undefined)
+        .filter(([k, v]) => v !== undefined && !TWINS.has(k) && !(global && WINDOW_ONLY.has(k)))
         .map(([k, v]) => `${k}=${fmtAttr(v)}`)
         .join(' ');
       lines.push(
