@@ -1,8 +1,12 @@
 // End to end in headless chromium: dual-path models run on stock onnxruntime-web with WebGPU
 // (lavapipe without a GPU) and with wasm, and through lp-onnx/web's browser build (fused WGSL
 // kernels; the wasm fallback), compared with the float64 reference; the demo page, driven.
-import { mkdirSync, readFileSync, statSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { GraphBuilder } from '../src/graph/builder';
+import { writeModelFile } from '../src/onnx/model-file';
 import type { Browser } from 'playwright-core';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
 import { STRESS_CHANNELS, STRESS_WIDTH, stressL1Conv, stressLpNorm, stressLpPool } from '../scripts/stress-models';
@@ -162,4 +166,99 @@ d('onnxruntime-web in headless chromium', () => {
     expect(await page.locator('#status').innerText()).toMatch(/^broken\.onnx: /);
     await page.close();
   }, 180000);
+
+  /** Files for the page's file input: name and bytes. */
+  const file = (name: string, bytes: Uint8Array) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
+  const demoState = (page: Page) => page.evaluate('window.lpOnnxDemo') as Promise<Record<string, unknown> & { error?: string; loaded?: string; done?: boolean }>;
+  const runDemo = async (page: Page) => {
+    await page.evaluate('window.lpOnnxDemo = {}');
+    await page.click('#run');
+    await page.waitForFunction('window.lpOnnxDemo?.done || window.lpOnnxDemo?.error', undefined, { timeout: 120000 });
+    return demoState(page);
+  };
+
+  test('the demo page as a new user meets it: first served model loaded, red errors that clear the old model, a model without bodies, bad dims, external data, a model without lp nodes, the adapter named; screenshot', async () => {
+    // models of every kind the page must handle, served by lp-onnx serve's own server
+    const tmp = mkdtempSync(join(tmpdir(), 'lp-onnx-demo-'));
+    writeModelFile(join(tmp, 'ext.onnx'), dual['adder-cnn'], { externalData: {} });
+    const plain = new GraphBuilder({ name: 'plain' });
+    plain.output(plain.conv(plain.input('x', 'float32', ['N', 3, 8, 8]), plain.initializer('w', Array.from({ length: 4 * 3 * 9 }, (_, i) => Math.sin(i)), [4, 3, 3, 3])).relu(), 'y');
+    const demoServer = await serve({ 'lp-mlp.onnx': encodeModel(dual['lp-mlp']), 'plain.onnx': encodeModel(plain.build()) });
+    const page = await browser.newPage({ viewport: { width: 1000, height: 900 } });
+    try {
+      await page.goto(demoServer.url);
+      // the first served model is on the page without a click
+      await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'lp-mlp.onnx'`);
+      expect(await page.locator('#model').isVisible()).toBe(true);
+      expect((await runDemo(page)).done).toBe(true);
+      expect(await page.locator('#results').isVisible()).toBe(true);
+      // the adapter that ran, and whether it is a CPU emulation (chromium's SwiftShader here)
+      const adapter = (await demoState(page)).adapter as { text: string; cpu: boolean };
+      expect(await page.locator('#adapter').innerText()).toBe(adapter.text);
+      expect(adapter.text).toMatch(/^WebGPU adapter: /);
+      if (/swiftshader|llvmpipe/i.test(adapter.text)) expect(adapter.cpu).toBe(true);
+
+      // a corrupt file after a good model: the old model and results go, the error is red and names the file once
+      await page.setInputFiles('#file', file('truncated.onnx', encodeModel(dual['adder-cnn']).slice(0, 300)));
+      await page.waitForFunction('window.lpOnnxDemo?.error');
+      const message = await page.locator('#status').innerText();
+      expect(message).toMatch(/^truncated\.onnx: /);
+      expect(message).not.toMatch(/^truncated\.onnx: truncated\.onnx/);
+      expect(await page.evaluate("getComputedStyle(document.getElementById('status')).color")).toBe('rgb(198, 40, 40)');
+      expect(await page.locator('#model').isVisible()).toBe(false);
+      expect(await page.locator('#results').isVisible()).toBe(false);
+
+      // N = 0 and an empty dim box: the page says which input and dim, before anything runs
+      await page.setInputFiles('#file', file('lp-mlp.onnx', encodeModel(dual['lp-mlp'])));
+      await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'lp-mlp.onnx'`);
+      for (const [value, shown] of [['0', '0'], ['', 'nothing'], ['2.5', '2.5']]) {
+        await page.fill('input.dim', value);
+        expect((await runDemo(page)).error).toBe(`error: input 'x': dim N must be a positive integer, got ${shown}`);
+      }
+      await page.fill('input.dim', '3');
+
+      // a model whose lp nodes have no function bodies: the fused path runs, the others say why not
+      await page.setInputFiles('#file', file('raw.onnx', encodeModel(lpMlp().build())));
+      await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'raw.onnx'`);
+      expect(await page.locator('#model-info').innerText()).toContain('NOT dual-path');
+      const raw = await runDemo(page);
+      expect(raw.error).toBeUndefined();
+      const rows = raw.results as { key: string; mode?: string; skipped?: string }[];
+      expect(rows[0]).toMatchObject({ key: 'fused', mode: 'webgpu-fused' });
+      for (const r of rows.slice(1)) expect(r.skipped).toMatch(/^not run: stock onnxruntime cannot run lp nodes without function bodies \(.*LpNorm.*\); `lp-onnx export` adds them$/);
+      expect(await page.locator('#verdict').innerText()).toContain('Only the fused path can run this model');
+
+      // external data: the model alone is refused with what to do; with its .data file it runs
+      const ext = readFileSync(join(tmp, 'ext.onnx'));
+      const data = readFileSync(join(tmp, 'ext.onnx.data'));
+      await page.setInputFiles('#file', file('ext.onnx', ext));
+      await page.waitForFunction('window.lpOnnxDemo?.error');
+      expect(await page.locator('#status').innerText()).toBe('ext.onnx keeps its weights in ext.onnx.data beside it: pick or drop ext.onnx and ext.onnx.data together');
+      await page.setInputFiles('#file', [file('ext.onnx', ext), file('ext.onnx.data', data)]);
+      await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'ext.onnx'`);
+      await page.fill('input.dim', '2');
+      const withData = await runDemo(page);
+      expect(withData.error).toBeUndefined();
+      expect(withData.agree).toBe(true);
+
+      // a model without lp nodes: no claim that anything was fused
+      await page.getByRole('button', { name: 'plain.onnx' }).click();
+      await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'plain.onnx'`);
+      const none = await runDemo(page);
+      expect(none.error).toBeUndefined();
+      const verdict = await page.locator('#verdict').innerText();
+      expect(verdict).toContain('This model has no lp nodes: nothing is fused');
+      expect(verdict).not.toContain('Fused WebGPU is');
+      const out = join(__dirname, '..', 'test-results');
+      mkdirSync(out, { recursive: true });
+      await page.screenshot({ path: join(out, 'demo-plain.png'), fullPage: true });
+      // the error state, for a look
+      await page.setInputFiles('#file', file('ext.onnx', ext));
+      await page.waitForFunction('window.lpOnnxDemo?.error');
+      await page.screenshot({ path: join(out, 'demo-error.png'), fullPage: true });
+    } finally {
+      await page.close();
+      await demoServer.close();
+    }
+  }, 300000);
 });

@@ -191,7 +191,7 @@ const web = require('lp-onnx/web');
 // A Node TypeScript project (ESM): the README's builder example, written as a dual-path file and run
 // on lp-onnx/node. Its model and output go to files the test checks against the reference.
 const SERVER_TS = `import { writeFileSync } from 'node:fs';
-import { GraphBuilder, writeModelFile } from 'lp-onnx';
+import { encodeModel, GraphBuilder, runReference, writeModelFile } from 'lp-onnx';
 import { InferenceSession, Tensor, nativeStatus } from 'lp-onnx/node';
 
 const wave = (n: number, f: number) => Float32Array.from({ length: n }, (_, i) => Math.sin(i * f));
@@ -210,7 +210,21 @@ const session = await InferenceSession.create('points.dual.onnx');
 const points = new Tensor('float32', wave(2 * 3 * 5, 0.37), [2, 3, 5]);
 const y = (await session.run({ points }))['y'];
 if (!y) throw new Error('no output y');
-writeFileSync('points-y.json', JSON.stringify({ fused: nativeStatus().available, dims: y.dims, data: Array.from(y.data as Float32Array) }));
+// the README's way to run a built model without a file, and the reference with its documented types
+const model = b.buildDualPath();
+const inMemory = await InferenceSession.create(encodeModel(model));
+const yMemory = (await inMemory.run({ points }))['y'];
+const ref: Record<string, { dims: number[]; data: Float64Array }> = runReference(model, { points: { dims: [2, 3, 5], data: Float64Array.from(points.data as Float32Array) } });
+writeFileSync(
+  'points-y.json',
+  JSON.stringify({
+    fused: nativeStatus().available,
+    dims: y.dims,
+    data: Array.from(y.data as Float32Array),
+    memory: Array.from(yMemory?.data as Float32Array),
+    reference: { dims: ref.y?.dims, data: Array.from(ref.y?.data ?? []) },
+  }),
+);
 `;
 // A browser TypeScript project: lp-onnx/web in the page (and lp-onnx's types, which need no Node types either)
 const BROWSER_TS = `import type { ModelProto } from 'lp-onnx';
@@ -434,12 +448,14 @@ d('the packed package, installed with no compiler and no network', () => {
     writeFileSync(join(dir, 'src', 'server.ts'), SERVER_TS);
     run('tsc -p .', process.execPath, [bin('tsc'), '-p', '.'], dir, noTools);
     run('node dist/server.js', process.execPath, ['dist/server.js'], dir, noTools);
-    const got = JSON.parse(readFileSync(join(dir, 'points-y.json'), 'utf8')) as { fused: boolean; dims: number[]; data: number[] };
+    const got = JSON.parse(readFileSync(join(dir, 'points-y.json'), 'utf8')) as { fused: boolean; dims: number[]; data: number[]; memory: number[]; reference: { dims: number[]; data: number[] } };
     expect(got.fused).toBe(true);
     const model = decodeModel(new Uint8Array(readFileSync(join(dir, 'points.dual.onnx'))));
     const wave = (n: number, f: number) => Array.from({ length: n }, (_, i) => Math.fround(Math.sin(i * f)));
     const want = runReference(model, { points: { dims: [2, 3, 5], data: Float64Array.from(wave(30, 0.37)) } }).y;
     compareArrays("the consumer's compiled server on lp-onnx/node", got, want, TOL.kernel);
+    compareArrays("the consumer's model run from memory (encodeModel)", { dims: got.dims, data: got.memory }, want, TOL.kernel);
+    compareArrays("the consumer's runReference", got.reference, want, TOL.reference);
 
     // lp-onnx's own declarations, which tsc --init's skipLibCheck passes over unread, must be clean;
     // onnxruntime-common's name DOM types (ImageData, WebGLTexture), which a Node project's

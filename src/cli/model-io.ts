@@ -2,7 +2,8 @@
 // before any work so that a bad path costs nothing and nothing is written half-way.
 import { accessSync, constants, existsSync, mkdirSync, realpathSync, statSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import { hasExternalData, internalizeExternalData, type LoadedModel, readModelFile, writeModelFile } from '../onnx/model-file';
+import { hasExternalData, internalizeExternalData } from '../onnx/external';
+import { type LoadedModel, readModelFile, writeModelFile } from '../onnx/model-file';
 import type { ModelProto } from '../onnx/proto';
 
 export class UsageError extends Error {}

@@ -4,6 +4,7 @@
 import type { Dim } from '../../ops/geometry';
 import { LP_DOMAIN, lpOp } from '../../ops/index';
 import type { ValueType } from '../../ops/types';
+import { externalLocations } from '../onnx/external';
 import type { ModelProto, ValueInfoProto } from '../onnx/proto';
 import { int64ToNumber } from '../onnx/proto';
 import { type ExternalReader, protoByteSize, protoDims } from '../onnx/tensor';
@@ -55,6 +56,8 @@ export interface ModelReport {
   functions: { domain: string; name: string; overload: string; nodes: number }[];
   dualPath: boolean;
   metadata: Record<string, string>;
+  /** the files beside the model that hold external initializers (their locations) */
+  externalData: string[];
 }
 
 const SHOWN_VALUES = 8;
@@ -152,5 +155,6 @@ export function reportModel(model: ModelProto, file: string, readExternal?: Exte
     functions,
     dualPath: lpNodes.length > 0 && lpNodes.every((n) => n.functionBody),
     metadata: Object.fromEntries((model.metadata_props ?? []).map((m) => [m.key ?? '', m.value ?? ''])),
+    externalData: externalLocations(model),
   };
 }

@@ -4,7 +4,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, ren
 import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
 import { decodeModel, encodeModel, OnnxFormatError } from './codec';
 import type { ModelProto, TensorProto } from './proto';
-import { type ExternalReader, isExternal, protoByteSize } from './tensor';
+import { type ExternalReader, isExternal } from './tensor';
 
 export interface LoadedModel {
   model: ModelProto;
@@ -55,25 +55,7 @@ export function* modelTensors(model: ModelProto): Generator<TensorProto> {
   }
 }
 
-/** Copies external data into raw_data so the model is self-contained (the input is not changed). */
-export function internalizeExternalData(model: ModelProto, readExternal: ExternalReader): ModelProto {
-  const out = structuredClone(model);
-  for (const t of out.graph?.initializer ?? []) {
-    if (!isExternal(t)) continue;
-    const get = (k: string) => t.external_data?.find((e) => e.key === k)?.value;
-    const location = get('location') ?? '';
-    const offset = Number(get('offset') ?? '0');
-    const length = get('length') === undefined ? protoByteSize(t) : Number(get('length'));
-    t.raw_data = readExternal(location, offset, length);
-    delete t.external_data;
-    delete t.data_location;
-  }
-  return out;
-}
-
-export function hasExternalData(model: ModelProto): boolean {
-  return (model.graph?.initializer ?? []).some(isExternal);
-}
+export { hasExternalData, internalizeExternalData } from './external';
 
 export interface WriteOptions {
   /** store initializers of at least this many bytes in one external file next to the model */

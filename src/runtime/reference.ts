@@ -8,6 +8,11 @@ import { nodeView, STD_OPS } from '../graph/std-ops';
 import type { ModelProto } from '../onnx/proto';
 import type { ExternalReader } from '../onnx/tensor';
 
+/**
+ * Runs MODEL in float64 on the ops' reference implementations and the standard ops' evaluators.
+ * FEEDS maps each graph input to `{ dims, data: Float64Array }`; returns every graph output the
+ * same way. WHAT names the model in errors; READEXTERNAL reads external data (readModelFile's).
+ */
 export function runReference(model: ModelProto, feeds: Record<string, NdArray>, what = 'model', readExternal?: ExternalReader): Record<string, NdArray> {
   const graph = model.graph ?? {};
   const values = new Map<string, NdArray>();

@@ -8,6 +8,7 @@ import { lpOp } from '../../../ops/index';
 import type { NdArray, ValueType } from '../../../ops/types';
 import { isLpNode, ModelError } from '../../graph/infer';
 import { decodeModel, encodeModel } from '../../onnx/codec';
+import { externalLocations, hasExternalData, internalizeExternalData, memoryReader } from '../../onnx/external';
 import type { ModelProto } from '../../onnx/proto';
 import { DataType, dtypeCodeOf, tensorFromProto } from '../../onnx/tensor';
 import { compileProgram, encodeProgram, importModule, isNode, lpProgram, NO_ADAPTER, nodeNavigatorGpu, readBuffer, shareWithWasm, storageBuffer, type WebGpuContext } from '../webgpu';
@@ -129,6 +130,52 @@ function withoutOurs(options: SessionOptions): ort.InferenceSession.SessionOptio
   return rest as ort.InferenceSession.SessionOptions;
 }
 
+/**
+ * The contents of a model's external data files: from `externalData` (onnxruntime-web's option:
+ * paths with bytes, a Blob or a URL), else beside the model (a file path in Node, a URL's folder).
+ */
+async function externalFiles(
+  given: ort.InferenceSession.SessionOptions['externalData'],
+  model: string | Uint8Array | ArrayBuffer,
+  locations: string[],
+  what: string,
+): Promise<Map<string, Uint8Array>> {
+  const files = new Map<string, Uint8Array>();
+  for (const entry of given ?? []) {
+    if (typeof entry === 'string') continue; // a path onnxruntime-web fetches itself: read below, beside the model
+    const d = entry.data;
+    const data = d instanceof Uint8Array ? d : typeof d === 'string' ? await fetchBytes(d, what) : 'arrayBuffer' in d ? new Uint8Array(await (d as Blob).arrayBuffer()) : new Uint8Array(d as ArrayBuffer);
+    files.set(entry.path.replace(/^\.\//, ''), data);
+  }
+  for (const location of locations) {
+    if (files.has(location)) continue;
+    if (typeof model !== 'string') {
+      throw new ModelError(
+        `${what}: its weights are stored in the external file '${location}' beside it; pass the file's contents as the session option externalData: [{ path: '${location}', data }]`,
+      );
+    }
+    if (isNode() && !/^https?:/.test(model)) {
+      const fs = (await importModule('node:fs')) as unknown as typeof import('node:fs');
+      const path = (await importModule('node:path')) as unknown as typeof import('node:path');
+      const file = path.join(path.dirname(model), location);
+      try {
+        files.set(location, new Uint8Array(fs.readFileSync(file)));
+      } catch {
+        throw new ModelError(`${what}: external data file '${location}' not found next to the model`);
+      }
+    } else {
+      files.set(location, await fetchBytes(new URL(location, new URL(model, (globalThis as { location?: { href: string } }).location?.href)).href, what));
+    }
+  }
+  return files;
+}
+
+async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
+  const r = await fetch(url);
+  if (!r.ok) throw new ModelError(`${what}: external data ${url}: HTTP ${r.status}`);
+  return new Uint8Array(await r.arrayBuffer());
+}
+
 /** One tensor of a run and whether the session owns it (and so disposes of it). */
 interface Held {
   tensor: ort.Tensor;
@@ -169,10 +216,18 @@ export class InferenceSession {
 
   static async create(model: string | Uint8Array | ArrayBuffer, options: SessionOptions = {}): Promise<InferenceSession> {
     const what = typeof model === 'string' ? model : 'model';
-    const bytes = await modelBytes(model);
-    const proto = decodeModel(bytes, what);
-    const lpNodes = (proto.graph?.node ?? []).filter((n) => isLpNode(n.domain)).length;
+    let bytes = await modelBytes(model);
+    let proto = decodeModel(bytes, what);
     const ortOptions = withoutOurs(options);
+    if (hasExternalData(proto)) {
+      // weights in files beside the model (options.externalData, as onnxruntime-web takes it; in
+      // Node, a model path's folder): read in, so that both lp-onnx and onnxruntime see one model
+      const files = await externalFiles(options.externalData, model, externalLocations(proto), what);
+      proto = internalizeExternalData(proto, memoryReader(files, what));
+      bytes = encodeModel(proto);
+      delete ortOptions.externalData;
+    }
+    const lpNodes = (proto.graph?.node ?? []).filter((n) => isLpNode(n.domain)).length;
     const lpKernels = options.lpKernels ?? 'fused';
     if (lpKernels !== 'fused' && lpKernels !== 'bodies') throw new TypeError(`lp-onnx/web: lpKernels '${String(lpKernels)}' is not 'fused' or 'bodies'`);
 
