@@ -116,6 +116,19 @@ export class BodyBuilder {
     return this.op('Exp', [this.op('Mul', [this.op('Log', [base]), exponent])]);
   }
 
+  /** 1 where x is NaN, else 0 (float): reduced as x is, it says whether a maximum met a NaN. */
+  nanMask(x: string): string {
+    return this.op('Cast', [this.op('IsNaN', [x])], [attr.i('to', 1)]);
+  }
+
+  /**
+   * MAX where NANS (the NaN mask reduced as MAX was) is 0, else NaN: onnxruntime's ReduceMax and
+   * MaxPool drop a NaN that is not first (ops.md: a maximum that meets a NaN is NaN).
+   */
+  nanAware(max: string, nans: string): string {
+    return this.op('Where', [this.op('Greater', [nans, this.float([0])]), this.float([Number.NaN]), max]);
+  }
+
   /** x where x > 0, else 1: a safe divisor for the max-scaling. */
   positiveOrOne(x: string): string {
     return this.op('Where', [this.op('Greater', [x, this.float([0])]), x, this.float([1])]);

@@ -136,6 +136,17 @@ function bodyKey(a: LpNormAttrs, ctx: NodeContext): string {
 }
 
 /**
+ * p = +inf: the maximum of a(x) over the inputs with W > 0, [..., M] ([..., 1, K] against the mask
+ * [M, K]), NaN where a NaN input reaches the unit (counted by a MatMul of the NaN mask with W > 0).
+ */
+function emitWeightedMax(b: BodyBuilder, am: string): string {
+  const positive = b.op('Greater', ['W', b.float([0])]);
+  const masked = b.op('Where', [positive, b.op('Unsqueeze', [am, b.ints([-2])]), b.float([0])]);
+  const nans = b.op('MatMul', [b.nanMask(am), b.op('Transpose', [b.op('Cast', [positive], [attr.i('to', 1)])], [attr.is('perm', [1, 0])])]);
+  return b.nanAware(b.reduce('ReduceMax', masked, [-1], false), nans);
+}
+
+/**
  * Shared exponent: Pow then MatMul (no [..., M, K] intermediate). Per-unit exponents: a broadcast
  * [..., M, K] power. Both scale by the row maximum of a(x) (and by sum_eps^(1/p) when that is larger).
  */
@@ -146,12 +157,7 @@ function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions):
   const am = emitMagnitude(b, 'X', a.mode, a.eps);
   const infOnly = src === 'attr' && a.p === Number.POSITIVE_INFINITY;
   const mayBeInf = src === 'shared?inf' || src === 'per-unit?inf';
-  // Max over weighted inputs, for p = +inf: [..., 1, K] against the W > 0 mask [M, K].
-  const maxPath = () => {
-    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
-    const masked = b.op('Where', [b.op('Greater', ['W', b.float([0])]), a3, b.float([0])]);
-    return b.reduce('ReduceMax', masked, [-1], false);
-  };
+  const maxPath = () => emitWeightedMax(b, am);
   if (infOnly) {
     b.op('Identity', [maxPath()]);
     return finish(b, o, inputs);
@@ -220,11 +226,7 @@ export function lpNormBodyByReference(o: FunctionBodyOptions & { same: Partial<L
     sum = b.op('Add', [sum, b.op('Where', [hasSumEps, b.op('Div', [sumEps, b.pow(safe, p, !o.shared)]), b.float([0])])]);
   }
   let y = b.op('Mul', [safe, b.pow(sum, b.op('Reciprocal', [p]), !o.shared)]);
-  if (isInf) {
-    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
-    const masked = b.op('Where', [b.op('Greater', ['W', b.float([0])]), a3, b.float([0])]);
-    y = b.op('Where', [isInf, b.reduce('ReduceMax', masked, [-1], false), y]);
-  }
+  if (isInf) y = b.op('Where', [isInf, emitWeightedMax(b, am), y]);
   b.op('Identity', [y]);
   return finish(b, o, ['X', 'W', 'P']);
 }

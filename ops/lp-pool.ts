@@ -179,8 +179,9 @@ function functionBody(a: LpPoolAttrs, ctx: NodeContext, o: FunctionBodyOptions):
   const spatialAxes = Array.from({ length: r }, (_, i) => i + 2);
   const ones = (n: number) => new Array<number>(n).fill(1);
   if (src === 'attr' && a.p === Number.POSITIVE_INFINITY) {
-    if (a.global === 1) b.reduce('ReduceMax', am, spatialAxes, true);
-    else b.op('MaxPool', [am], poolAttrs(a, r));
+    // the maximum, NaN where the window holds one (the NaN mask pooled alike)
+    const pool = (x: string) => (a.global === 1 ? b.reduce('ReduceMax', x, spatialAxes, true) : b.op('MaxPool', [x], poolAttrs(a, r)));
+    b.op('Identity', [b.nanAware(pool(am), pool(b.nanMask(am)))]);
     return finish(b, o, inputs);
   }
   let p = src === 'attr' ? b.float([a.p]) : b.op('Reshape', ['P', b.ints([-1, ...ones(r)])]);
@@ -191,6 +192,7 @@ function functionBody(a: LpPoolAttrs, ctx: NodeContext, o: FunctionBodyOptions):
   if (a.global === 1) {
     max = b.reduce('ReduceMax', am, spatialAxes, true);
     const safe = b.positiveOrOne(max);
+    if (isInf) max = b.nanAware(max, b.reduce('ReduceMax', b.nanMask(am), spatialAxes, true));
     const perChannel = src !== 'attr';
     const powered = b.pow(b.op('Div', [am, safe]), p, perChannel);
     const s = b.reduce(a.mean === 1 ? 'ReduceMean' : 'ReduceSum', powered, spatialAxes, true);
@@ -210,7 +212,7 @@ function functionBody(a: LpPoolAttrs, ctx: NodeContext, o: FunctionBodyOptions):
     const pc = src === 'attr' ? p : b.op('Unsqueeze', [p, b.ints([1])]);
     let s = b.reduce('ReduceSum', b.pow(b.op('Div', [windows, safe]), pc, src !== 'attr'), [2], false);
     if (a.mean === 1) s = b.op('Div', [s, emitCounts(b, a, w, r, kernel, convAttrs)]);
-    max = b.op('Squeeze', [wmax, b.ints([2])]);
+    max = b.op('Squeeze', [isInf ? b.nanAware(wmax, b.reduce('ReduceMax', b.nanMask(windows), [2], true)) : wmax, b.ints([2])]);
     y = b.op('Mul', [b.op('Squeeze', [safe, b.ints([2])]), b.pow(s, b.op('Reciprocal', [p]), src !== 'attr')]);
   }
   if (isInf) y = b.op('Where', [isInf, max, y]);
@@ -286,7 +288,7 @@ export function lpPoolBodyByReference(o: FunctionBodyOptions & { same: Partial<L
     const mean = b.op('Div', [s, counts]);
     s = same.mean === 1 ? mean : b.op('Where', [b.flag('mean'), mean, s]);
   }
-  const wmaxOut = b.op('Squeeze', [wmax, b.ints([2])]);
+  const wmaxOut = b.op('Squeeze', [isInf ? b.nanAware(wmax, b.reduce('ReduceMax', b.nanMask(windows), [2], true)) : wmax, b.ints([2])]);
   let y = b.op('Mul', [b.op('Squeeze', [safe, b.ints([2])]), b.pow(s, b.op('Reciprocal', [pOut]), true)]);
   if (isInf) y = b.op('Where', [b.op('IsInf', [b.op('Reshape', ['P', b.concat([b.ints([-1]), w.ones])])], [attr.i('detect_negative', 0)]), wmaxOut, y]);
   if (same.ceil_mode !== 0 && same.global !== 1) {

@@ -149,7 +149,7 @@ __global__ void LpNormKernel(LpNormArgs a) {
                 acc[i][c] += wv[c] * xv[i];
               } else if (wv[c] > 0.0f) {
                 if (kKind == 2 || IsInf(pj[c]))
-                  acc[i][c] = LP_IS_NAN(acc[i][c]) || !(xv[i] <= acc[i][c]) ? xv[i] : acc[i][c];  // max, NaN kept
+                  acc[i][c] = LP_IS_NAN(acc[i][c]) || xv[i] <= acc[i][c] ? acc[i][c] : xv[i];  // max; a NaN met (in acc or xv) stays
                 else
                   acc[i][c] += wv[c] * exp2f(pj[c] * xv[i]);
               }

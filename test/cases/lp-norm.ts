@@ -3,6 +3,11 @@ import type { Fill, OpCase } from './types';
 const X = (dims: number[], fill: Fill = 'mixed') => ({ dims, fill });
 const W = (m: number, k: number) => ({ dims: [m, k], fill: 'weights' as const });
 const inf = Number.POSITIVE_INFINITY;
+const nan = Number.NaN;
+/** rows with a NaN first, in the middle and last */
+const NAN_ROWS = { dims: [3, 5], values: [nan, 1, 2, 3, 4, 1, -2, nan, 3, 4, 1, 2, -3, 4, nan] };
+/** M rows of positive weights (so that every element reaches every unit) */
+const POSITIVE_W = (m: number) => ({ dims: [m, 5], values: Array.from({ length: m * 5 }, (_, i) => 0.25 + (i % 4) * 0.5) });
 
 export const lpNormCases: OpCase[] = [
   { name: 'lpnorm shared p=2 default', op: 'LpNorm', inputs: [X([4, 16]), W(8, 16)], attrs: {} },
@@ -63,5 +68,26 @@ export const lpNormCases: OpCase[] = [
     op: 'LpNorm',
     inputs: [X([2, 19, 70]), W(130, 70), { dims: [130], values: Array.from({ length: 130 }, (_, i) => (i % 17 === 5 ? inf : 1 + (i % 9) * 0.7)) }],
     attrs: { mean: 1, sum_eps: 0.01 },
+  },
+  // p = +inf meets NaN (ops.md: a maximum that meets a NaN is NaN): NaN first, in the middle and
+  // last of a row, on the attribute, a shared P of one value, per-unit P and a fed P
+  { name: 'lpnorm p=inf NaN first middle last', op: 'LpNorm', inputs: [NAN_ROWS, POSITIVE_W(2)], attrs: { p: inf } },
+  { name: 'lpnorm shared P [1] = inf NaN', op: 'LpNorm', inputs: [NAN_ROWS, POSITIVE_W(2), { dims: [1], values: [inf] }], attrs: {} },
+  { name: 'lpnorm per-unit P inf,2 NaN', op: 'LpNorm', inputs: [NAN_ROWS, POSITIVE_W(2), { dims: [2], values: [inf, 2] }], attrs: {} },
+  {
+    name: 'lpnorm per-unit P inf,2,inf NaN fed',
+    op: 'LpNorm',
+    inputs: [NAN_ROWS, POSITIVE_W(3), { dims: [3], values: [inf, 2, inf] }],
+    attrs: {},
+    feedWeights: true,
+  },
+  {
+    name: 'lpnorm tiles p=inf NaN',
+    op: 'LpNorm',
+    inputs: [
+      { dims: [70, 19], values: Array.from({ length: 70 * 19 }, (_, i) => (i % 37 === 0 || i % 19 === 18 ? Number.NaN : Math.sin(i))) },
+      { dims: [66, 19], values: Array.from({ length: 66 * 19 }, (_, i) => 0.1 + (i % 7) / 7) },
+    ],
+    attrs: { p: inf },
   },
 ];

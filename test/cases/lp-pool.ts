@@ -1,6 +1,11 @@
 import type { OpCase } from './types';
 
 const inf = Number.POSITIVE_INFINITY;
+const nan = Number.NaN;
+/** two channels of two windows of 3: NaN first in the first window of one, last in the last of the other */
+const NAN_WINDOWS = { dims: [1, 2, 6], values: [nan, 1, 2, 3, -4, 5, 1, 2, 3, 4, -5, nan] };
+/** global planes of 3: NaN first, last, in the middle, and none */
+const NAN_PLANES = { dims: [2, 2, 3], values: [nan, 1, 2, 1, -2, nan, 1, nan, 2, 1, 2, 3] };
 const X = (dims: number[], fill: 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' = 'mixed') => ({ dims, fill });
 
 export const lpPoolCases: OpCase[] = [
@@ -99,4 +104,16 @@ export const lpPoolCases: OpCase[] = [
   { name: 'lppool zeros', op: 'LpPool', inputs: [X([1, 2, 5, 5], 'zeros')], attrs: { kernel_shape: [2, 2], p: 3, mean: 1 } },
   { name: 'lppool negatives clamp eps 0', op: 'LpPool', inputs: [X([1, 2, 5, 5], 'negative')], attrs: { kernel_shape: [2, 2], mode: 'clamp' } },
   { name: 'lppool NaN propagates', op: 'LpPool', inputs: [{ dims: [1, 1, 4], values: [1, Number.NaN, 2, 3] }], attrs: { kernel_shape: [2] } },
+  // p = +inf meets NaN (ops.md: a maximum that meets a NaN is NaN): NaN first and last of a window,
+  // on the attribute and per channel, windowed and global
+  { name: 'lppool p=inf NaN first and last of windows', op: 'LpPool', inputs: [NAN_WINDOWS], attrs: { kernel_shape: [3], strides: [3], p: inf } },
+  { name: 'lppool per-channel P inf,2 NaN', op: 'LpPool', inputs: [NAN_WINDOWS, { dims: [2], values: [inf, 2] }], attrs: { kernel_shape: [3], strides: [3] } },
+  { name: 'lppool global p=inf NaN', op: 'LpPool', inputs: [NAN_PLANES], attrs: { global: 1, p: inf } },
+  { name: 'lppool global per-channel P inf,3 NaN mean', op: 'LpPool', inputs: [NAN_PLANES, { dims: [2], values: [inf, 3] }], attrs: { global: 1, mean: 1 } },
+  {
+    name: 'lppool 2d k4 s4 p=inf NaN corners',
+    op: 'LpPool',
+    inputs: [{ dims: [1, 2, 8, 8], values: Array.from({ length: 128 }, (_, i) => (i === 0 || i === 63 || i === 64 + 27 ? Number.NaN : Math.cos(i))) }],
+    attrs: { kernel_shape: [4, 4], strides: [4, 4], p: inf },
+  },
 ];
