@@ -7,12 +7,17 @@
 #include "emulation/cuda_emulation.h"
 // kernel<<<grid, block, shared, stream>>>(args...)
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) lp_emu::Launch(kernel, grid, block, shared, stream, __VA_ARGS__)
+// a kernel with both static __shared__ arrays (static_bytes, as declared) and dynamic shared memory:
+// a GPU refuses static + dynamic above 48 KiB without an opt-in, and so does the emulation
+#define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) \
+  lp_emu::LaunchWithStatic(kernel, grid, block, static_bytes, shared, stream, __VA_ARGS__)
 #define LP_DYNAMIC_SHARED(T, name) T* name = lp_emu::DynamicShared<T>()
 #define LP_UNROLL
 #define LP_NOINLINE
 #else
 #include <cuda_runtime.h>
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
+#define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) LP_LAUNCH(kernel, grid, block, shared, stream, __VA_ARGS__)
 #define LP_DYNAMIC_SHARED(T, name)              \
   extern __shared__ float4 lp_dynamic_shared[]; \
   T* name = reinterpret_cast<T*>(lp_dynamic_shared)
@@ -22,3 +27,7 @@
 
 // NaN without relying on -ffast-math-sensitive library calls
 #define LP_IS_NAN(v) ((v) != (v))
+
+// Shared memory a block may use without cudaFuncSetAttribute(cudaFuncAttributeMaxDynamicSharedMemorySize):
+// static plus dynamic, on every GPU since sm_30
+#define LP_DEFAULT_SHARED_BYTES (48 * 1024)

@@ -17,7 +17,10 @@ namespace Cuda {
 namespace {
 constexpr int kThreads = 256;
 constexpr int64_t kMaxBlocks = 65535;
-constexpr int64_t kMaxRegion = 12 * 1024;  // floats of a tile's input region (48 KiB)
+// the tiled kernel's static shared memory (red), and the floats of a tile's input region that fit
+// beside it in the 48 KiB a block may have without an opt-in (static plus dynamic)
+constexpr size_t kTiledStaticBytes = sizeof(float) * kThreads;
+constexpr int64_t kMaxRegion = (LP_DEFAULT_SHARED_BYTES - kTiledStaticBytes) / sizeof(float);
 constexpr float kUnderflow = 1.0e-30f;     // a scaled window sum below this is redone
 
 __device__ __forceinline__ float Magnitude(float v, int abs_mode, float eps) {
@@ -99,7 +102,7 @@ __global__ void LpPoolDirectKernel(LpPoolArgs a) {
 template <int T1, int T2>
 __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t r2) {
   LP_DYNAMIC_SHARED(float, region);
-  __shared__ float red[kThreads];
+  __shared__ float red[kTiledStaticBytes / sizeof(float)];
   const int t = threadIdx.x, l1 = t / T2, l2 = t % T2;
   const int64_t tiles1 = (a.output[1] + T1 - 1) / T1, tiles2 = (a.output[2] + T2 - 1) / T2;
   const int64_t per_plane = a.output[0] * tiles1 * tiles2, size = r0 * r1 * r2;
@@ -240,7 +243,7 @@ bool LaunchTiled(const LpPoolArgs& a, cudaStream_t stream, cudaError_t* err) {
   const int64_t jobs = a.planes * a.output[0] * ((a.output[1] + T1 - 1) / T1) * ((a.output[2] + T2 - 1) / T2);
   const dim3 grid(static_cast<unsigned>(jobs < kMaxBlocks ? jobs : kMaxBlocks));
   void (*kernel)(LpPoolArgs, int64_t, int64_t, int64_t) = LpPoolTiledKernel<T1, T2>;
-  *err = LP_LAUNCH(kernel, grid, dim3(kThreads), sizeof(float) * static_cast<size_t>(r0 * r1 * r2), stream, a, r0, r1, r2);
+  *err = LP_LAUNCH_WITH_STATIC(kernel, grid, dim3(kThreads), kTiledStaticBytes, sizeof(float) * static_cast<size_t>(r0 * r1 * r2), stream, a, r0, r1, r2);
   return true;
 }
 }  // namespace

@@ -116,4 +116,7 @@ export const lpPoolCases: OpCase[] = [
     inputs: [{ dims: [1, 2, 8, 8], values: Array.from({ length: 128 }, (_, i) => (i === 0 || i === 63 || i === 64 + 27 ? Number.NaN : Math.cos(i))) }],
     attrs: { kernel_shape: [4, 4], strides: [4, 4], p: inf },
   },
+  // a tile whose input region is 12,288 floats (48 KiB): with the tiled kernel's 1 KiB of static
+  // shared memory a GPU refuses it without an opt-in (the emulation checks static + dynamic too)
+  { name: 'lppool 1d k48 s48 256 outputs (a 48 KiB region)', op: 'LpPool', inputs: [X([1, 2, 48 * 256])], attrs: { kernel_shape: [48], strides: [48], p: 3 } },
 ];
