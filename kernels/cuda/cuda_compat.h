@@ -17,7 +17,8 @@
 #else
 #include <cuda_runtime.h>
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
-#define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) LP_LAUNCH(kernel, grid, block, shared, stream, __VA_ARGS__)
+#define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) \
+  LP_LAUNCH(kernel, grid, block, shared, stream, __VA_ARGS__)
 #define LP_DYNAMIC_SHARED(T, name)              \
   extern __shared__ float4 lp_dynamic_shared[]; \
   T* name = reinterpret_cast<T*>(lp_dynamic_shared)

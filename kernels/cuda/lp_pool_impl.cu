@@ -21,7 +21,7 @@ constexpr int64_t kMaxBlocks = 65535;
 // beside it in the 48 KiB a block may have without an opt-in (static plus dynamic)
 constexpr size_t kTiledStaticBytes = sizeof(float) * kThreads;
 constexpr int64_t kMaxRegion = (LP_DEFAULT_SHARED_BYTES - kTiledStaticBytes) / sizeof(float);
-constexpr float kUnderflow = 1.0e-30f;     // a scaled window sum below this is redone
+constexpr float kUnderflow = 1.0e-30f;  // a scaled window sum below this is redone
 
 __device__ __forceinline__ float Magnitude(float v, int abs_mode, float eps) {
   const float a = abs_mode ? fabsf(v) : v;
@@ -243,7 +243,8 @@ bool LaunchTiled(const LpPoolArgs& a, cudaStream_t stream, cudaError_t* err) {
   const int64_t jobs = a.planes * a.output[0] * ((a.output[1] + T1 - 1) / T1) * ((a.output[2] + T2 - 1) / T2);
   const dim3 grid(static_cast<unsigned>(jobs < kMaxBlocks ? jobs : kMaxBlocks));
   void (*kernel)(LpPoolArgs, int64_t, int64_t, int64_t) = LpPoolTiledKernel<T1, T2>;
-  *err = LP_LAUNCH_WITH_STATIC(kernel, grid, dim3(kThreads), kTiledStaticBytes, sizeof(float) * static_cast<size_t>(r0 * r1 * r2), stream, a, r0, r1, r2);
+  *err = LP_LAUNCH_WITH_STATIC(kernel, grid, dim3(kThreads), kTiledStaticBytes, sizeof(float) * static_cast<size_t>(r0 * r1 * r2), stream,
+                               a, r0, r1, r2);
   return true;
 }
 }  // namespace

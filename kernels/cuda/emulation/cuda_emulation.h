@@ -216,7 +216,8 @@ cudaError_t Launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_by
 // A launch of a kernel that also declares static __shared__ arrays of static_bytes: a GPU refuses
 // static plus dynamic above 48 KiB unless the kernel opted in (not emulated: no kernel here does).
 template <typename... P, typename... A>
-cudaError_t LaunchWithStatic(void (*kernel)(P...), dim3 grid, dim3 block, size_t static_bytes, size_t shared_bytes, cudaStream_t stream, A&&... args) {
+cudaError_t LaunchWithStatic(void (*kernel)(P...), dim3 grid, dim3 block, size_t static_bytes, size_t shared_bytes, cudaStream_t stream,
+                             A&&... args) {
   if (static_bytes + shared_bytes > 48 * 1024) {
     g_last_error = cudaErrorInvalidValue;  // what the runtime returns for too much shared memory
     return g_last_error;
