@@ -4,6 +4,7 @@
 // memory is host memory), so the tests can drive it.
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "../common/custom_op.h"
@@ -25,20 +26,33 @@ inline cudaStream_t StreamOf(OrtKernelContext* ctx) {
   return static_cast<cudaStream_t>(s);
 }
 
-// Device memory for the length of one Compute, from the EP's allocator. onnxruntime's CUDA
-// allocator reuses memory in stream order, so it may go back before the kernels on that stream ran.
+// A launcher's error as an onnxruntime error naming the op and the node.
+inline void Check(cudaError_t e, const char* op, const std::string& node) {
+  if (e != cudaSuccess) Fail(op, node, std::string("CUDA error: ") + cudaGetErrorString(e));
+}
+
+// Device memory for the work one Compute queues on its stream. On CUDA it comes from
+// KernelContext_GetScratchBuffer, which ties the chunk to the node's compute stream: freed when
+// Compute returns (before that work ran), it goes back to the arena marked with that stream, so
+// another stream is handed it only after waiting for this one. (A chunk taken from the allocator
+// without the stream could be handed to another stream at once and overwritten before the kernel
+// read it.) The emulation runs every launch at the call, on the CPU provider, which has no stream.
 class Scratch {
  public:
-  Scratch(OrtKernelContext* ctx, size_t bytes) {
+  Scratch(OrtKernelContext* ctx, size_t bytes, const char* op, const std::string& node) {
 #if defined(LP_CUDA_EMULATION)
     Ort::MemoryInfo info = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
-#else
-    int device = 0;
-    cudaGetDevice(&device);
-    Ort::MemoryInfo info("Cuda", OrtArenaAllocator, device, OrtMemTypeDefault);
-#endif
     Ort::ThrowOnError(Ort::GetApi().KernelContext_GetAllocator(ctx, info, &allocator_));
     if (bytes > 0) Ort::ThrowOnError(Ort::GetApi().AllocatorAlloc(allocator_, bytes, &data_));
+#else
+    int device = 0;
+    Check(cudaGetDevice(&device), op, node);
+    Ort::MemoryInfo info("Cuda", OrtArenaAllocator, device, OrtMemTypeDefault);
+    Ort::ThrowOnError(Ort::GetApi().KernelContext_GetAllocator(ctx, info, &allocator_));
+    if (bytes > 0) Ort::ThrowOnError(Ort::GetApi().KernelContext_GetScratchBuffer(ctx, info, bytes, &data_));
+#endif
+    (void)op;
+    (void)node;
   }
   ~Scratch() {
     if (data_) {
@@ -59,9 +73,35 @@ class Scratch {
   void* data_ = nullptr;
 };
 
-// A launcher's error as an onnxruntime error naming the op and the node.
-inline void Check(cudaError_t e, const char* op, const std::string& node) {
-  if (e != cudaSuccess) Fail(op, node, std::string("CUDA error: ") + cudaGetErrorString(e));
+// A constant input (an initializer: W, P) uploaded once, when the kernel is created, so that a run
+// copies nothing and stays capturable in a CUDA graph. Created on the thread that makes the session,
+// where onnxruntime's CUDA provider has set the device; the source may be host or device memory.
+class DeviceConstant {
+ public:
+  DeviceConstant(const float* src, int64_t count, const char* op, const std::string& node) : count_(count) {
+    const size_t bytes = sizeof(float) * static_cast<size_t>(count > 0 ? count : 1);
+    Check(cudaMalloc(reinterpret_cast<void**>(&data_), bytes), op, node);
+    if (count > 0) Check(cudaMemcpy(data_, src, sizeof(float) * static_cast<size_t>(count), cudaMemcpyDefault), op, node);
+  }
+  ~DeviceConstant() { cudaFree(data_); }
+  DeviceConstant(const DeviceConstant&) = delete;
+  DeviceConstant& operator=(const DeviceConstant&) = delete;
+  const float* data() const { return data_; }
+  int64_t count() const { return count_; }
+
+ private:
+  float* data_ = nullptr;
+  int64_t count_ = 0;
+};
+
+// Input INDEX uploaded once when it is a constant initializer, else null.
+inline std::unique_ptr<DeviceConstant> UploadConstant(const Ort::ConstKernelInfo& info, size_t index, const char* op,
+                                                      const std::string& node) {
+  if (info.GetInputCount() <= index) return nullptr;
+  int is_const = 0;
+  auto v = info.GetTensorConstantInput(index, &is_const);
+  if (!is_const) return nullptr;
+  return std::make_unique<DeviceConstant>(v.GetTensorData<float>(), Product(v.GetTensorTypeAndShapeInfo().GetShape()), op, node);
 }
 
 }  // namespace Cuda

@@ -19,7 +19,7 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) {
     CheckConstantWeights(w.GetTensorData<float>(), ws[0], ws[1]);
     w_checked_ = true;
   }
-  CheckConstantExponents(ki, 2, kName, node_, "M");
+  if (CheckConstantExponents(ki, 2, kName, node_, "M")) p_const_ = UploadConstant(ki, 2, kName, node_);
 }
 
 void LpNormKernel::CheckConstantWeights(const float* w, int64_t m, int64_t k) const {
@@ -36,19 +36,21 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   if (xv == nullptr || wv == nullptr) Fail(kName, node_, "inputs X and W are required");
   const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
   const LpNormPlan plan = PlanLpNorm(node_, ShapeOf(xv), ShapeOf(wv), pv ? &ps : nullptr);
-  if (pv) CheckExponents(DataOf(pv), plan.np, kName, node_);  // on the host: P is a CPU input
+  // a fed P: checked on the host (a CPU input) and copied on each run; a constant one was at creation
+  if (pv && !p_const_) CheckExponents(DataOf(pv), plan.np, kName, node_);
   const cudaStream_t stream = StreamOf(ctx);
   if (!w_checked_) {
-    Scratch scan(ctx, LpNormWeightScanBytes(plan.m, attrs_.mean != 0));
+    Scratch scan(ctx, LpNormWeightScanBytes(plan.m, attrs_.mean != 0), kName, node_);
     CheckDeviceLpNormWeights(node_, DataOf(wv), plan.m, plan.k, attrs_.mean != 0, scan.As<void>(), stream);
   }
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;
-  Scratch p(ctx, sizeof(float) * static_cast<size_t>(plan.np));
-  if (pv) Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
-  const LpNormArgs a =
-      LpNormArgsOf(plan, attrs_, DataOf(xv), DataOf(wv), p.As<float>(), yv.GetTensorMutableData<float>(), pv ? DataOf(pv) : nullptr);
+  Scratch p(ctx, p_const_ ? 0 : sizeof(float) * static_cast<size_t>(plan.np), kName, node_);
+  if (pv && !p_const_)
+    Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
+  const float* pd = p_const_ ? p_const_->data() : p.As<float>();
+  const LpNormArgs a = LpNormArgsOf(plan, attrs_, DataOf(xv), DataOf(wv), pd, yv.GetTensorMutableData<float>(), pv ? DataOf(pv) : nullptr);
   Check(LaunchLpNorm(a, stream), kName, node_);
 }
 

@@ -26,7 +26,8 @@ struct LpNormKernel {
 
   std::string node_;
   schema::LpNormAttrs attrs_;
-  bool w_checked_ = false;  // W is a constant initializer, checked at creation
+  bool w_checked_ = false;                   // W is a constant initializer, checked at creation
+  std::unique_ptr<DeviceConstant> p_const_;  // P is a constant initializer, checked and uploaded at creation
 };
 
 }  // namespace Cuda

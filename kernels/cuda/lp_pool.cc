@@ -12,6 +12,7 @@ LpPoolKernel::LpPoolKernel(const OrtKernelInfo* info) {
   CheckLpPoolAttrs(attrs_, node_);
   Ort::ConstKernelInfo ki(info);
   CheckDeclaredLengths(ki, attrs_, node_);
+  if (CheckConstantExponents(ki, 1, kName, node_, "C")) p_const_ = UploadConstant(ki, 1, kName, node_);
 }
 
 void LpPoolKernel::Compute(OrtKernelContext* ctx) {
@@ -21,14 +22,17 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const auto xs = ShapeOf(xv);
   const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
   const LpPoolPlan plan = PlanLpPool(attrs_, node_, xs, pv ? &ps : nullptr);
-  if (pv) CheckExponents(DataOf(pv), plan.np, kName, node_);  // on the host: P is a CPU input
+  // a fed P: checked on the host (a CPU input) and copied on each run; a constant one was at creation
+  if (pv && !p_const_) CheckExponents(DataOf(pv), plan.np, kName, node_);
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;
   const cudaStream_t stream = StreamOf(ctx);
-  Scratch p(ctx, sizeof(float) * static_cast<size_t>(plan.np));
-  if (pv) Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
-  const LpPoolArgs a = LpPoolArgsOf(plan, attrs_, DataOf(xv), p.As<float>(), yv.GetTensorMutableData<float>());
+  Scratch p(ctx, p_const_ ? 0 : sizeof(float) * static_cast<size_t>(plan.np), kName, node_);
+  if (pv && !p_const_)
+    Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
+  const LpPoolArgs a =
+      LpPoolArgsOf(plan, attrs_, DataOf(xv), p_const_ ? p_const_->data() : p.As<float>(), yv.GetTensorMutableData<float>());
   Check(LaunchLpPool(a, stream), kName, node_);
 }
 

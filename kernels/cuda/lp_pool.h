@@ -22,6 +22,7 @@ struct LpPoolKernel {
  private:
   std::string node_;
   schema::LpPoolAttrs attrs_;
+  std::unique_ptr<DeviceConstant> p_const_;  // P is a constant initializer, checked and uploaded at creation
 };
 
 }  // namespace Cuda
