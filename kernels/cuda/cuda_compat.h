@@ -12,6 +12,10 @@
 #define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) \
   lp_emu::LaunchWithStatic(kernel, grid, block, static_bytes, shared, stream, __VA_ARGS__)
 #define LP_DYNAMIC_SHARED(T, name) T* name = lp_emu::DynamicShared<T>()
+// a static __shared__ array; the emulation registers it, to fill it with poison at every block's start
+#define LP_SHARED(T, name, dims) \
+  static T name dims;            \
+  static const lp_emu::SharedRegion name##_region(name, sizeof(name))
 #define LP_UNROLL
 #define LP_NOINLINE
 #else
@@ -19,6 +23,7 @@
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
 #define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) \
   LP_LAUNCH(kernel, grid, block, shared, stream, __VA_ARGS__)
+#define LP_SHARED(T, name, dims) __shared__ T name dims
 #define LP_DYNAMIC_SHARED(T, name)              \
   extern __shared__ float4 lp_dynamic_shared[]; \
   T* name = reinterpret_cast<T*>(lp_dynamic_shared)

@@ -24,8 +24,8 @@ __global__ void L1ConvTiledKernel(L1ConvArgs a) {
   constexpr int kAlongP = TP / kMicro;  // threads along positions
   constexpr int kAlongC = TC / kMicro;  // threads along channels
   static_assert(kAlongP * kAlongC == kThreads, "a 256-thread tile");
-  __shared__ float xs[kSlice][TP];
-  __shared__ float ws[kSlice][TC + 1];
+  LP_SHARED(float, xs, [kSlice][TP]);
+  LP_SHARED(float, ws, [kSlice][TC + 1]);
   const int t = threadIdx.x, tp = t % kAlongP, tc = t / kAlongP;
   const int64_t out_plane = a.output[0] * a.output[1] * a.output[2];
   const int64_t in_plane = a.input[0] * a.input[1] * a.input[2];

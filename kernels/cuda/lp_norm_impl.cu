@@ -53,10 +53,10 @@ __device__ LP_NOINLINE float Redo(const LpNormArgs& a, int64_t r, int64_t j, flo
 // kKind 0: one finite p for every unit; 1: a p per unit (finite or +inf); 2: p = +inf for every unit.
 template <int kKind>
 __global__ void LpNormKernel(LpNormArgs a) {
-  __shared__ float xs[kSlice][kTile + 1];
-  __shared__ float ws[kSlice][kTile + 1];
-  __shared__ float red_max[kTile][kSide];
-  __shared__ int red_nan[kTile][kSide];
+  LP_SHARED(float, xs, [kSlice][kTile + 1]);
+  LP_SHARED(float, ws, [kSlice][kTile + 1]);
+  LP_SHARED(float, red_max, [kTile][kSide]);
+  LP_SHARED(int, red_nan, [kTile][kSide]);
   const int tc = threadIdx.x, tr = threadIdx.y, flat = tr * kSide + tc;
   const float p0 = a.np == 0 ? a.p_attr : a.p[0];
   for (int64_t row0 = int64_t{blockIdx.y} * kTile; row0 < a.rows; row0 += int64_t{gridDim.y} * kTile) {

@@ -102,7 +102,7 @@ __global__ void LpPoolDirectKernel(LpPoolArgs a) {
 template <int T1, int T2>
 __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t r2) {
   LP_DYNAMIC_SHARED(float, region);
-  __shared__ float red[kTiledStaticBytes / sizeof(float)];
+  LP_SHARED(float, red, [kTiledStaticBytes / sizeof(float)]);
   const int t = threadIdx.x, l1 = t / T2, l2 = t % T2;
   const int64_t tiles1 = (a.output[1] + T1 - 1) / T1, tiles2 = (a.output[2] + T2 - 1) / T2;
   const int64_t per_plane = a.output[0] * tiles1 * tiles2, size = r0 * r1 * r2;
@@ -172,8 +172,8 @@ __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t 
 // Global pooling (global = 1, GeM's case): one block per (n, c) plane, reading it coalesced twice:
 // the plane's largest magnitude (and NaN) by a block reduction, then sum (a / m)^p the same way.
 __global__ void LpPoolGlobalKernel(LpPoolArgs a) {
-  __shared__ float red[kThreads];
-  __shared__ int red_nan[kThreads];
+  LP_SHARED(float, red, [kThreads]);
+  LP_SHARED(int, red_nan, [kThreads]);
   const int64_t plane = a.input[0] * a.input[1] * a.input[2];
   const int t = threadIdx.x;
   for (int64_t q = blockIdx.x; q < a.planes; q += gridDim.x) {

@@ -6,7 +6,8 @@
    compared with the reference at the kernels' tolerance (atol 1e-5 + rtol 1e-4, NaN equal to NaN).
    The attributes go through the same schema structs and plans as the onnxruntime kernels
    (kernels/cuda/gpu_check); defaults come from kernels/schema/lp_schema.h (written from ops/).
-2. --sanitize: the same cases again under compute-sanitizer (memcheck, racecheck).
+2. --sanitize: the same cases again under compute-sanitizer (memcheck, racecheck, synccheck for
+   barriers under divergent control flow, initcheck for reads of uninitialised device memory).
 3. --bench: each op at GPU-sized shapes against a PyTorch eager decomposition of the same maths and
    the anchors (fp32 matmul and cuDNN conv with TF32 off, avg_pool2d), as ratios and % of roofline.
 
@@ -236,7 +237,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument('--emulation', action='store_true', help='the CPU emulation build (a check of this script, not a GPU)')
     ap.add_argument('--lib', help='the library (default build/GpuCheck or build/GpuCheckEmulation)')
-    ap.add_argument('--sanitize', action='store_true', help='also run the cases under compute-sanitizer memcheck and racecheck')
+    ap.add_argument('--sanitize', action='store_true', help='also run the cases under compute-sanitizer memcheck, racecheck, synccheck and initcheck')
     ap.add_argument('--bench', action='store_true', help='benchmarks against PyTorch and the anchors (GPU only)')
     ap.add_argument('--runs', type=int, default=20)
     args = ap.parse_args()
@@ -254,7 +255,7 @@ def main():
         print(f'  FAIL {f}')
     status = 1 if failures else 0
     if args.sanitize and not args.emulation:
-        for tool in ('memcheck', 'racecheck'):
+        for tool in ('memcheck', 'racecheck', 'synccheck', 'initcheck'):
             r = subprocess.run(['compute-sanitizer', '--tool', tool, '--error-exitcode', '3', sys.executable, __file__, '--lib', lib])
             print(f'gpu-check: compute-sanitizer --tool {tool}: {"clean" if r.returncode == 0 else f"exit {r.returncode}"}')
             status = status or r.returncode

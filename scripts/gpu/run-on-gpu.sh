@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The one prepared script for a GPU machine (the device tool runs it in the repository root, with
 # build/GpuCheck carried): the op cases on the GPU on a non-default stream against the float64
-# reference, the same under compute-sanitizer (memcheck, racecheck), then the benchmarks. Build the
+# reference, the same under compute-sanitizer (memcheck, racecheck, synccheck, initcheck), then the benchmarks. Build the
 # library here first (scripts/gpu/build-gpu-check.sh: nvcc, no GPU needed). Results go to $OUT when
 # it is set.
 set -uo pipefail

@@ -1,15 +1,23 @@
 // An emulation of the CUDA execution model on the CPU, for testing the device code of kernels/cuda
 // without a GPU: the same .cu source, compiled by g++ with LP_CUDA_EMULATION, launched with the same
 // grid and block. Every block runs its blockDim threads as real OS threads (reused from block to
-// block, blocks one after another); __syncthreads is a barrier over the block's live threads (a
-// thread that has returned no longer takes part, as on current GPUs); __shared__ memory is one
-// object per kernel (blocks do not overlap, so each block has it to itself); dynamic shared memory
-// is one buffer per launch. Launches are serialised, so concurrent sessions stay apart. Device
-// memory is host memory; streams are accepted and ignored (everything is synchronous).
-// The limits a GPU enforces at launch are checked: at most 1024 threads per block, grid y and z at
-// most 65535, at most 48 KiB of dynamic shared memory.
+// block); __syncthreads is a barrier over the block's live threads (a thread that has returned no
+// longer takes part, as on current GPUs). Device memory is host memory; streams are accepted and
+// ignored (everything is synchronous). Launches are serialised, so concurrent sessions stay apart.
+// What a GPU would refuse or expose, the emulation refuses or exposes too:
+// - launch limits: at most 1024 threads per block (z at most 64), grid y and z at most 65535, and
+//   at most 48 KiB of shared memory, static (LP_LAUNCH_WITH_STATIC) plus dynamic;
+// - shared memory is uninitialised on a GPU: every static (LP_SHARED) and dynamic shared array is
+//   filled with 0xFF bytes (a NaN in a float, -1 in an int) at the start of every block, so a read
+//   before a write shows;
+// - blocks run in no particular order on a GPU: here one after another, in an order shuffled per
+//   launch (seeded by the launch's count, so a run repeats), so an assumption about block order shows;
+// - a barrier reached by a block's live threads at different __syncthreads call sites (a barrier
+//   under divergent control flow) fails the launch with cudaErrorLaunchFailure, and
+//   cudaGetErrorString names the kernel and both lines.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
@@ -18,6 +26,9 @@
 #include <cstring>
 #include <functional>
 #include <mutex>
+#include <numeric>
+#include <random>
+#include <string>
 #include <thread>
 #include <tuple>
 #include <utility>
@@ -31,7 +42,21 @@ struct dim3 {
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
 
-enum cudaError_t { cudaSuccess = 0, cudaErrorInvalidValue = 1, cudaErrorMemoryAllocation = 2, cudaErrorInvalidConfiguration = 9 };
+enum cudaError_t {
+  cudaSuccess = 0,
+  cudaErrorInvalidValue = 1,
+  cudaErrorMemoryAllocation = 2,
+  cudaErrorInvalidConfiguration = 9,
+  cudaErrorLaunchFailure = 719
+};
+
+namespace lp_emu {
+// what the last failed launch did wrong, for cudaGetErrorString
+inline std::string& FaultMessage() {
+  static std::string m;
+  return m;
+}
+}  // namespace lp_emu
 enum cudaMemcpyKind {
   cudaMemcpyHostToHost = 0,
   cudaMemcpyHostToDevice = 1,
@@ -50,6 +75,8 @@ inline const char* cudaGetErrorString(cudaError_t e) {
       return "out of memory";
     case cudaErrorInvalidConfiguration:
       return "invalid configuration argument";
+    case cudaErrorLaunchFailure:
+      return lp_emu::FaultMessage().c_str();
   }
   return "unknown error";
 }
@@ -88,15 +115,24 @@ inline std::vector<std::max_align_t> g_dynamic_shared;
 inline cudaError_t g_last_error = cudaSuccess;
 
 // __syncthreads: all live threads of the block meet; a thread that has returned leaves for good.
+// Every thread that arrives in one generation must come from the same call site.
 class BlockBarrier {
  public:
   void Reset(unsigned live) {
     live_ = live;
     arrived_ = 0;
+    fault_.clear();
   }
-  void Wait() {
+  void Wait(const char* kernel, const char* file, int line) {
     std::unique_lock<std::mutex> lock(m_);
     const unsigned generation = generation_;
+    if (arrived_ == 0) {
+      site_file_ = file;
+      site_line_ = line;
+    } else if (fault_.empty() && (line != site_line_ || std::string(file) != site_file_)) {
+      fault_ = std::string("__syncthreads under divergent control flow in ") + kernel + ": threads of one block wait at " + site_file_ +
+               ":" + std::to_string(site_line_) + " and at " + file + ":" + std::to_string(line);
+    }
     if (++arrived_ == live_) {
       Release();
       return;
@@ -118,8 +154,35 @@ class BlockBarrier {
   std::mutex m_;
   std::condition_variable cv_;
   unsigned live_ = 0, arrived_ = 0, generation_ = 0;
+  std::string site_file_;
+  int site_line_ = 0;
+
+ public:
+  std::string fault_;  // the first divergent barrier of the block (read after the block ended)
 };
 inline BlockBarrier g_barrier;
+
+// The static shared arrays (LP_SHARED) seen so far, filled with poison at every block's start.
+struct SharedRegistry {
+  std::mutex m;
+  std::vector<std::pair<void*, size_t>> regions;
+};
+inline SharedRegistry& Shared() {
+  static SharedRegistry r;
+  return r;
+}
+constexpr unsigned char kPoison = 0xFF;
+struct SharedRegion {
+  SharedRegion(void* p, size_t bytes) {
+    std::memset(p, kPoison, bytes);
+    std::lock_guard<std::mutex> lock(Shared().m);
+    Shared().regions.emplace_back(p, bytes);
+  }
+};
+inline void PoisonShared() {
+  std::lock_guard<std::mutex> lock(Shared().m);
+  for (const auto& [p, bytes] : Shared().regions) std::memset(p, kPoison, bytes);
+}
 
 // The block's threads, reused for every block of a launch.
 class Workers {
@@ -139,6 +202,8 @@ class Workers {
   // Runs body on every thread of one block and waits for all of them.
   void RunBlock(dim3 block, const std::function<void()>& body) {
     g_barrier.Reset(static_cast<unsigned>(threads_.size()));
+    PoisonShared();
+    if (!g_dynamic_shared.empty()) std::memset(g_dynamic_shared.data(), kPoison, g_dynamic_shared.size() * sizeof(std::max_align_t));
     {
       std::lock_guard<std::mutex> lock(m_);
       block_ = block;
@@ -207,9 +272,22 @@ cudaError_t Launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_by
   std::tuple<P...> params(std::forward<A>(args)...);
   const std::function<void()> body = [&] { std::apply(kernel, params); };
   Workers workers(static_cast<unsigned>(threads));
-  for (unsigned z = 0; z < grid.z; ++z)
-    for (unsigned y = 0; y < grid.y; ++y)
-      for (unsigned x = 0; x < grid.x; ++x) workers.RunBlock(dim3(x, y, z), body);
+  // blocks in a shuffled order, seeded by the launch's count (a run repeats)
+  static uint64_t launches = 0;
+  const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
+  std::vector<uint64_t> order(blocks);
+  std::iota(order.begin(), order.end(), 0);
+  std::shuffle(order.begin(), order.end(), std::mt19937_64(0x9e3779b97f4a7c15ull ^ ++launches));
+  for (const uint64_t b : order) {
+    workers.RunBlock(
+        dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y), static_cast<unsigned>(b / grid.x / grid.y)),
+        body);
+    if (!g_barrier.fault_.empty()) {
+      FaultMessage() = g_barrier.fault_;
+      g_last_error = cudaErrorLaunchFailure;
+      return g_last_error;
+    }
+  }
   return cudaSuccess;
 }
 
@@ -242,7 +320,7 @@ inline cudaError_t cudaGetLastError() {
 #define __host__
 #define __forceinline__ inline
 #define __shared__ static
-inline void __syncthreads() { lp_emu::g_barrier.Wait(); }
+#define __syncthreads() lp_emu::g_barrier.Wait(__func__, __FILE__, __LINE__)
 // atomics: one lock for all of them (the threads of a block are real threads)
 inline std::mutex& AtomicMutex() {
   static std::mutex m;

@@ -1,0 +1,46 @@
+// The CPU emulation of the CUDA execution model fails where a GPU would: each kind of bug a GPU
+// exposes is planted in a small kernel (test/native/emulation-planted.cc), built against the
+// emulation with g++ as the kernels are, and must show. A check of the emulation, not a GPU result.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const root = join(__dirname, '..');
+const gxx = spawnSync('g++', ['--version']).status === 0;
+if (!gxx) console.warn('skipping the emulation test: no g++');
+
+(gxx ? describe : describe.skip)('the CUDA emulation exposes planted bugs', () => {
+  let lines: Map<string, string>;
+  beforeAll(() => {
+    const exe = join(mkdtempSync(join(tmpdir(), 'lp-onnx-emu-')), 'planted');
+    const build = spawnSync('g++', ['-std=c++17', '-O1', '-DLP_CUDA_EMULATION', '-pthread', join(root, 'test', 'native', 'emulation-planted.cc'), '-o', exe], { encoding: 'utf8' });
+    expect(build.stderr).toBe('');
+    const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 60000 });
+    expect(run.status).toBe(0);
+    lines = new Map(run.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
+  }, 120000);
+
+  test('shared memory is poisoned at every block start: a read before a write is NaN in every block', () => {
+    expect(lines.get('read-before-write')).toBe('no error, 256 of 256 values read NaN');
+  });
+
+  test('blocks run in a shuffled order: a kernel that assumes block b - 1 ran first gets it wrong', () => {
+    const m = /^no error, (\d+) of 64 blocks saw their predecessor's value$/.exec(lines.get('block-order') ?? '');
+    expect(m).not.toBeNull();
+    expect(Number(m?.[1])).toBeLessThan(64);
+  });
+
+  test('a barrier under divergent control flow fails the launch, naming the kernel and both lines', () => {
+    expect(lines.get('divergent-barrier')).toMatch(
+      /^719 __syncthreads under divergent control flow in DivergentBarrier: threads of one block wait at \S*emulation-planted\.cc:\d+ and at \S*emulation-planted\.cc:\d+$/,
+    );
+  });
+
+  test('launch limits: static + dynamic shared memory over 48 KiB, 1025 threads, grid y 65536 are refused as a GPU refuses them', () => {
+    expect(lines.get('static-plus-dynamic 48 KiB')).toBe('0 no error');
+    expect(lines.get('static-plus-dynamic over')).toBe('1 invalid argument');
+    expect(lines.get('1025 threads')).toBe('9 invalid configuration argument');
+    expect(lines.get('grid y 65536')).toBe('9 invalid configuration argument');
+  });
+});
