@@ -43,4 +43,17 @@ if (!gxx) console.warn('skipping the emulation test: no g++');
     expect(lines.get('1025 threads')).toBe('9 invalid configuration argument');
     expect(lines.get('grid y 65536')).toBe('9 invalid configuration argument');
   });
+
+  test('work queued on a stream runs at its synchronisation: a result read before it is stale', () => {
+    expect(lines.get('read-before-sync')).toBe('no error, 0 before the synchronisation, 42 after');
+  });
+
+  test('scratch freed before its stream ran, and handed to another stream, is overwritten; a stream-ordered free is not', () => {
+    expect(lines.get('scratch-freed-at-once')).toBe('0 of 64 outputs right');
+    expect(lines.get('scratch-freed-in-stream-order')).toBe('64 of 64 outputs right');
+  });
+
+  test('a divergent barrier is an error of the launch, reported at the synchronisation as on a GPU', () => {
+    expect(lines.get('divergent-barrier-at-sync')).toBe('launch 0, synchronisation 719');
+  });
 });

@@ -31,6 +31,26 @@ inline void Check(cudaError_t e, const char* op, const std::string& node) {
   if (e != cudaSuccess) Fail(op, node, std::string("CUDA error: ") + cudaGetErrorString(e));
 }
 
+// Runs a CUDA kernel's Compute. On CUDA its work stays queued on the stream. On the emulation, whose
+// streams are per host thread, the queued work runs after Compute returns (a failure of it is the
+// node's error, as a GPU reports it at the next synchronisation), or is dropped when Compute threw.
+template <typename F>
+void RunOnStream(const char* op, const std::string& node, F&& compute) {
+#if defined(LP_CUDA_EMULATION)
+  try {
+    compute();
+  } catch (...) {
+    lp_emu::Discard();
+    throw;
+  }
+  Check(lp_emu::Drain(), op, node);
+#else
+  (void)op;
+  (void)node;
+  compute();
+#endif
+}
+
 // Device memory for the work one Compute queues on its stream. On CUDA it comes from
 // KernelContext_GetScratchBuffer, which ties the chunk to the node's compute stream: freed when
 // Compute returns (before that work ran), it goes back to the arena marked with that stream, so
@@ -55,11 +75,20 @@ class Scratch {
     (void)node;
   }
   ~Scratch() {
-    if (data_) {
-      OrtStatus* st = Ort::GetApi().AllocatorFree(allocator_, data_);
-      if (st) Ort::GetApi().ReleaseStatus(st);
-    }
-    if (allocator_) Ort::GetApi().ReleaseAllocator(allocator_);
+    OrtAllocator* allocator = allocator_;
+    void* data = data_;
+    const auto release = [allocator, data] {
+      if (data) {
+        OrtStatus* st = Ort::GetApi().AllocatorFree(allocator, data);
+        if (st) Ort::GetApi().ReleaseStatus(st);
+      }
+      if (allocator) Ort::GetApi().ReleaseAllocator(allocator);
+    };
+#if defined(LP_CUDA_EMULATION)
+    lp_emu::Enqueue(release, true);  // stream-ordered, as the arena's stream-tied chunk is on CUDA
+#else
+    release();
+#endif
   }
   Scratch(const Scratch&) = delete;
   Scratch& operator=(const Scratch&) = delete;

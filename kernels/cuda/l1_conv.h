@@ -14,7 +14,7 @@ struct L1ConvKernel {
   static constexpr size_t kRequired = 2;
   explicit L1ConvKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
-    return Guard([&] { Compute(ctx); });
+    return Guard([&] { RunOnStream(kName, node_, [&] { Compute(ctx); }); });
   }
   void Compute(OrtKernelContext* ctx);
 

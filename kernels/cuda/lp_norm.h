@@ -16,7 +16,7 @@ struct LpNormKernel {
   static constexpr size_t kRequired = 2;
   explicit LpNormKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
-    return Guard([&] { Compute(ctx); });
+    return Guard([&] { RunOnStream(kName, node_, [&] { Compute(ctx); }); });
   }
   void Compute(OrtKernelContext* ctx);
 

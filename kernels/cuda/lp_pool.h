@@ -15,7 +15,7 @@ struct LpPoolKernel {
   static constexpr size_t kRequired = 1;
   explicit LpPoolKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
-    return Guard([&] { Compute(ctx); });
+    return Guard([&] { RunOnStream(kName, node_, [&] { Compute(ctx); }); });
   }
   void Compute(OrtKernelContext* ctx);
 

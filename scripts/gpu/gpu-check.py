@@ -94,6 +94,8 @@ class Memory:
 
     def host(self, a, n):
         if self.emulation:
+            if self.synchronize() != 0:
+                sys.exit('gpu-check: the emulated stream failed')
             return a[:n].astype(np.float64)
         self.stream.synchronize()
         return a[:n].cpu().numpy().astype(np.float64)
@@ -122,6 +124,8 @@ class Kernels:
     def __init__(self, path, mem):
         self.lib = ctypes.CDLL(path)
         self.mem = mem
+        # results are read after the stream is synchronised, on the emulation too (its streams defer work)
+        mem.synchronize = lambda: self.lib.lp_gpu_synchronize(mem.stream_handle())
         self.defaults = schema_defaults()
 
     def run(self, op, attrs, inputs, dry=False, out=None):

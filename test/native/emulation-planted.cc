@@ -45,27 +45,71 @@ __global__ void StaticAndDynamic(float* out) {
   __syncthreads();
   out[threadIdx.x] = s[threadIdx.x] + d[threadIdx.x];
 }
+// copies N floats
+__global__ void Copy(const float* in, float* out, int n) {
+  const int i = static_cast<int>(blockIdx.x * blockDim.x + threadIdx.x);
+  if (i < n) out[i] = in[i];
+}
+
+// An arena of two chunks that hands a freed chunk to the next request at once: what onnxruntime's
+// allocator does with a chunk freed without its stream.
+struct FakeArena {
+  std::vector<float> chunks[2] = {std::vector<float>(64), std::vector<float>(64)};
+  bool used[2] = {false, false};
+  float* Alloc() {
+    const int c = used[0] ? 1 : 0;
+    used[c] = true;
+    return chunks[c].data();
+  }
+  void Free(const float* p) { used[p == chunks[1].data() ? 1 : 0] = false; }
+};
+
+// P copied into scratch, a kernel queued to read it, the scratch freed (at once, or after the
+// stream's work), and another stream's request writes its own data into what it was given before
+// our stream runs. How many outputs are right?
+int ScratchLifetime(bool stream_ordered_free) {
+  FakeArena arena;
+  std::vector<float> p_host(64), out(64, 0.0f);
+  for (int i = 0; i < 64; ++i) p_host[i] = static_cast<float>(i + 1);
+  float* p = arena.Alloc();
+  cudaMemcpy(p, p_host.data(), sizeof(float) * 64, cudaMemcpyHostToDevice);
+  LP_LAUNCH(Copy, dim3(2), dim3(kThreads), 0, nullptr, static_cast<const float*>(p), out.data(), 64);
+  if (stream_ordered_free)
+    lp_emu::Enqueue([&arena, p] { arena.Free(p); }, true);
+  else
+    arena.Free(p);
+  float* next = arena.Alloc();  // another stream's scratch, filled by its work before ours runs
+  for (int i = 0; i < 64; ++i) next[i] = -1.0f;
+  cudaStreamSynchronize(nullptr);
+  int right = 0;
+  for (int i = 0; i < 64; ++i) right += out[i] == p_host[i];
+  return right;
+}
 }  // namespace
 
 int main() {
   const int blocks = 8;
   std::vector<float> f(blocks * kThreads, 0.0f);
   cudaError_t e = LP_LAUNCH(ReadBeforeWrite, dim3(blocks), dim3(kThreads), 0, nullptr, f.data());
+  if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
   int nan = 0;
   for (float v : f) nan += v != v;
   std::printf("read-before-write: %s, %d of %d values read NaN\n", cudaGetErrorString(e), nan, blocks * kThreads);
 
   std::vector<int> order(64, 0);
   e = LP_LAUNCH(AssumesBlockOrder, dim3(64), dim3(kThreads), 0, nullptr, order.data());
+  if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
   int in_order = 0;
   for (int b = 0; b < 64; ++b) in_order += order[b] == b + 1;
   std::printf("block-order: %s, %d of 64 blocks saw their predecessor's value\n", cudaGetErrorString(e), in_order);
 
   e = LP_LAUNCH(DivergentBarrier, dim3(1), dim3(kThreads), 0, nullptr, f.data());
+  if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
   std::printf("divergent-barrier: %d %s\n", static_cast<int>(e), cudaGetErrorString(e));
 
   std::vector<float> g(256);
   e = LP_LAUNCH_WITH_STATIC(StaticAndDynamic, dim3(1), dim3(256), 1024, 47 * 1024, nullptr, g.data());
+  if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
   std::printf("static-plus-dynamic 48 KiB: %d %s\n", static_cast<int>(e), cudaGetErrorString(e));
   e = LP_LAUNCH_WITH_STATIC(StaticAndDynamic, dim3(1), dim3(256), 1024, 47 * 1024 + 4, nullptr, g.data());
   std::printf("static-plus-dynamic over: %d %s\n", static_cast<int>(e), cudaGetErrorString(e));
@@ -74,5 +118,20 @@ int main() {
   std::printf("1025 threads: %d %s\n", static_cast<int>(e), cudaGetErrorString(e));
   e = LP_LAUNCH(StaticAndDynamic, dim3(1, 65536), dim3(32), 0, nullptr, g.data());
   std::printf("grid y 65536: %d %s\n", static_cast<int>(e), cudaGetErrorString(e));
+
+  // a result read on the host before the stream was synchronised
+  std::vector<float> src(64, 42.0f), dst(64, 0.0f);
+  LP_LAUNCH(Copy, dim3(2), dim3(kThreads), 0, nullptr, static_cast<const float*>(src.data()), dst.data(), 64);
+  const float before = dst[0];
+  e = cudaStreamSynchronize(nullptr);
+  std::printf("read-before-sync: %s, %g before the synchronisation, %g after\n", cudaGetErrorString(e), before, dst[0]);
+
+  std::printf("scratch-freed-at-once: %d of 64 outputs right\n", ScratchLifetime(false));
+  std::printf("scratch-freed-in-stream-order: %d of 64 outputs right\n", ScratchLifetime(true));
+
+  // a divergent barrier is an error of the launch: it shows at the synchronisation
+  e = LP_LAUNCH(DivergentBarrier, dim3(1), dim3(kThreads), 0, nullptr, f.data());
+  const cudaError_t at_sync = cudaStreamSynchronize(nullptr);
+  std::printf("divergent-barrier-at-sync: launch %d, synchronisation %d\n", static_cast<int>(e), static_cast<int>(at_sync));
   return 0;
 }

@@ -2,8 +2,8 @@
 // without a GPU: the same .cu source, compiled by g++ with LP_CUDA_EMULATION, launched with the same
 // grid and block. Every block runs its blockDim threads as real OS threads (reused from block to
 // block); __syncthreads is a barrier over the block's live threads (a thread that has returned no
-// longer takes part, as on current GPUs). Device memory is host memory; streams are accepted and
-// ignored (everything is synchronous). Launches are serialised, so concurrent sessions stay apart.
+// longer takes part, as on current GPUs). Device memory is host memory; streams are
+// per host thread (see Streams below). Launches run one at a time, so concurrent sessions stay apart.
 // What a GPU would refuse or expose, the emulation refuses or exposes too:
 // - launch limits: at most 1024 threads per block (z at most 64), grid y and z at most 65535, and
 //   at most 48 KiB of shared memory, static (LP_LAUNCH_WITH_STATIC) plus dynamic;
@@ -13,8 +13,11 @@
 // - blocks run in no particular order on a GPU: here one after another, in an order shuffled per
 //   launch (seeded by the launch's count, so a run repeats), so an assumption about block order shows;
 // - a barrier reached by a block's live threads at different __syncthreads call sites (a barrier
-//   under divergent control flow) fails the launch with cudaErrorLaunchFailure, and
-//   cudaGetErrorString names the kernel and both lines.
+//   under divergent control flow) is an error of the launch (cudaErrorLaunchFailure, at the next
+//   synchronisation), and cudaGetErrorString names the kernel and both lines;
+// - work queued on a stream (launches, async copies and sets) runs when the stream is
+//   synchronised, not at the call, so a result read before a synchronisation, or memory freed
+//   before the stream's work used it, shows.
 #pragma once
 
 #include <algorithm>
@@ -24,7 +27,9 @@
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
+#include <deque>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <numeric>
 #include <random>
@@ -81,27 +86,67 @@ inline const char* cudaGetErrorString(cudaError_t e) {
   return "unknown error";
 }
 
-inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
-  if (bytes > 0) std::memcpy(dst, src, bytes);
-  return cudaSuccess;
+namespace lp_emu {
+// Streams: work queued on a stream runs when the stream is synchronised, not at the call, as on a
+// GPU. The emulation's streams are per host thread (onnxruntime's CPU provider gives the kernels no
+// stream; each Compute queues its work and the CUDA kernels' glue synchronises after it), so
+// concurrent sessions stay apart. A cleanup (a stream-ordered free) also runs when queued work is
+// discarded after a failure.
+struct Pending {
+  std::function<void()> work;
+  bool cleanup;
+};
+inline thread_local std::deque<Pending> t_queue;
+inline thread_local cudaError_t t_sticky = cudaSuccess;  // what queued work did wrong, for the next synchronisation
+
+inline void Enqueue(std::function<void()> work, bool cleanup = false) { t_queue.push_back({std::move(work), cleanup}); }
+
+// Runs everything queued on this thread's streams, in order; returns (and clears) the error it made.
+inline cudaError_t Drain() {
+  while (!t_queue.empty()) {
+    Pending p = std::move(t_queue.front());
+    t_queue.pop_front();
+    p.work();
+  }
+  const cudaError_t e = t_sticky;
+  t_sticky = cudaSuccess;
+  return e;
 }
 
-inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
-  if (bytes > 0) std::memcpy(dst, src, bytes);
+// After a failure on the host: the queued work is dropped, its cleanups run.
+inline void Discard() {
+  while (!t_queue.empty()) {
+    Pending p = std::move(t_queue.front());
+    t_queue.pop_front();
+    if (p.cleanup) p.work();
+  }
+  t_sticky = cudaSuccess;
+}
+}  // namespace lp_emu
+
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
+  if (bytes > 0) lp_emu::Enqueue([=] { std::memcpy(dst, src, bytes); });
   return cudaSuccess;
 }
-inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return cudaSuccess; }
+inline cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
+  if (bytes > 0) lp_emu::Enqueue([=] { std::memset(dst, value, bytes); });
+  return cudaSuccess;
+}
+// synchronous calls wait for what was queued first (the legacy default stream's semantics)
+inline cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind) {
+  const cudaError_t e = lp_emu::Drain();
+  if (bytes > 0) std::memcpy(dst, src, bytes);
+  return e;
+}
+inline cudaError_t cudaStreamSynchronize(cudaStream_t) { return lp_emu::Drain(); }
 inline cudaError_t cudaMalloc(void** p, size_t bytes) {
   *p = std::malloc(bytes > 0 ? bytes : 1);
   return *p ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 inline cudaError_t cudaFree(void* p) {
+  const cudaError_t e = lp_emu::Drain();
   std::free(p);
-  return cudaSuccess;
-}
-inline cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
-  if (bytes > 0) std::memset(dst, value, bytes);
-  return cudaSuccess;
+  return e;
 }
 
 namespace lp_emu {
@@ -256,23 +301,15 @@ T* DynamicShared() {
   return reinterpret_cast<T*>(g_dynamic_shared.data());
 }
 
-// kernel<<<grid, block, shared_bytes, stream>>>(args...)
-template <typename... P, typename... A>
-cudaError_t Launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t, A&&... args) {
+// Runs one launch now: its blocks in a shuffled order, seeded by the launch's count (a run repeats).
+template <typename... P>
+void RunLaunch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, std::tuple<P...>& params) {
   std::lock_guard<std::mutex> lock(LaunchMutex());
-  const uint64_t threads = uint64_t{block.x} * block.y * block.z;
-  if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 ||
-      shared_bytes > 48 * 1024) {
-    g_last_error = cudaErrorInvalidConfiguration;
-    return g_last_error;
-  }
   g_grid = grid;
   g_block = block;
   g_dynamic_shared.assign((shared_bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t), std::max_align_t{});
-  std::tuple<P...> params(std::forward<A>(args)...);
   const std::function<void()> body = [&] { std::apply(kernel, params); };
-  Workers workers(static_cast<unsigned>(threads));
-  // blocks in a shuffled order, seeded by the launch's count (a run repeats)
+  Workers workers(block.x * block.y * block.z);
   static uint64_t launches = 0;
   const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
   std::vector<uint64_t> order(blocks);
@@ -283,11 +320,26 @@ cudaError_t Launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_by
         dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y), static_cast<unsigned>(b / grid.x / grid.y)),
         body);
     if (!g_barrier.fault_.empty()) {
+      // an error of the work, not of the launch: it shows at the next synchronisation
       FaultMessage() = g_barrier.fault_;
-      g_last_error = cudaErrorLaunchFailure;
-      return g_last_error;
+      t_sticky = cudaErrorLaunchFailure;
+      return;
     }
   }
+}
+
+// kernel<<<grid, block, shared_bytes, stream>>>(args...): a bad configuration is refused at the
+// call; the launch is queued on the stream and runs at its next synchronisation.
+template <typename... P, typename... A>
+cudaError_t Launch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, cudaStream_t, A&&... args) {
+  const uint64_t threads = uint64_t{block.x} * block.y * block.z;
+  if (threads == 0 || threads > 1024 || block.z > 64 || grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.y > 65535 || grid.z > 65535 ||
+      shared_bytes > 48 * 1024) {
+    g_last_error = cudaErrorInvalidConfiguration;
+    return g_last_error;
+  }
+  auto params = std::make_shared<std::tuple<P...>>(std::forward<A>(args)...);
+  Enqueue([=] { RunLaunch(kernel, grid, block, shared_bytes, *params); });
   return cudaSuccess;
 }
 

@@ -41,6 +41,11 @@ void Launched(cudaError_t e, const char* op) {
 
 extern "C" {
 
+// Waits for the work queued on STREAM (the emulation's streams defer it too); 0, or the CUDA error.
+__attribute__((visibility("default"))) int lp_gpu_synchronize(void* stream) {
+  return static_cast<int>(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)));
+}
+
 __attribute__((visibility("default"))) int lp_gpu_lp_pool(const float* x, const int64_t* xdims, int xrank, const float* p_host,
                                                           const float* p_dev, const int64_t* pdims, int prank, const int64_t* kernel,
                                                           int nk, const int64_t* strides, int ns, const int64_t* pads, int npads,
