@@ -8,7 +8,9 @@
 //   from global memory with its own maximum.
 // - Direct, one thread per output: when a tile's region does not fit in shared memory.
 // - Global: a window over a whole plane of at least a block's size (GeM's global pooling) takes a
-//   block per plane and two coalesced block reductions.
+//   block per plane and two coalesced block reductions; a smaller plane (GeM on 7x7 or 14x14 maps)
+//   takes a warp, 8 planes per block, reduced by warp shuffles with no barrier, its powers by
+//   products for p = 1, 2 and 3.
 #include "lp_pool_impl.cuh"
 
 namespace lp {
@@ -230,6 +232,70 @@ __global__ void LpPoolGlobalKernel(LpPoolArgs a) {
   }
 }
 
+constexpr int kWarp = 32;
+constexpr int kWarpsPerBlock = kThreads / kWarp;
+
+__device__ __forceinline__ float WarpMax(float v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, o));
+  return v;
+}
+__device__ __forceinline__ float WarpSum(float v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v += __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+__device__ __forceinline__ int WarpOr(int v) {
+  for (int o = kWarp / 2; o > 0; o /= 2) v |= __shfl_xor_sync(0xffffffffu, v, o);
+  return v;
+}
+
+// r^p for a ratio r in [0, 1]: products where p is 1, 2 or 3, else 2^(p log2 r)
+__device__ __forceinline__ float RatioPow(float r, float p) {
+  if (p == 1.0f) return r;
+  if (p == 2.0f) return r * r;
+  if (p == 3.0f) return r * r * r;
+  return r > 0.0f ? exp2f(p * log2f(r)) : 0.0f;
+}
+
+// Global pooling of planes smaller than a block: a warp per (n, c) plane (32-bit indexing within
+// it), its largest magnitude and NaN by warp shuffles, then sum (a / m)^p the same way.
+__global__ void LpPoolPlanesKernel(LpPoolArgs a) {
+  const int lane = static_cast<int>(threadIdx.x) % kWarp, warp = static_cast<int>(threadIdx.x) / kWarp;
+  const int plane = static_cast<int>(a.input[0] * a.input[1] * a.input[2]);
+  const int64_t warps = int64_t{gridDim.x} * kWarpsPerBlock;
+  for (int64_t q = int64_t{blockIdx.x} * kWarpsPerBlock + warp; q < a.planes; q += warps) {
+    const float* x = a.x + q * plane;
+    const float p = PlaneP(a, q);
+    float m = 0.0f;
+    int nan = 0;
+    for (int i = lane; i < plane; i += kWarp) {
+      const float v = Magnitude(x[i], a.abs_mode, a.eps);
+      if (LP_IS_NAN(v))
+        nan = 1;
+      else
+        m = v > m ? v : m;
+    }
+    m = WarpMax(m);
+    nan = WarpOr(nan);
+    const bool sums = !nan && !IsInf(p) && m > 0.0f;  // the same in every lane
+    float s = 0.0f;
+    if (sums) {
+      const float inv = 1.0f / m;
+      for (int i = lane; i < plane; i += kWarp) s += RatioPow(Magnitude(x[i], a.abs_mode, a.eps) * inv, p);
+    }
+    s = WarpSum(s);
+    if (lane == 0) {
+      float y;
+      if (nan)
+        y = __int_as_float(0x7fc00000);
+      else if (!sums)
+        y = m;  // p = +inf (the maximum), or an all-zero plane
+      else
+        y = m * exp2f(log2f(s / (a.mean ? static_cast<float>(plane) : 1.0f)) / p);
+      a.y[q] = y;
+    }
+  }
+}
+
 // The input extent a tile of T outputs reads on one axis.
 int64_t RegionExtent(const LpPoolArgs& a, int axis, int64_t tile) {
   const int64_t t = tile < a.output[axis] ? tile : a.output[axis];
@@ -260,6 +326,12 @@ cudaError_t LaunchLpPool(const LpPoolArgs& a, cudaStream_t stream) {
     // one window over the whole plane (global = 1, or a kernel that covers it): a block per plane
     const dim3 grid(static_cast<unsigned>(a.planes < kMaxBlocks ? a.planes : kMaxBlocks));
     return LP_LAUNCH(LpPoolGlobalKernel, grid, dim3(kThreads), 0, stream, a);
+  }
+  if (global) {
+    // a smaller plane: a warp per plane
+    const int64_t blocks = (a.planes + kWarpsPerBlock - 1) / kWarpsPerBlock;
+    const dim3 grid(static_cast<unsigned>(blocks < kMaxBlocks ? blocks : kMaxBlocks));
+    return LP_LAUNCH(LpPoolPlanesKernel, grid, dim3(kThreads), 0, stream, a);
   }
   // the tile's shape follows the output: a row of 256 (1D, or one output row), narrow planes 32 x 8
   cudaError_t err = cudaSuccess;

@@ -77,6 +77,18 @@ def bench(kernels, mem, runs):
     moved = (x.numel() + y.numel()) * 4
     report('LpPool 2d k3 s2', ours, torch_ms, 'avg_pool2d', anchor, f'{moved / (ours * 1e-3) / bandwidth * 100:.0f} % of memory bandwidth')
 
+    # GeM at retrieval sizes (ResNet-50's last map, C 2048 7x7, N 1, 8 and 64; and N 32 C 512 14x14):
+    # global, mean, clamp, p = 3; a warp per plane (smaller than a block), p = 3 by products
+    for n, c, hw in ((1, 2048, 7), (8, 2048, 7), (64, 2048, 7), (32, 512, 14)):
+        x = torch.randn(n, c, hw, hw, device=dev)
+        attrs = {'global': 1, 'mean': 1, 'mode': 'clamp', 'eps': 1e-6, 'p': 3.0}
+        y = torch.empty(n, c, 1, 1, device=dev)
+        ours = timed(lambda: kernels.run('LpPool', attrs, [x], out=y))
+        torch_ms = timed(lambda: F.avg_pool2d(x.clamp(min=1e-6).pow(3), (hw, hw)).pow(1 / 3))
+        anchor = timed(lambda: F.adaptive_avg_pool2d(x, 1))
+        moved = (x.numel() + y.numel()) * 4
+        report(f'GeM N{n} C{c} {hw}x{hw}', ours, torch_ms, 'adaptive_avg_pool2d', anchor, f'{moved / (ours * 1e-3) / bandwidth * 100:.0f} % of memory bandwidth')
+
     # L1Conv2d N 32 256 -> 256 56x56 k3 pad 1
     x = torch.randn(32, 256, 56, 56, device=dev)
     w = torch.randn(256, 256, 3, 3, device=dev)

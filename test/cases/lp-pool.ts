@@ -119,4 +119,13 @@ export const lpPoolCases: OpCase[] = [
   // a tile whose input region is 12,288 floats (48 KiB): with the tiled kernel's 1 KiB of static
   // shared memory a GPU refuses it without an opt-in (the emulation checks static + dynamic too)
   { name: 'lppool 1d k48 s48 256 outputs (a 48 KiB region)', op: 'LpPool', inputs: [X([1, 2, 48 * 256])], attrs: { kernel_shape: [48], strides: [48], p: 3 } },
+  // global planes smaller than a block (a warp per plane on CUDA): several blocks of planes, and p = 1,
+  // 2 and 3 (products there) beside a general p, per channel
+  {
+    name: 'lppool global gem 7x7 per-channel P 1,2,3,2.5 20 planes',
+    op: 'LpPool',
+    inputs: [X([5, 4, 7, 7]), { dims: [4], values: [1, 2, 3, 2.5] }],
+    attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 },
+  },
+  { name: 'lppool global 14x14 p=2', op: 'LpPool', inputs: [X([3, 3, 14, 14])], attrs: { global: 1, p: 2 } },
 ];

@@ -15,6 +15,8 @@
 // - a barrier reached by a block's live threads at different __syncthreads call sites (a barrier
 //   under divergent control flow) is an error of the launch (cudaErrorLaunchFailure, at the next
 //   synchronisation), and cudaGetErrorString names the kernel and both lines;
+// - warp shuffles (__shfl_xor_sync) exchange through a block-wide barrier, so a block's warps must
+//   shuffle in step (they do in these kernels: a warp that is done leaves the kernel);
 // - work queued on a stream (launches, async copies and sets) runs when the stream is
 //   synchronised, not at the call, so a result read before a synchronisation, or memory freed
 //   before the stream's work used it, shows.
@@ -383,6 +385,24 @@ inline unsigned long long atomicMin(unsigned long long* address, unsigned long l
   const unsigned long long old = *address;
   if (v < old) *address = v;
   return old;
+}
+// Warp shuffles: every live thread of the block calls them at the same site (a whole block's warps
+// in step; a warp that has left the kernel no longer takes part), exchanging through one buffer
+// between two barriers. Lane l of a warp reads lane l ^ lane_mask of the same warp.
+namespace lp_emu {
+inline uint64_t g_exchange[1024];
+inline unsigned FlatThread() { return tls.thread.x + g_block.x * (tls.thread.y + g_block.y * tls.thread.z); }
+}  // namespace lp_emu
+template <typename T>
+T __shfl_xor_sync(unsigned, T v, int lane_mask) {
+  static_assert(sizeof(T) <= sizeof(uint64_t), "a shuffled value fits 8 bytes");
+  const unsigned t = lp_emu::FlatThread();
+  std::memcpy(&lp_emu::g_exchange[t], &v, sizeof v);
+  lp_emu::g_barrier.Wait("__shfl_xor_sync", __FILE__, __LINE__);
+  T other;
+  std::memcpy(&other, &lp_emu::g_exchange[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(lane_mask & 31))], sizeof other);
+  lp_emu::g_barrier.Wait("__shfl_xor_sync", __FILE__, __LINE__);
+  return other;
 }
 inline float __int_as_float(int v) {
   float f;
