@@ -117,14 +117,34 @@ __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t 
     const float* x = a.x + q * a.input[0] * a.input[1] * a.input[2];
     __syncthreads();  // the previous tile is no longer read
     float m = 0.0f;
-    for (int64_t e = t; e < size; e += kThreads) {
-      const int64_t i0 = base0 + e / (r1 * r2), i1 = base1 + (e / r2) % r1, i2 = base2 + e % r2;
-      float v = 0.0f;  // outside the input: contributes 0
-      if (i0 >= 0 && i0 < a.input[0] && i1 >= 0 && i1 < a.input[1] && i2 >= 0 && i2 < a.input[2]) {
-        v = Magnitude(x[(i0 * a.input[1] + i1) * a.input[2] + i2], a.abs_mode, a.eps);
-        m = v > m ? v : m;  // false for NaN
+    {
+      // 32-bit indices within the region (at most kMaxRegion elements), kept by steps: element e is
+      // row e / r2 (row = r1 * offset on axis 0 + offset on axis 1), column e % r2; divisions only
+      // at the start and when a step crosses onto the next index on axis 0
+      const int n = static_cast<int>(size), rr1 = static_cast<int>(r1), rr2 = static_cast<int>(r2);
+      const int step_rows = kThreads / rr2, step_cols = kThreads % rr2;
+      int row = t / rr2, col = t % rr2, o0 = row / rr1, o1 = row % rr1;
+      for (int e = t; e < n; e += kThreads) {
+        const int64_t i0 = base0 + o0, i1 = base1 + o1, i2 = base2 + col;
+        float v = 0.0f;  // outside the input: contributes 0
+        if (i0 >= 0 && i0 < a.input[0] && i1 >= 0 && i1 < a.input[1] && i2 >= 0 && i2 < a.input[2]) {
+          v = Magnitude(x[(i0 * a.input[1] + i1) * a.input[2] + i2], a.abs_mode, a.eps);
+          m = v > m ? v : m;  // false for NaN
+        }
+        region[e] = v;
+        // e + kThreads: step_rows rows and step_cols columns on
+        col += step_cols;
+        int rows = step_rows;
+        if (col >= rr2) {
+          col -= rr2;
+          ++rows;
+        }
+        o1 += rows;
+        if (o1 >= rr1) {  // onto the next index on axis 0 (a division only then)
+          o0 += o1 / rr1;
+          o1 %= rr1;
+        }
       }
-      region[e] = v;
     }
     red[t] = m;
     __syncthreads();
@@ -137,7 +157,7 @@ __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t 
     const bool powered = !IsInf(p) && mx > 0.0f && mx <= 3.4028235e38f;
     if (powered) {
       const float inv = 1.0f / mx;
-      for (int64_t e = t; e < size; e += kThreads) {
+      for (int e = t; e < static_cast<int>(size); e += kThreads) {
         const float v = region[e];
         region[e] = LP_IS_NAN(v) ? v : v > 0.0f ? exp2f(p * log2f(v * inv)) : 0.0f;
       }
