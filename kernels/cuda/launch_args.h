@@ -79,6 +79,11 @@ inline LpNormArgs LpNormArgsOf(const LpNormPlan& plan, const schema::LpNormAttrs
     a.np = 0;
     a.p_attr = p_host[0];
   }
+  a.p_finite = 0;
+  if (a.np > 1 && p_host) {
+    a.p_finite = 1;
+    for (int64_t j = 0; j < a.np; ++j) a.p_finite &= p_host[j] <= 3.4028235e38f;  // checked before: > 0, not NaN
+  }
   return a;
 }
 

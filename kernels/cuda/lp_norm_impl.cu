@@ -50,9 +50,12 @@ __device__ LP_NOINLINE float Redo(const LpNormArgs& a, int64_t r, int64_t j, flo
   return s;
 }
 
-// kKind 0: one finite p for every unit; 1: a p per unit (finite or +inf); 2: p = +inf for every unit.
+// kKind 0: one finite p for every unit; 1: a p per unit (finite or +inf); 2: p = +inf for every unit;
+// 3: a finite p per unit, whose inner loop takes w 2^(p L) with no test (w = 0 adds 0: L <= 0, so
+// 2^(p L) <= 1; a NaN row is NaN for finite p anyway).
 template <int kKind>
 __global__ void LpNormKernel(LpNormArgs a) {
+  constexpr bool kPerUnit = kKind == 1 || kKind == 3;
   LP_SHARED(float, xs, [kSlice][kTile + 1]);
   LP_SHARED(float, ws, [kSlice][kTile + 1]);
   LP_SHARED(float, red_max, [kTile][kSide]);
@@ -109,7 +112,7 @@ __global__ void LpNormKernel(LpNormArgs a) {
       LP_UNROLL
       for (int c = 0; c < kMicro; ++c) {
         const int64_t j = unit0 + tc + c * kSide;
-        pj[c] = kKind == 1 && j < a.m ? a.p[a.np == 1 ? 0 : j] : p0;
+        pj[c] = kPerUnit && j < a.m ? a.p[a.np == 1 ? 0 : j] : p0;
         z[c] = 0.0f;
         LP_UNROLL
         for (int i = 0; i < kMicro; ++i) acc[i][c] = kKind == 2 || IsInf(pj[c]) ? kNone : 0.0f;
@@ -126,7 +129,7 @@ __global__ void LpNormKernel(LpNormArgs a) {
             const float ratio = Magnitude(a.x[r * a.k + kx], a.abs_mode, a.eps) * stage_inv[s];
             if (kKind == 0)
               v = PowRatio(fminf(ratio, 1.0f), p0);
-            else if (kKind == 1)
+            else if (kPerUnit)
               v = ratio > 0.0f || LP_IS_NAN(ratio) ? log2f(ratio) : kZeroLog;
             else
               v = ratio;
@@ -147,6 +150,8 @@ __global__ void LpNormKernel(LpNormArgs a) {
             for (int i = 0; i < kMicro; ++i) {
               if (kKind == 0) {
                 acc[i][c] += wv[c] * xv[i];
+              } else if (kKind == 3) {
+                acc[i][c] += wv[c] * exp2f(pj[c] * xv[i]);
               } else if (wv[c] > 0.0f) {
                 if (kKind == 2 || IsInf(pj[c]))
                   acc[i][c] = LP_IS_NAN(acc[i][c]) || xv[i] <= acc[i][c] ? acc[i][c] : xv[i];  // max; a NaN met (in acc or xv) stays
@@ -232,7 +237,9 @@ cudaError_t LaunchLpNorm(const LpNormArgs& a, cudaStream_t stream) {
                   static_cast<unsigned>(row_tiles < kMaxGrid ? row_tiles : kMaxGrid));
   // a P input lives on the device: any P of more than zero values takes the per-unit kernel (the
   // host turns a P of one value it knows into the attribute, LpNormArgsOf)
-  void (*kernel)(LpNormArgs) = a.np > 0 ? LpNormKernel<1> : IsInf(a.p_attr) ? LpNormKernel<2> : LpNormKernel<0>;
+  void (*kernel)(LpNormArgs) = a.np > 0          ? (a.p_finite ? LpNormKernel<3> : LpNormKernel<1>)
+                               : IsInf(a.p_attr) ? LpNormKernel<2>
+                                                 : LpNormKernel<0>;
   return LP_LAUNCH(kernel, grid, dim3(kSide, kSide), 0, stream, a);
 }
 

@@ -90,4 +90,16 @@ export const lpNormCases: OpCase[] = [
     ],
     attrs: { p: inf },
   },
+  // per-unit finite P over several tiles, weights with zeros and inputs with zeros (the CUDA kernel's
+  // untested inner loop: w = 0 and a zero magnitude must add nothing)
+  {
+    name: 'lpnorm tiles per-unit P finite zeros',
+    op: 'LpNorm',
+    inputs: [
+      { dims: [37, 70], values: Array.from({ length: 37 * 70 }, (_, i) => (i % 11 === 0 ? 0 : Math.sin(i) * 3)) },
+      W(130, 70),
+      { dims: [130], fill: 'exponents' },
+    ],
+    attrs: {},
+  },
 ];
