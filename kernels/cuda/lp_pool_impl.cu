@@ -32,6 +32,14 @@ __device__ __forceinline__ float Magnitude(float v, int abs_mode, float eps) {
 
 __device__ __forceinline__ bool IsInf(float p) { return !(p <= 3.4028235e38f); }
 
+// r^p for a ratio r in [0, 1]: products where p is 1, 2 or 3, else 2^(p log2 r)
+__device__ __forceinline__ float RatioPow(float r, float p) {
+  if (p == 1.0f) return r;
+  if (p == 2.0f) return r * r;
+  if (p == 3.0f) return r * r * r;
+  return r > 0.0f ? exp2f(p * log2f(r)) : 0.0f;
+}
+
 __device__ __forceinline__ float PlaneP(const LpPoolArgs& a, int64_t q) {
   return a.np == 0 ? a.p_attr : a.p[a.np == 1 ? 0 : q % a.channels];
 }
@@ -159,7 +167,7 @@ __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t 
       const float inv = 1.0f / mx;
       for (int e = t; e < static_cast<int>(size); e += kThreads) {
         const float v = region[e];
-        region[e] = LP_IS_NAN(v) ? v : v > 0.0f ? exp2f(p * log2f(v * inv)) : 0.0f;
+        region[e] = LP_IS_NAN(v) ? v : RatioPow(v * inv, p);
       }
     }
     __syncthreads();
@@ -266,14 +274,6 @@ __device__ __forceinline__ float WarpSum(float v) {
 __device__ __forceinline__ int WarpOr(int v) {
   for (int o = kWarp / 2; o > 0; o /= 2) v |= __shfl_xor_sync(0xffffffffu, v, o);
   return v;
-}
-
-// r^p for a ratio r in [0, 1]: products where p is 1, 2 or 3, else 2^(p log2 r)
-__device__ __forceinline__ float RatioPow(float r, float p) {
-  if (p == 1.0f) return r;
-  if (p == 2.0f) return r * r;
-  if (p == 3.0f) return r * r * r;
-  return r > 0.0f ? exp2f(p * log2f(r)) : 0.0f;
 }
 
 // Global pooling of planes smaller than a block: a warp per (n, c) plane (32-bit indexing within
