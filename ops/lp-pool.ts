@@ -20,6 +20,9 @@ const attributes = {
 
 export type LpPoolAttrs = AttrValues<typeof attributes>;
 
+/** The attributes of the window, which a global pool (global = 1) does not read. */
+export const WINDOW_ONLY_ATTRIBUTES: readonly (keyof typeof attributes)[] = ['kernel_shape', ...(Object.keys(WINDOW_ATTRIBUTES) as (keyof typeof WINDOW_ATTRIBUTES)[]), 'ceil_mode', 'count_include_pad'];
+
 const doc = `Lp pooling / generalised-mean (GeM) pooling over windows of an N-C-spatial tensor (1 to 3 spatial dims),
 with the pooling geometry of ONNX AveragePool. Padded positions contribute 0 to the sum.
   Y[n, c, o] = ( (sum_{k in window(o)} a(X[n, c, pos(o, k)]) ^ P[c]) / Z(o) ) ^ (1 / P[c])

@@ -192,11 +192,16 @@ d('onnxruntime-web in headless chromium', () => {
       expect(await page.locator('#model').isVisible()).toBe(true);
       expect((await runDemo(page)).done).toBe(true);
       expect(await page.locator('#results').isVisible()).toBe(true);
-      // the adapter that ran, and whether it is a CPU emulation (chromium's SwiftShader here)
-      const adapter = (await demoState(page)).adapter as { text: string; cpu: boolean };
-      expect(await page.locator('#adapter').innerText()).toBe(adapter.text);
-      expect(adapter.text).toMatch(/^WebGPU adapter: /);
-      if (/swiftshader|llvmpipe/i.test(adapter.text)) expect(adapter.cpu).toBe(true);
+      // the adapter that ran, against what the browser itself says of it: its vendor and
+      // architecture named, and a fallback adapter (chromium's SwiftShader here) called one and a CPU emulation
+      const info = (await page.evaluate(
+        'navigator.gpu.requestAdapter().then((a) => ({ vendor: a.info.vendor, architecture: a.info.architecture, fallback: Boolean(a.info.isFallbackAdapter ?? a.isFallbackAdapter) }))',
+      )) as { vendor: string; architecture: string; fallback: boolean };
+      const shown = await page.locator('#adapter').innerText();
+      expect(shown).toMatch(/^WebGPU adapter: /);
+      for (const part of [info.vendor, info.architecture]) if (part) expect(shown).toContain(part);
+      if (info.fallback) expect(shown).toContain('(a fallback adapter, a CPU emulation, not a GPU');
+      else if (/swiftshader|llvmpipe|lavapipe/i.test(`${info.vendor} ${info.architecture}`)) expect(shown).toContain('a CPU emulation, not a GPU');
 
       // a corrupt file after a good model: the old model and results go, the error is red and names the file once
       await page.setInputFiles('#file', file('truncated.onnx', encodeModel(dual['adder-cnn']).slice(0, 300)));

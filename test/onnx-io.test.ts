@@ -1,7 +1,7 @@
 // ONNX I/O: decode then encode loses nothing on models lp-onnx did not write (PyTorch's
 // exporter, the onnx package with external data, onnxruntime's optimizer); tensor codec;
 // clear errors on corrupt, truncated and empty files; atomic writes.
-import { existsSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, OnnxFormatError } from '../src/onnx/codec';
@@ -122,6 +122,42 @@ describe('external data', () => {
       `${join(dir, 'm.onnx')}: external data file 'torch-cnn-external.onnx.data' not found next to the model`,
     );
   });
+
+  test('a location that climbs out of the model\'s folder is refused by the file reader and by lp-onnx/web; one inside it is read', async () => {
+    const dir = tmp();
+    const m = readModelFile(join(FIX, 'torch-cnn-external.onnx')).model;
+    const location = (t: { external_data?: { key?: string; value?: string }[] }) => t.external_data?.find((e) => e.key === 'location');
+    const moved = (to: string) => {
+      const c = structuredClone(m);
+      for (const t of c.graph?.initializer ?? []) if (t.data_location === 1) (location(t) as { value: string }).value = to;
+      return c;
+    };
+    mkdirSync(join(dir, 'sub'));
+    writeFileSync(join(dir, 'outside.data'), readFileSync(join(FIX, 'torch-cnn-external.onnx.data')));
+    writeFileSync(join(dir, 'sub', 'w.data'), readFileSync(join(FIX, 'torch-cnn-external.onnx.data')));
+    const web = require('../src/runtime/web/index') as typeof import('../src/runtime/web/index');
+    web.env.wasm.numThreads = 1;
+    for (const [to, ok] of [
+      ['../outside.data', false],
+      [join(dir, 'outside.data'), false],
+      ['sub/../../outside.data', false],
+      ['x/../w.data', true],
+    ] as const) {
+      const path = join(dir, 'sub', 'm.onnx');
+      writeFileSync(path, encodeModel(moved(to)));
+      const refusal = `${path}: external data location '${to}' must be a path inside the model's folder`;
+      const t = (readModelFile(path).model.graph?.initializer ?? []).find((x) => x.data_location === 1);
+      if (ok) {
+        expect(() => tensorFromProto(t ?? {}, externalReaderFor(path))).not.toThrow();
+        const session = await web.InferenceSession.create(path, { executionProviders: ['wasm'] });
+        expect(session.inputNames.length).toBe(1);
+        await session.release();
+      } else {
+        expect(() => tensorFromProto(t ?? {}, externalReaderFor(path))).toThrow(refusal);
+        await expect(web.InferenceSession.create(path, { executionProviders: ['wasm'] })).rejects.toThrow(refusal);
+      }
+    }
+  }, 60000);
 });
 
 describe('tensor codec', () => {

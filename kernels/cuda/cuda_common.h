@@ -64,6 +64,8 @@ class Scratch {
     Ort::MemoryInfo info = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
     Ort::ThrowOnError(Ort::GetApi().KernelContext_GetAllocator(ctx, info, &allocator_));
     if (bytes > 0) Ort::ThrowOnError(Ort::GetApi().AllocatorAlloc(allocator_, bytes, &data_));
+    (void)op;
+    (void)node;
 #else
     int device = 0;
     Check(cudaGetDevice(&device), op, node);
@@ -71,8 +73,6 @@ class Scratch {
     Ort::ThrowOnError(Ort::GetApi().KernelContext_GetAllocator(ctx, info, &allocator_));
     if (bytes > 0) Ort::ThrowOnError(Ort::GetApi().KernelContext_GetScratchBuffer(ctx, info, bytes, &data_));
 #endif
-    (void)op;
-    (void)node;
   }
   ~Scratch() {
     OrtAllocator* allocator = allocator_;

@@ -2,6 +2,8 @@
 // takes, filled in one place for the onnxruntime kernels and the GPU check (host code only).
 #pragma once
 
+#include <cmath>
+
 #include "../common/plans.h"
 #include "l1_conv_impl.cuh"
 #include "lp_norm_impl.cuh"
@@ -82,7 +84,7 @@ inline LpNormArgs LpNormArgsOf(const LpNormPlan& plan, const schema::LpNormAttrs
   a.p_finite = 0;
   if (a.np > 1 && p_host) {
     a.p_finite = 1;
-    for (int64_t j = 0; j < a.np; ++j) a.p_finite &= p_host[j] <= 3.4028235e38f;  // checked before: > 0, not NaN
+    for (int64_t j = 0; j < a.np; ++j) a.p_finite &= !std::isinf(p_host[j]);  // checked before: > 0, not NaN
   }
   return a;
 }

@@ -199,6 +199,14 @@ __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t 
   }
 }
 
+// A whole plane's output from its maximum m and its sum s of (a / m)^p over Z positions: NaN where
+// the plane held one; m for p = +inf or an all-zero plane (no sum then); else m (s / Z)^(1/p).
+__device__ __forceinline__ float PlaneResult(bool nan, bool sums, float m, float s, float z, float p) {
+  if (nan) return __int_as_float(0x7fc00000);
+  if (!sums) return m;
+  return m * exp2f(log2f(s / z) / p);
+}
+
 // Global pooling (global = 1, GeM's case): one block per (n, c) plane, reading it coalesced twice:
 // the plane's largest magnitude (and NaN) by a block reduction, then sum (a / m)^p the same way.
 __global__ void LpPoolGlobalKernel(LpPoolArgs a) {
@@ -237,7 +245,7 @@ __global__ void LpPoolGlobalKernel(LpPoolArgs a) {
     if (sums) {
       for (int64_t i = t; i < plane; i += blockDim.x) {
         const float r = Magnitude(x[i], a.abs_mode, a.eps) * inv;
-        s += r > 0.0f ? exp2f(p * log2f(r)) : 0.0f;
+        s += RatioPow(r, p);
       }
     }
     red[t] = s;
@@ -246,16 +254,7 @@ __global__ void LpPoolGlobalKernel(LpPoolArgs a) {
       if (t < h) red[t] += red[t + h];
       __syncthreads();
     }
-    if (t == 0) {
-      float y;
-      if (any_nan)
-        y = __int_as_float(0x7fc00000);
-      else if (!sums)
-        y = mx;  // p = +inf (the maximum), or an all-zero plane
-      else
-        y = mx * exp2f(log2f(red[0] / (a.mean ? static_cast<float>(plane) : 1.0f)) / p);
-      a.y[q] = y;
-    }
+    if (t == 0) a.y[q] = PlaneResult(any_nan, sums, mx, red[0], a.mean ? static_cast<float>(plane) : 1.0f, p);
     __syncthreads();  // red[0] is read above before the next plane overwrites it
   }
 }
@@ -303,16 +302,7 @@ __global__ void LpPoolPlanesKernel(LpPoolArgs a) {
       for (int i = lane; i < plane; i += kWarp) s += RatioPow(Magnitude(x[i], a.abs_mode, a.eps) * inv, p);
     }
     s = WarpSum(s);
-    if (lane == 0) {
-      float y;
-      if (nan)
-        y = __int_as_float(0x7fc00000);
-      else if (!sums)
-        y = m;  // p = +inf (the maximum), or an all-zero plane
-      else
-        y = m * exp2f(log2f(s / (a.mean ? static_cast<float>(plane) : 1.0f)) / p);
-      a.y[q] = y;
-    }
+    if (lane == 0) a.y[q] = PlaneResult(nan, sums, m, s, a.mean ? static_cast<float>(plane) : 1.0f, p);
   }
 }
 

@@ -1,6 +1,8 @@
 // `lp-onnx inspect`: what a model holds (src/graph/report.ts), as text, with what export would fuse.
 import { type FuseReport, formatFusion } from '../export/fuse';
 import type { LpInputReport, ModelReport } from '../graph/report';
+import { lpOp } from '../../ops/index';
+import { WINDOW_ONLY_ATTRIBUTES } from '../../ops/lp-pool';
 import { plural } from './words';
 
 export { reportModel as inspectModel } from '../graph/report';
@@ -17,10 +19,15 @@ function fmtAttr(v: unknown): string {
   return typeof v === 'string' ? `"${v}"` : String(v);
 }
 
-/** Attributes a global LpPool ignores (the export writes a trivial window for onnx's reference evaluator). */
-const WINDOW_ONLY = new Set(['kernel_shape', 'strides', 'pads', 'dilations', 'auto_pad', 'ceil_mode', 'count_include_pad']);
-/** The numeric twins of string attributes (the export's, for shared bodies): the string says it (--json has both). */
-const TWINS = new Set(['mode_index', 'auto_pad_index']);
+/**
+ * Whether the text leaves attribute K of a node out: a numeric twin of a string attribute (the
+ * export's, for shared bodies; the string says it, --json has both), or a window attribute of a
+ * global LpPool (the export writes a trivial window for onnx's reference evaluator).
+ */
+function hidden(opType: string, k: string, global: boolean): boolean {
+  if (lpOp(opType)?.attributes[k]?.twinOf) return true;
+  return global && (WINDOW_ONLY_ATTRIBUTES as readonly string[]).includes(k);
+}
 
 /** A constant input's values: all of them when few, else their range. */
 function fmtValues(x: LpInputReport): string {
@@ -54,9 +61,9 @@ export function formatInspect(r: InspectReport): string {
   if (r.lpNodes.length) {
     lines.push(`  lp nodes (${r.lpNodes.length}):`);
     for (const n of r.lpNodes) {
-      const global = n.attributes.global === 1;
+      const global = n.opType === 'LpPool' && n.attributes.global === 1;
       const attrs = Object.entries(n.attributes)
-        .filter(([k, v]) => v !== undefined && !TWINS.has(k) && !(global && WINDOW_ONLY.has(k)))
+        .filter(([k, v]) => v !== undefined && !hidden(n.opType, k, global))
         .map(([k, v]) => `${k}=${fmtAttr(v)}`)
         .join(' ');
       lines.push(

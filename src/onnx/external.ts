@@ -8,6 +8,22 @@ export function hasExternalData(model: ModelProto): boolean {
   return (model.graph?.initializer ?? []).some(isExternal);
 }
 
+/**
+ * A location read from beside the model must stay inside the model's folder: not absolute, and no
+ * '..' that climbs above it ('a/../b' is 'b'). WHAT names the model in the error.
+ */
+export function checkExternalLocation(location: string, what: string): void {
+  let depth = 0;
+  for (const part of location.split(/[\\/]/)) {
+    if (part === '..') depth--;
+    else if (part !== '' && part !== '.') depth++;
+    if (depth < 0) break;
+  }
+  if (/^([\\/]|[A-Za-z]:)/.test(location) || depth < 0) {
+    throw new OnnxFormatError(`${what}: external data location '${location}' must be a path inside the model's folder`);
+  }
+}
+
 /** The files (locations) a model's external initializers are stored in. */
 export function externalLocations(model: ModelProto): string[] {
   const out = new Set<string>();

@@ -1,8 +1,9 @@
 // Reading and writing .onnx files: clear errors, external data, and atomic writes
 // (a failed write leaves no partial file behind).
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, isAbsolute, join, normalize, resolve } from 'node:path';
+import { basename, dirname, join, normalize, resolve } from 'node:path';
 import { decodeModel, encodeModel, OnnxFormatError } from './codec';
+import { checkExternalLocation } from './external';
 import type { ModelProto, TensorProto } from './proto';
 import { type ExternalReader, isExternal } from './tensor';
 
@@ -16,11 +17,8 @@ export interface LoadedModel {
 export function externalReaderFor(modelPath: string): ExternalReader {
   const dir = dirname(resolve(modelPath));
   return (location, offset, length) => {
-    const rel = normalize(location);
-    if (isAbsolute(rel) || rel.startsWith('..')) {
-      throw new OnnxFormatError(`${modelPath}: external data location '${location}' must be a path inside the model's folder`);
-    }
-    const file = join(dir, rel);
+    checkExternalLocation(location, modelPath);
+    const file = join(dir, normalize(location));
     if (!existsSync(file)) throw new OnnxFormatError(`${modelPath}: external data file '${location}' not found next to the model`);
     const fd = openSync(file, 'r');
     try {

@@ -8,7 +8,7 @@ import { lpOp } from '../../../ops/index';
 import type { NdArray, ValueType } from '../../../ops/types';
 import { isLpNode, ModelError } from '../../graph/infer';
 import { decodeModel, encodeModel } from '../../onnx/codec';
-import { externalLocations, hasExternalData, internalizeExternalData, memoryReader } from '../../onnx/external';
+import { checkExternalLocation, externalLocations, hasExternalData, internalizeExternalData, memoryReader } from '../../onnx/external';
 import type { ModelProto } from '../../onnx/proto';
 import { DataType, dtypeCodeOf, tensorFromProto } from '../../onnx/tensor';
 import { compileProgram, encodeProgram, importModule, isNode, lpProgram, NO_ADAPTER, nodeNavigatorGpu, readBuffer, shareWithWasm, storageBuffer, type WebGpuContext } from '../webgpu';
@@ -154,6 +154,7 @@ async function externalFiles(
         `${what}: its weights are stored in the external file '${location}' beside it; pass the file's contents as the session option externalData: [{ path: '${location}', data }]`,
       );
     }
+    checkExternalLocation(location, what);
     if (isNode() && !/^https?:/.test(model)) {
       const fs = (await importModule('node:fs')) as unknown as typeof import('node:fs');
       const path = (await importModule('node:path')) as unknown as typeof import('node:path');
