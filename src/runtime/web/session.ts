@@ -144,7 +144,7 @@ async function externalFiles(
   for (const entry of given ?? []) {
     if (typeof entry === 'string') continue; // a path onnxruntime-web fetches itself: read below, beside the model
     const d = entry.data;
-    const data = d instanceof Uint8Array ? d : typeof d === 'string' ? await fetchBytes(d, what) : 'arrayBuffer' in d ? new Uint8Array(await (d as Blob).arrayBuffer()) : new Uint8Array(d as ArrayBuffer);
+    const data = d instanceof Uint8Array ? d : typeof d === 'string' ? await modelBytes(d) : 'arrayBuffer' in d ? new Uint8Array(await (d as Blob).arrayBuffer()) : new Uint8Array(d as ArrayBuffer);
     files.set(entry.path.replace(/^\.\//, ''), data);
   }
   for (const location of locations) {
@@ -155,26 +155,17 @@ async function externalFiles(
       );
     }
     checkExternalLocation(location, what);
+    // beside the model, read as the model is: a file path in Node, else a URL relative to the model's
+    let beside: string;
     if (isNode() && !/^https?:/.test(model)) {
-      const fs = (await importModule('node:fs')) as unknown as typeof import('node:fs');
       const path = (await importModule('node:path')) as unknown as typeof import('node:path');
-      const file = path.join(path.dirname(model), location);
-      try {
-        files.set(location, new Uint8Array(fs.readFileSync(file)));
-      } catch {
-        throw new ModelError(`${what}: external data file '${location}' not found next to the model`);
-      }
+      beside = path.join(path.dirname(model), location);
     } else {
-      files.set(location, await fetchBytes(new URL(location, new URL(model, (globalThis as { location?: { href: string } }).location?.href)).href, what));
+      beside = new URL(location, new URL(model, (globalThis as { location?: { href: string } }).location?.href)).href;
     }
+    files.set(location, await modelBytes(beside));
   }
   return files;
-}
-
-async function fetchBytes(url: string, what: string): Promise<Uint8Array> {
-  const r = await fetch(url);
-  if (!r.ok) throw new ModelError(`${what}: external data ${url}: HTTP ${r.status}`);
-  return new Uint8Array(await r.arrayBuffer());
 }
 
 /** One tensor of a run and whether the session owns it (and so disposes of it). */
