@@ -20,7 +20,12 @@ const root = path.join(__dirname, '..');
 const build = path.join(root, 'build');
 // LP_ONNX_SANITIZE=1: AddressSanitizer + UndefinedBehaviorSanitizer build into build/Sanitize (for
 // scripts/sanitize.sh; run with libasan preloaded). The regular build is left as it is.
-const sanitize = process.env.LP_ONNX_SANITIZE === '1';
+// LP_ONNX_SANITIZE=thread: ThreadSanitizer instead (with LP_ONNX_CUDA_EMULATION=1:
+// build/CudaEmulationTsan, the emulated CUDA kernels' blocks and threads checked for data races;
+// run with libtsan preloaded).
+const tsan = process.env.LP_ONNX_SANITIZE === 'thread';
+const sanitize = process.env.LP_ONNX_SANITIZE === '1' || tsan;
+const sanitizers = tsan ? 'thread' : 'address,undefined';
 // LP_ONNX_CUDA_EMULATION=1: the test build in which the CUDA kernels (their host code and their
 // device code, compiled by g++ on the CPU emulation of kernels/cuda/emulation) stand in for the CPU
 // kernels, into build/CudaEmulation (with LP_ONNX_SANITIZE=1 too: build/CudaEmulationSanitize).
@@ -28,7 +33,7 @@ const emulation = process.env.LP_ONNX_CUDA_EMULATION === '1';
 // LP_ONNX_PREBUILD=1: the binaries that go into the package, into prebuilds/<platform>-<arch>
 // with their manifest.json.
 const prebuild = process.env.LP_ONNX_PREBUILD === '1';
-const variant = prebuild ? 'Prebuild' : `${emulation ? 'CudaEmulation' : ''}${sanitize ? 'Sanitize' : ''}` || 'Release';
+const variant = prebuild ? 'Prebuild' : `${emulation ? 'CudaEmulation' : ''}${tsan ? 'Tsan' : sanitize ? 'Sanitize' : ''}` || 'Release';
 const PLATFORM = `${process.platform}-${process.arch}`;
 const prebuiltDir = path.join(root, 'prebuilds', PLATFORM);
 const out = prebuild ? prebuiltDir : path.join(build, variant);
@@ -220,7 +225,7 @@ function glibcNeeded(dir) {
 }
 
 function buildNative(include, nodeInc, cuda) {
-  const opt = sanitize ? ['-O1', '-g', '-fno-omit-frame-pointer', '-fsanitize=address,undefined', '-fno-sanitize-recover=all'] : ['-O3'];
+  const opt = sanitize ? ['-O1', '-g', '-fno-omit-frame-pointer', `-fsanitize=${sanitizers}`, ...(tsan ? [] : ['-fno-sanitize-recover=all'])] : ['-O3'];
   const flags = ['-std=c++17', ...opt, `-DNAPI_VERSION=${NAPI_VERSION}`, '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-ffp-contract=fast', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', `-I${include}`, `-I${nodeInc}`, `-I${path.join(root, 'kernels', 'cpu')}`];
   const kernels = ['cpu_isa', 'lp_norm', 'lp_pool', 'l1_conv', 'peaks', 'register'].map((f) => path.join(root, 'kernels', 'cpu', `${f}.cc`));
   const cudaDir = path.join(root, 'kernels', 'cuda');
@@ -255,11 +260,15 @@ function buildNative(include, nodeInc, cuda) {
   // static unwinder would need glibc 2.35's _dl_find_object. The sanitizer builds keep the
   // system's libstdc++, which ASan expects.
   const runtime = sanitize ? [] : ['-static-libstdc++', '-Wl,--exclude-libs,ALL', '-Wl,--gc-sections'];
-  const link = [...runtime, ...(sanitize ? ['-fsanitize=address,undefined'] : []), ...(emulation ? ['-pthread'] : [])];
+  const link = [...runtime, ...(sanitize ? [`-fsanitize=${sanitizers}`] : []), ...(emulation ? ['-pthread'] : [])];
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'liblp_onnx_ops.so'), ...objs, ...cudaLink]);
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'lp_onnx.node'), ...objs, addonObj, ...cudaLink, '-ldl']);
   for (const o of [...objs, addonObj]) fs.rmSync(o);
-  if (sanitize) {
+  if (tsan && emulation) {
+    // the TSan canary: a deliberate race between two blocks of an emulated kernel
+    sh('g++', [...flags, '-DNODE_GYP_MODULE_NAME=tsan_canary', '-shared', ...link, path.join(root, 'test', 'native', 'tsan-canary.cc'), '-o', path.join(out, 'tsan-canary.node')]);
+  }
+  if (sanitize && !tsan) {
     // the canary: a deliberate out-of-bounds read that the sanitizer run must see reported
     sh('g++', [...flags, '-DNODE_GYP_MODULE_NAME=canary', '-shared', ...link, path.join(root, 'test', 'native', 'sanitizer-canary.cc'), '-o', path.join(out, 'canary.node')]);
   }
@@ -269,7 +278,7 @@ function buildNative(include, nodeInc, cuda) {
     ? { platform: PLATFORM, glibc: glibcNeeded(out), napi: NAPI_VERSION, sources: sourceDigest(), compiler: sh('g++', ['--version']).split('\n')[0], built, cuda: cudaStatus }
     : { ok: true, source: 'built here', ...(skipped ? { prebuiltSkipped: skipped } : {}), headers: include, built, cuda: cudaStatus };
   fs.writeFileSync(statusFile, `${JSON.stringify(status, null, 1)}\n`);
-  const what = `${emulation ? ' (CUDA kernels on the CPU emulation)' : cuda.nvcc ? ' with the CUDA kernels' : ''}${sanitize ? ' with ASan + UBSan' : ''}`;
+  const what = `${emulation ? ' (CUDA kernels on the CPU emulation)' : cuda.nvcc ? ' with the CUDA kernels' : ''}${tsan ? ' with TSan' : sanitize ? ' with ASan + UBSan' : ''}`;
   process.stdout.write(`lp-onnx: built the native kernels${what} (${path.relative(root, out)}/lp_onnx.node, liblp_onnx_ops.so)\n`);
 }
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The sanitizer run (part of .ci/run): the custom-op library and the addon built with
+# The sanitizer run (part of .ci/run; ThreadSanitizer on the emulated CUDA kernels at the end): the custom-op library and the addon built with
 # AddressSanitizer + UndefinedBehaviorSanitizer (build/Sanitize), a canary proving that an
 # out-of-bounds read in a native addon is reported and fails the run, then the native op cases,
 # the native error cases, the lp-onnx/node suite and the differential fuzz of raw nodes on that
@@ -36,3 +36,25 @@ LD_PRELOAD=$asan LP_ONNX_NATIVE_BUILD=$PWD/build/Sanitize LP_ONNX_SANITIZED=1 LP
   LP_ONNX_CUDA_EMULATION_BUILD=$PWD/build/CudaEmulationSanitize LP_ONNX_TEST_BACKENDS='^(reference|fused CPU kernels|CUDA kernels)' \
   node --experimental-vm-modules --no-warnings --liftoff-only node_modules/jest/bin/jest.js \
   test/ops.test.ts test/native-errors.test.ts test/node-session.test.ts test/fuzz-nodes.test.ts
+
+# ThreadSanitizer on the emulated CUDA kernels: the emulation runs a launch's blocks at the same
+# time on host threads and each block's threads as host threads, so a race between blocks or
+# between the threads of a block (one a GPU's racecheck would report) is a race TSan reports.
+# A canary proves the setup reports such a race in an addon; then the op cases run on that build.
+tsan=$(g++ -print-file-name=libtsan.so)
+LP_ONNX_SANITIZE=thread LP_ONNX_CUDA_EMULATION=1 node scripts/build-native.js
+# node's own threads are not instrumented: only the addon's accesses are checked
+export TSAN_OPTIONS=halt_on_error=1:ignore_noninstrumented_modules=1
+log=build/CudaEmulationTsan/canary.log
+if LD_PRELOAD=$tsan node -e "require('./build/CudaEmulationTsan/tsan-canary.node').raceBetweenBlocks()" 2>"$log"; then
+  echo "sanitizer run: the TSan canary's race between blocks was not reported: the TSan setup does not work" >&2
+  exit 1
+fi
+if ! grep -q 'ThreadSanitizer: data race' "$log" || ! grep -q 'AddWithoutAtomic' "$log"; then
+  echo "sanitizer run: the TSan canary failed without a data race report in AddWithoutAtomic:" >&2
+  tail -5 "$log" >&2
+  exit 1
+fi
+echo "sanitizer run: the TSan canary's race between blocks is reported (data race in AddWithoutAtomic)"
+LD_PRELOAD=$tsan LP_ONNX_CUDA_EMULATION_BUILD=$PWD/build/CudaEmulationTsan LP_ONNX_SANITIZED=1 LP_ONNX_TEST_BACKENDS='^CUDA kernels' \
+  node --experimental-vm-modules --no-warnings --liftoff-only node_modules/jest/bin/jest.js test/ops.test.ts

@@ -31,6 +31,10 @@ if (!gxx) console.warn('skipping the emulation test: no g++');
     expect(Number(m?.[1])).toBeLessThan(64);
   });
 
+  test('blocks of one launch run at the same time, each with its own shared memory', () => {
+    expect(lines.get('blocks-at-once')).toBe('no error, at most 2 blocks running at the same time');
+  });
+
   test('a barrier under divergent control flow fails the launch, naming the kernel and both lines', () => {
     expect(lines.get('divergent-barrier')).toMatch(
       /^719 __syncthreads under divergent control flow in DivergentBarrier: threads of one block wait at \S*emulation-planted\.cc:\d+ and at \S*emulation-planted\.cc:\d+$/,
@@ -55,5 +59,34 @@ if (!gxx) console.warn('skipping the emulation test: no g++');
 
   test('a divergent barrier is an error of the launch, reported at the synchronisation as on a GPU', () => {
     expect(lines.get('divergent-barrier-at-sync')).toBe('launch 0, synchronisation 719');
+  });
+});
+
+// The emulation's blocks run at the same time on host threads, so ThreadSanitizer sees a race
+// between blocks as a race between threads: the TSan build of a kernel that adds to one counter
+// from every block without an atomic is reported; the same kernel with an atomic is not.
+const tsan = gxx && spawnSync('g++', ['-print-file-name=libtsan.so'], { encoding: 'utf8' }).stdout.trim().startsWith('/');
+if (gxx && !tsan) console.warn("skipping the emulation's TSan test: g++ has no libtsan");
+
+(tsan ? describe : describe.skip)('the TSan build of the CUDA emulation reports a race between blocks', () => {
+  let exe: string;
+  beforeAll(() => {
+    exe = join(mkdtempSync(join(tmpdir(), 'lp-onnx-emu-tsan-')), 'planted');
+    const build = spawnSync('g++', ['-std=c++17', '-O1', '-g', '-fsanitize=thread', '-DLP_CUDA_EMULATION', '-pthread', join(root, 'test', 'native', 'emulation-planted.cc'), '-o', exe], { encoding: 'utf8' });
+    expect(build.stderr).toBe('');
+  }, 120000);
+
+  test('a counter added to by every block without an atomic: a data race in RaceBetweenBlocks', () => {
+    const run = spawnSync(exe, ['race'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' } });
+    expect(run.stderr).toMatch(/WARNING: ThreadSanitizer: data race/);
+    expect(run.stderr).toMatch(/RaceBetweenBlocks/);
+    expect(run.status).not.toBe(0);
+  });
+
+  test('the same with an atomic: no report', () => {
+    const run = spawnSync(exe, ['atomic'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' } });
+    expect(run.stderr).toBe('');
+    expect(run.stdout.trim()).toBe('atomic: no error');
+    expect(run.status).toBe(0);
   });
 });

@@ -12,12 +12,15 @@
 #define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) \
   lp_emu::LaunchWithStatic(kernel, grid, block, static_bytes, shared, stream, __VA_ARGS__)
 #define LP_DYNAMIC_SHARED(T, name) T* name = lp_emu::DynamicShared<T>()
-// a static __shared__ array; the emulation registers it, to fill it with poison at every block's start
-#define LP_SHARED(T, name, dims) \
-  static T name dims;            \
-  static const lp_emu::SharedRegion name##_region(name, sizeof(name))
+// a static __shared__ array: on the emulation, the running block's own copy (poisoned at its start)
+#define LP_SHARED(T, name, dims)                       \
+  static const lp_emu::SharedSlot<T dims> name##_slot; \
+  T(&name) dims = name##_slot.Get()
 #define LP_UNROLL
 #define LP_NOINLINE
+// a store of one value that several threads may make at once (a flag): a relaxed atomic here, where
+// plain stores from several host threads would be a data race (TSan), a plain store on a GPU
+#define LP_STORE_FLAG(p, v) __atomic_store_n((p), (v), __ATOMIC_RELAXED)
 #else
 #include <cuda_runtime.h>
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
@@ -29,6 +32,7 @@
   T* name = reinterpret_cast<T*>(lp_dynamic_shared)
 #define LP_UNROLL _Pragma("unroll")
 #define LP_NOINLINE __noinline__
+#define LP_STORE_FLAG(p, v) (*(p) = (v))
 #endif
 
 // NaN without relying on -ffast-math-sensitive library calls

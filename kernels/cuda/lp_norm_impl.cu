@@ -206,7 +206,7 @@ __global__ void ScanWeightsKernel(const float* w, int64_t m, int64_t k, LpNormWe
   for (int64_t e = int64_t{blockIdx.x} * blockDim.x + threadIdx.x; e < total; e += int64_t{gridDim.x} * blockDim.x) {
     const float v = w[e];
     if (!(v >= 0.0f)) atomicMin(&out->bad, static_cast<unsigned long long>(e));  // negative or NaN
-    if (nonzero && v != 0.0f) nonzero[e / k] = 1;
+    if (nonzero && v != 0.0f) LP_STORE_FLAG(&nonzero[e / k], 1);
   }
 }
 

@@ -1,7 +1,11 @@
 // Bugs planted in small kernels, each of a kind a GPU exposes and a naive CPU emulation hides; the
 // emulation (kernels/cuda/emulation/cuda_emulation.h) must expose every one. Built and run by
 // test/emulation.test.ts, which reads the lines this prints.
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <thread>
 #include <vector>
 
 #include "../../kernels/cuda/cuda_compat.h"
@@ -23,6 +27,29 @@ __global__ void AssumesBlockOrder(int* out) {
   if (threadIdx.x != 0) return;
   const unsigned b = blockIdx.x;
   out[b] = b == 0 ? 1 : out[b - 1] + 1;
+}
+
+// How many blocks of the launch run at the same time: each block's thread 0 counts itself in and
+// waits (up to a second) for another block to be running too.
+std::atomic<int> g_running{0}, g_most{0};
+__global__ void CountsRunningBlocks(int) {
+  if (threadIdx.x != 0) return;
+  const int now = ++g_running;
+  int most = g_most.load();
+  while (now > most && !g_most.compare_exchange_weak(most, now)) {
+  }
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (g_most.load() < 2 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+  --g_running;
+}
+
+// every block adds 1 to one counter without an atomic: a race between blocks (the TSan build must
+// report it); RaceFree does the same with an atomic
+__global__ void RaceBetweenBlocks(unsigned long long* counter) {
+  if (threadIdx.x == 0) *counter += 1;
+}
+__global__ void RaceFree(unsigned long long* counter) {
+  if (threadIdx.x == 0) atomicMin(counter, static_cast<unsigned long long>(blockIdx.x));
 }
 
 // odd and even threads wait at two different barriers
@@ -87,7 +114,17 @@ int ScratchLifetime(bool stream_ordered_free) {
 }
 }  // namespace
 
-int main() {
+int main(int argc, char** argv) {
+  if (argc > 1) {
+    // the TSan build's checks: one launch of 8 blocks, with or without a race between them
+    unsigned long long counter = 100;
+    const bool race = std::strcmp(argv[1], "race") == 0;
+    cudaError_t e = race ? LP_LAUNCH(RaceBetweenBlocks, dim3(8), dim3(kThreads), 0, nullptr, &counter)
+                         : LP_LAUNCH(RaceFree, dim3(8), dim3(kThreads), 0, nullptr, &counter);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
+    std::printf("%s: %s\n", argv[1], cudaGetErrorString(e));
+    return 0;
+  }
   const int blocks = 8;
   std::vector<float> f(blocks * kThreads, 0.0f);
   cudaError_t e = LP_LAUNCH(ReadBeforeWrite, dim3(blocks), dim3(kThreads), 0, nullptr, f.data());
@@ -95,6 +132,10 @@ int main() {
   int nan = 0;
   for (float v : f) nan += v != v;
   std::printf("read-before-write: %s, %d of %d values read NaN\n", cudaGetErrorString(e), nan, blocks * kThreads);
+
+  e = LP_LAUNCH(CountsRunningBlocks, dim3(16), dim3(kThreads), 0, nullptr, 0);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
+  std::printf("blocks-at-once: %s, at most %d blocks running at the same time\n", cudaGetErrorString(e), g_most.load());
 
   std::vector<int> order(64, 0);
   e = LP_LAUNCH(AssumesBlockOrder, dim3(64), dim3(kThreads), 0, nullptr, order.data());

@@ -10,8 +10,10 @@
 // - shared memory is uninitialised on a GPU: every static (LP_SHARED) and dynamic shared array is
 //   filled with 0xFF bytes (a NaN in a float, -1 in an int) at the start of every block, so a read
 //   before a write shows;
-// - blocks run in no particular order on a GPU: here one after another, in an order shuffled per
-//   launch (seeded by the launch's count, so a run repeats), so an assumption about block order shows;
+// - blocks run in no particular order on a GPU, several at once: here in an order shuffled per
+//   launch (seeded by the launch's count, so a run repeats), two (LP_EMU_CONCURRENT_BLOCKS) at a
+//   time, each with its own threads and shared memory, so an assumption about block order shows,
+//   and a race between blocks is a race between host threads (the TSan build reports it);
 // - a barrier reached by a block's live threads at different __syncthreads call sites (a barrier
 //   under divergent control flow) is an error of the launch (cudaErrorLaunchFailure, at the next
 //   synchronisation), and cudaGetErrorString names the kernel and both lines;
@@ -23,6 +25,7 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <condition_variable>
 #include <cstddef>
@@ -153,12 +156,14 @@ inline cudaError_t cudaFree(void* p) {
 
 namespace lp_emu {
 
+struct Block;
 struct Index {
   dim3 thread, block;
+  Block* ctx = nullptr;  // the block this thread runs in: its barrier and its shared memory
 };
 inline thread_local Index tls;
 inline dim3 g_grid, g_block;
-inline std::vector<std::max_align_t> g_dynamic_shared;
+inline size_t g_dynamic_bytes = 0;
 inline cudaError_t g_last_error = cudaSuccess;
 
 // __syncthreads: all live threads of the block meet; a thread that has returned leaves for good.
@@ -207,31 +212,58 @@ class BlockBarrier {
  public:
   std::string fault_;  // the first divergent barrier of the block (read after the block ended)
 };
-inline BlockBarrier g_barrier;
 
-// The static shared arrays (LP_SHARED) seen so far, filled with poison at every block's start.
-struct SharedRegistry {
-  std::mutex m;
-  std::vector<std::pair<void*, size_t>> regions;
-};
-inline SharedRegistry& Shared() {
-  static SharedRegistry r;
-  return r;
-}
 constexpr unsigned char kPoison = 0xFF;
-struct SharedRegion {
-  SharedRegion(void* p, size_t bytes) {
-    std::memset(p, kPoison, bytes);
-    std::lock_guard<std::mutex> lock(Shared().m);
-    Shared().regions.emplace_back(p, bytes);
+
+// What one running block owns: its barrier, its shared memory (each static LP_SHARED array by its
+// slot number, and the dynamic array), the buffer its warps shuffle through. Blocks that run at
+// the same time have one each, as on a GPU.
+struct Block {
+  BlockBarrier barrier;
+  std::mutex m;
+  std::vector<std::unique_ptr<unsigned char[]>> statics;
+  std::vector<size_t> static_bytes;
+  std::vector<std::max_align_t> dynamic;
+  uint64_t exchange[1024];
+  // At the start of every block: all shared memory filled with poison.
+  void Start(unsigned live) {
+    barrier.Reset(live);
+    for (size_t i = 0; i < statics.size(); ++i)
+      if (statics[i]) std::memset(statics[i].get(), kPoison, static_bytes[i]);
+    if (!dynamic.empty()) std::memset(dynamic.data(), kPoison, dynamic.size() * sizeof(std::max_align_t));
+  }
+  // A static shared array, made (poisoned) the first time a thread of this launch's block asks.
+  void* Static(unsigned slot, size_t bytes) {
+    std::lock_guard<std::mutex> lock(m);
+    if (statics.size() <= slot) {
+      statics.resize(slot + 1);
+      static_bytes.resize(slot + 1, 0);
+    }
+    if (!statics[slot]) {
+      statics[slot].reset(new unsigned char[bytes]);
+      static_bytes[slot] = bytes;
+      std::memset(statics[slot].get(), kPoison, bytes);
+    }
+    return statics[slot].get();
   }
 };
-inline void PoisonShared() {
-  std::lock_guard<std::mutex> lock(Shared().m);
-  for (const auto& [p, bytes] : Shared().regions) std::memset(p, kPoison, bytes);
-}
 
-// The block's threads, reused for every block of a launch.
+// A static __shared__ array (LP_SHARED): one number per declaration, its memory per running block.
+inline unsigned NextSharedSlot() {
+  static std::atomic<unsigned> next{0};
+  return next++;
+}
+template <typename A>
+class SharedSlot {
+ public:
+  SharedSlot() : slot_(NextSharedSlot()) {}
+  A& Get() const { return *static_cast<A*>(tls.ctx->Static(slot_, sizeof(A))); }
+
+ private:
+  unsigned slot_;
+};
+
+// The threads of one block slot, reused for every block the slot runs.
 class Workers {
  public:
   explicit Workers(unsigned n) {
@@ -246,11 +278,10 @@ class Workers {
     start_.notify_all();
     for (auto& t : threads_) t.join();
   }
+  Block& block() { return ctx_; }
   // Runs body on every thread of one block and waits for all of them.
   void RunBlock(dim3 block, const std::function<void()>& body) {
-    g_barrier.Reset(static_cast<unsigned>(threads_.size()));
-    PoisonShared();
-    if (!g_dynamic_shared.empty()) std::memset(g_dynamic_shared.data(), kPoison, g_dynamic_shared.size() * sizeof(std::max_align_t));
+    ctx_.Start(static_cast<unsigned>(threads_.size()));
     {
       std::lock_guard<std::mutex> lock(m_);
       block_ = block;
@@ -276,13 +307,15 @@ class Workers {
         body = body_;
         tls.block = block_;
       }
+      tls.ctx = &ctx_;
       tls.thread = dim3(i % g_block.x, (i / g_block.x) % g_block.y, i / (g_block.x * g_block.y));
       (*body)();
-      g_barrier.Leave();
+      ctx_.barrier.Leave();
       std::lock_guard<std::mutex> lock(m_);
       if (++done_ == threads_.size()) done_cv_.notify_all();
     }
   }
+  Block ctx_;
   std::vector<std::thread> threads_;
   std::mutex m_;
   std::condition_variable start_, done_cv_;
@@ -300,33 +333,62 @@ inline std::mutex& LaunchMutex() {
 
 template <typename T>
 T* DynamicShared() {
-  return reinterpret_cast<T*>(g_dynamic_shared.data());
+  return reinterpret_cast<T*>(tls.ctx->dynamic.data());
 }
 
-// Runs one launch now: its blocks in a shuffled order, seeded by the launch's count (a run repeats).
+// How many blocks of a launch run at once (LP_EMU_CONCURRENT_BLOCKS, default 2, 1 to 8).
+inline unsigned ConcurrentBlocks() {
+  static const unsigned n = [] {
+    const char* v = std::getenv("LP_EMU_CONCURRENT_BLOCKS");
+    const long k = v ? std::strtol(v, nullptr, 10) : 2;
+    return static_cast<unsigned>(k < 1 ? 1 : k > 8 ? 8 : k);
+  }();
+  return n;
+}
+
+// Runs one launch now: its blocks in an order shuffled by a seed (the launch's count, so a run
+// repeats), dealt to several block slots that run at the same time, each with its own threads,
+// barrier and shared memory. Slot s runs blocks s, s + S, s + 2 S, ... of the shuffled order; the
+// slots share nothing but the kernel's global memory, so a race between blocks is a race between
+// host threads (ThreadSanitizer reports it in the TSan build).
 template <typename... P>
 void RunLaunch(void (*kernel)(P...), dim3 grid, dim3 block, size_t shared_bytes, std::tuple<P...>& params) {
   std::lock_guard<std::mutex> lock(LaunchMutex());
   g_grid = grid;
   g_block = block;
-  g_dynamic_shared.assign((shared_bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t), std::max_align_t{});
+  g_dynamic_bytes = shared_bytes;
   const std::function<void()> body = [&] { std::apply(kernel, params); };
-  Workers workers(block.x * block.y * block.z);
   static uint64_t launches = 0;
   const uint64_t blocks = uint64_t{grid.x} * grid.y * grid.z;
   std::vector<uint64_t> order(blocks);
   std::iota(order.begin(), order.end(), 0);
   std::shuffle(order.begin(), order.end(), std::mt19937_64(0x9e3779b97f4a7c15ull ^ ++launches));
-  for (const uint64_t b : order) {
-    workers.RunBlock(
-        dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y), static_cast<unsigned>(b / grid.x / grid.y)),
-        body);
-    if (!g_barrier.fault_.empty()) {
-      // an error of the work, not of the launch: it shows at the next synchronisation
-      FaultMessage() = g_barrier.fault_;
-      t_sticky = cudaErrorLaunchFailure;
-      return;
+  const unsigned slots = static_cast<unsigned>(std::min<uint64_t>(ConcurrentBlocks(), blocks));
+  std::vector<std::string> faults(slots);
+  const auto run_slot = [&](unsigned s) {
+    Workers workers(block.x * block.y * block.z);
+    workers.block().dynamic.assign((shared_bytes + sizeof(std::max_align_t) - 1) / sizeof(std::max_align_t), std::max_align_t{});
+    for (uint64_t i = s; i < blocks; i += slots) {
+      const uint64_t b = order[i];
+      workers.RunBlock(
+          dim3(static_cast<unsigned>(b % grid.x), static_cast<unsigned>(b / grid.x % grid.y), static_cast<unsigned>(b / grid.x / grid.y)),
+          body);
+      if (!workers.block().barrier.fault_.empty()) {
+        faults[s] = workers.block().barrier.fault_;
+        return;
+      }
     }
+  };
+  std::vector<std::thread> others;
+  for (unsigned s = 1; s < slots; ++s) others.emplace_back(run_slot, s);
+  run_slot(0);
+  for (auto& t : others) t.join();
+  for (const std::string& f : faults) {
+    if (f.empty()) continue;
+    // an error of the work, not of the launch: it shows at the next synchronisation
+    FaultMessage() = f;
+    t_sticky = cudaErrorLaunchFailure;
+    return;
   }
 }
 
@@ -374,7 +436,7 @@ inline cudaError_t cudaGetLastError() {
 #define __host__
 #define __forceinline__ inline
 #define __shared__ static
-#define __syncthreads() lp_emu::g_barrier.Wait(__func__, __FILE__, __LINE__)
+#define __syncthreads() lp_emu::tls.ctx->barrier.Wait(__func__, __FILE__, __LINE__)
 // atomics: one lock for all of them (the threads of a block are real threads)
 inline std::mutex& AtomicMutex() {
   static std::mutex m;
@@ -390,18 +452,18 @@ inline unsigned long long atomicMin(unsigned long long* address, unsigned long l
 // in step; a warp that has left the kernel no longer takes part), exchanging through one buffer
 // between two barriers. Lane l of a warp reads lane l ^ lane_mask of the same warp.
 namespace lp_emu {
-inline uint64_t g_exchange[1024];
 inline unsigned FlatThread() { return tls.thread.x + g_block.x * (tls.thread.y + g_block.y * tls.thread.z); }
 }  // namespace lp_emu
 template <typename T>
 T __shfl_xor_sync(unsigned, T v, int lane_mask) {
   static_assert(sizeof(T) <= sizeof(uint64_t), "a shuffled value fits 8 bytes");
   const unsigned t = lp_emu::FlatThread();
-  std::memcpy(&lp_emu::g_exchange[t], &v, sizeof v);
-  lp_emu::g_barrier.Wait("__shfl_xor_sync", __FILE__, __LINE__);
+  lp_emu::Block& block = *lp_emu::tls.ctx;
+  std::memcpy(&block.exchange[t], &v, sizeof v);
+  block.barrier.Wait("__shfl_xor_sync", __FILE__, __LINE__);
   T other;
-  std::memcpy(&other, &lp_emu::g_exchange[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(lane_mask & 31))], sizeof other);
-  lp_emu::g_barrier.Wait("__shfl_xor_sync", __FILE__, __LINE__);
+  std::memcpy(&other, &block.exchange[(t & ~31u) | ((t & 31u) ^ static_cast<unsigned>(lane_mask & 31))], sizeof other);
+  block.barrier.Wait("__shfl_xor_sync", __FILE__, __LINE__);
   return other;
 }
 inline float __int_as_float(int v) {

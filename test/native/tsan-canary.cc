@@ -1,0 +1,30 @@
+// A deliberate race between two blocks of an emulated CUDA kernel, built only by the TSan run
+// (scripts/sanitize.sh) to prove that ThreadSanitizer, preloaded into node, reports a race in the
+// device code of a native addon and fails the run: the kind of race the op cases are checked for.
+#include <node_api.h>
+
+#include "../../kernels/cuda/cuda_compat.h"
+
+namespace {
+// every block adds 1 to one counter without an atomic
+__global__ void AddWithoutAtomic(long long* counter) {
+  if (threadIdx.x == 0) *counter += 1;
+}
+
+napi_value RaceBetweenBlocks(napi_env env, napi_callback_info) {
+  long long counter = 0;
+  if (LP_LAUNCH(AddWithoutAtomic, dim3(8), dim3(32), 0, nullptr, &counter) == cudaSuccess) cudaStreamSynchronize(nullptr);
+  napi_value out;
+  napi_create_int64(env, counter, &out);
+  return out;
+}
+
+napi_value Init(napi_env env, napi_value exports) {
+  napi_value fn;
+  napi_create_function(env, "raceBetweenBlocks", NAPI_AUTO_LENGTH, RaceBetweenBlocks, nullptr, &fn);
+  napi_set_named_property(env, exports, "raceBetweenBlocks", fn);
+  return exports;
+}
+}  // namespace
+
+NAPI_MODULE(NODE_GYP_MODULE_NAME, Init)
