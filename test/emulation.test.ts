@@ -90,3 +90,22 @@ if (gxx && !tsan) console.warn("skipping the emulation's TSan test: g++ has no l
     expect(run.status).toBe(0);
   });
 });
+
+// 2^x on the FMA pipe (kernels/cuda/device_math.cuh Exp2Fma), which per-unit LpNorm uses for 6 of
+// every 16 exponentials: its worst relative error over the whole domain, against exp2 in double.
+(gxx ? describe : describe.skip)('the CUDA kernels’ device arithmetic', () => {
+  test('Exp2Fma: worst relative error below 3e-6 over [-126, 0] (the kernels’ rtol is 1e-4); 0 below the domain and for NaN', () => {
+    const exe = join(mkdtempSync(join(tmpdir(), 'lp-onnx-dm-')), 'device-math');
+    const build = spawnSync('g++', ['-std=c++17', '-O2', '-DLP_CUDA_EMULATION', '-pthread', join(root, 'test', 'native', 'device-math.cc'), '-o', exe], { encoding: 'utf8' });
+    expect(build.stderr).toBe('');
+    const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 60000 });
+    expect(run.status).toBe(0);
+    const worst = /exp2fma worst relative error: (\S+)/.exec(run.stdout);
+    expect(Number(worst?.[1])).toBeGreaterThan(1e-7); // a degree-4 polynomial cannot be exact
+    expect(Number(worst?.[1])).toBeLessThan(3e-6);
+    expect(run.stdout).toMatch(/exp2fma below -126, -inf, NaN: 0 0 0/);
+    const ends = /exp2fma at 0 and -126: (\S+) (\S+)/.exec(run.stdout);
+    expect(Math.abs(Number(ends?.[1]) - 1)).toBeLessThan(3e-6);
+    expect(Math.abs(Number(ends?.[2]) - 1)).toBeLessThan(3e-6);
+  }, 120000);
+});

@@ -8,6 +8,7 @@
 // Scaling by the row maximum (and by sum_eps^(1/p) when that is larger) keeps a^p finite; a unit
 // whose weighted inputs all lie far below it (its sum underflowed) is redone from global memory with
 // its own maximum.
+#include "device_math.cuh"
 #include "lp_norm_impl.cuh"
 
 namespace lp {
@@ -19,19 +20,14 @@ constexpr int kMicro = 4;              // rows and units per thread
 constexpr int kTile = kSide * kMicro;  // rows and units per block
 constexpr int kSlice = 16;             // K per staged slice
 constexpr float kZeroLog = -1.0e30f;   // log2 of a zero ratio: 2^(p * kZeroLog) is 0
-constexpr float kUnderflow = 1.0e-30f;
+// a unit's scaled sum below this is redone with its own maximum: its terms may lie near the
+// flush-to-zero of the fast ex2 (2^-126), where each lost term would count
+constexpr float kUnderflow = 1.0e-20f;
 constexpr float kNone = -3.4028235e38f;  // no weighted input yet (below every ratio and its log2)
 constexpr int64_t kMaxGrid = 65535;
 
-__device__ __forceinline__ float Magnitude(float v, int abs_mode, float eps) {
-  const float a = abs_mode ? fabsf(v) : v;
-  return LP_IS_NAN(a) ? a : (a > eps ? a : eps);
-}
-
-// r^p for r in [0, 1]
+// r^p for r in [0, 1], to the last bit (the rare redo of a unit)
 __device__ __forceinline__ float PowRatio(float r, float p) { return r > 0.0f ? exp2f(p * log2f(r)) : 0.0f; }
-
-__host__ __device__ __forceinline__ bool IsInf(float p) { return !(p <= 3.4028235e38f); }
 
 // One unit of one row again, scaled by its own largest weighted magnitude: sum w (a / base)^p and base.
 __device__ LP_NOINLINE float Redo(const LpNormArgs& a, int64_t r, int64_t j, float p, float* base_out) {
@@ -128,9 +124,9 @@ __global__ void LpNormKernel(LpNormArgs a) {
           if (r < a.rows && kx < a.k) {
             const float ratio = Magnitude(a.x[r * a.k + kx], a.abs_mode, a.eps) * stage_inv[s];
             if (kKind == 0)
-              v = PowRatio(fminf(ratio, 1.0f), p0);
+              v = PowRatioFast(fminf(ratio, 1.0f), p0);
             else if (kPerUnit)
-              v = ratio > 0.0f || LP_IS_NAN(ratio) ? log2f(ratio) : kZeroLog;
+              v = ratio > 0.0f || LP_IS_NAN(ratio) ? Log2Ratio(ratio) : kZeroLog;
             else
               v = ratio;
           }
@@ -151,12 +147,15 @@ __global__ void LpNormKernel(LpNormArgs a) {
               if (kKind == 0) {
                 acc[i][c] += wv[c] * xv[i];
               } else if (kKind == 3) {
-                acc[i][c] += wv[c] * exp2f(pj[c] * xv[i]);
+                // 6 of the 16 exponentials on the FMA pipe, 10 on the special-function unit, whose
+                // rate is an eighth of the FMA pipe's: the two pipes then finish together
+                const float e = (i * kMicro + c) % 8 < 3 ? Exp2Fma(pj[c] * xv[i]) : FastExp2(pj[c] * xv[i]);
+                acc[i][c] += wv[c] * e;
               } else if (wv[c] > 0.0f) {
                 if (kKind == 2 || IsInf(pj[c]))
                   acc[i][c] = LP_IS_NAN(acc[i][c]) || xv[i] <= acc[i][c] ? acc[i][c] : xv[i];  // max; a NaN met (in acc or xv) stays
                 else
-                  acc[i][c] += wv[c] * exp2f(pj[c] * xv[i]);
+                  acc[i][c] += wv[c] * FastExp2(pj[c] * xv[i]);
               }
             }
           }
@@ -175,7 +174,7 @@ __global__ void LpNormKernel(LpNormArgs a) {
           float y;
           if (kKind == 2 || IsInf(p)) {
             const float v = acc[i][c];  // the ratio (kKind 2) or its log2 (kKind 1)
-            y = LP_IS_NAN(v) ? v : v == kNone ? 0.0f : row_max[i] * (kKind == 2 ? v : exp2f(v));
+            y = LP_IS_NAN(v) ? v : v == kNone ? 0.0f : row_max[i] * (kKind == 2 ? v : FastExp2(v));
           } else if (row_nan[i]) {
             y = __int_as_float(0x7fc00000);  // 0 x NaN is NaN: a NaN reaches every finite-p unit of its row
           } else {
@@ -189,7 +188,7 @@ __global__ void LpNormKernel(LpNormArgs a) {
             } else {
               float total = PowRatio(base / scale, p) * sum;
               if (a.sum_eps > 0.0f) total += a.sum_eps * exp2f(-p * log2f(scale));
-              y = total > 0.0f ? scale * exp2f(log2f(total) / p) : 0.0f;
+              y = total > 0.0f ? scale * FastExp2(FastLog2(total) / p) : 0.0f;
             }
           }
           a.y[r * a.m + j] = y;

@@ -11,6 +11,7 @@
 //   block per plane and two coalesced block reductions; a smaller plane (GeM on 7x7 or 14x14 maps)
 //   takes a warp, 8 planes per block, reduced by warp shuffles with no barrier, its powers by
 //   products for p = 1, 2 and 3.
+#include "device_math.cuh"
 #include "lp_pool_impl.cuh"
 
 namespace lp {
@@ -23,21 +24,14 @@ constexpr int64_t kMaxBlocks = 65535;
 // beside it in the 48 KiB a block may have without an opt-in (static plus dynamic)
 constexpr size_t kTiledStaticBytes = sizeof(float) * kThreads;
 constexpr int64_t kMaxRegion = (LP_DEFAULT_SHARED_BYTES - kTiledStaticBytes) / sizeof(float);
-constexpr float kUnderflow = 1.0e-30f;  // a scaled window sum below this is redone
-
-__device__ __forceinline__ float Magnitude(float v, int abs_mode, float eps) {
-  const float a = abs_mode ? fabsf(v) : v;
-  return LP_IS_NAN(a) ? a : (a > eps ? a : eps);
-}
-
-__device__ __forceinline__ bool IsInf(float p) { return !(p <= 3.4028235e38f); }
+constexpr float kUnderflow = 1.0e-20f;  // a scaled window sum below this is redone (terms near the fast ex2's flush to 0 would count)
 
 // r^p for a ratio r in [0, 1]: products where p is 1, 2 or 3, else 2^(p log2 r)
 __device__ __forceinline__ float RatioPow(float r, float p) {
   if (p == 1.0f) return r;
   if (p == 2.0f) return r * r;
   if (p == 3.0f) return r * r * r;
-  return r > 0.0f ? exp2f(p * log2f(r)) : 0.0f;
+  return PowRatioFast(r, p);
 }
 
 __device__ __forceinline__ float PlaneP(const LpPoolArgs& a, int64_t q) {
@@ -87,13 +81,13 @@ __device__ float DirectWindow(const LpPoolArgs& a, int64_t q, int64_t o0, int64_
             m = v > m ? v : m;
           } else {
             const float r = v * inv_m;
-            sum += r > 0.0f ? exp2f(p * log2f(r)) : 0.0f;
+            sum += PowRatioFast(r, p);
           }
         }
       }
     }
     if (pass == 0 && (nan || IsInf(p) || m == 0.0f)) return nan ? __int_as_float(0x7fc00000) : m;  // p = +inf: the maximum
-    if (pass == 1) return m * exp2f(log2f(sum / WindowCount(a, s)) / p);
+    if (pass == 1) return m * FastExp2(FastLog2(sum / WindowCount(a, s)) / p);
   }
   return 0.0f;  // not reached
 }
@@ -193,7 +187,7 @@ __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t 
       y = DirectWindow(a, q, o0, o1, o2);  // an all-zero or non-finite region, or a window far below m
     } else {
       const int64_t st[3] = {base0, o1 * a.stride[1] - a.pad_begin[1], o2 * a.stride[2] - a.pad_begin[2]};
-      y = mx * exp2f(log2f(s / WindowCount(a, st)) / p);  // NaN stays NaN
+      y = mx * FastExp2(FastLog2(s / WindowCount(a, st)) / p);  // NaN stays NaN
     }
     a.y[(q * a.output[0] + o0) * a.output[1] * a.output[2] + o1 * a.output[2] + o2] = y;
   }
@@ -204,7 +198,7 @@ __global__ void LpPoolTiledKernel(LpPoolArgs a, int64_t r0, int64_t r1, int64_t 
 __device__ __forceinline__ float PlaneResult(bool nan, bool sums, float m, float s, float z, float p) {
   if (nan) return __int_as_float(0x7fc00000);
   if (!sums) return m;
-  return m * exp2f(log2f(s / z) / p);
+  return m * FastExp2(FastLog2(s / z) / p);
 }
 
 // Global pooling (global = 1, GeM's case): one block per (n, c) plane, reading it coalesced twice:

@@ -44,12 +44,24 @@ __global__ void CountsRunningBlocks(int) {
 }
 
 // every block adds 1 to one counter without an atomic: a race between blocks (the TSan build must
-// report it); RaceFree does the same with an atomic
+// report it); RaceFree does the same with an atomic. Each block then waits (with relaxed atomics,
+// which order nothing) until two blocks have added, so that both accesses are alive when TSan
+// compares them.
+std::atomic<int> g_added{0};
+void WaitForAnotherBlock() {
+  g_added.fetch_add(1, std::memory_order_relaxed);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (g_added.load(std::memory_order_relaxed) < 2 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
+}
 __global__ void RaceBetweenBlocks(unsigned long long* counter) {
-  if (threadIdx.x == 0) *counter += 1;
+  if (threadIdx.x != 0) return;
+  *counter += 1;
+  WaitForAnotherBlock();
 }
 __global__ void RaceFree(unsigned long long* counter) {
-  if (threadIdx.x == 0) atomicMin(counter, static_cast<unsigned long long>(blockIdx.x));
+  if (threadIdx.x != 0) return;
+  atomicMin(counter, static_cast<unsigned long long>(blockIdx.x));
+  WaitForAnotherBlock();
 }
 
 // odd and even threads wait at two different barriers

@@ -3,12 +3,22 @@
 // device code of a native addon and fails the run: the kind of race the op cases are checked for.
 #include <node_api.h>
 
+#include <atomic>
+#include <chrono>
+#include <thread>
+
 #include "../../kernels/cuda/cuda_compat.h"
 
 namespace {
-// every block adds 1 to one counter without an atomic
+// every block adds 1 to one counter without an atomic, then waits (relaxed atomics: no ordering)
+// until two blocks have, so that both accesses are alive when TSan compares them
+std::atomic<int> g_added{0};
 __global__ void AddWithoutAtomic(long long* counter) {
-  if (threadIdx.x == 0) *counter += 1;
+  if (threadIdx.x != 0) return;
+  *counter += 1;
+  g_added.fetch_add(1, std::memory_order_relaxed);
+  const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  while (g_added.load(std::memory_order_relaxed) < 2 && std::chrono::steady_clock::now() < until) std::this_thread::yield();
 }
 
 napi_value RaceBetweenBlocks(napi_env env, napi_callback_info) {

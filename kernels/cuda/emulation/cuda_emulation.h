@@ -471,3 +471,29 @@ inline float __int_as_float(int v) {
   std::memcpy(&f, &v, sizeof f);
   return f;
 }
+inline int __float_as_int(float f) {
+  int v;
+  std::memcpy(&v, &f, sizeof v);
+  return v;
+}
+
+// The special-function unit's approximate ex2 and lg2 (ex2.approx.ftz.f32, lg2.approx.ftz.f32),
+// modelled with their worst error rather than exactly: a relative error of 2^-21 (lg2 near 1: an
+// absolute one), at least twice what the PTX ISA gives for them, its sign a function of the input's
+// bits, and subnormal inputs and results flushed to zero. The op cases then check the kernels'
+// tolerance with that error in every power.
+namespace lp_emu {
+inline float FlushSubnormal(float v) { return std::fpclassify(v) == FP_SUBNORMAL ? std::copysign(0.0f, v) : v; }
+inline double ErrorSign(float x) { return (static_cast<uint32_t>(__float_as_int(x)) * 2654435761u) >> 31 ? 1.0 : -1.0; }
+inline float ApproxExp2(float x) {
+  x = FlushSubnormal(x);
+  if (x != x) return x;
+  return FlushSubnormal(static_cast<float>(std::exp2(static_cast<double>(x)) * (1.0 + ErrorSign(x) * 0x1p-21)));
+}
+inline float ApproxLog2(float x) {
+  x = FlushSubnormal(x);
+  if (x != x || x <= 0.0f || std::isinf(x)) return x == 0.0f ? -INFINITY : x < 0.0f ? NAN : x;
+  const double l = std::log2(static_cast<double>(x));
+  return static_cast<float>(x >= 0.5f && x <= 2.0f ? l + ErrorSign(x) * 0x1p-21 : l * (1.0 + ErrorSign(x) * 0x1p-21));
+}
+}  // namespace lp_emu
