@@ -35,6 +35,11 @@ if (!gxx) console.warn('skipping the emulation test: no g++');
     expect(lines.get('blocks-at-once')).toBe('no error, at most 2 blocks running at the same time');
   });
 
+  test('cp.async: a copy read after a barrier but before its wait is poison; after the wait it is right', () => {
+    expect(lines.get('async-copy-read-before-wait')).toBe('no error, 0 of 32 values right');
+    expect(lines.get('async-copy-waited')).toBe('no error, 32 of 32 values right');
+  });
+
   test('a barrier under divergent control flow fails the launch, naming the kernel and both lines', () => {
     expect(lines.get('divergent-barrier')).toMatch(
       /^719 __syncthreads under divergent control flow in DivergentBarrier: threads of one block wait at \S*emulation-planted\.cc:\d+ and at \S*emulation-planted\.cc:\d+$/,
@@ -91,7 +96,7 @@ if (gxx && !tsan) console.warn("skipping the emulation's TSan test: g++ has no l
   });
 });
 
-// 2^x on the FMA pipe (kernels/cuda/device_math.cuh Exp2Fma), which per-unit LpNorm uses for 6 of
+// 2^x on the FMA pipe (kernels/cuda/device_common.cuh Exp2Fma), which per-unit LpNorm uses for 6 of
 // every 16 exponentials: its worst relative error over the whole domain, against exp2 in double.
 (gxx ? describe : describe.skip)('the CUDA kernels’ device arithmetic', () => {
   test('Exp2Fma: worst relative error below 3e-6 over [-126, 0] (the kernels’ rtol is 1e-4); 0 below the domain and for NaN', () => {

@@ -27,7 +27,8 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;
   const L1ConvArgs a = L1ConvArgsOf(plan, DataOf(xv), DataOf(wv), bv ? DataOf(bv) : nullptr, yv.GetTensorMutableData<float>());
-  Check(LaunchL1Conv(a, StreamOf(ctx)), kName, node_);
+  Scratch taps(ctx, static_cast<size_t>(L1ConvTapTableBytes(a)), kName, node_);
+  Check(LaunchL1Conv(a, taps.As<L1ConvTap>(), StreamOf(ctx)), kName, node_);
 }
 
 }  // namespace Cuda

@@ -8,7 +8,7 @@
 // Scaling by the row maximum (and by sum_eps^(1/p) when that is larger) keeps a^p finite; a unit
 // whose weighted inputs all lie far below it (its sum underflowed) is redone from global memory with
 // its own maximum.
-#include "device_math.cuh"
+#include "device_common.cuh"
 #include "lp_norm_impl.cuh"
 
 namespace lp {

@@ -11,7 +11,7 @@
 //   block per plane and two coalesced block reductions; a smaller plane (GeM on 7x7 or 14x14 maps)
 //   takes a warp, 8 planes per block, reduced by warp shuffles with no barrier, its powers by
 //   products for p = 1, 2 and 3.
-#include "device_math.cuh"
+#include "device_common.cuh"
 #include "lp_pool_impl.cuh"
 
 namespace lp {

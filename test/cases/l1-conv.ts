@@ -28,11 +28,14 @@ export const l1ConvCases: OpCase[] = [
   // stride 1: the CPU kernel reads the padded plane as one long row, in stretches of 256 positions
   // that run across row ends (here two, the second partial), with cancellation's exact recompute
   { name: 'l1conv 2d flat plane across stretches, large and close', op: 'L1Conv', inputs: [X([2, 3, 12, 26], 'near-million'), W([4, 3, 3, 3], 'near-million'), B(4)], attrs: { pads: [1, 1, 1, 1] } },
-  // wider layers: the CUDA implicit-GEMM tiles (16, 32 and 64 channels) with partial tiles of
+  // wider layers: the CUDA implicit-GEMM tiles (16, 32, 64 and 128 channels) with partial tiles of
   // positions, channels and K
   { name: 'l1conv 2d 20 channels', op: 'L1Conv', inputs: [X([2, 5, 7, 6]), W([20, 5, 3, 3]), B(20)], attrs: { pads: [1, 1, 1, 1] } },
   { name: 'l1conv 2d 40 channels stride 2', op: 'L1Conv', inputs: [X([3, 3, 9, 9]), W([40, 3, 3, 3])], attrs: { strides: [2, 2] } },
   { name: 'l1conv 2d 72 channels', op: 'L1Conv', inputs: [X([2, 4, 8, 8]), W([72, 4, 3, 3]), B(72)], attrs: { pads: [1, 1, 1, 1] } },
+  // 136 channels: a full 128-channel tile and a partial one; K = 45 (three slices of 16, the last
+  // partial); 2 x 100 positions in a 128-position tile and a partial one, padding on every side
+  { name: 'l1conv 2d 136 channels', op: 'L1Conv', inputs: [X([2, 5, 10, 10]), W([136, 5, 3, 3]), B(136)], attrs: { pads: [1, 1, 1, 1] } },
   { name: 'l1conv 2d group 2 of 34 channels', op: 'L1Conv', inputs: [X([1, 6, 6, 6]), W([68, 3, 3, 3]), B(68)], attrs: { group: 2 } },
   { name: 'l1conv 3d 18 channels dilated', op: 'L1Conv', inputs: [X([1, 2, 5, 4, 5]), W([18, 2, 2, 2, 2])], attrs: { dilations: [2, 1, 2] } },
   { name: 'l1conv 1d point cloud 64 channels', op: 'L1Conv', inputs: [X([2, 8, 50]), W([64, 8, 1]), B(64)], attrs: {} },

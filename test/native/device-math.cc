@@ -1,4 +1,4 @@
-// The device arithmetic of kernels/cuda/device_math.cuh on the CPU (the emulation build compiles the
+// The device arithmetic of kernels/cuda/device_common.cuh on the CPU (the emulation build compiles the
 // same source): the worst relative error of Exp2Fma, 2^x on the FMA pipe, over its whole domain
 // [-126, 0] against exp2 in double, on 2^25 evenly spaced points and on every float in the
 // fraction range [-1/2, 1/2] at one exponent; and the values it must give exactly. Read by
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <cstdio>
 
-#include "../../kernels/cuda/device_math.cuh"
+#include "../../kernels/cuda/device_common.cuh"
 
 namespace {
 double RelativeError(float x) {

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "../../kernels/cuda/cuda_compat.h"
+#include "../../kernels/cuda/device_common.cuh"
 
 namespace {
 constexpr int kThreads = 32;
@@ -62,6 +63,17 @@ __global__ void RaceFree(unsigned long long* counter) {
   if (threadIdx.x != 0) return;
   atomicMin(counter, static_cast<unsigned long long>(blockIdx.x));
   WaitForAnotherBlock();
+}
+
+// copies IN to shared memory by cp.async and reads it back after a barrier, with or without
+// waiting for the copies first (a barrier alone does not wait for them)
+__global__ void AsyncCopyThenRead(const float* in, float* out, int wait) {
+  LP_SHARED(float, s, [kThreads]);
+  lp::Cuda::CopyAsync4(&s[threadIdx.x], &in[threadIdx.x], true);
+  lp::Cuda::CommitAsync();
+  if (wait) lp::Cuda::WaitAsync<0>();
+  __syncthreads();
+  out[threadIdx.x] = s[(threadIdx.x + 1) % kThreads];
 }
 
 // odd and even threads wait at two different barriers
@@ -171,6 +183,15 @@ int main(int argc, char** argv) {
   std::printf("1025 threads: %d %s\n", static_cast<int>(e), cudaGetErrorString(e));
   e = LP_LAUNCH(StaticAndDynamic, dim3(1, 65536), dim3(32), 0, nullptr, g.data());
   std::printf("grid y 65536: %d %s\n", static_cast<int>(e), cudaGetErrorString(e));
+
+  for (int wait = 0; wait < 2; ++wait) {
+    std::vector<float> in(kThreads, 7.0f), out(kThreads, 0.0f);
+    e = LP_LAUNCH(AsyncCopyThenRead, dim3(1), dim3(kThreads), 0, nullptr, static_cast<const float*>(in.data()), out.data(), wait);
+    if (e == cudaSuccess) e = cudaStreamSynchronize(nullptr);
+    int right = 0;
+    for (float v : out) right += v == 7.0f;
+    std::printf("%s: %s, %d of %d values right\n", wait ? "async-copy-waited" : "async-copy-read-before-wait", cudaGetErrorString(e), right, kThreads);
+  }
 
   // a result read on the host before the stream was synchronised
   std::vector<float> src(64, 42.0f), dst(64, 0.0f);

@@ -49,6 +49,11 @@ struct dim3 {
   constexpr dim3(unsigned int x_ = 1, unsigned int y_ = 1, unsigned int z_ = 1) : x(x_), y(y_), z(z_) {}
 };
 
+struct alignas(16) float4 {
+  float x, y, z, w;
+};
+inline int min(int a, int b) { return a < b ? a : b; }
+
 struct CUstream_st;
 using cudaStream_t = CUstream_st*;
 
@@ -263,6 +268,32 @@ class SharedSlot {
   unsigned slot_;
 };
 
+// cp.async: a copy lands in shared memory at the latest when its group is waited for, and may land
+// any time after the call. The emulation writes poison at the call and the value at the wait, so a
+// read before the wait sees poison, and a copy issued into a buffer other threads still read is a
+// write that races with their reads (TSan reports it).
+struct AsyncCopy {
+  float* dst;
+  float value;
+};
+inline thread_local std::vector<AsyncCopy> t_open_copies;
+inline thread_local std::deque<std::vector<AsyncCopy>> t_copy_groups;
+inline void CopyAsync4(float* dst, const float* src, bool valid) {
+  const float v = valid ? *src : 0.0f;
+  std::memset(dst, kPoison, sizeof(float));
+  t_open_copies.push_back({dst, v});
+}
+inline void CommitAsync() {
+  t_copy_groups.push_back(std::move(t_open_copies));
+  t_open_copies.clear();
+}
+inline void WaitAsync(int newest_in_flight) {
+  while (t_copy_groups.size() > static_cast<size_t>(newest_in_flight)) {
+    for (const AsyncCopy& c : t_copy_groups.front()) *c.dst = c.value;
+    t_copy_groups.pop_front();
+  }
+}
+
 // The threads of one block slot, reused for every block the slot runs.
 class Workers {
  public:
@@ -308,6 +339,8 @@ class Workers {
         tls.block = block_;
       }
       tls.ctx = &ctx_;
+      t_open_copies.clear();  // copies a previous block left in flight are gone with its shared memory
+      t_copy_groups.clear();
       tls.thread = dim3(i % g_block.x, (i / g_block.x) % g_block.y, i / (g_block.x * g_block.y));
       (*body)();
       ctx_.barrier.Leave();

@@ -1,5 +1,6 @@
-// Device arithmetic shared by the .cu files: magnitudes, the special-function unit's one-instruction
-// ex2 / lg2, and 2^x on the FMA pipe. Included by .cu files only (host code never sees it).
+// Device code shared by the .cu files: magnitudes, the special-function unit's one-instruction
+// ex2 / lg2, 2^x on the FMA pipe, and asynchronous copies from global to shared memory. Included by
+// .cu files only (host code never sees it).
 #pragma once
 
 #include "cuda_compat.h"
@@ -68,6 +69,37 @@ __device__ __forceinline__ float Exp2Fma(float x) {
   q = q * f + 9.999992847442627e-1f;
   // the bits of t are those of kRound plus j: shifted by 23 only j remains, in the exponent field
   return q * __int_as_float(static_cast<int>((static_cast<unsigned>(__float_as_int(t)) << 23) + (127u << 23)));
+}
+
+// Asynchronous copies of 4 bytes from global to shared memory (cp.async, sm_80 and later): the copy
+// needs no register and overlaps the arithmetic on the other buffer. CopyAsync4 writes *src, or 0
+// when !valid (nothing is read then: src-size 0); CommitAsync closes a group of copies;
+// WaitAsync<N> waits until at most the N newest groups are still in flight (a barrier must follow
+// before other threads read what arrived). Before sm_80: plain loads and stores.
+__device__ __forceinline__ void CopyAsync4(float* dst, const float* src, bool valid) {
+#if defined(LP_CUDA_EMULATION)
+  lp_emu::CopyAsync4(dst, src, valid);
+#elif __CUDA_ARCH__ >= 800
+  const unsigned to = static_cast<unsigned>(__cvta_generic_to_shared(dst));
+  asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(to), "l"(src), "r"(valid ? 4 : 0));
+#else
+  *dst = valid ? *src : 0.0f;
+#endif
+}
+__device__ __forceinline__ void CommitAsync() {
+#if defined(LP_CUDA_EMULATION)
+  lp_emu::CommitAsync();
+#elif __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.commit_group;\n" ::);
+#endif
+}
+template <int N>
+__device__ __forceinline__ void WaitAsync() {
+#if defined(LP_CUDA_EMULATION)
+  lp_emu::WaitAsync(N);
+#elif __CUDA_ARCH__ >= 800
+  asm volatile("cp.async.wait_group %0;\n" ::"n"(N));
+#endif
 }
 
 }  // namespace Cuda
