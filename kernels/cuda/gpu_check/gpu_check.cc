@@ -109,7 +109,20 @@ __attribute__((visibility("default"))) int lp_gpu_l1_conv(const float* x, const 
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
     const lp::Cuda::L1ConvArgs g = lp::Cuda::L1ConvArgsOf(plan, x, w, brank >= 0 ? b : nullptr, y);
-    Launched(lp::Cuda::LaunchL1Conv(g, static_cast<cudaStream_t>(stream)), a.kOp);
+    // the tiled kernel's tap table: one buffer for the process, rewritten in stream order by each
+    // launch, grown (after the stream's queued work) when a case needs more
+    static void* taps = nullptr;
+    static size_t capacity = 0;
+    const size_t bytes = static_cast<size_t>(lp::Cuda::L1ConvTapTableBytes(g));
+    if (bytes > capacity) {
+      Launched(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), a.kOp);
+      if (taps) Launched(cudaFree(taps), a.kOp);
+      taps = nullptr;
+      capacity = 0;
+      Launched(cudaMalloc(&taps, bytes), a.kOp);
+      capacity = bytes;
+    }
+    Launched(lp::Cuda::LaunchL1Conv(g, static_cast<lp::Cuda::L1ConvTap*>(taps), static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }
 
