@@ -26,8 +26,8 @@
 #define LP_LAUNCH(kernel, grid, block, shared, stream, ...) (kernel<<<grid, block, shared, stream>>>(__VA_ARGS__), cudaGetLastError())
 #define LP_LAUNCH_WITH_STATIC(kernel, grid, block, static_bytes, shared, stream, ...) \
   LP_LAUNCH(kernel, grid, block, shared, stream, __VA_ARGS__)
-// 16-byte aligned, so that float4 reads of it are legal
-#define LP_SHARED(T, name, dims) __shared__ __align__(16) T name dims
+// 32-byte aligned, as float4 reads and wmma loads of it need
+#define LP_SHARED(T, name, dims) __shared__ __align__(32) T name dims
 #define LP_DYNAMIC_SHARED(T, name)              \
   extern __shared__ float4 lp_dynamic_shared[]; \
   T* name = reinterpret_cast<T*>(lp_dynamic_shared)

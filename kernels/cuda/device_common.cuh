@@ -4,6 +4,9 @@
 #pragma once
 
 #include "cuda_compat.h"
+#if !defined(LP_CUDA_EMULATION)
+#include <mma.h>
+#endif
 
 namespace lp {
 namespace Cuda {

@@ -51,7 +51,8 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
     Check(cudaMemcpyAsync(p.As<float>(), DataOf(pv), sizeof(float) * plan.np, cudaMemcpyHostToDevice, stream), kName, node_);
   const float* pd = p_const_ ? p_const_->data() : p.As<float>();
   const LpNormArgs a = LpNormArgsOf(plan, attrs_, DataOf(xv), DataOf(wv), pd, yv.GetTensorMutableData<float>(), pv ? DataOf(pv) : nullptr);
-  Check(LaunchLpNorm(a, stream), kName, node_);
+  Scratch work(ctx, static_cast<size_t>(LpNormWorkBytes(a)), kName, node_);
+  Check(LaunchLpNorm(a, work.As<void>(), stream), kName, node_);
 }
 
 }  // namespace Cuda

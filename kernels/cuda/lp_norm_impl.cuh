@@ -20,7 +20,10 @@ struct LpNormArgs {
   int p_finite;  // every value of P is finite (known on the host): the per-unit inner loop needs no tests
 };
 
-cudaError_t LaunchLpNorm(const LpNormArgs& a, cudaStream_t stream);
+// Device scratch the launch needs (0: none): shared finite p on tensor cores keeps its powered rows
+// there. work is written and read by the launch's work, in stream order.
+int64_t LpNormWorkBytes(const LpNormArgs& a);
+cudaError_t LaunchLpNorm(const LpNormArgs& a, void* work, cudaStream_t stream);
 
 // W's values checked on the device (a W fed at run time): the flat index of the first negative or
 // NaN weight and the first row of W that is all zeros (the refusal of mean = 1), kNoIndex for none.

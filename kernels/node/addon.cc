@@ -19,6 +19,9 @@
 #undef ORT_API_MANUAL_INIT
 
 #include "cpu_isa.h"
+#if defined(LP_CUDA_EMULATION)
+#include "../cuda/cuda_compat.h"
+#endif
 #include "peaks.h"
 
 extern "C" OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options, const OrtApiBase* api_base);
@@ -589,15 +592,35 @@ napi_value QuietStderr(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
+#if defined(LP_CUDA_EMULATION)
+// The test build on the CUDA emulation: the compute capability its device reports (the tests run
+// the pre-sm_80 paths this way).
+napi_value SetEmulatedSm(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1];
+  napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr);
+  int32_t sm = 0;
+  if (argc < 1 || napi_get_value_int32(env, argv[0], &sm) != napi_ok || sm < 75) {
+    napi_throw_type_error(env, nullptr, "setEmulatedSm: expected a compute capability of 75 or more (as 75, 80, 90)");
+    return nullptr;
+  }
+  lp_emu::ComputeCapability() = sm;
+  return nullptr;
+}
+#endif
+
 napi_value Module(napi_env env, napi_value exports) {
   napi_property_descriptor props[] = {
-      {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"createSession", nullptr, CreateSession, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"sessionInfo", nullptr, SessionInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"peaks", nullptr, MeasuredPeaks, nullptr, nullptr, nullptr, napi_default, nullptr},
-      {"quietStderr", nullptr, QuietStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"init", nullptr, Init, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"createSession", nullptr, CreateSession, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"sessionInfo", nullptr, SessionInfo, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"run", nullptr, Run, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"release", nullptr, Release, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"peaks", nullptr, MeasuredPeaks, nullptr, nullptr, nullptr, napi_default, nullptr},
+    {"quietStderr", nullptr, QuietStderr, nullptr, nullptr, nullptr, napi_default, nullptr},
+#if defined(LP_CUDA_EMULATION)
+    {"setEmulatedSm", nullptr, SetEmulatedSm, nullptr, nullptr, nullptr, napi_default, nullptr},
+#endif
   };
   napi_define_properties(env, exports, sizeof(props) / sizeof(props[0]), props);
   return exports;

@@ -73,6 +73,8 @@ interface Binding {
   release(session: NativeSession): void;
   peaks(isa: string, threads: number): NativePeaks;
   quietStderr(on: boolean): void;
+  /** only in the test build on the CUDA emulation: the compute capability its device reports */
+  setEmulatedSm?(sm: number): void;
 }
 
 const ROOT = packageRoot();

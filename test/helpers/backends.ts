@@ -130,10 +130,17 @@ const CUDA_OPS = ['LpNorm', 'LpPool', 'L1Conv'];
  * The dual-path model on the CUDA kernels' host code and device code, run by the CPU emulation of
  * the CUDA execution model (kernels/cuda/emulation): the test build build/CudaEmulation, not a GPU.
  */
-async function runCudaEmulation(c: OpCase, d: CaseData): Promise<NdArray> {
+async function runCudaEmulation(c: OpCase, d: CaseData, sm?: number): Promise<NdArray> {
   const { binding, reason } = nativeVariant(CUDA_EMULATION);
   if (!binding) throw new Error(reason);
-  return runAddon(binding, c, d, {});
+  // the compute capability the emulated device reports (90 unless a case asks for another)
+  if (sm && !binding.setEmulatedSm) throw new Error('this build has no setEmulatedSm (not the CUDA emulation build?)');
+  binding.setEmulatedSm?.(sm ?? 90);
+  try {
+    return await runAddon(binding, c, d, {});
+  } finally {
+    binding.setEmulatedSm?.(90);
+  }
 }
 
 /** Whether the `webgpu` package (Dawn for Node) finds an adapter here. */
@@ -227,6 +234,14 @@ const SPECS: BackendSpec[] = [
     ops: CUDA_OPS,
     probe: () => nativeVariant(CUDA_EMULATION).reason && `${nativeVariant(CUDA_EMULATION).reason} (npm run build:cuda-emulation)`,
     run: (c, d) => runCudaEmulation(c, d),
+  },
+  {
+    // shared-p LpNorm without tensor cores: the SIMT kernel a GPU before sm_80 runs
+    name: 'CUDA kernels, sm_75 path (CPU emulation of an sm_75 device, not a GPU)',
+    tolerance: TOL.kernel,
+    ops: ['LpNorm'],
+    probe: () => nativeVariant(CUDA_EMULATION).reason && `${nativeVariant(CUDA_EMULATION).reason} (npm run build:cuda-emulation)`,
+    run: (c, d) => runCudaEmulation(c, d, 75),
   },
   { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWgsl(c, d) },
   { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWebSession(c, d) },

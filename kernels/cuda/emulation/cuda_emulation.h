@@ -66,6 +66,15 @@ enum cudaError_t {
 };
 
 namespace lp_emu {
+// The compute capability of the emulated device (major * 10 + minor): LP_EMU_SM, default 90 (the
+// H200's); the kernels choose their sm_80-and-later paths by it.
+inline int& ComputeCapability() {
+  static int sm = [] {
+    const char* v = std::getenv("LP_EMU_SM");
+    return v ? std::atoi(v) : 90;
+  }();
+  return sm;
+}
 // what the last failed launch did wrong, for cudaGetErrorString
 inline std::string& FaultMessage() {
   static std::string m;
@@ -530,3 +539,79 @@ inline float ApproxLog2(float x) {
   return static_cast<float>(x >= 0.5f && x <= 2.0f ? l + ErrorSign(x) * 0x1p-21 : l * (1.0 + ErrorSign(x) * 0x1p-21));
 }
 }  // namespace lp_emu
+
+// Warp matrix operations (nvcuda::wmma), TF32 only (m16n16k8), enough for the kernels here. On a GPU
+// a fragment's elements are spread over the warp's 32 lanes in a layout the API leaves unspecified;
+// code may only load, store, fill, multiply, and map a function over x[] element by element. The
+// emulation gives every lane the whole tile (a layout that code of that kind cannot tell apart),
+// and a store writes each element from one lane only (element e from lane e % 32), as a warp does.
+// __float_to_tf32 rounds to 10 mantissa bits, to nearest with ties away from zero (cvt.rna.tf32.f32);
+// mma multiplies the TF32 values exactly and accumulates in float.
+namespace nvcuda {
+namespace wmma {
+struct matrix_a {};
+struct matrix_b {};
+struct accumulator {};
+struct row_major {};
+struct col_major {};
+namespace precision {
+struct tf32 {};
+}  // namespace precision
+enum layout_t { mem_row_major, mem_col_major };
+
+template <typename Use, int M, int N, int K, typename T, typename Layout = void>
+struct fragment;
+template <typename Layout>
+struct fragment<matrix_a, 16, 16, 8, precision::tf32, Layout> {
+  static constexpr int num_elements = 16 * 8;  // [m][k]
+  float x[num_elements];
+};
+template <typename Layout>
+struct fragment<matrix_b, 16, 16, 8, precision::tf32, Layout> {
+  static constexpr int num_elements = 8 * 16;  // [k][n]
+  float x[num_elements];
+};
+template <>
+struct fragment<accumulator, 16, 16, 8, float, void> {
+  static constexpr int num_elements = 16 * 16;  // [m][n]
+  float x[num_elements];
+};
+
+inline float __float_to_tf32(float v) {
+  if (!std::isfinite(v)) return v;
+  const uint32_t rounded = (static_cast<uint32_t>(__float_as_int(v)) + 0x1000u) & 0xFFFFE000u;
+  return __int_as_float(static_cast<int>(rounded));
+}
+
+inline void fill_fragment(fragment<accumulator, 16, 16, 8, float>& f, float v) {
+  for (float& e : f.x) e = v;
+}
+inline void load_matrix_sync(fragment<matrix_a, 16, 16, 8, precision::tf32, row_major>& f, const float* p, unsigned ldm) {
+  for (int m = 0; m < 16; ++m)
+    for (int k = 0; k < 8; ++k) f.x[m * 8 + k] = p[m * ldm + k];
+}
+inline void load_matrix_sync(fragment<matrix_b, 16, 16, 8, precision::tf32, col_major>& f, const float* p, unsigned ldm) {
+  for (int k = 0; k < 8; ++k)
+    for (int n = 0; n < 16; ++n) f.x[k * 16 + n] = p[n * ldm + k];
+}
+template <typename LA, typename LB>
+void mma_sync(fragment<accumulator, 16, 16, 8, float>& d, const fragment<matrix_a, 16, 16, 8, precision::tf32, LA>& a,
+              const fragment<matrix_b, 16, 16, 8, precision::tf32, LB>& b, const fragment<accumulator, 16, 16, 8, float>& c) {
+  float out[16 * 16];
+  for (int m = 0; m < 16; ++m)
+    for (int n = 0; n < 16; ++n) {
+      float s = c.x[m * 16 + n];
+      for (int k = 0; k < 8; ++k) s = std::fma(a.x[m * 8 + k], b.x[k * 16 + n], s);
+      out[m * 16 + n] = s;
+    }
+  std::memcpy(d.x, out, sizeof out);
+}
+inline void store_matrix_sync(float* p, const fragment<accumulator, 16, 16, 8, float>& f, unsigned ldm, layout_t layout) {
+  const unsigned lane = lp_emu::FlatThread() % 32;
+  for (unsigned e = lane; e < 16 * 16; e += 32) {
+    const unsigned m = e / 16, n = e % 16;
+    p[layout == mem_row_major ? m * ldm + n : n * ldm + m] = f.x[e];
+  }
+}
+}  // namespace wmma
+}  // namespace nvcuda

@@ -161,7 +161,18 @@ __attribute__((visibility("default"))) int lp_gpu_lp_norm(const float* x, const 
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
     const lp::Cuda::LpNormArgs g = lp::Cuda::LpNormArgsOf(plan, a, x, w, p_dev, y, p_host);
-    Launched(lp::Cuda::LaunchLpNorm(g, static_cast<cudaStream_t>(stream)), a.kOp);
+    static void* work = nullptr;  // as the L1Conv tap table: one buffer, grown in stream order
+    static size_t capacity = 0;
+    const size_t bytes = static_cast<size_t>(lp::Cuda::LpNormWorkBytes(g));
+    if (bytes > capacity) {
+      Launched(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), a.kOp);
+      if (work) Launched(cudaFree(work), a.kOp);
+      work = nullptr;
+      capacity = 0;
+      Launched(cudaMalloc(&work, bytes), a.kOp);
+      capacity = bytes;
+    }
+    Launched(lp::Cuda::LaunchLpNorm(g, work, static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }
 
