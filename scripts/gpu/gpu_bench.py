@@ -6,6 +6,19 @@ Not run yet: no GPU machine was lent to the work that wrote it (see the README).
 import numpy as np
 
 
+def sm_clock(props):
+    """The SM clock in Hz: torch's device properties where they have it, else nvidia-smi's maximum."""
+    khz = getattr(props, 'clock_rate', 0)
+    if khz:
+        return khz * 1e3
+    import subprocess
+    try:
+        out = subprocess.run(['nvidia-smi', '--query-gpu=clocks.max.sm', '--format=csv,noheader,nounits'], capture_output=True, text=True, timeout=30)
+        return float(out.stdout.split()[0]) * 1e6
+    except (OSError, ValueError, IndexError, subprocess.SubprocessError):
+        return float('nan')
+
+
 def bench(kernels, mem, runs):
     torch = mem.torch
     torch.backends.cuda.matmul.allow_tf32 = False
@@ -33,9 +46,16 @@ def bench(kernels, mem, runs):
     copy_ms = timed(lambda: other.copy_(big))
     bandwidth = 2 * big.numel() * 4 / (copy_ms * 1e-3)
     del big, other
-    clock = getattr(props, 'clock_rate', 0) * 1e3  # Hz, when torch reports it
-    fp32_peak = props.multi_processor_count * 128 * 2 * clock if clock else float('nan')
-    print(f'gpu-bench: {props.name}, {props.multi_processor_count} SMs, device-to-device {bandwidth / 1e9:.0f} GB/s, fp32 peak {fp32_peak / 1e12:.1f} TFLOP/s')
+    clock = sm_clock(props)  # Hz
+    sms = props.multi_processor_count
+    # per SM and clock on sm_80 / sm_90: 128 fp32 FMA lanes, 16 special-function (ex2, lg2) lanes;
+    # dense TF32 tensor-core rate from the architecture (sm_90: 512 FMA per SM per clock, sm_80: 256)
+    fma_rate = sms * 128 * clock
+    sfu_rate = sms * 16 * clock
+    fp32_peak = 2 * fma_rate
+    tf32_peak = 2 * sms * (512 if props.major >= 9 else 256) * clock
+    print(f'gpu-bench: {props.name}, {sms} SMs at {clock / 1e9:.2f} GHz, device-to-device {bandwidth / 1e9:.0f} GB/s, '
+          f'fp32 peak {fp32_peak / 1e12:.1f} TFLOP/s, dense TF32 {tf32_peak / 1e12:.0f} TFLOP/s')
     rows = []
 
     def report(name, ours, torch_ms, anchor_name, anchor_ms, roofline):
@@ -61,8 +81,17 @@ def bench(kernels, mem, runs):
                 return torch.cat(out)
         torch_ms = timed(ref)
         anchor = timed(lambda: x @ w.t())
-        exps = B * M * K
-        report(f'LpNorm {label}', ours, torch_ms, 'fp32 matmul', anchor, f'{exps / (ours * 1e-3) / 1e12:.2f} T exp2 / s')
+        terms = B * M * K
+        if p.numel() == 1:
+            # 3xTF32: three tensor-core products per term (the powers are made once per row, B * K)
+            bound = 3 * 2 * terms / tf32_peak
+            what = f'{bound / (ours * 1e-3) * 100:.0f} % of its bound (3 TF32 products per term at the dense TF32 peak)'
+        else:
+            # per term: p * L and w * e (2 FMA-pipe operations), 10 of 16 exponentials on the SFU, 6 of 16
+            # on the FMA pipe at 9 operations each: the slower pipe bounds it
+            bound = terms * max((2 + 6 / 16 * 9) / fma_rate, (10 / 16) / sfu_rate)
+            what = f'{bound / (ours * 1e-3) * 100:.0f} % of its bound (FMA pipe and special-function unit)'
+        report(f'LpNorm {label}', ours, torch_ms, 'fp32 matmul', anchor, what)
 
     # LpPool N 32 C 256 112x112, k3 s2, per-channel p
     x = torch.randn(32, 256, 112, 112, device=dev)
@@ -75,7 +104,7 @@ def bench(kernels, mem, runs):
     torch_ms = timed(lambda: (F.avg_pool2d(x.abs().pow(pc), 3, 2) * 9).pow(1 / pc))
     anchor = timed(lambda: F.avg_pool2d(x, 3, 2))
     moved = (x.numel() + y.numel()) * 4
-    report('LpPool 2d k3 s2', ours, torch_ms, 'avg_pool2d', anchor, f'{moved / (ours * 1e-3) / bandwidth * 100:.0f} % of memory bandwidth')
+    report('LpPool 2d k3 s2', ours, torch_ms, 'avg_pool2d', anchor, f'{moved / (ours * 1e-3) / bandwidth * 100:.0f} % of its bound (bytes moved at the measured bandwidth)')
 
     # GeM at retrieval sizes (ResNet-50's last map, C 2048 7x7, N 1, 8 and 64; and N 32 C 512 14x14):
     # global, mean, clamp, p = 3; a warp per plane (smaller than a block), p = 3 by products
@@ -87,7 +116,7 @@ def bench(kernels, mem, runs):
         torch_ms = timed(lambda: F.avg_pool2d(x.clamp(min=1e-6).pow(3), (hw, hw)).pow(1 / 3))
         anchor = timed(lambda: F.adaptive_avg_pool2d(x, 1))
         moved = (x.numel() + y.numel()) * 4
-        report(f'GeM N{n} C{c} {hw}x{hw}', ours, torch_ms, 'adaptive_avg_pool2d', anchor, f'{moved / (ours * 1e-3) / bandwidth * 100:.0f} % of memory bandwidth')
+        report(f'GeM N{n} C{c} {hw}x{hw}', ours, torch_ms, 'adaptive_avg_pool2d', anchor, f'{moved / (ours * 1e-3) / bandwidth * 100:.0f} % of its bound (bytes moved at the measured bandwidth)')
 
     # L1Conv2d N 32 256 -> 256 56x56 k3 pad 1
     x = torch.randn(32, 256, 56, 56, device=dev)
@@ -104,7 +133,7 @@ def bench(kernels, mem, runs):
     torch_ms = timed(ref)
     anchor = timed(lambda: F.conv2d(x, w, padding=1))
     taps = 32 * 256 * 56 * 56 * 256 * 9
-    report('L1Conv2d k3', ours, torch_ms, 'cuDNN conv fp32', anchor, f'{2 * taps / (ours * 1e-3) / fp32_peak * 100:.0f} % of fp32 peak (2 ops per tap)')
+    report('L1Conv2d k3', ours, torch_ms, 'cuDNN conv fp32', anchor, f'{2 * taps / (ours * 1e-3) / fp32_peak * 100:.0f} % of its bound (2 fp32 operations per tap at the fp32 peak)')
     return rows
 
 
