@@ -1,4 +1,6 @@
-// LpNorm device code (ops.md), tiled like a GEMM: a block of 16 x 16 threads computes 64 rows x 64
+// LpNorm device code (ops.md). One finite p for every unit, on a GPU with tensor cores (sm_80 and
+// later): powered rows once per run, then a 3xTF32 GEMM (LpNormTensorKernel, below). Otherwise
+// tiled like a GEMM on the FMA pipe: a block of 16 x 16 threads computes 64 rows x 64
 // units, 4 x 4 per thread (rows and units strided by 16) in registers. It first finds each row's
 // largest magnitude (and whether it holds a NaN), then walks K in slices of kSlice: the X slice is
 // staged in shared memory transformed once per element (shared finite p: (a / rowmax)^p, so the
