@@ -349,3 +349,47 @@ export function emitUnfoldFilters(b: BodyBuilder, kernel: readonly number[]): st
   for (let t = 0; t < taps; t++) values[t * taps + t] = 1;
   return b.float(values, [taps, 1, ...kernel]);
 }
+
+/** Whether NAME is read by any of NODES or by a node of their subgraphs (If, Loop, Scan). */
+function reads(nodes: readonly NodeProto[], name: string): boolean {
+  return nodes.some((n) => (n.input ?? []).includes(name) || (n.attribute ?? []).some((a) => [a.g, ...(a.graphs ?? [])].some((g) => g && reads(g.node ?? [], name))));
+}
+
+/** The element type a float16 body's output is cast back to: every node's T, or 'like X' when they differ. */
+export type BodyOutputType = 'float' | 'float16' | 'like-x';
+
+/**
+ * A float body made right for float16 nodes too (ops.md, "float16"): every input the body reads is
+ * cast to float first (X, W, B of T; P of float or float16; a Cast to the same type is a no-op),
+ * the float body runs, and Y is cast back once: to float16 when every node of the op is float16,
+ * like X (CastLike, opset 15) when the model mixes float and float16 nodes of the op. The body
+ * keeps its names inside: the formal inputs become `<name>__in`, the output `Y__out`.
+ */
+export function castBody(body: FunctionProto, output: BodyOutputType, opset: number): FunctionProto {
+  if (output === 'like-x' && opset < 15) {
+    throw new RangeError(
+      `${body.name}: the model holds float and float16 ${body.name} nodes, whose one function body casts Y back with CastLike (ONNX opset 15); the model is at opset ${opset}: export it at opset 15 or later`,
+    );
+  }
+  const nodes = body.node ?? [];
+  const inputs = body.input ?? [];
+  const casts: NodeProto[] = inputs
+    .filter((name) => reads(nodes, name))
+    .map((name) => ({ input: [`${name}__in`], output: [name], op_type: 'Cast', attribute: [attr.i('to', 1)] }));
+  const [y] = body.output ?? ['Y'];
+  const back: NodeProto[] =
+    output === 'float'
+      ? []
+      : [
+          output === 'float16'
+            ? { input: [y], output: [`${y}__out`], op_type: 'Cast', attribute: [attr.i('to', 10)] }
+            : { input: [y, `${inputs[0]}__in`], output: [`${y}__out`], op_type: 'CastLike', attribute: [] },
+        ];
+  return {
+    ...body,
+    input: inputs.map((name) => `${name}__in`),
+    output: output === 'float' ? [y] : [`${y}__out`],
+    node: [...casts, ...nodes, ...back],
+    doc_string: `${body.doc_string ?? ''}\nfloat16: inputs cast to float, Y cast back ${output === 'like-x' ? 'like X' : `to ${output}`}`,
+  };
+}

@@ -4,6 +4,12 @@ import type { Dim } from './geometry';
 import type { NdArray, NodeContext, ValueType } from './types';
 
 export const FLOAT = 1;
+export const FLOAT16 = 10;
+
+/** T of ops.md (X, W, B, Y): float32 or float16, by ONNX element type code. */
+function typeName(code: number): string {
+  return code === FLOAT ? 'float32' : code === FLOAT16 ? 'float16' : `element type ${code}`;
+}
 
 export function formatIndex(idx: readonly number[]): string {
   return `[${idx.join(',')}]`;
@@ -25,9 +31,26 @@ export function sameDim(a: Dim | undefined, b: Dim | undefined): boolean {
 }
 
 export function checkFloatInput(op: string, node: string, name: string, t: ValueType | undefined): void {
-  if (t !== undefined && t.elemType !== 0 && t.elemType !== FLOAT) {
-    throw new LpOpError(op, node, `input ${name} must be float32 (tensor(float)), got element type ${t.elemType}`);
+  if (t !== undefined && t.elemType !== 0 && t.elemType !== FLOAT && t.elemType !== FLOAT16) {
+    throw new LpOpError(op, node, `input ${name} must be float32 or float16 (tensor(float) or tensor(float16)), got ${typeName(t.elemType)}`);
   }
+}
+
+/**
+ * The node's T: X, W and B (those given) share one element type, float32 or float16 (P may be
+ * either whatever T is). A mixed node is refused naming both tensors and types; 0 when none is known.
+ */
+export function nodeElemType(op: string, node: string, tensors: readonly [string, ValueType | undefined][]): number {
+  let first: [string, number] | undefined;
+  for (const [name, t] of tensors) {
+    checkFloatInput(op, node, name, t);
+    if (!t?.elemType) continue;
+    if (!first) first = [name, t.elemType];
+    else if (t.elemType !== first[1]) {
+      throw new LpOpError(op, node, `inputs ${first[0]} and ${name} must have one element type (T): ${first[0]} is ${typeName(first[1])}, ${name} is ${typeName(t.elemType)}`);
+    }
+  }
+  return first?.[1] ?? 0;
 }
 
 /** a(x) of ops.md. */

@@ -1,7 +1,7 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, perAxis } from './attributes';
 import { attr, BodyBuilder, emitUnfoldFilters, emitWindow, emitWindowByReference } from './body';
-import { checkFloatInput, product, sameDim, sameValue } from './common';
+import { FLOAT, nodeElemType, product, sameDim, sameValue } from './common';
 import { AUTO_PADS, type AutoPad, type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
@@ -50,9 +50,7 @@ function inferShape(a: L1ConvAttrs, ctx: NodeContext): ValueType {
   const { node } = ctx;
   const [x, w, bias] = ctx.inputs;
   if (!ctx.present[0] || !ctx.present[1]) throw new LpOpError(OP, node, 'inputs X and W are required');
-  checkFloatInput(OP, node, 'X', x);
-  checkFloatInput(OP, node, 'W', w);
-  if (ctx.present[2]) checkFloatInput(OP, node, 'B', bias);
+  const elemType = nodeElemType(OP, node, [['X', x], ['W', w], ['B', ctx.present[2] ? bias : undefined]]) || FLOAT;
   checkAttributeValues(attributes, a, OP, node);
   const xs = x?.shape;
   const ws = w?.shape;
@@ -85,7 +83,7 @@ function inferShape(a: L1ConvAttrs, ctx: NodeContext): ValueType {
   if (kernel && rank !== undefined && kernel.length !== rank) {
     throw new LpOpError(OP, node, `kernel_shape has ${kernel.length} dims but X has ${rank} spatial dims`);
   }
-  if (!xs) return { elemType: 1 };
+  if (!xs) return { elemType };
   let out: Dim[];
   try {
     out = kernel ? outputDims('conv', xs.slice(2), windowAttrs(a, kernel)) : xs.slice(2).map(() => null);
@@ -93,7 +91,7 @@ function inferShape(a: L1ConvAttrs, ctx: NodeContext): ValueType {
     if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
     throw e;
   }
-  return { elemType: 1, shape: [xs[0], ws ? ws[0] : null, ...out] };
+  return { elemType, shape: [xs[0], ws ? ws[0] : null, ...out] };
 }
 
 function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string): NdArray {

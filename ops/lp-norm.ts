@@ -1,7 +1,7 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeValues, LpOpError, parseAttributes, twinAttribute } from './attributes';
 import { attr, BodyBuilder, emitMagnitude, emitMagnitudeByReference } from './body';
-import { checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, product, sameDim, sameValue } from './common';
+import { FLOAT, checkExponents, checkFloatInput, exponentSource, formatIndex, magnitude, nodeElemType, product, sameDim, sameValue } from './common';
 import type { Dim } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
@@ -48,8 +48,7 @@ function validate(a: LpNormAttrs, ctx: NodeContext): void {
   checkAttrs(a, node);
   const [x, w, p] = ctx.inputs;
   if (!ctx.present[0] || !ctx.present[1]) throw new LpOpError(OP, node, 'inputs X and W are required');
-  checkFloatInput(OP, node, 'X', x);
-  checkFloatInput(OP, node, 'W', w);
+  nodeElemType(OP, node, [['X', x], ['W', w]]);
   if (ctx.present[2]) checkFloatInput(OP, node, 'P', p);
   if (x?.shape && x.shape.length < 1) throw new LpOpError(OP, node, 'X must have rank >= 1, got a scalar');
   if (w?.shape && w.shape.length !== 2) throw new LpOpError(OP, node, `W must have rank 2 [M, K], got rank ${w.shape.length}`);
@@ -76,7 +75,8 @@ function inferShape(a: LpNormAttrs, ctx: NodeContext): ValueType {
   validate(a, ctx);
   const [x, w] = ctx.inputs;
   const M: Dim = w?.shape ? w.shape[0] : null;
-  return { elemType: 1, shape: x?.shape ? [...x.shape.slice(0, -1), M] : undefined };
+  const elemType = nodeElemType(OP, ctx.node, [['X', x], ['W', w]]) || FLOAT;
+  return { elemType, shape: x?.shape ? [...x.shape.slice(0, -1), M] : undefined };
 }
 
 function reference(a: LpNormAttrs, inputs: (NdArray | undefined)[], node: string): NdArray {

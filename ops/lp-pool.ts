@@ -1,7 +1,7 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { type AttrSchema, type AttrValues, checkAttributeLengths, checkAttributeValues, LpOpError, parseAttributes, twinAttribute, perAxis } from './attributes';
 import { attr, BodyBuilder, emitCut, emitMagnitude, emitMagnitudeByReference, emitUnfoldFilters, emitWindow, emitWindowByReference } from './body';
-import { checkExponents, checkFloatInput, exponentSource, magnitude, product, sameValue } from './common';
+import { FLOAT, checkExponents, checkFloatInput, exponentSource, magnitude, nodeElemType, product, sameValue } from './common';
 import { AUTO_PADS, type AutoPad, type AxisWindow, type Dim, GeometryError, outputDims, resolveWindow, TAP_PAD, WINDOW_ATTRIBUTES, type WindowAttrs, windowOffsets } from './geometry';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
@@ -76,7 +76,7 @@ function validate(a: LpPoolAttrs, ctx: NodeContext): void {
   const { node } = ctx;
   const [x, p] = ctx.inputs;
   if (!ctx.present[0]) throw new LpOpError(OP, node, 'input X is required');
-  checkFloatInput(OP, node, 'X', x);
+  nodeElemType(OP, node, [['X', x]]);
   if (ctx.present[1]) checkFloatInput(OP, node, 'P', p);
   const r = spatialRankOf(x, node);
   checkAttrs(a, node, r);
@@ -88,9 +88,10 @@ function validate(a: LpPoolAttrs, ctx: NodeContext): void {
 function inferShape(a: LpPoolAttrs, ctx: NodeContext): ValueType {
   validate(a, ctx);
   const x = ctx.inputs[0];
-  if (!x?.shape) return { elemType: 1 };
+  const elemType = nodeElemType(OP, ctx.node, [['X', x]]) || FLOAT;
+  if (!x?.shape) return { elemType };
   const spatial = x.shape.slice(2);
-  if (a.global === 1) return { elemType: 1, shape: [x.shape[0], x.shape[1], ...spatial.map(() => 1)] };
+  if (a.global === 1) return { elemType, shape: [x.shape[0], x.shape[1], ...spatial.map(() => 1)] };
   let out: Dim[];
   try {
     out = outputDims('pool', spatial, windowAttrs(a));
@@ -98,7 +99,7 @@ function inferShape(a: LpPoolAttrs, ctx: NodeContext): ValueType {
     if (e instanceof GeometryError) throw new LpOpError(OP, ctx.node, e.message);
     throw e;
   }
-  return { elemType: 1, shape: [x.shape[0], x.shape[1], ...out] };
+  return { elemType, shape: [x.shape[0], x.shape[1], ...out] };
 }
 
 /** The resolved window of every spatial axis (global: the whole extent); kernels take these numbers. */

@@ -8,7 +8,7 @@ import type { LpNormAttrs } from '../../ops/lp-norm';
 import type { LpPoolAttrs } from '../../ops/lp-pool';
 import type { NdArray, ValueType } from '../../ops/types';
 import type { AttributeProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
-import { type DType, dtypeCode, makeTensor, type TypedArray, tensorToProto } from '../onnx/tensor';
+import { type DType, dtypeCode, makeTensor, type TypedArray, tensorToProto, toFloat64 } from '../onnx/tensor';
 import { PRODUCER_NAME, PRODUCER_VERSION } from '../version';
 import { type DualPathOptions, dualPathModel } from './dual-path';
 import { formatType, valueInfo } from './model';
@@ -167,7 +167,8 @@ export class GraphBuilder {
     const tensor = makeTensor(dt, [...dims], data as ArrayLike<number>);
     const proto = tensorToProto(tensor, this.claim(name));
     this.initializers.push(proto);
-    this.constValues.set(name, { dims: [...dims], data: Float64Array.from(data as ArrayLike<number>, Number) });
+    // the values (float16 / bfloat16 tensors hold bit patterns: decoded)
+    this.constValues.set(name, { dims: [...dims], data: dt === 'float16' || dt === 'bfloat16' ? toFloat64(tensor) : Float64Array.from(data as ArrayLike<number>, Number) });
     return new Value(this, name, { elemType: dtypeCode(dt), shape: [...dims] });
   }
 

@@ -2,7 +2,7 @@
 // function (standard ops only) beside it, so the model runs on a stock onnxruntime and on fused
 // kernels where lp-onnx is registered. Each op has one function, without `overload`, right for
 // every node of the op (ops.md, "Portable form").
-import { MIN_BODY_OPSET } from '../../ops/body';
+import { castBody, MIN_BODY_OPSET } from '../../ops/body';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import { type AttrSchema, type AttrValues, attributeProto } from '../../ops/attributes';
 import type { NodeContext, OpDefinition, ValueType } from '../../ops/types';
@@ -100,12 +100,14 @@ export function addFunctionBodies(model: ModelProto, opset: number, options: Dua
       giveOptionalInputs(group, graph, types, constants);
       redescribe(group);
     }
+    let body: FunctionProto;
     if (kindsOf(group).length === 1) {
-      bodies.push(bodyOf(group[0]));
-      continue;
+      body = bodyOf(group[0]);
+    } else {
+      body = sharedBody(group, opset, what);
+      redescribe(group);
     }
-    bodies.push(sharedBody(group, opset, what));
-    redescribe(group);
+    bodies.push(float16Ready(body, group, opset, what));
   }
   for (const e of entries) report.lpNodes.push({ name: e.label, opType: e.op.opType });
 
@@ -121,6 +123,23 @@ export function addFunctionBodies(model: ModelProto, opset: number, options: Dua
   model.producer_name ||= PRODUCER_NAME;
   model.producer_version ||= PRODUCER_VERSION;
   return report;
+}
+
+/**
+ * The op's body as it must be for its nodes' element types: unchanged where every input is float,
+ * else cast to float and back (ops.md, "float16"): to float16 where every node's T is float16,
+ * like X where float and float16 nodes of the op share the body.
+ */
+function float16Ready(body: FunctionProto, group: readonly LpEntry[], opset: number, what: string): FunctionProto {
+  const FLOAT16 = 10;
+  if (!group.some((e) => e.ctx.inputs.some((t) => t?.elemType === FLOAT16))) return body;
+  const ts = group.map((e) => e.ctx.inputs[0]?.elemType);
+  const output = ts.every((t) => t === FLOAT16) ? 'float16' : ts.every((t) => t !== FLOAT16) ? 'float' : 'like-x';
+  try {
+    return castBody(body, output, opset);
+  } catch (err) {
+    throw new ModelError(`${what}: ${(err as Error).message}`);
+  }
 }
 
 /**

@@ -47,3 +47,11 @@ export const l1ConvCases: OpCase[] = [
     feedWeights: true,
   },
 ];
+
+/** float16-specific cases (ops.md, "float16"), beside every case's float16 twin. */
+export const l1ConvFloat16Cases: OpCase[] = [
+  // 64 x 9 = 576 terms of |x - w| near 60: the sum (about 35000 per output, minus a bias) is near float16's top
+  { name: 'l1conv float16 large sums', op: 'L1Conv', inputs: [X([1, 64, 6, 6], 'positive'), { dims: [4, 64, 3, 3], values: new Array<number>(4 * 64 * 9).fill(60) }, B(4)], attrs: {}, dtype: 'float16' },
+  // sums beyond 65504: -inf
+  { name: 'l1conv float16 result overflows to -inf', op: 'L1Conv', inputs: [{ dims: [1, 2, 3], values: [4e4, -4e4, 1, -3e4, 3e4, 2] }, { dims: [1, 2, 1], values: [-4e4, 3e4] }], attrs: {}, dtype: 'float16' },
+];

@@ -103,3 +103,16 @@ export const lpNormCases: OpCase[] = [
     attrs: {},
   },
 ];
+
+/** float16-specific cases (ops.md, "float16"), beside every case's float16 twin. */
+export const lpNormFloat16Cases: OpCase[] = [
+  // sqrt(4) x 60000 = 120000: beyond float16's 65504, +inf as IEEE rounding gives
+  { name: 'lpnorm float16 result overflows to +inf', op: 'LpNorm', inputs: [{ dims: [2, 4], values: [6e4, 6e4, 6e4, 6e4, 1, 2, 3, 4] }, { dims: [1, 4], values: [1, 1, 1, 1] }, null], attrs: {}, dtype: 'float16' },
+  // eps = 1e-9, below float16's smallest subnormal, still floors a(x) in float32: (1024 sqrt(1e-9))^2 = 1.05e-3
+  { name: 'lpnorm float16 eps below float16 range', op: 'LpNorm', inputs: [X([2, 1024], 'zeros'), { dims: [1, 1024], values: new Array<number>(1024).fill(1) }, null], attrs: { p: 0.5, eps: 1e-9 }, dtype: 'float16' },
+  // K = 4096: a float16 accumulator would be off by far more than the tolerance
+  { name: 'lpnorm float16 K 4096 p=3', op: 'LpNorm', inputs: [X([2, 4096], 'positive'), W(3, 4096), null], attrs: { p: 3 }, dtype: 'float16' },
+  { name: 'lpnorm float16 per-unit P given as float16', op: 'LpNorm', inputs: [X([3, 20]), W(5, 20), { dims: [5], fill: 'exponents' }], attrs: {}, dtype: 'float16', pType: 'float16' },
+  { name: 'lpnorm float32 with P given as float16', op: 'LpNorm', inputs: [X([3, 20]), W(5, 20), { dims: [5], fill: 'exponents' }], attrs: {}, pType: 'float16' },
+  { name: 'lpnorm float16 subnormal inputs', op: 'LpNorm', inputs: [{ dims: [2, 3], values: [6e-8, 1e-6, 3e-5, 2e-7, 5e-5, 1e-7] }, { dims: [2, 3], values: [1, 1, 1, 0.5, 0, 2] }, null], attrs: { p: 2 }, dtype: 'float16' },
+];

@@ -129,3 +129,15 @@ export const lpPoolCases: OpCase[] = [
   },
   { name: 'lppool global 14x14 p=2', op: 'LpPool', inputs: [X([3, 3, 14, 14])], attrs: { global: 1, p: 2 } },
 ];
+
+/** float16-specific cases (ops.md, "float16"), beside every case's float16 twin. */
+export const lpPoolFloat16Cases: OpCase[] = [
+  // a global plane of 64 x 64 = 4096 terms: a float16 accumulator would fail the tolerance
+  { name: 'lppool float16 global gem 64x64 p=3', op: 'LpPool', inputs: [{ dims: [1, 2, 64, 64], fill: 'positive' }], attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6, p: 3 }, dtype: 'float16' },
+  // windows of 4 x 40000: the sum of squares (6.4e9) overflows float16, the result (80000) too
+  { name: 'lppool float16 result overflows to +inf', op: 'LpPool', inputs: [{ dims: [1, 1, 2, 4], values: [4e4, 4e4, 1, 2, 4e4, 4e4, 3, 4] }], attrs: { kernel_shape: [2, 2], strides: [2, 2] }, dtype: 'float16' },
+  { name: 'lppool float16 subnormal inputs', op: 'LpPool', inputs: [{ dims: [1, 1, 6], values: [6e-8, 1e-7, 3e-6, 5e-5, 1e-6, 2e-7] }], attrs: { kernel_shape: [3], strides: [3], p: 2 }, dtype: 'float16' },
+  { name: 'lppool float16 per-channel P given as float16', op: 'LpPool', inputs: [{ dims: [2, 3, 5, 5], fill: 'mixed' }, { dims: [3], fill: 'exponents' }], attrs: { kernel_shape: [3, 3] }, dtype: 'float16', pType: 'float16' },
+  { name: 'lppool float16 per-channel P given as float', op: 'LpPool', inputs: [{ dims: [2, 3, 5, 5], fill: 'mixed' }, { dims: [3], fill: 'exponents' }], attrs: { kernel_shape: [3, 3], mean: 1 }, dtype: 'float16' },
+  { name: 'lppool float32 with P given as float16', op: 'LpPool', inputs: [{ dims: [2, 3, 5, 5], fill: 'mixed' }, { dims: [3], fill: 'exponents' }], attrs: { kernel_shape: [3, 3] }, pType: 'float16' },
+];

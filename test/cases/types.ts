@@ -1,5 +1,6 @@
 // Op cases: one table per op, shared by every backend (see test/ops.test.ts).
 import { seededRandom } from '../../src/cli/run';
+import { floatToHalf, halfToFloat } from '../../src/onnx/tensor';
 
 export type Fill = 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' | 'near-million' | 'weights' | 'exponents';
 
@@ -18,6 +19,35 @@ export interface OpCase {
   attrs: Record<string, number | string | number[]>;
   /** weights/exponents as graph inputs (not constants): the function body's general form */
   feedWeights?: boolean;
+  /** T (X, W, B, Y) float16: the inputs are rounded to float16 first, the reference runs on those values */
+  dtype?: 'float16';
+  /** P given as float16 (whatever T is) */
+  pType?: 'float16';
+}
+
+/** The nearest float16 value (round to nearest even; beyond the range: +-inf). */
+export function roundHalf(v: number): number {
+  return halfToFloat(floatToHalf(v));
+}
+
+/** Whether input I of the op is P (exponents, float or float16 whatever T is), else it is of type T. */
+export function isExponentInput(op: OpCase['op'], i: number): boolean {
+  return (op === 'LpNorm' && i === 2) || (op === 'LpPool' && i === 1);
+}
+
+/** The element type of input I of case C. */
+export function inputType(c: OpCase, i: number): 'float32' | 'float16' {
+  return (isExponentInput(c.op, i) ? c.pType : c.dtype) === 'float16' ? 'float16' : 'float32';
+}
+
+/** The float16 twin of a float32 case: every input of T, and Y, in float16. */
+export function float16Case(c: OpCase): OpCase {
+  return { ...c, name: `${c.name} float16`, dtype: 'float16' };
+}
+
+/** Whether a case's inputs fit float16 (|x| <= 65504): its fills and explicit values. */
+export function fitsFloat16(c: OpCase): boolean {
+  return c.inputs.every((s) => !s || ((s.fill ?? 'mixed') !== 'huge' && s.fill !== 'near-million' && (s.values ?? []).every((v) => !(Math.abs(v) > 65504) || !Number.isFinite(v))));
 }
 
 /** float32 values of an input, from a seed: every backend gets exactly these. */

@@ -12,7 +12,17 @@ export const TOL = {
   body: { atol: 1e-5, rtol: 1e-3 },
   kernel: { atol: 1e-5, rtol: 1e-4 },
   sameOpFloat32: { atol: 1e-6, rtol: 1e-5 },
+  // float16 outputs (ops.md, "float16"); the reference and the oracle both round once to float16,
+  // so they may differ by one float16 step where a value lies at a rounding boundary
+  reference16: { atol: 1e-7, rtol: 2 ** -10 },
+  body16: { atol: 1e-4, rtol: 2e-3 },
+  kernel16: { atol: 1e-4, rtol: 1e-3 },
 } satisfies Record<string, Tolerance>;
+
+/** The tolerance of a backend's float16 outputs, from its float32 one. */
+export function float16Tolerance(t: Tolerance): Tolerance {
+  return t === TOL.reference ? TOL.reference16 : t === TOL.body ? TOL.body16 : TOL.kernel16;
+}
 
 export function compareArrays(
   what: string,

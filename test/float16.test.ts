@@ -1,0 +1,73 @@
+// float16 nodes (ops.md, "float16") beyond the op cases: one T per node, one function body for the
+// float and float16 nodes of an op in one model, the opset that needs, and what lp-onnx/node says
+// while its fused kernels take float32 only.
+import { exportDualPath } from '../src/export/dual-path';
+import { GraphBuilder } from '../src/graph/builder';
+import * as lpNode from '../src/node/index';
+import { encodeModel } from '../src/onnx/codec';
+import { floatToHalf, halfToFloat, makeTensor } from '../src/onnx/tensor';
+import { runOrt } from '../src/runtime/ort';
+import { roundHalf } from './cases/types';
+import { compareArrays, TOL } from './helpers/compare';
+import { lpPoolOracle } from './helpers/oracle';
+
+const dims = [1, 2, 5, 5];
+const values = Float32Array.from({ length: 50 }, (_, i) => roundHalf(Math.sin(i * 0.7) * 3));
+const attrs = { kernel_shape: [3, 3], strides: [2, 2], p: 3, mean: 1 };
+
+/** One model with a float32 and a float16 LpPool node of the same attributes. */
+function mixedModel(opset: number) {
+  const b = new GraphBuilder({ name: 'mixed', opset });
+  const x32 = b.input('X32', 'float32', dims);
+  const x16 = b.input('X16', 'float16', dims);
+  b.output(b.lpPool(x32, undefined, attrs), 'Y32');
+  b.output(b.lpPool(x16, undefined, attrs), 'Y16');
+  return b.build();
+}
+
+describe('float16 nodes', () => {
+  test('a node whose X is float16 and W float32 is refused, naming both tensors and types', () => {
+    const b = new GraphBuilder({ name: 'mixed-node', opset: 18 });
+    const x = b.input('X', 'float16', [2, 3]);
+    const w = b.initializer('W', Float32Array.from([1, 1, 1]), [1, 3]);
+    expect(() => b.lpNorm(x, w, undefined, {})).toThrow(/inputs X and W must have one element type \(T\): X is float16, W is float32/);
+  });
+
+  test('float and float16 LpPool nodes in one model share one body (Cast to float, CastLike back) and both are right on onnxruntime-node', async () => {
+    const { model } = exportDualPath(mixedModel(18), { what: 'mixed' });
+    const bodies = (model.functions ?? []).filter((f) => f.name === 'LpPool');
+    expect(bodies).toHaveLength(1);
+    expect(bodies[0].node?.map((n) => n.op_type)).toEqual(expect.arrayContaining(['Cast', 'CastLike']));
+    const out = await runOrt('ort', encodeModel(model), {
+      X32: makeTensor('float32', dims, values),
+      X16: makeTensor('float16', dims, Uint16Array.from(values, floatToHalf)),
+    });
+    const want = lpPoolOracle({ dims, data: Float64Array.from(values) }, undefined, attrs);
+    expect(out.Y16.dtype).toBe('float16');
+    compareArrays('float32 node', { dims: out.Y32.dims, data: Float64Array.from(out.Y32.data as Float32Array) }, want, TOL.body);
+    compareArrays('float16 node', { dims: out.Y16.dims, data: Float64Array.from(out.Y16.data as Uint16Array, halfToFloat) }, { dims: want.dims, data: want.data.map(roundHalf) }, TOL.body16);
+  });
+
+  test('at opset 13 that one body cannot be written (CastLike is opset 15): refused with what to do', () => {
+    expect(() => exportDualPath(mixedModel(13), { what: 'mixed.onnx' })).toThrow(
+      /mixed\.onnx: LpPool: the model holds float and float16 LpPool nodes, whose one function body casts Y back with CastLike \(ONNX opset 15\); the model is at opset 13: export it at opset 15 or later/,
+    );
+  });
+
+  test('a model of float16 nodes only is fine at opset 13 (Cast back to float16)', async () => {
+    const b = new GraphBuilder({ name: 'half13', opset: 13 });
+    b.output(b.lpPool(b.input('X', 'float16', dims), undefined, attrs), 'Y');
+    const { model } = exportDualPath(b.build(), { what: 'half13' });
+    const out = await runOrt('ort', encodeModel(model), { X: makeTensor('float16', dims, Uint16Array.from(values, floatToHalf)) });
+    const want = lpPoolOracle({ dims, data: Float64Array.from(values) }, undefined, attrs);
+    compareArrays('float16 at opset 13', { dims: out.Y.dims, data: Float64Array.from(out.Y.data as Uint16Array, halfToFloat) }, { dims: want.dims, data: want.data.map(roundHalf) }, TOL.body16);
+  });
+
+  const native = lpNode.nativeStatus();
+  (native.available ? test : test.skip)('lp-onnx/node says that its fused kernels take float32 only so far, and what to run instead', async () => {
+    const { model } = exportDualPath(mixedModel(18), { what: 'mixed' });
+    await expect(lpNode.InferenceSession.create(encodeModel(model))).rejects.toThrow(
+      /lp node 'LpPool_1' \(LpPool\) takes float16 tensors, and lp-onnx\/node's fused kernels take float32 only so far; run the model with onnxruntime-node itself/,
+    );
+  });
+});
