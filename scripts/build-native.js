@@ -227,7 +227,7 @@ function glibcNeeded(dir) {
 function buildNative(include, nodeInc, cuda) {
   const opt = sanitize ? ['-O1', '-g', '-fno-omit-frame-pointer', `-fsanitize=${sanitizers}`, ...(tsan ? [] : ['-fno-sanitize-recover=all'])] : ['-O3'];
   const flags = ['-std=c++17', ...opt, `-DNAPI_VERSION=${NAPI_VERSION}`, '-fPIC', '-fno-math-errno', '-fno-trapping-math', '-ffp-contract=fast', '-fvisibility=hidden', '-Wall', '-Wextra', '-Werror', `-I${include}`, `-I${nodeInc}`, `-I${path.join(root, 'kernels', 'cpu')}`];
-  const kernels = ['cpu_isa', 'lp_norm', 'lp_pool', 'l1_conv', 'peaks', 'register'].map((f) => path.join(root, 'kernels', 'cpu', `${f}.cc`));
+  const kernels = ['cpu_isa', 'half', 'lp_norm', 'lp_pool', 'l1_conv', 'peaks', 'register'].map((f) => path.join(root, 'kernels', 'cpu', `${f}.cc`));
   const cudaDir = path.join(root, 'kernels', 'cuda');
   const cudaFiles = (ext) => fs.readdirSync(cudaDir).sort().filter((f) => f.endsWith(ext)).map((f) => path.join(cudaDir, f));
   if (emulation) {

@@ -1,6 +1,6 @@
 // float16 nodes (ops.md, "float16") beyond the op cases: one T per node, one function body for the
-// float and float16 nodes of an op in one model, the opset that needs, and what lp-onnx/node says
-// while its fused kernels take float32 only.
+// float and float16 nodes of an op in one model, the opset that needs, and lp-onnx/node's fused
+// kernels on a model with both.
 import { exportDualPath } from '../src/export/dual-path';
 import { GraphBuilder } from '../src/graph/builder';
 import * as lpNode from '../src/node/index';
@@ -64,10 +64,20 @@ describe('float16 nodes', () => {
   });
 
   const native = lpNode.nativeStatus();
-  (native.available ? test : test.skip)('lp-onnx/node says that its fused kernels take float32 only so far, and what to run instead', async () => {
+  (native.available ? test : test.skip)('lp-onnx/node runs the float and the float16 node of one model on its fused CPU kernels (float16 storage, float32 compute)', async () => {
     const { model } = exportDualPath(mixedModel(18), { what: 'mixed' });
-    await expect(lpNode.InferenceSession.create(encodeModel(model))).rejects.toThrow(
-      /lp node 'LpPool_1' \(LpPool\) takes float16 tensors, and lp-onnx\/node's fused kernels take float32 only so far; run the model with onnxruntime-node itself/,
-    );
+    const session = await lpNode.InferenceSession.create(encodeModel(model));
+    try {
+      const out = await session.run({
+        X32: new lpNode.Tensor('float32', values, dims),
+        X16: new lpNode.Tensor('float16', Uint16Array.from(values, floatToHalf), dims),
+      });
+      const want = lpPoolOracle({ dims, data: Float64Array.from(values) }, undefined, attrs);
+      expect(out.Y16.type).toBe('float16');
+      compareArrays('float32 node', { dims: [...out.Y32.dims], data: Float64Array.from(out.Y32.data as Float32Array) }, want, TOL.kernel);
+      compareArrays('float16 node', { dims: [...out.Y16.dims], data: Float64Array.from(out.Y16.data as Uint16Array, halfToFloat) }, { dims: want.dims, data: want.data.map(roundHalf) }, TOL.kernel16);
+    } finally {
+      await session.release();
+    }
   });
 });

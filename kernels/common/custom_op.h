@@ -2,19 +2,23 @@
 // exceptions turned into statuses, and reading inputs (shapes, optional inputs, constants).
 #pragma once
 
+#include <cstring>
 #include <exception>
 #include <string>
 #include <vector>
 
+#include "half_value.h"
 #include "plans.h"
 
 namespace lp {
 
 constexpr const char* kDomain = "com.lponnx";
 
-// One op class for every kernel: float tensors, kernel-declared input counts, errors as statuses.
-template <typename Kernel>
-struct Op : Ort::CustomOpBase<Op<Kernel>, Kernel, true> {
+// One op class for every kernel: tensors of element type T (X, W, B, Y) and TP (P, the input
+// Kernel::kExponentInput, -1 for none), kernel-declared input counts, errors as statuses. A kernel
+// that takes float16 is registered once per (T, TP) it takes: onnxruntime picks by the node's types.
+template <typename Kernel, ONNXTensorElementDataType T = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, ONNXTensorElementDataType TP = T>
+struct Op : Ort::CustomOpBase<Op<Kernel, T, TP>, Kernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi& api, const OrtKernelInfo* info, void** kernel) const {
     try {
       *kernel = new Kernel(info);
@@ -31,12 +35,12 @@ struct Op : Ort::CustomOpBase<Op<Kernel>, Kernel, true> {
   // inputs the kernel reads on the host (a small P) are copied there by onnxruntime
   OrtMemType GetInputMemoryType(size_t i) const { return (Kernel::kHostInputs >> i) & 1u ? OrtMemTypeCPUInput : OrtMemTypeDefault; }
   size_t GetInputTypeCount() const { return Kernel::kInputs; }
-  ONNXTensorElementDataType GetInputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+  ONNXTensorElementDataType GetInputType(size_t i) const { return static_cast<int>(i) == Kernel::kExponentInput ? TP : T; }
   OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t i) const {
     return i < Kernel::kRequired ? INPUT_OUTPUT_REQUIRED : INPUT_OUTPUT_OPTIONAL;
   }
   size_t GetOutputTypeCount() const { return 1; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return T; }
 };
 
 // Runs a kernel's Compute and turns exceptions into an onnxruntime status.
@@ -82,6 +86,20 @@ void CheckDeclaredLengths(const Ort::ConstKernelInfo& info, const A& attrs, cons
   if (const size_t rank = KnownRank(info, 0); rank >= 3 && rank <= 5) attrs.CheckLengths(node, rank - 2);
 }
 
+// A constant input's values as float32 (a float16 one converted), for the checks at creation.
+inline std::vector<float> FloatsOf(Ort::ConstValue v) {
+  auto info = v.GetTensorTypeAndShapeInfo();
+  const size_t n = info.GetElementCount();
+  std::vector<float> out(n);
+  if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) {
+    const auto* h = reinterpret_cast<const uint16_t*>(v.GetTensorRawData());
+    for (size_t i = 0; i < n; ++i) out[i] = HalfValue(h[i]);
+  } else if (n > 0) {
+    std::memcpy(out.data(), v.GetTensorData<float>(), sizeof(float) * n);
+  }
+  return out;
+}
+
 // A P that is a constant initializer: its rank and values checked once, when the kernel is created.
 // False when P is absent or fed at run time.
 inline bool CheckConstantExponents(const Ort::ConstKernelInfo& info, size_t index, const char* op, const std::string& node,
@@ -92,7 +110,7 @@ inline bool CheckConstantExponents(const Ort::ConstKernelInfo& info, size_t inde
   if (!is_const) return false;
   const auto ps = p.GetTensorTypeAndShapeInfo().GetShape();
   if (ps.size() > 1) Fail(op, node, Str("P must be [", unit, "], [1] or a scalar, got rank ", ps.size()));
-  CheckExponents(p.GetTensorData<float>(), Product(ps), op, node);
+  CheckExponents(FloatsOf(p).data(), Product(ps), op, node);
   return true;
 }
 

@@ -9,6 +9,8 @@
 // sub and abs), as is one the identity made NaN (a NaN input, or infinities of both signs).
 #include "l1_conv.h"
 
+#include "half.h"
+
 namespace lp {
 
 namespace {
@@ -155,13 +157,15 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   L1ConvPlan plan = PlanL1Conv(attrs_, node_, xs, ws, bv ? &bs : nullptr);
   const int64_t n = plan.n, cin = plan.cin, cout = plan.cout, cg = plan.cg, count = plan.count;
   const std::vector<Axis>& axes = plan.axes;
-  const float* b = bv ? DataOf(bv) : nullptr;
+  const FloatValues xf(isa_, xv), wf(isa_, wv), bf(isa_, bv);  // float16 inputs converted
+  const float* b = bf.data();
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (count == 0) return;
-  float* y = yv.GetTensorMutableData<float>();
-  const float* x = DataOf(xv);
-  const float* w = DataOf(wv);
+  FloatOutput yo(isa_, yv);
+  float* y = yo.data();
+  const float* x = xf.data();
+  const float* w = wf.data();
   const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
   const int64_t P0 = A0.input + A0.pad_begin + A0.pad_end, P1 = A1.input + A1.pad_begin + A1.pad_end,
                 P2 = A2.input + A2.pad_begin + A2.pad_end;

@@ -10,6 +10,7 @@ struct L1ConvKernel {
   static constexpr const char* kProvider = nullptr;
   static constexpr unsigned kHostInputs = 0;
   static constexpr size_t kRequired = 2;
+  static constexpr int kExponentInput = -1;  // P (-1: none)
   explicit L1ConvKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
     return Guard([&] { Compute(ctx); });

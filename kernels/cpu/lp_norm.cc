@@ -3,6 +3,8 @@
 // vectorised exp per (unit, element) over blocks of rows, never a [rows, M, K] intermediate.
 #include "lp_norm.h"
 
+#include "half.h"
+
 #include "lp_avx512.h"
 
 namespace lp {
@@ -198,9 +200,10 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
   if (is_const) {
     const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
     CheckLpNormWeightRank(node_, ws);
-    z_constant_ = CheckWeights(w.GetTensorData<float>(), ws[0], ws[1]);
+    const std::vector<float> wf = FloatsOf(w);  // float16 weights converted
+    z_constant_ = CheckWeights(wf.data(), ws[0], ws[1]);
     w_constant_ = true;
-    if (isa_ == Isa::kAvx512) w_packed_ = PackPanels(w.GetTensorData<float>(), ws[0], ws[1]);
+    if (isa_ == Isa::kAvx512) w_packed_ = PackPanels(wf.data(), ws[0], ws[1]);
   }
   p_constant_ = CheckConstantExponents(ki, 2, kName, node_, "M");
 }
@@ -233,15 +236,17 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
   const LpNormPlan plan = PlanLpNorm(node_, xs, ShapeOf(wv), pv ? &ps : nullptr);
   const int64_t k = plan.k, m = plan.m, np = plan.np, rows = plan.rows;
-  const float* x = DataOf(xv);
-  const float* w = DataOf(wv);
-  const float* p = pv ? DataOf(pv) : nullptr;
+  const FloatValues xf(isa_, xv), wf(isa_, wv), pf(isa_, pv);  // float16 inputs converted
+  const float* x = xf.data();
+  const float* w = wf.data();
+  const float* p = pf.data();
   if (p && !p_constant_) CheckExponents(p, np, kName, node_);
   const std::vector<float> z = w_constant_ ? z_constant_ : CheckWeights(w, m, k);
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;
-  float* y = yv.GetTensorMutableData<float>();
+  FloatOutput yo(isa_, yv);
+  float* y = yo.data();
 
   const bool shared = p == nullptr || np == 1;
   const float p0 = p ? p[0] : attrs_.p;
@@ -309,7 +314,10 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
       const int64_t y_dims[] = {rows, m};
       auto a_val = Ort::Value::CreateTensor<float>(mem, a.data(), static_cast<size_t>(rows * k), a_dims, 2);
       auto y_val = Ort::Value::CreateTensor<float>(mem, y, static_cast<size_t>(rows * m), y_dims, 2);
-      const OrtValue* ins[] = {a_val, wv};
+      // W as float32 (a float16 W converted: wf)
+      const int64_t w_dims[] = {m, k};
+      auto w_val = Ort::Value::CreateTensor<float>(mem, const_cast<float*>(w), static_cast<size_t>(m * k), w_dims, 2);
+      const OrtValue* ins[] = {a_val, w_val};
       OrtValue* outs[] = {y_val};
       gemm_.Invoke(ctx, ins, 2, outs, 1);
     }

@@ -10,6 +10,7 @@ struct LpNormKernel {
   static constexpr const char* kProvider = nullptr;
   static constexpr unsigned kHostInputs = 0;
   static constexpr size_t kRequired = 2;
+  static constexpr int kExponentInput = 2;  // P (-1: none)
   explicit LpNormKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
     return Guard([&] { Compute(ctx); });

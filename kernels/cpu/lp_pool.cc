@@ -6,6 +6,7 @@
 // steps with max.
 #include "lp_pool.h"
 
+#include "half.h"
 #include "lp_avx512.h"
 
 namespace lp {
@@ -104,15 +105,17 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
   LpPoolPlan plan = PlanLpPool(attrs_, node_, xs, pv ? &ps : nullptr);
   const int64_t n = plan.n, c = plan.c, np = plan.np, count = plan.count;
-  const float* p = pv ? DataOf(pv) : nullptr;
+  const FloatValues xf(isa_, xv), pf(isa_, pv);  // float16 inputs converted
+  const float* p = pf.data();
   if (p && !p_constant_) CheckExponents(p, np, kName, node_);
   std::vector<Axis>& axes = plan.axes;
   const std::vector<int64_t> spatial(xs.begin() + 2, xs.end());
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (count == 0) return;
-  float* y = yv.GetTensorMutableData<float>();
-  const float* x = DataOf(xv);
+  FloatOutput yo(isa_, yv);
+  float* y = yo.data();
+  const float* x = xf.data();
   const int64_t plane = Product(spatial);
   const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
   const int64_t out_plane = A0.output * A1.output * A2.output;

@@ -10,6 +10,7 @@ struct LpPoolKernel {
   static constexpr const char* kProvider = nullptr;
   static constexpr unsigned kHostInputs = 0;
   static constexpr size_t kRequired = 1;
+  static constexpr int kExponentInput = 1;  // P (-1: none)
   explicit LpPoolKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
     return Guard([&] { Compute(ctx); });

@@ -14,6 +14,7 @@ struct LpNormKernel {
   static constexpr const char* kProvider = Cuda::kProvider;
   static constexpr unsigned kHostInputs = 1u << 2;  // P
   static constexpr size_t kRequired = 2;
+  static constexpr int kExponentInput = 2;  // P (-1: none)
   explicit LpNormKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
     return Guard([&] { RunOnStream(kName, node_, [&] { Compute(ctx); }); });

@@ -13,6 +13,7 @@ struct LpPoolKernel {
   static constexpr const char* kProvider = Cuda::kProvider;
   static constexpr unsigned kHostInputs = 1u << 1;  // P
   static constexpr size_t kRequired = 1;
+  static constexpr int kExponentInput = 1;  // P (-1: none)
   explicit LpPoolKernel(const OrtKernelInfo* info);
   OrtStatusPtr ComputeV2(OrtKernelContext* ctx) {
     return Guard([&] { RunOnStream(kName, node_, [&] { Compute(ctx); }); });

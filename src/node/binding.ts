@@ -22,7 +22,7 @@ export interface NativeOutput {
   name: string;
   type: string;
   dims: number[];
-  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array;
+  data: Float32Array | Float64Array | BigInt64Array | Int32Array | Uint8Array | Int8Array | Uint16Array;
 }
 
 export type NativeSession = { readonly __native: unique symbol };

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { LP_DOMAIN } from '../../ops/types';
-import { checkLpAttributes, float16LpNodes } from '../graph/infer';
+import { checkLpAttributes } from '../graph/infer';
 import { decodeModel } from '../onnx/codec';
 import { type NativeSession, type NativeSessionInfo, type NativeSessionOptions, native } from './binding';
 
@@ -114,15 +114,7 @@ const backend = {
     const what = typeof model === 'string' ? model : 'model';
     const bytes = typeof model === 'string' ? readFileSync(model) : model;
     if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(LP_DOMAIN)) {
-      const decoded = decodeModel(bytes, what);
-      checkLpAttributes(decoded, what);
-      // onnxruntime would refuse these with "invalid model ... Type 'tensor(float16)'": say what to do
-      const half = float16LpNodes(decoded);
-      if (half.length > 0) {
-        throw new Error(
-          `${what}: lp node ${half[0]}${half.length > 1 ? ` and ${half.length - 1} more take` : ' takes'} float16 tensors, and lp-onnx/node's fused kernels take float32 only so far; run the model with onnxruntime-node itself (its function bodies compute float16 nodes in float32), or export it in float32`,
-        );
-      }
+      checkLpAttributes(decodeModel(bytes, what), what);
     }
     const session = binding.createSession(model, nativeOptions(options));
     return new NativeSessionHandler(session, binding.sessionInfo(session));

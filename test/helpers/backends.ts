@@ -106,9 +106,9 @@ async function runNative(c: OpCase, d: CaseData): Promise<NdArray> {
   const session = await lpNode.InferenceSession.create(encodeModel(dual));
   try {
     const input: Record<string, lpNode.Tensor> = {};
-    for (const [k, t] of Object.entries(feeds)) input[k] = new lpNode.Tensor('float32', t.data as Float32Array, t.dims);
+    for (const [k, t] of Object.entries(feeds)) input[k] = t.dtype === 'float16' ? new lpNode.Tensor('float16', t.data as Uint16Array, t.dims) : new lpNode.Tensor('float32', t.data as Float32Array, t.dims);
     const out = await session.run(input);
-    return { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Float32Array) };
+    return outputValues(out.Y);
   } finally {
     await session.release();
   }
@@ -124,12 +124,12 @@ async function runAddon(binding: NonNullable<ReturnType<typeof native>['binding'
     const outs = await binding.run(
       session,
       names,
-      names.map(() => 'float32'),
+      names.map((n) => feeds[n].dtype),
       names.map((n) => feeds[n].dims),
-      names.map((n) => feeds[n].data as Float32Array),
+      names.map((n) => feeds[n].data as Float32Array | Uint16Array),
       ['Y'],
     );
-    return { dims: outs[0].dims, data: Float64Array.from(outs[0].data as Float32Array) };
+    return outputValues(outs[0]);
   } finally {
     binding.release(session);
   }
@@ -245,16 +245,15 @@ const SPECS: BackendSpec[] = [
       return c.dtype === 'float16' ? { dims: y.dims, data: y.data.map(roundHalf) } : y;
     },
   },
-  { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, noFloat16: KERNELS_FLOAT32_ONLY, probe: () => nativeStatus().reason, run: (c, d) => runNative(c, d) },
+  { name: 'fused CPU kernels (lp-onnx/node)', tolerance: TOL.kernel, probe: () => nativeStatus().reason, run: (c, d) => runNative(c, d) },
   // the kernels' other instruction-set paths (the row above takes the best this CPU has)
   {
     name: 'fused CPU kernels, AVX2 path (as LP_ONNX_CPU_ISA=avx2)',
     tolerance: TOL.kernel,
-    noFloat16: KERNELS_FLOAT32_ONLY,
     probe: () => nativeStatus().reason ?? cpuLacks(['avx2', 'fma']),
     run: (c, d) => runNativeIsa(c, d, 'avx2'),
   },
-  { name: 'fused CPU kernels, plain x86-64 path (as LP_ONNX_CPU_ISA=plain)', tolerance: TOL.kernel, noFloat16: KERNELS_FLOAT32_ONLY, probe: () => nativeStatus().reason, run: (c, d) => runNativeIsa(c, d, 'plain') },
+  { name: 'fused CPU kernels, plain x86-64 path (as LP_ONNX_CPU_ISA=plain)', tolerance: TOL.kernel, probe: () => nativeStatus().reason, run: (c, d) => runNativeIsa(c, d, 'plain') },
   {
     name: 'CUDA kernels (CPU emulation of the CUDA execution model, not a GPU)',
     tolerance: TOL.kernel,
