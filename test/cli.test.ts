@@ -352,9 +352,9 @@ describe('lp-onnx CLI with the native kernels', () => {
   n('verify runs reference, function bodies and fused kernels and reports the errors', () => {
     const r = cli('verify', dual2, '--dim', 'N=2', '--seed', '5');
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/function bodies \(onnxruntime-node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.001/);
-    expect(r.out).toMatch(/fused kernels \(lp-onnx\/node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.0001/);
-    if (webgpu) expect(r.out).toMatch(/WGSL kernels \(lp-onnx\/web, WebGPU\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within rtol 0\.0001/);
+    expect(r.out).toMatch(/function bodies \(onnxruntime-node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within atol 0\.00001 \+ rtol 0\.001/);
+    expect(r.out).toMatch(/fused kernels \(lp-onnx\/node\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within atol 0\.00001 \+ rtol 0\.0001/);
+    if (webgpu) expect(r.out).toMatch(/WGSL kernels \(lp-onnx\/web, WebGPU\) scores: max abs [0-9.e+-]+, max rel [0-9.e+-]+, within atol 0\.00001 \+ rtol 0\.0001/);
     else expect(r.out).toContain('WGSL kernels (lp-onnx/web, WebGPU): not run: ');
   });
 

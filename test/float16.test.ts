@@ -1,9 +1,14 @@
 // float16 nodes (ops.md, "float16") beyond the op cases: one T per node, one function body for the
 // float and float16 nodes of an op in one model, the opset that needs, and lp-onnx/node's fused
 // kernels on a model with both.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exportDualPath } from '../src/export/dual-path';
 import { GraphBuilder } from '../src/graph/builder';
 import * as lpNode from '../src/node/index';
+import * as lpWeb from '../src/runtime/web/index';
 import { encodeModel } from '../src/onnx/codec';
 import { floatToHalf, halfToFloat, makeTensor } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
@@ -80,4 +85,39 @@ describe('float16 nodes', () => {
       await session.release();
     }
   });
+
+  test('lp-onnx/web runs a float16 model on the function bodies (the WGSL kernels take float32 only so far) and says so', async () => {
+    const b = new GraphBuilder({ name: 'half-web', opset: 18 });
+    b.output(b.lpPool(b.input('X', 'float16', dims), undefined, attrs), 'Y');
+    const { model } = exportDualPath(b.build(), { what: 'half-web' });
+    const session = await lpWeb.InferenceSession.create(encodeModel(model));
+    try {
+      expect(['webgpu-bodies', 'wasm-bodies']).toContain(session.mode);
+      if (session.mode === 'webgpu-bodies') expect(session.reason).toMatch(/lp node 'LpPool_0' \(LpPool\) takes float16 tensors, and the WGSL kernels take float32 only so far/);
+      const out = await session.run({ X: new lpWeb.Tensor('float16', Uint16Array.from(values, floatToHalf), dims) });
+      const want = lpPoolOracle({ dims, data: Float64Array.from(values) }, undefined, attrs);
+      compareArrays('float16 on lp-onnx/web', { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Uint16Array, halfToFloat) }, { dims: want.dims, data: want.data.map(roundHalf) }, TOL.body16);
+    } finally {
+      await session.release();
+    }
+  }, 120000);
+
+  test('the CLI: export keeps a float16 model float16, run feeds it float16 inputs, verify holds it to the float16 tolerances', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lp-onnx-f16-'));
+    const b = new GraphBuilder({ name: 'half-cli', opset: 18 });
+    const x = b.input('X', 'float16', ['N', 2, 5, 5]);
+    const w = b.initializer('W', Uint16Array.from({ length: 3 * 2 * 9 }, (_, i) => floatToHalf(Math.cos(i) / 2)), [3, 2, 3, 3], 'float16');
+    b.output(b.l1Conv(b.lpPool(x, undefined, { ...attrs, strides: [1, 1] }), w, undefined, { pads: [1, 1, 1, 1] }), 'Y');
+    writeFileSync(join(dir, 'm.onnx'), encodeModel(b.build()));
+    const cli = (...args: string[]) => spawnSync(process.execPath, [join(__dirname, '..', 'bin', 'lp-onnx.js'), ...args], { encoding: 'utf8' });
+    const exported = cli('export', join(dir, 'm.onnx'), '-o', join(dir, 'm.dual.onnx'));
+    expect(exported.stderr).toBe('');
+    const run = cli('run', join(dir, 'm.dual.onnx'), '--dim', 'N=2');
+    expect(run.stdout).toMatch(/in {2}X: float16\[2, 2, 5, 5\]/);
+    expect(run.stdout).toMatch(/out Y: float16\[2, 3, 3, 3\]/);
+    const verify = cli('verify', join(dir, 'm.dual.onnx'), '--dim', 'N=2');
+    expect(verify.stdout).toMatch(/function bodies \(onnxruntime-node\) Y: .* within atol 0\.0001 \+ rtol 0\.002/);
+    if (native.available) expect(verify.stdout).toMatch(/fused kernels \(lp-onnx\/node\) Y: .* within atol 0\.0001 \+ rtol 0\.001/);
+    expect(verify.status).toBe(0);
+  }, 120000);
 });

@@ -56,6 +56,20 @@ export function checkLpAttributes(model: ModelProto, what: string): void {
   for (const f of model.functions ?? []) visit(f.node, true);
 }
 
+/**
+ * The lp nodes of the main graph that have a float16 input (label and op), from the declared types
+ * (graph inputs, value_info, initializers), which an exported model carries for every lp node.
+ */
+export function float16LpNodes(model: ModelProto): string[] {
+  const graph = model.graph ?? {};
+  const types = declaredTypes(graph);
+  const out: string[] = [];
+  (graph.node ?? []).forEach((n, index) => {
+    if (isLpNode(n.domain) && (n.input ?? []).some((i) => i && types.get(i)?.elemType === 10)) out.push(`'${nodeLabel(n, index)}' (${n.op_type})`);
+  });
+  return out;
+}
+
 /** Every input of every node must be a graph input, an initializer or another node's output. */
 export function checkConnected(model: ModelProto, what: string): void {
   const graph = model.graph ?? {};

@@ -6,7 +6,7 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import { lpOp } from '../../../ops/index';
 import type { NdArray, ValueType } from '../../../ops/types';
-import { isLpNode, ModelError } from '../../graph/infer';
+import { float16LpNodes, isLpNode, ModelError } from '../../graph/infer';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import { checkExternalLocation, externalLocations, hasExternalData, internalizeExternalData, memoryReader } from '../../onnx/external';
 import type { ModelProto } from '../../onnx/proto';
@@ -244,6 +244,11 @@ export class InferenceSession {
     if (!ctx || !webgpu) return whole('wasm-bodies', ['wasm']);
     if (lpKernels === 'bodies') {
       reason = 'lpKernels is "bodies"';
+      return whole('webgpu-bodies', webgpu);
+    }
+    const half = float16LpNodes(proto);
+    if (half.length > 0) {
+      reason = `lp node ${half[0]}${half.length > 1 ? ` and ${half.length - 1} more take` : ' takes'} float16 tensors, and the WGSL kernels take float32 only so far: the function bodies run on WebGPU`;
       return whole('webgpu-bodies', webgpu);
     }
     const hybrid = await Hybrid.create(proto, ctx, webgpu, ortOptions, what);
