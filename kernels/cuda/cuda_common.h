@@ -4,11 +4,14 @@
 // memory is host memory), so the tests can drive it.
 #pragma once
 
+#include <cstring>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "../common/custom_op.h"
 #include "cuda_compat.h"
+#include "half_impl.cuh"
 
 namespace lp {
 namespace Cuda {
@@ -102,6 +105,84 @@ class Scratch {
   void* data_ = nullptr;
 };
 
+inline bool IsHalf(const OrtValue* v) {
+  return v != nullptr && Ort::ConstValue(v).GetTensorTypeAndShapeInfo().GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+}
+
+// A float or float16 device input as float32 device memory: its own data, or (float16) its values
+// converted on the stream into scratch (ops.md, "float16": inputs exactly to float32).
+class DeviceFloats {
+ public:
+  DeviceFloats(OrtKernelContext* ctx, const OrtValue* v, cudaStream_t stream, const char* op, const std::string& node) {
+    if (v == nullptr) return;
+    if (!IsHalf(v)) {
+      data_ = DataOf(v);
+      return;
+    }
+    Ort::ConstValue cv(v);
+    const int64_t n = static_cast<int64_t>(cv.GetTensorTypeAndShapeInfo().GetElementCount());
+    scratch_ = std::make_unique<Scratch>(ctx, sizeof(float) * static_cast<size_t>(n), op, node);
+    Check(LaunchHalfToFloat(cv.GetTensorRawData(), n, scratch_->As<float>(), stream), op, node);
+    data_ = scratch_->As<float>();
+  }
+  const float* data() const { return data_; }
+
+ private:
+  std::unique_ptr<Scratch> scratch_;
+  const float* data_ = nullptr;
+};
+
+// The output Y as float32 device memory for the kernel: Y's own data, or (float16) scratch that
+// Finish, after the kernel's launch, rounds into Y on the stream.
+class DeviceFloatOutput {
+ public:
+  DeviceFloatOutput(OrtKernelContext* ctx, Ort::UnownedValue y, cudaStream_t stream, const char* op, const std::string& node)
+      : y_(y), stream_(stream), op_(op), node_(node) {
+    auto info = y.GetTensorTypeAndShapeInfo();
+    count_ = static_cast<int64_t>(info.GetElementCount());
+    if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) {
+      scratch_ = std::make_unique<Scratch>(ctx, sizeof(float) * static_cast<size_t>(count_), op, node);
+      data_ = scratch_->As<float>();
+    } else {
+      data_ = y.GetTensorMutableData<float>();
+    }
+  }
+  float* data() { return data_; }
+  void Finish() {
+    if (scratch_) Check(LaunchFloatToHalf(scratch_->As<float>(), count_, y_.GetTensorMutableRawData(), stream_), op_, node_);
+  }
+
+ private:
+  Ort::UnownedValue y_;
+  cudaStream_t stream_;
+  const char* op_;
+  std::string node_;
+  int64_t count_ = 0;
+  std::unique_ptr<Scratch> scratch_;
+  float* data_ = nullptr;
+};
+
+// A float or float16 value's numbers on the host as float32: P (a CPU input) or a constant
+// initializer, which may sit on the host or on the device (cudaMemcpyDefault).
+inline std::vector<float> HostFloats(Ort::ConstValue v, const char* op, const std::string& node) {
+  auto info = v.GetTensorTypeAndShapeInfo();
+  const size_t n = info.GetElementCount();
+  const bool half = info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+  std::vector<unsigned char> raw(n * (half ? 2 : 4));
+  if (n > 0) Check(cudaMemcpy(raw.data(), v.GetTensorRawData(), raw.size(), cudaMemcpyDefault), op, node);
+  std::vector<float> out(n);
+  for (size_t i = 0; i < n; ++i) {
+    if (half) {
+      uint16_t h;
+      std::memcpy(&h, raw.data() + 2 * i, 2);
+      out[i] = HalfValue(h);
+    } else {
+      std::memcpy(&out[i], raw.data() + 4 * i, 4);
+    }
+  }
+  return out;
+}
+
 // A constant input (an initializer: W, P) uploaded once, when the kernel is created, so that a run
 // copies nothing and stays capturable in a CUDA graph. Created on the thread that makes the session,
 // where onnxruntime's CUDA provider has set the device; the source may be host or device memory.
@@ -130,7 +211,8 @@ inline std::unique_ptr<DeviceConstant> UploadConstant(const Ort::ConstKernelInfo
   int is_const = 0;
   auto v = info.GetTensorConstantInput(index, &is_const);
   if (!is_const) return nullptr;
-  return std::make_unique<DeviceConstant>(v.GetTensorData<float>(), Product(v.GetTensorTypeAndShapeInfo().GetShape()), op, node);
+  const std::vector<float> host = HostFloats(v, op, node);  // a float16 P converted
+  return std::make_unique<DeviceConstant>(host.data(), static_cast<int64_t>(host.size()), op, node);
 }
 
 }  // namespace Cuda

@@ -5,6 +5,7 @@
 
 #include "cuda_compat.h"
 #if !defined(LP_CUDA_EMULATION)
+#include <cuda_fp16.h>
 #include <mma.h>
 #endif
 

@@ -26,9 +26,13 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;
-  const L1ConvArgs a = L1ConvArgsOf(plan, DataOf(xv), DataOf(wv), bv ? DataOf(bv) : nullptr, yv.GetTensorMutableData<float>());
+  const cudaStream_t stream = StreamOf(ctx);
+  const DeviceFloats x(ctx, xv, stream, kName, node_), w(ctx, wv, stream, kName, node_), b(ctx, bv, stream, kName, node_);
+  DeviceFloatOutput y(ctx, yv, stream, kName, node_);
+  const L1ConvArgs a = L1ConvArgsOf(plan, x.data(), w.data(), b.data(), y.data());
   Scratch taps(ctx, static_cast<size_t>(L1ConvTapTableBytes(a)), kName, node_);
-  Check(LaunchL1Conv(a, taps.As<L1ConvTap>(), StreamOf(ctx)), kName, node_);
+  Check(LaunchL1Conv(a, taps.As<L1ConvTap>(), stream), kName, node_);
+  y.Finish();
 }
 
 }  // namespace Cuda

@@ -23,7 +23,6 @@ struct LpNormKernel {
 
  private:
   // a constant W (host or device memory) copied to the host and checked, once
-  void CheckConstantWeights(const float* w, int64_t m, int64_t k) const;
 
   std::string node_;
   schema::LpNormAttrs attrs_;

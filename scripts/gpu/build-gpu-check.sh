@@ -9,7 +9,7 @@ cd "$(dirname "$0")/../.."
 ort=build/ort-headers/usr/include/onnxruntime
 [ -f "$ort/onnxruntime_cxx_api.h" ] || { echo "onnxruntime's headers are missing ($ort): run npm install first" >&2; exit 1; }
 flags=(-std=c++17 -O3 -fPIC -fvisibility=hidden -Wall -Wextra -Werror "-I$ort")
-cu=(kernels/cuda/lp_norm_impl.cu kernels/cuda/lp_pool_impl.cu kernels/cuda/l1_conv_impl.cu)
+cu=(kernels/cuda/lp_norm_impl.cu kernels/cuda/lp_pool_impl.cu kernels/cuda/l1_conv_impl.cu kernels/cuda/half_impl.cu)
 if [ "${1:-}" = "--emulation" ]; then
   out=build/GpuCheckEmulation
   mkdir -p "$out"

@@ -225,8 +225,8 @@ function probe(mod: string): string | undefined {
 
 type BackendSpec = Omit<Backend, 'unavailable'> & { probe: () => string | undefined };
 
-/** The kernels that do not take float16 yet (issue 25: they refuse a float16 node at session creation). */
-const KERNELS_FLOAT32_ONLY = 'its kernels take float32 only so far (float16 kernels: issue 25)';
+/** The kernels that do not take float16 yet (issue 25): lp-onnx/web runs float16 lp nodes on their bodies. */
+const KERNELS_FLOAT32_ONLY = 'its kernels take float32 only so far (float16 WGSL kernels: issue 25)';
 
 const SPECS: BackendSpec[] = [
   {
@@ -257,7 +257,6 @@ const SPECS: BackendSpec[] = [
   {
     name: 'CUDA kernels (CPU emulation of the CUDA execution model, not a GPU)',
     tolerance: TOL.kernel,
-    noFloat16: KERNELS_FLOAT32_ONLY,
     ops: CUDA_OPS,
     probe: () => nativeVariant(CUDA_EMULATION).reason && `${nativeVariant(CUDA_EMULATION).reason} (npm run build:cuda-emulation)`,
     run: (c, d) => runCudaEmulation(c, d),
@@ -266,7 +265,6 @@ const SPECS: BackendSpec[] = [
     // shared-p LpNorm without tensor cores: the SIMT kernel a GPU before sm_80 runs
     name: 'CUDA kernels, sm_75 path (CPU emulation of an sm_75 device, not a GPU)',
     tolerance: TOL.kernel,
-    noFloat16: KERNELS_FLOAT32_ONLY,
     ops: ['LpNorm'],
     probe: () => nativeVariant(CUDA_EMULATION).reason && `${nativeVariant(CUDA_EMULATION).reason} (npm run build:cuda-emulation)`,
     run: (c, d) => runCudaEmulation(c, d, 75),

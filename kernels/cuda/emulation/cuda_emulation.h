@@ -24,6 +24,8 @@
 //   before the stream's work used it, shows.
 #pragma once
 
+#include "../../common/half_value.h"
+
 #include <algorithm>
 #include <atomic>
 #include <cmath>
@@ -143,8 +145,17 @@ inline void Discard() {
 }
 }  // namespace lp_emu
 
-inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind, cudaStream_t) {
-  if (bytes > 0) lp_emu::Enqueue([=] { std::memcpy(dst, src, bytes); });
+inline cudaError_t cudaMemcpyAsync(void* dst, const void* src, size_t bytes, cudaMemcpyKind kind, cudaStream_t) {
+  if (bytes == 0) return cudaSuccess;
+  if (kind == cudaMemcpyHostToDevice) {
+    // from pageable host memory the runtime reads the source at the call (into a staging buffer)
+    // and writes the device at the stream's turn
+    auto staged = std::make_shared<std::vector<unsigned char>>(static_cast<const unsigned char*>(src),
+                                                               static_cast<const unsigned char*>(src) + bytes);
+    lp_emu::Enqueue([=] { std::memcpy(dst, staged->data(), bytes); });
+  } else {
+    lp_emu::Enqueue([=] { std::memcpy(dst, src, bytes); });
+  }
   return cudaSuccess;
 }
 inline cudaError_t cudaMemsetAsync(void* dst, int value, size_t bytes, cudaStream_t) {
@@ -540,6 +551,14 @@ inline float ApproxLog2(float x) {
   return static_cast<float>(x >= 0.5f && x <= 2.0f ? l + ErrorSign(x) * 0x1p-21 : l * (1.0 + ErrorSign(x) * 0x1p-21));
 }
 }  // namespace lp_emu
+
+// float16 (cuda_fp16.h's __half): the bits, converted exactly to float and back rounding to
+// nearest even, as the hardware does.
+struct __half {
+  uint16_t bits;
+};
+inline float __half2float(__half h) { return lp::HalfValue(h.bits); }
+inline __half __float2half_rn(float f) { return __half{lp::HalfBits(f)}; }
 
 // Warp matrix operations (nvcuda::wmma), TF32 only (m16n16k8), enough for the kernels here. On a GPU
 // a fragment's elements are spread over the warp's 32 lanes in a layout the API leaves unspecified;
