@@ -259,7 +259,11 @@ function buildNative(include, nodeInc, cuda) {
   // libstdc++'s references to newer glibc symbols (arc4random, 2.36). libgcc_s stays shared: its
   // static unwinder would need glibc 2.35's _dl_find_object. The sanitizer builds keep the
   // system's libstdc++, which ASan expects.
-  const runtime = sanitize ? [] : ['-static-libstdc++', '-Wl,--exclude-libs,ALL', '-Wl,--gc-sections'];
+  // -Bsymbolic: calls inside the library bind to its own definitions. Without it, the inline
+  // template code it exports (std::basic_stringbuf's destructor, say) can bind to the process's
+  // shared libstdc++ (node's), which then frees a locale made by the linked-in copy: "free():
+  // invalid pointer", seen in the fuzz of raw nodes when an error message was formatted.
+  const runtime = sanitize ? [] : ['-static-libstdc++', '-Wl,--exclude-libs,ALL', '-Wl,--gc-sections', '-Wl,-Bsymbolic'];
   const link = [...runtime, ...(sanitize ? [`-fsanitize=${sanitizers}`] : []), ...(emulation ? ['-pthread'] : [])];
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'liblp_onnx_ops.so'), ...objs, ...cudaLink]);
   sh('g++', ['-shared', ...link, '-o', path.join(out, 'lp_onnx.node'), ...objs, addonObj, ...cudaLink, '-ldl']);
