@@ -56,5 +56,6 @@ if ! grep -q 'ThreadSanitizer: data race' "$log" || ! grep -q 'AddWithoutAtomic'
   exit 1
 fi
 echo "sanitizer run: the TSan canary's race between blocks is reported (data race in AddWithoutAtomic)"
+# (the float16 cases add only conversion kernels to the same device code: left to the other runs)
 LD_PRELOAD=$tsan LP_ONNX_CUDA_EMULATION_BUILD=$PWD/build/CudaEmulationTsan LP_ONNX_SANITIZED=1 LP_ONNX_TEST_BACKENDS='^CUDA kernels' \
-  node --experimental-vm-modules --no-warnings --liftoff-only node_modules/jest/bin/jest.js test/ops.test.ts
+  node --experimental-vm-modules --no-warnings --liftoff-only node_modules/jest/bin/jest.js test/ops.test.ts --testNamePattern '^(?!.*float16)'
