@@ -14,7 +14,7 @@ import { lowerModel } from '../src/export/lower';
 import { readWeights } from '../src/export/weights/index';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import type { ModelProto } from '../src/onnx/proto';
-import { makeTensor, toFloat64 } from '../src/onnx/tensor';
+import { floatToHalf, makeTensor, toFloat64 } from '../src/onnx/tensor';
 import { formatNpy, parseNpy } from '../src/runtime/npy';
 import { runReference } from '../src/runtime/reference';
 import { adderCnn, lpMlp } from './make-examples';
@@ -28,10 +28,12 @@ export interface CaseInput {
 }
 
 /** Writes one case; with wrongBodies every function body returns zeros (only fused kernels get it right). */
-export function writeCase(dir: string, name: string, model: ModelProto, inputName: string, x: CaseInput, wrongBodies = false): void {
+export function writeCase(dir: string, name: string, model: ModelProto, inputName: string, x: CaseInput, wrongBodies = false, dtype: 'float32' | 'float16' = 'float32'): void {
   const d = join(dir, name);
   mkdirSync(d, { recursive: true });
-  const ref = runReference(model, { [inputName]: { dims: x.dims, data: toFloat64(makeTensor('float32', x.dims, x.data)) } });
+  // a float16 input: the values rounded to float16, the reference on those values
+  const input = dtype === 'float16' ? makeTensor('float16', x.dims, Uint16Array.from(x.data, floatToHalf)) : makeTensor('float32', x.dims, x.data);
+  const ref = runReference(model, { [inputName]: { dims: x.dims, data: toFloat64(input) } });
   const [outName, out] = Object.entries(ref)[0];
   const m = structuredClone(model);
   if (wrongBodies) {
@@ -43,7 +45,7 @@ export function writeCase(dir: string, name: string, model: ModelProto, inputNam
   }
   writeFileSync(join(d, 'model.onnx'), encodeModel(m));
   if (!wrongBodies) writeFileSync(join(d, 'lowered.onnx'), encodeModel(lowerModel(model, name).model));
-  writeFileSync(join(d, 'input.npy'), formatNpy(makeTensor('float32', x.dims, x.data)));
+  writeFileSync(join(d, 'input.npy'), formatNpy(input));
   writeFileSync(join(d, 'reference.npy'), formatNpy(makeTensor('float64', out.dims, out.data)));
   const opset = Number((model.opset_import ?? []).find((o) => !o.domain)?.version ?? 0);
   writeFileSync(join(d, 'case.json'), JSON.stringify({ input: inputName, output: outName, wrongBodies, opset }));
