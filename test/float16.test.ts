@@ -120,4 +120,17 @@ describe('float16 nodes', () => {
     if (native.available) expect(verify.stdout).toMatch(/fused kernels \(lp-onnx\/node\) Y: .* within atol 0\.0001 \+ rtol 0\.001/);
     expect(verify.status).toBe(0);
   }, 120000);
+
+  (native.available ? test : test.skip)('lp-onnx/node refuses a raw node whose X is float16 and W float32 with the contract\'s words, not onnxruntime\'s', async () => {
+    const vi = (name: string, elem: number, dims: number[]) => ({ name, type: { tensor_type: { elem_type: elem, shape: { dim: dims.map((d) => ({ dim_value: d })) } } } });
+    const model = {
+      ir_version: 8,
+      opset_import: [
+        { domain: '', version: 18 },
+        { domain: 'com.lponnx', version: 1 },
+      ],
+      graph: { name: 'g', node: [{ op_type: 'LpNorm', domain: 'com.lponnx', input: ['X', 'W'], output: ['Y'], name: 'mixed' }], input: [vi('X', 10, [2, 3]), vi('W', 1, [4, 3])], output: [vi('Y', 10, [2, 4])] },
+    };
+    await expect(lpNode.InferenceSession.create(encodeModel(model))).rejects.toThrow(/model: LpNorm node 'mixed': inputs X and W must have one element type \(T\): X is float16, W is float32/);
+  });
 });

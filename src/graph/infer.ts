@@ -1,6 +1,7 @@
 // Shape inference over a whole graph: lp nodes through ops/, standard ops through std-ops,
 // anything else keeps what the model declares.
 import type { Dim } from '../../ops/geometry';
+import { checkFloatInput, nodeElemType } from '../../ops/common';
 import { LP_DOMAIN, lpOp } from '../../ops/index';
 import type { NdArray, ValueType } from '../../ops/types';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
@@ -54,6 +55,28 @@ export function checkLpAttributes(model: ModelProto, what: string): void {
   };
   visit(model.graph?.node);
   for (const f of model.functions ?? []) visit(f.node, true);
+}
+
+/**
+ * The element types of the main graph's lp nodes, from the declared types (graph inputs, value_info,
+ * initializers): X, W and B of one node share one T, float32 or float16, and P is either (ops.md).
+ * onnxruntime would say only "no kernel def matches node inputs"; this names the tensors and types.
+ */
+export function checkLpTypes(model: ModelProto, what: string): void {
+  const graph = model.graph ?? {};
+  const types = declaredTypes(graph);
+  (graph.node ?? []).forEach((n, index) => {
+    const op = isLpNode(n.domain) ? lpOp(n.op_type ?? '') : undefined;
+    if (!op) return;
+    const label = nodeLabel(n, index);
+    const named = (n.input ?? []).map((name, i) => [op.inputs[i]?.name ?? `input ${i}`, name ? types.get(name) : undefined] as [string, ValueType | undefined]);
+    try {
+      nodeElemType(op.opType, label, named.filter(([name]) => name !== 'P'));
+      for (const [name, t] of named) if (name === 'P') checkFloatInput(op.opType, label, name, t);
+    } catch (e) {
+      throw new ModelError(`${what}: ${(e as Error).message}`);
+    }
+  });
 }
 
 /**

@@ -6,7 +6,7 @@
 import { readFileSync } from 'node:fs';
 import * as ort from 'onnxruntime-node';
 import { LP_DOMAIN } from '../../ops/types';
-import { checkLpAttributes } from '../graph/infer';
+import { checkLpAttributes, checkLpTypes } from '../graph/infer';
 import { decodeModel } from '../onnx/codec';
 import { type NativeSession, type NativeSessionInfo, type NativeSessionOptions, native } from './binding';
 
@@ -114,7 +114,9 @@ const backend = {
     const what = typeof model === 'string' ? model : 'model';
     const bytes = typeof model === 'string' ? readFileSync(model) : model;
     if (Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes(LP_DOMAIN)) {
-      checkLpAttributes(decodeModel(bytes, what), what);
+      const decoded = decodeModel(bytes, what);
+      checkLpAttributes(decoded, what);
+      checkLpTypes(decoded, what);
     }
     const session = binding.createSession(model, nativeOptions(options));
     return new NativeSessionHandler(session, binding.sessionInfo(session));
