@@ -2,6 +2,7 @@
 import type { AttributeProto, FunctionProto, NodeProto } from '../src/onnx/proto';
 import { AttributeType } from '../src/onnx/proto';
 import { attributeProto } from './attributes';
+import { FLOAT, FLOAT16 } from './common';
 import { AUTO_PADS, type AutoPad, checkWindowAttrs, type WindowAttrs, type WindowKind } from './geometry';
 import { LP_DOMAIN } from './types';
 
@@ -375,14 +376,14 @@ export function castBody(body: FunctionProto, output: BodyOutputType, opset: num
   const inputs = body.input ?? [];
   const casts: NodeProto[] = inputs
     .filter((name) => reads(nodes, name))
-    .map((name) => ({ input: [`${name}__in`], output: [name], op_type: 'Cast', attribute: [attr.i('to', 1)] }));
+    .map((name) => ({ input: [`${name}__in`], output: [name], op_type: 'Cast', attribute: [attr.i('to', FLOAT)] }));
   const [y] = body.output ?? ['Y'];
   const back: NodeProto[] =
     output === 'float'
       ? []
       : [
           output === 'float16'
-            ? { input: [y], output: [`${y}__out`], op_type: 'Cast', attribute: [attr.i('to', 10)] }
+            ? { input: [y], output: [`${y}__out`], op_type: 'Cast', attribute: [attr.i('to', FLOAT16)] }
             : { input: [y, `${inputs[0]}__in`], output: [`${y}__out`], op_type: 'CastLike', attribute: [] },
         ];
   return {

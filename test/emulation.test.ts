@@ -10,13 +10,18 @@ const root = join(__dirname, '..');
 const gxx = spawnSync('g++', ['--version']).status === 0;
 if (!gxx) console.warn('skipping the emulation test: no g++');
 
+/** test/native/SOURCE built with g++ against the emulation, as the kernels are (with FLAGS); the executable's path. */
+function buildOnEmulation(source: string, flags: string[]): string {
+  const exe = join(mkdtempSync(join(tmpdir(), 'lp-onnx-emu-')), source.replace(/\.cc$/, ''));
+  const build = spawnSync('g++', ['-std=c++17', ...flags, '-DLP_CUDA_EMULATION', '-pthread', join(root, 'test', 'native', source), '-o', exe], { encoding: 'utf8' });
+  expect(build.stderr).toBe('');
+  return exe;
+}
+
 (gxx ? describe : describe.skip)('the CUDA emulation exposes planted bugs', () => {
   let lines: Map<string, string>;
   beforeAll(() => {
-    const exe = join(mkdtempSync(join(tmpdir(), 'lp-onnx-emu-')), 'planted');
-    const build = spawnSync('g++', ['-std=c++17', '-O1', '-DLP_CUDA_EMULATION', '-pthread', join(root, 'test', 'native', 'emulation-planted.cc'), '-o', exe], { encoding: 'utf8' });
-    expect(build.stderr).toBe('');
-    const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 60000 });
+    const run = spawnSync(buildOnEmulation('emulation-planted.cc', ['-O1']), [], { encoding: 'utf8', timeout: 60000 });
     expect(run.status).toBe(0);
     lines = new Map(run.stdout.trim().split('\n').map((l) => [l.slice(0, l.indexOf(':')), l.slice(l.indexOf(':') + 2)]));
   }, 120000);
@@ -76,20 +81,19 @@ if (gxx && !tsan) console.warn("skipping the emulation's TSan test: g++ has no l
 (tsan ? describe : describe.skip)('the TSan build of the CUDA emulation reports a race between blocks', () => {
   let exe: string;
   beforeAll(() => {
-    exe = join(mkdtempSync(join(tmpdir(), 'lp-onnx-emu-tsan-')), 'planted');
-    const build = spawnSync('g++', ['-std=c++17', '-O1', '-g', '-fsanitize=thread', '-DLP_CUDA_EMULATION', '-pthread', join(root, 'test', 'native', 'emulation-planted.cc'), '-o', exe], { encoding: 'utf8' });
-    expect(build.stderr).toBe('');
+    exe = buildOnEmulation('emulation-planted.cc', ['-O1', '-g', '-fsanitize=thread']);
   }, 120000);
+  const runTsan = (what: string) => spawnSync(exe, [what], { encoding: 'utf8', timeout: 60000, env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' } });
 
   test('a counter added to by every block without an atomic: a data race in RaceBetweenBlocks', () => {
-    const run = spawnSync(exe, ['race'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' } });
+    const run = runTsan('race');
     expect(run.stderr).toMatch(/WARNING: ThreadSanitizer: data race/);
     expect(run.stderr).toMatch(/RaceBetweenBlocks/);
     expect(run.status).not.toBe(0);
   });
 
   test('the same with an atomic: no report', () => {
-    const run = spawnSync(exe, ['atomic'], { encoding: 'utf8', timeout: 60000, env: { ...process.env, TSAN_OPTIONS: 'halt_on_error=1' } });
+    const run = runTsan('atomic');
     expect(run.stderr).toBe('');
     expect(run.stdout.trim()).toBe('atomic: no error');
     expect(run.status).toBe(0);
@@ -100,10 +104,7 @@ if (gxx && !tsan) console.warn("skipping the emulation's TSan test: g++ has no l
 // every 16 exponentials: its worst relative error over the whole domain, against exp2 in double.
 (gxx ? describe : describe.skip)('the CUDA kernels’ device arithmetic', () => {
   test('Exp2Fma: worst relative error below 3e-6 over [-126, 0] (the kernels’ rtol is 1e-4); 0 below the domain and for NaN', () => {
-    const exe = join(mkdtempSync(join(tmpdir(), 'lp-onnx-dm-')), 'device-math');
-    const build = spawnSync('g++', ['-std=c++17', '-O2', '-DLP_CUDA_EMULATION', '-pthread', join(root, 'test', 'native', 'device-math.cc'), '-o', exe], { encoding: 'utf8' });
-    expect(build.stderr).toBe('');
-    const run = spawnSync(exe, [], { encoding: 'utf8', timeout: 60000 });
+    const run = spawnSync(buildOnEmulation('device-math.cc', ['-O2']), [], { encoding: 'utf8', timeout: 60000 });
     expect(run.status).toBe(0);
     const worst = /exp2fma worst relative error: (\S+)/.exec(run.stdout);
     expect(Number(worst?.[1])).toBeGreaterThan(1e-7); // a degree-4 polynomial cannot be exact

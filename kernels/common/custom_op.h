@@ -43,6 +43,24 @@ struct Op : Ort::CustomOpBase<Op<Kernel, T, TP>, Kernel, true> {
   ONNXTensorElementDataType GetOutputType(size_t) const { return T; }
 };
 
+// Adds Kernel's op to DOMAIN once per element types it takes (ops.md): T float and float16, and
+// where the op has P (Kernel::kExponentInput), P of either type whatever T is. onnxruntime picks
+// the registration by the node's types.
+template <typename Kernel>
+void AddTypedOps(Ort::CustomOpDomain& domain) {
+  constexpr auto F = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, H = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+  static Op<Kernel, F, F> ff;
+  static Op<Kernel, H, H> hh;
+  domain.Add(&ff);
+  domain.Add(&hh);
+  if constexpr (Kernel::kExponentInput >= 0) {
+    static Op<Kernel, F, H> fh;
+    static Op<Kernel, H, F> hf;
+    domain.Add(&fh);
+    domain.Add(&hf);
+  }
+}
+
 // Runs a kernel's Compute and turns exceptions into an onnxruntime status.
 template <typename F>
 OrtStatusPtr Guard(F&& f) {
@@ -89,14 +107,8 @@ void CheckDeclaredLengths(const Ort::ConstKernelInfo& info, const A& attrs, cons
 // A constant input's values as float32 (a float16 one converted), for the checks at creation.
 inline std::vector<float> FloatsOf(Ort::ConstValue v) {
   auto info = v.GetTensorTypeAndShapeInfo();
-  const size_t n = info.GetElementCount();
-  std::vector<float> out(n);
-  if (info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) {
-    const auto* h = reinterpret_cast<const uint16_t*>(v.GetTensorRawData());
-    for (size_t i = 0; i < n; ++i) out[i] = HalfValue(h[i]);
-  } else if (n > 0) {
-    std::memcpy(out.data(), v.GetTensorData<float>(), sizeof(float) * n);
-  }
+  std::vector<float> out(info.GetElementCount());
+  RawToFloats(v.GetTensorRawData(), out.size(), info.GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, out.data());
   return out;
 }
 

@@ -4,6 +4,7 @@
 // checks of constant inputs when a kernel is created.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 
@@ -43,6 +44,20 @@ inline uint16_t HalfBits(float f) {
   const uint32_t rebased = a - (112u << 23);
   const uint32_t half = rebased >> 13, rest = rebased & 0x1fffu;
   return static_cast<uint16_t>(sign | (half + (rest > 0x1000u || (rest == 0x1000u && (half & 1u)))));
+}
+
+// N values at RAW, float16 or float (as their bytes lie, aligned or not), as floats into OUT.
+inline void RawToFloats(const void* raw, size_t n, bool half, float* out) {
+  const auto* bytes = static_cast<const unsigned char*>(raw);
+  for (size_t i = 0; i < n; ++i) {
+    if (half) {
+      uint16_t h;
+      std::memcpy(&h, bytes + 2 * i, 2);
+      out[i] = HalfValue(h);
+    } else {
+      std::memcpy(&out[i], bytes + 4 * i, 4);
+    }
+  }
 }
 
 }  // namespace lp

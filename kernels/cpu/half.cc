@@ -27,7 +27,7 @@ __attribute__((target("avx2,f16c"))) void FloatToHalfF16c(const float* in, int64
 
 void HalfToFloat(Isa isa, const uint16_t* in, int64_t n, float* out) {
   if (isa != Isa::kPlain) return HalfToFloatF16c(in, n, out);
-  for (int64_t i = 0; i < n; ++i) out[i] = HalfValue(in[i]);
+  RawToFloats(in, static_cast<size_t>(n), true, out);
 }
 
 void FloatToHalf(Isa isa, const float* in, int64_t n, uint16_t* out) {

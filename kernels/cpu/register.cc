@@ -12,37 +12,12 @@
 
 namespace lp {
 namespace Cpu {
-// The CPU kernels, but those named in `except`: each for T float and float16, and P float or
-// float16 whatever T is (ops.md).
+// The CPU kernels, but those named in `except`, for every element type they take.
 void RegisterOps(Ort::CustomOpDomain& domain, const std::vector<std::string>& except) {
-  constexpr auto F = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, H = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
-  static Op<LpNormKernel, F, F> lp_norm;
-  static Op<LpNormKernel, F, H> lp_norm_fh;
-  static Op<LpNormKernel, H, F> lp_norm_hf;
-  static Op<LpNormKernel, H, H> lp_norm_hh;
-  static Op<LpPoolKernel, F, F> lp_pool;
-  static Op<LpPoolKernel, F, H> lp_pool_fh;
-  static Op<LpPoolKernel, H, F> lp_pool_hf;
-  static Op<LpPoolKernel, H, H> lp_pool_hh;
-  static Op<L1ConvKernel, F> l1_conv;
-  static Op<L1ConvKernel, H> l1_conv_h;
   const auto keep = [&](const char* name) { return std::find(except.begin(), except.end(), name) == except.end(); };
-  if (keep(LpNormKernel::kName)) {
-    domain.Add(&lp_norm);
-    domain.Add(&lp_norm_fh);
-    domain.Add(&lp_norm_hf);
-    domain.Add(&lp_norm_hh);
-  }
-  if (keep(LpPoolKernel::kName)) {
-    domain.Add(&lp_pool);
-    domain.Add(&lp_pool_fh);
-    domain.Add(&lp_pool_hf);
-    domain.Add(&lp_pool_hh);
-  }
-  if (keep(L1ConvKernel::kName)) {
-    domain.Add(&l1_conv);
-    domain.Add(&l1_conv_h);
-  }
+  if (keep(LpNormKernel::kName)) AddTypedOps<LpNormKernel>(domain);
+  if (keep(LpPoolKernel::kName)) AddTypedOps<LpPoolKernel>(domain);
+  if (keep(L1ConvKernel::kName)) AddTypedOps<L1ConvKernel>(domain);
 }
 }  // namespace Cpu
 

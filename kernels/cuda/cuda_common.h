@@ -4,7 +4,6 @@
 // memory is host memory), so the tests can drive it.
 #pragma once
 
-#include <cstring>
 #include <memory>
 #include <string>
 #include <vector>
@@ -171,15 +170,7 @@ inline std::vector<float> HostFloats(Ort::ConstValue v, const char* op, const st
   std::vector<unsigned char> raw(n * (half ? 2 : 4));
   if (n > 0) Check(cudaMemcpy(raw.data(), v.GetTensorRawData(), raw.size(), cudaMemcpyDefault), op, node);
   std::vector<float> out(n);
-  for (size_t i = 0; i < n; ++i) {
-    if (half) {
-      uint16_t h;
-      std::memcpy(&h, raw.data() + 2 * i, 2);
-      out[i] = HalfValue(h);
-    } else {
-      std::memcpy(&out[i], raw.data() + 4 * i, 4);
-    }
-  }
+  RawToFloats(raw.data(), n, half, out.data());
   return out;
 }
 

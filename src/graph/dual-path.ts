@@ -3,6 +3,7 @@
 // kernels where lp-onnx is registered. Each op has one function, without `overload`, right for
 // every node of the op (ops.md, "Portable form").
 import { castBody, MIN_BODY_OPSET } from '../../ops/body';
+import { FLOAT16 } from '../../ops/common';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import { type AttrSchema, type AttrValues, attributeProto } from '../../ops/attributes';
 import type { NodeContext, OpDefinition, ValueType } from '../../ops/types';
@@ -131,7 +132,6 @@ export function addFunctionBodies(model: ModelProto, opset: number, options: Dua
  * like X where float and float16 nodes of the op share the body.
  */
 function float16Ready(body: FunctionProto, group: readonly LpEntry[], opset: number, what: string): FunctionProto {
-  const FLOAT16 = 10;
   if (!group.some((e) => e.ctx.inputs.some((t) => t?.elemType === FLOAT16))) return body;
   const ts = group.map((e) => e.ctx.inputs[0]?.elemType);
   const output = ts.every((t) => t === FLOAT16) ? 'float16' : ts.every((t) => t !== FLOAT16) ? 'float' : 'like-x';

@@ -1,7 +1,7 @@
 // Shape inference over a whole graph: lp nodes through ops/, standard ops through std-ops,
 // anything else keeps what the model declares.
 import type { Dim } from '../../ops/geometry';
-import { checkFloatInput, nodeElemType } from '../../ops/common';
+import { checkFloatInput, FLOAT16, nodeElemType } from '../../ops/common';
 import { LP_DOMAIN, lpOp } from '../../ops/index';
 import type { NdArray, ValueType } from '../../ops/types';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
@@ -88,7 +88,7 @@ export function float16LpNodes(model: ModelProto): string[] {
   const types = declaredTypes(graph);
   const out: string[] = [];
   (graph.node ?? []).forEach((n, index) => {
-    if (isLpNode(n.domain) && (n.input ?? []).some((i) => i && types.get(i)?.elemType === 10)) out.push(`'${nodeLabel(n, index)}' (${n.op_type})`);
+    if (isLpNode(n.domain) && (n.input ?? []).some((i) => i && types.get(i)?.elemType === FLOAT16)) out.push(`'${nodeLabel(n, index)}' (${n.op_type})`);
   });
   return out;
 }

@@ -1,4 +1,5 @@
 // Op cases: one table per op, shared by every backend (see test/ops.test.ts).
+import { lpOp } from '../../ops/index';
 import { seededRandom } from '../../src/cli/run';
 import { floatToHalf, halfToFloat } from '../../src/onnx/tensor';
 
@@ -30,9 +31,9 @@ export function roundHalf(v: number): number {
   return halfToFloat(floatToHalf(v));
 }
 
-/** Whether input I of the op is P (exponents, float or float16 whatever T is), else it is of type T. */
+/** Whether input I of the op is P (exponents, float or float16 whatever T is; ops/ names it), else it is of type T. */
 export function isExponentInput(op: OpCase['op'], i: number): boolean {
-  return (op === 'LpNorm' && i === 2) || (op === 'LpPool' && i === 1);
+  return lpOp(op)?.inputs[i]?.name === 'P';
 }
 
 /** The element type of input I of case C. */

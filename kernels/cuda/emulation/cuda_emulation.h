@@ -519,16 +519,8 @@ T __shfl_xor_sync(unsigned, T v, int lane_mask) {
   block.barrier.Wait("__shfl_xor_sync", __FILE__, __LINE__);
   return other;
 }
-inline float __int_as_float(int v) {
-  float f;
-  std::memcpy(&f, &v, sizeof f);
-  return f;
-}
-inline int __float_as_int(float f) {
-  int v;
-  std::memcpy(&v, &f, sizeof v);
-  return v;
-}
+inline float __int_as_float(int v) { return lp::F32FromBits(static_cast<uint32_t>(v)); }
+inline int __float_as_int(float f) { return static_cast<int>(lp::F32Bits(f)); }
 
 // The special-function unit's approximate ex2 and lg2 (ex2.approx.ftz.f32, lg2.approx.ftz.f32),
 // modelled with a large error rather than exactly: a relative error of 2^-21 (lg2 near 1: an

@@ -37,6 +37,25 @@ void Launched(cudaError_t e, const char* op) {
   if (e != cudaSuccess) lp::Fail(op, "gpu-check", std::string("CUDA error: ") + cudaGetErrorString(e));
 }
 
+// Device scratch a launcher needs (L1Conv's tap table, LpNorm's powered rows): one buffer per
+// launcher for the process, rewritten in stream order by each launch, grown (after the stream's
+// queued work) when a case needs more.
+struct ProcessScratch {
+  void* data = nullptr;
+  size_t capacity = 0;
+  void* Get(size_t bytes, void* stream, const char* op) {
+    if (bytes > capacity) {
+      Launched(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), op);
+      if (data) Launched(cudaFree(data), op);
+      data = nullptr;
+      capacity = 0;
+      Launched(cudaMalloc(&data, bytes), op);
+      capacity = bytes;
+    }
+    return data;
+  }
+};
+
 }  // namespace
 
 extern "C" {
@@ -109,20 +128,9 @@ __attribute__((visibility("default"))) int lp_gpu_l1_conv(const float* x, const 
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
     const lp::Cuda::L1ConvArgs g = lp::Cuda::L1ConvArgsOf(plan, x, w, brank >= 0 ? b : nullptr, y);
-    // the tiled kernel's tap table: one buffer for the process, rewritten in stream order by each
-    // launch, grown (after the stream's queued work) when a case needs more
-    static void* taps = nullptr;
-    static size_t capacity = 0;
-    const size_t bytes = static_cast<size_t>(lp::Cuda::L1ConvTapTableBytes(g));
-    if (bytes > capacity) {
-      Launched(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), a.kOp);
-      if (taps) Launched(cudaFree(taps), a.kOp);
-      taps = nullptr;
-      capacity = 0;
-      Launched(cudaMalloc(&taps, bytes), a.kOp);
-      capacity = bytes;
-    }
-    Launched(lp::Cuda::LaunchL1Conv(g, static_cast<lp::Cuda::L1ConvTap*>(taps), static_cast<cudaStream_t>(stream)), a.kOp);
+    static ProcessScratch taps;
+    void* table = taps.Get(static_cast<size_t>(lp::Cuda::L1ConvTapTableBytes(g)), stream, a.kOp);
+    Launched(lp::Cuda::LaunchL1Conv(g, static_cast<lp::Cuda::L1ConvTap*>(table), static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }
 
@@ -161,18 +169,9 @@ __attribute__((visibility("default"))) int lp_gpu_lp_norm(const float* x, const 
     Dims(plan.ys, ydims, yrank);
     if (dry || plan.count == 0) return;
     const lp::Cuda::LpNormArgs g = lp::Cuda::LpNormArgsOf(plan, a, x, w, p_dev, y, p_host);
-    static void* work = nullptr;  // as the L1Conv tap table: one buffer, grown in stream order
-    static size_t capacity = 0;
-    const size_t bytes = static_cast<size_t>(lp::Cuda::LpNormWorkBytes(g));
-    if (bytes > capacity) {
-      Launched(cudaStreamSynchronize(static_cast<cudaStream_t>(stream)), a.kOp);
-      if (work) Launched(cudaFree(work), a.kOp);
-      work = nullptr;
-      capacity = 0;
-      Launched(cudaMalloc(&work, bytes), a.kOp);
-      capacity = bytes;
-    }
-    Launched(lp::Cuda::LaunchLpNorm(g, work, static_cast<cudaStream_t>(stream)), a.kOp);
+    static ProcessScratch work;
+    void* rows = work.Get(static_cast<size_t>(lp::Cuda::LpNormWorkBytes(g)), stream, a.kOp);
+    Launched(lp::Cuda::LaunchLpNorm(g, rows, static_cast<cudaStream_t>(stream)), a.kOp);
   });
 }
 
