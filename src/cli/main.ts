@@ -8,6 +8,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { ArchError, buildFromArch } from '../export/arch';
 import { exportDualPath, MAX_OPSET, setMetadata } from '../export/dual-path';
+import { formatFloat16 } from '../export/float16';
 import { formatFusion } from '../export/fuse';
 import { readWeights, WeightsError } from '../export/weights/index';
 import { PickleError } from '../export/weights/pickle';
@@ -18,6 +19,7 @@ import { type Tensor, toFloat64 } from '../onnx/tensor';
 import { OPS_LIBRARY_PATH, PYTHON_PACKAGE } from '../node/binding';
 import { lowerModel } from '../export/lower';
 import { BuilderError } from '../graph/builder';
+import { float16LpNodes } from '../graph/infer';
 import { ModelError } from '../graph/infer';
 import { encodeModel, OnnxFormatError } from '../onnx/codec';
 import { TensorDataError } from '../onnx/tensor';
@@ -166,8 +168,15 @@ export async function main(argv: string[]): Promise<void> {
           .option('opset', { type: 'string', coerce: integer('--opset', MIN_BODY_OPSET, MAX_OPSET), describe: `ONNX opset of a model without one (${MIN_BODY_OPSET}-${MAX_OPSET}; default: the model's own, else 18); bodies always use the model's opset` })
           .option('external-data', { type: 'boolean', describe: 'store weights in <output>.data next to the model (default: as the input)' })
           .option('fuse', { type: 'boolean', default: true, describe: 'fuse Lp layers written with standard ops (GeM, nn.LPPool, learned-norm layers) into lp nodes; --no-fuse keeps the graph as it is' })
+          .option('float16', {
+            type: 'boolean',
+            describe:
+              "convert to float16: weights, activations, lp nodes and their bodies; ops without a float16 kernel in onnxruntime's CPU execution provider stay float32 with Casts around them",
+          })
+          .option('float16-io', { type: 'boolean', describe: 'with --float16: the graph inputs and outputs are float16 too (default: float32, with a Cast at the boundary)' })
           .option('force', { type: 'boolean', describe: 'allow -o to name the input file (it is replaced)' }),
       (a) => {
+        if (a['float16-io'] && !a.float16) throw new UsageError('--float16-io applies with --float16');
         const isSpec = /\.json$/i.test(a.input);
         if (isSpec && !a.weights) throw new UsageError(`${a.input}: an architecture spec needs --weights (.safetensors, .pt or .pth)`);
         if (!isSpec && a.weights) throw new UsageError(`--weights applies to an architecture spec (.json), not to ${a.input}`);
@@ -192,7 +201,7 @@ export async function main(argv: string[]): Promise<void> {
           source = loaded.model;
           external = loaded.hadExternalData;
         }
-        const { model, report } = exportDualPath(source, { opset, what: a.input, fuse: a.fuse });
+        const { model, report } = exportDualPath(source, { opset, what: a.input, fuse: a.fuse, float16: a.float16 ? { io: a['float16-io'] } : undefined });
         for (const [key, file] of sources) {
           setMetadata(model, `lp-onnx.${key}`, basename(file));
           setMetadata(model, `lp-onnx.${key}.sha256`, createHash('sha256').update(readFileSync(file)).digest('hex'));
@@ -207,6 +216,7 @@ export async function main(argv: string[]): Promise<void> {
           `wrote ${a.o}${replaced}: ${plural(report.lpNodes.length, 'lp node')}${kinds ? ` (${kinds})` : ''}, ${plural(report.functions, 'function body', 'function bodies')}${folded}\n`,
         );
         process.stdout.write(formatFusion(report.fusion));
+        if (report.float16) process.stdout.write(formatFloat16(report.float16, report.float16.bytesBefore, report.float16.bytesAfter));
       },
     )
     .command(
@@ -306,6 +316,7 @@ export async function main(argv: string[]): Promise<void> {
         const ref = await runModel(loaded.model, a.model, 'reference', feeds, loaded.readExternal, options);
         process.stdout.write(`${a.model}: max errors against the float64 reference (tolerance atol + rtol * |ref|: ops.md's, float16 outputs at float16's)\n`);
         let worst = 0;
+        const halfModel = float16LpNodes(loaded.model).length > 0;
         const label = { ort: 'function bodies (onnxruntime-node)', native: 'fused kernels (lp-onnx/node)', webgpu: 'WGSL kernels (lp-onnx/web, WebGPU)' };
         for (const backend of ['ort', 'native', 'webgpu'] as const) {
           let out: Record<string, Tensor>;
@@ -317,7 +328,8 @@ export async function main(argv: string[]): Promise<void> {
           }
           for (const [name, want] of Object.entries(ref)) {
             // ops.md: float32 atol 1e-5, rtol 1e-3 for bodies and 1e-4 for kernels; float16 atol 1e-4, rtol 2e-3 and 1e-3
-            const half = out[name]?.dtype === 'float16';
+            // a model whose lp nodes are float16 (export --float16) is held to float16's tolerances, whatever its outputs' type
+            const half = out[name]?.dtype === 'float16' || halfModel;
             const atol = half ? 1e-4 : 1e-5;
             const rtol = half ? (backend === 'ort' ? 2e-3 : 1e-3) : backend === 'ort' ? 1e-3 : 1e-4;
             const e = maxErrors(out[name], want, atol, rtol);

@@ -3,7 +3,7 @@
 // kernels where lp-onnx is registered. Each op has one function, without `overload`, right for
 // every node of the op (ops.md, "Portable form").
 import { castBody, MIN_BODY_OPSET } from '../../ops/body';
-import { FLOAT16 } from '../../ops/common';
+import { FLOAT, FLOAT16 } from '../../ops/common';
 import { LP_DOMAIN, LP_OPSET_VERSION, lpOp } from '../../ops/index';
 import { type AttrSchema, type AttrValues, attributeProto } from '../../ops/attributes';
 import type { NodeContext, OpDefinition, ValueType } from '../../ops/types';
@@ -269,14 +269,17 @@ function giveOptionalInputs(group: LpEntry[], graph: GraphProto, types: Map<stri
       if ((e.n.input ?? [])[i]) continue;
       const cout = e.ctx.inputs[1]?.shape?.[0] ?? e.ctx.constants[1]?.dims[0];
       if (spec.name !== 'P' && typeof cout !== 'number') continue; // B's length is unknown: left as it is
-      const values = spec.name === 'P' ? Float32Array.of(e.attrs.p as number) : new Float32Array(cout as number);
+      // P as float (either type is valid); B zeros of the node's T
+      const half = spec.name !== 'P' && e.ctx.inputs[0]?.elemType === FLOAT16;
+      const values = spec.name === 'P' ? Float32Array.of(e.attrs.p as number) : half ? new Uint16Array(cout as number) : new Float32Array(cout as number);
       let name = `${e.label}.${spec.name}`;
       for (let k = 2; taken.has(name); k++) name = `${e.label}.${spec.name}_${k}`;
       taken.add(name);
-      const t: TensorProto = { name, dims: [values.length], data_type: 1, raw_data: new Uint8Array(values.buffer) };
+      const elemType = half ? FLOAT16 : FLOAT;
+      const t: TensorProto = { name, dims: [values.length], data_type: elemType, raw_data: new Uint8Array(values.buffer) };
       (graph.initializer ??= []).push(t);
       constants.set(name, t);
-      types.set(name, { elemType: 1, shape: [values.length] });
+      types.set(name, { elemType, shape: [values.length] });
       const inputs = [...(e.n.input ?? [])];
       while (inputs.length < i) inputs.push('');
       inputs[i] = name;

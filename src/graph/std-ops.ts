@@ -4,7 +4,7 @@ import { type Dim, outputDims, resolveWindow, TAP_PAD, type WindowAttrs, windowO
 import type { NdArray, ValueType } from '../../ops/types';
 import type { AttributeProto, NodeProto } from '../onnx/proto';
 import { int64ToClampedNumber, int64ToNumber } from '../onnx/proto';
-import { tensorFromProto, toFloat64 } from '../onnx/tensor';
+import { floatToHalf, halfToFloat, tensorFromProto, toFloat64 } from '../onnx/tensor';
 
 export interface StdNodeView {
   op: string;
@@ -98,6 +98,16 @@ function binary(f: (x: number, y: number) => number) {
     return { dims, data: out };
   };
 }
+
+const truncate = (x: number) => (Number.isNaN(x) ? 0 : Math.trunc(x));
+/** Cast's rounding to each type it evaluates (to nearest even for the floats, toward zero for integers). */
+const CAST_ROUNDING: Record<number, (x: number) => number> = {
+  1: Math.fround,
+  10: (x) => halfToFloat(floatToHalf(Math.fround(x))),
+  11: (x) => x,
+  6: truncate,
+  7: truncate,
+};
 
 const unary = (f: (x: number) => number): StdOp => ({
   infer: (_v, [x]) => [x ?? { elemType: 0 }],
@@ -593,6 +603,15 @@ export const STD_OPS: Record<string, StdOp> = {
   ReduceSum: reduceOp('sum'),
   ReduceMean: reduceOp('mean'),
   ReduceMax: reduceOp('max'),
+  Cast: {
+    infer: (v, [x]) => [{ ...(x ?? {}), elemType: attrInt(v, 'to', 0) }],
+    evaluate: (v, [x]) => {
+      const to = attrInt(v, 'to', 0);
+      const round = CAST_ROUNDING[to];
+      if (!round) throw new StdOpError(`${v.label}: the reference evaluates Cast to float, float16, double and the integer types, not to type ${to}`);
+      return [{ dims: [...(x as NdArray).dims], data: (x as NdArray).data.map(round) }];
+    },
+  },
   Constant: {
     infer: (v) => {
       const c = constantOf(v);
