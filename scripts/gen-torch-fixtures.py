@@ -5,12 +5,15 @@ for a few seeded steps on synthetic data and writes, per model, into fixtures/to
   weights.safetensors  state_dict (float32; two BatchNorm running_var as float16 / bfloat16)
   weights.pt           torch.save(model.state_dict())
   input.npy, output.npy   a batch and PyTorch's output (eval mode)
+  output-float16.npy   the output in float64 with the weights (not the exponents p) and the batch
+                       rounded to float16 first: the oracle of `export --float16`
   torch.onnx           torch.onnx.export through the com.lponnx symbolics
 The models are written as a user writes them (nn.Sequential, forward with residuals); the spec is
 read from them, not typed. Needs Debian's python3-torch (1.13) and python3-numpy:
   /usr/bin/python3 scripts/gen-torch-fixtures.py
 `npm test` checks the committed files against PyTorch's outputs without torch; with torch it also
 regenerates them here and fails on a difference (test/torch-models.test.ts)."""
+import copy
 import json
 import os
 import struct
@@ -173,8 +176,17 @@ def main():
         x = torch.randn(4, *shape, generator=g)
         with torch.no_grad():
             y = net(x)
+        # the oracle of `export --float16`: weights and batch rounded to float16 (the exponents p stay
+        # as they are, as export keeps them float), computed in float64
+        net16 = copy.deepcopy(net).double()
+        with torch.no_grad():
+            for k, t in [*net16.named_parameters(), *net16.named_buffers()]:
+                if k.split(".")[-1] not in ("p", "_p", "_fixed_p") and t.is_floating_point():
+                    t.data = t.data.half().double()
+            y16 = net16(x.half().double())
         np.save(os.path.join(d, "input.npy"), x.numpy())
         np.save(os.path.join(d, "output.npy"), y.numpy())
+        np.save(os.path.join(d, "output-float16.npy"), y16.numpy().astype(np.float64))
         torch.save(sd, os.path.join(d, "weights.pt"))
         st = {k: (v.to(low[k]) if k in low else v) for k, v in sd.items()}
         save_safetensors(os.path.join(d, "weights.safetensors"), st)

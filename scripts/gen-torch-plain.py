@@ -5,6 +5,8 @@ of `lp-onnx export`; and near misses that must be left alone. Per model:
   model.onnx    torch.onnx.export (opset 14, dynamic batch axis)
   input.npy     a seeded batch (float32)
   output.npy    PyTorch's output in float64 (the model and the batch in double precision)
+  output-float16.npy  the same with the weights (not the exponents p) and the batch rounded to
+                float16 first: what `export --float16`'s model computes but for its float16 activations
 Needs Debian's python3-torch (1.13) and python3-numpy: /usr/bin/python3 scripts/gen-torch-plain.py
 `npm test` checks the committed files without torch; with torch it regenerates them and compares."""
 import os
@@ -326,8 +328,15 @@ def main():
                           dynamic_axes={"x": {0: "N"}, "y": {0: "N"}})
         with torch.no_grad():
             y = model.double()(x.double())
+            # the oracle of `export --float16`: weights and input rounded to float16 (the exponents p
+            # stay as they are, as export keeps them float), computed in float64
+            for name_, t in [*model.named_parameters(), *model.named_buffers()]:
+                if name_.split(".")[-1] not in ("p", "_p") and t.is_floating_point():
+                    t.data = t.data.half().double()
+            y16 = model(x.half().double())
         np.save(os.path.join(d, "input.npy"), x.numpy().astype(np.float32))
         np.save(os.path.join(d, "output.npy"), y.numpy().astype(np.float64))
+        np.save(os.path.join(d, "output-float16.npy"), y16.numpy().astype(np.float64))
         print("wrote", d)
 
 
