@@ -22,7 +22,7 @@ sys.dont_write_bytecode = True  # nothing written beside the fixtures
 sys.path.insert(0, os.path.join(HERE, "..", "fixtures", "torch-plain"))
 import third_party as T  # noqa: E402
 
-OUT = sys.argv[1] if len(sys.argv) > 1 else os.path.join(HERE, "..", "fixtures", "torch-plain")
+OUT = sys.argv[1] if __name__ == "__main__" and len(sys.argv) > 1 else os.path.join(HERE, "..", "fixtures", "torch-plain")
 
 
 def set_p(module, values):
@@ -306,22 +306,29 @@ MODELS = {
 }
 
 
+def build(name):
+    """The model of MODELS[name] in eval mode, its BatchNorm statistics set, and its seeded batch."""
+    cls, shape, signed = MODELS[name]
+    i = sum(map(ord, name))  # a seed per model, not per position in the table
+    torch.manual_seed(100 + i)
+    model = cls()
+    # BatchNorm statistics of a calibration batch (adder outputs are far from 0: BN recentres them)
+    bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
+    for m in bns:
+        m.momentum = None
+        m.reset_running_stats()
+    if bns:
+        with torch.no_grad():
+            model.train()(torch.randn(8, *shape[1:], generator=torch.Generator().manual_seed(2000 + i)))
+    model.eval()
+    gen = torch.Generator().manual_seed(1000 + i)
+    x = torch.randn(*shape, generator=gen) if signed else torch.rand(*shape, generator=gen) * 2 - 0.5
+    return model, x
+
+
 def main():
-    for name, (cls, shape, signed) in MODELS.items():
-        i = sum(map(ord, name))  # a seed per model, not per position in the table
-        torch.manual_seed(100 + i)
-        model = cls()
-        # BatchNorm statistics of a calibration batch (adder outputs are far from 0: BN recentres them)
-        bns = [m for m in model.modules() if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d))]
-        for m in bns:
-            m.momentum = None
-            m.reset_running_stats()
-        if bns:
-            with torch.no_grad():
-                model.train()(torch.randn(8, *shape[1:], generator=torch.Generator().manual_seed(2000 + i)))
-        model.eval()
-        gen = torch.Generator().manual_seed(1000 + i)
-        x = torch.randn(*shape, generator=gen) if signed else torch.rand(*shape, generator=gen) * 2 - 0.5
+    for name in MODELS:
+        model, x = build(name)
         d = os.path.join(OUT, name)
         os.makedirs(d, exist_ok=True)
         torch.onnx.export(model, (x,), os.path.join(d, "model.onnx"), opset_version=14, input_names=["x"], output_names=["y"],

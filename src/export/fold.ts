@@ -1,13 +1,13 @@
 // Constant folding: standard nodes whose inputs are all constants (initializers that are not
 // graph inputs, Constant nodes) become initializers, evaluated in float64 by the reference
-// evaluators and stored as float32. This folds parametrisations that exporters leave as ops on the
+// evaluators and stored as float32 (float16 where the inputs are: a `model.half()` export). This folds parametrisations that exporters leave as ops on the
 // weights (torch.onnx writes abs(_w), softplus(_p) + 1, L1 weight normalisation as nodes).
 import type { NdArray } from '../../ops/types';
 import { isStdDomain } from '../graph/infer';
 import { constantInitializers, nodeLabel, toNdArray } from '../graph/model';
 import { nodeView, STD_OPS } from '../graph/std-ops';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
-import { type ExternalReader, makeTensor, tensorToProto } from '../onnx/tensor';
+import { type ExternalReader, floatToHalf, halfToFloat, makeTensor, tensorToProto } from '../onnx/tensor';
 
 /** Ops safe to fold: float in, float out, no randomness or shape-dependent integer output. */
 const FOLDABLE = new Set([
@@ -50,7 +50,7 @@ export function foldConstants(source: ModelProto, readExternal?: ExternalReader)
       !outputs.has(n.output?.[0]) &&
       inputs.length > 0 &&
       inputs.every((v) => v !== undefined) &&
-      inputs[0]?.elemType === 1;
+      (inputs[0]?.elemType === 1 || inputs[0]?.elemType === 10);
     if (!foldable) {
       kept.push(n);
       return;
@@ -59,8 +59,11 @@ export function foldConstants(source: ModelProto, readExternal?: ExternalReader)
     const full = (n.input ?? []).map((x) => (x ? valueOf(x)?.nd : undefined));
     const [out] = std.evaluate(nodeView(n, nodeLabel(n, index)), full);
     const name = n.output?.[0] ?? '';
-    values.set(name, { nd: out, elemType: 1 });
-    added.push(tensorToProto(makeTensor('float32', out.dims, out.data), name));
+    // float16 in, float16 out: the float64 result rounded once (a runtime rounds each float16 op's result)
+    const elemType = inputs[0]?.elemType ?? 1;
+    const data = elemType === 10 ? Uint16Array.from(out.data, (v) => floatToHalf(v)) : Float32Array.from(out.data);
+    values.set(name, { nd: { dims: out.dims, data: elemType === 10 ? Float64Array.from(data, halfToFloat) : Float64Array.from(data) }, elemType });
+    added.push(tensorToProto(makeTensor(elemType === 10 ? 'float16' : 'float32', out.dims, data), name));
     folded++;
   });
   if (folded === 0) return { model: source, folded: 0 };

@@ -8,7 +8,7 @@ import { isStdDomain } from '../graph/infer';
 import { constantInitializers, nodeLabel, toNdArray } from '../graph/model';
 import { attrInt, constantOf, nodeView } from '../graph/std-ops';
 import type { AttributeProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
-import type { ExternalReader } from '../onnx/tensor';
+import { type ExternalReader, floatToHalf, makeTensor, tensorToProto } from '../onnx/tensor';
 
 export type FusedOp = 'LpNorm' | 'LpPool' | 'L1Conv';
 
@@ -60,17 +60,31 @@ export class Graph {
     }
   }
 
-  /** The node producing a value, seen through Identity nodes. */
+  /**
+   * Whether a node only passes a value on, for matching: Identity, and a Cast between float16 and
+   * float (the upcasts and roundings a float16 export writes around a reduction or an Abs; the fused
+   * node computes in float32 and rounds once, ops.md "float16").
+   */
+  passesOn(n: NodeProto | undefined): boolean {
+    if (!n || !isStdDomain(n.domain)) return false;
+    if (n.op_type === 'Identity') return true;
+    if (n.op_type !== 'Cast') return false;
+    const to = attrInt(nodeView(n, ''), 'to', 0);
+    const from = this.types.get(n.input?.[0] ?? '')?.elemType;
+    return (to === 1 || to === 10) && (from === 1 || from === 10);
+  }
+
+  /** The node producing a value, seen through Identity nodes and float16 / float Casts. */
   node(value: string | undefined): NodeProto | undefined {
     let n = value ? this.producer.get(value) : undefined;
-    while (n && isStdDomain(n.domain) && n.op_type === 'Identity') n = this.producer.get(n.input?.[0] ?? '');
+    while (n && this.passesOn(n)) n = this.producer.get(n.input?.[0] ?? '');
     return n && isStdDomain(n.domain) ? n : undefined;
   }
 
-  /** A value seen through Identity nodes: the name it had before them. */
+  /** A value seen through Identity nodes and float16 / float Casts: the name it had before them. */
   source(value: string): string {
     let v = value;
-    for (let n = this.producer.get(v); n && isStdDomain(n.domain) && n.op_type === 'Identity'; n = this.producer.get(v)) v = n.input?.[0] ?? '';
+    for (let n = this.producer.get(v); n && this.passesOn(n); n = this.producer.get(v)) v = n.input?.[0] ?? '';
     return v;
   }
 
@@ -105,6 +119,11 @@ export class Graph {
     }
     if (n && (n.op_type === 'Identity' || n.op_type === 'Cast')) return n.op_type === 'Identity' ? this.isIntConstant(n.input?.[0] ?? '') : false;
     return false;
+  }
+
+  /** Whether a value is float16 (a layer of a `model.half()` export computes in float16). */
+  isHalf(value: string | undefined): boolean {
+    return !!value && (this.types.get(value)?.elemType ?? this.types.get(this.source(value))?.elemType) === 10;
   }
 
   rank(value: string): number | undefined {
@@ -180,3 +199,12 @@ export class Namer {
 /** "/head/pool/Pow_1" -> "/head/pool/" */
 export const scopeOf = (name: string | undefined) => (name && name.includes('/') ? name.slice(0, name.lastIndexOf('/') + 1) : '');
 
+
+/**
+ * A fused node's W or B, in the node's T (ops.md: X, W, B of one type): float16 where X is (the
+ * values come from the layer's float16 constants, so they are float16 values), else float32.
+ */
+export function weightTensor(g: Graph, x: string, dims: number[], values: ArrayLike<number>, name: string): TensorProto {
+  if (g.isHalf(x)) return tensorToProto(makeTensor('float16', dims, Uint16Array.from(values, (v) => floatToHalf(v))), name);
+  return tensorToProto(makeTensor('float32', dims, Float32Array.from(values)), name);
+}

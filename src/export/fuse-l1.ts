@@ -12,7 +12,7 @@ import { nodeLabel } from '../graph/model';
 import { attrFloat, attrInt, attrInts, attrString, constantOf, STD_OPS, type StdNodeView } from '../graph/std-ops';
 import type { NodeProto } from '../onnx/proto';
 import { makeTensor, tensorToProto } from '../onnx/tensor';
-import { type Graph, isOp, type Match, type Namer, type NearMiss, lpAttributes, scalar, scopeOf, view } from './fuse-graph';
+import { type Graph, isOp, type Match, type Namer, type NearMiss, lpAttributes, scalar, scopeOf, view, weightTensor } from './fuse-graph';
 
 /** A float64 tensor of the probe evaluator; `int` for integer element types (division truncates). */
 interface T64 {
@@ -312,7 +312,7 @@ export function matchL1(g: Graph, reduce: NodeProto, namer: Namer, types: Readon
     if (!isStdDomain(c.domain)) break;
     const isNeg = c.op_type === 'Neg' || (c.op_type === 'Mul' && (scalar(g, c.input?.[1]) === -1 || scalar(g, c.input?.[0]) === -1));
     if (isNeg && sign === 1) sign = -1;
-    else if (!['Identity', 'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Flatten'].includes(c.op_type ?? '') || c.input?.[0] !== out) break;
+    else if (!(['Identity', 'Reshape', 'Transpose', 'Unsqueeze', 'Squeeze', 'Flatten'].includes(c.op_type ?? '') || g.passesOn(c)) || c.input?.[0] !== out) break;
     chain.push(c);
     out = c.output?.[0] ?? '';
   }
@@ -361,11 +361,11 @@ export function matchL1(g: Graph, reduce: NodeProto, namer: Namer, types: Readon
   }
   const scope = scopeOf(reduce.name);
   const name = namer.fresh(`${scope}L1Conv`);
-  const wt = tensorToProto(makeTensor('float32', [geo.cout, geo.cg, ...geo.kernel], Float32Array.from(geo.w)), namer.fresh(`${scope}L1Conv.W`));
+  const wt = weightTensor(g, x, [geo.cout, geo.cg, ...geo.kernel], geo.w, namer.fresh(`${scope}L1Conv.W`));
   const initializers = [wt];
   const inputs = [x, wt.name ?? ''];
   if (b32) {
-    const bt = tensorToProto(makeTensor('float32', [geo.cout], b32), namer.fresh(`${scope}L1Conv.B`));
+    const bt = weightTensor(g, x, [geo.cout], b32, namer.fresh(`${scope}L1Conv.B`));
     initializers.push(bt);
     inputs.push(bt.name ?? '');
   }

@@ -9,9 +9,10 @@ import { isStdDomain } from '../graph/infer';
 import { nodeLabel } from '../graph/model';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/std-ops';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
-import { type ExternalReader, makeTensor, tensorToProto } from '../onnx/tensor';
+import { type ExternalReader, floatToHalf, makeTensor, protoDims, tensorFromProto, tensorToProto, toFloat64 } from '../onnx/tensor';
+import { lpOp } from '../../ops/index';
 import { matchL1 } from './fuse-l1';
-import { type FuseReport, type Fusion, Graph, isOp, type Match, Namer, type NearMiss, opOf, type Plan, lpAttributes, scalar, scopeOf, view } from './fuse-graph';
+import { type FuseReport, type Fusion, Graph, isOp, type Match, Namer, type NearMiss, opOf, type Plan, lpAttributes, scalar, scopeOf, view, weightTensor } from './fuse-graph';
 
 export type { FuseReport, Fusion, NearMiss } from './fuse-graph';
 
@@ -28,14 +29,15 @@ function alongAxis(c: NdArray, rank: number, axis: number, size: number | undefi
   return c.data;
 }
 
-/** r = 1 / p elementwise (p broadcast against r), to float32 rounding. */
-function isReciprocal(r: Float64Array, p: Float64Array): boolean {
+/** r = 1 / p elementwise (p broadcast against r), to float32 rounding (float16's where r is float16). */
+function isReciprocal(r: Float64Array, p: Float64Array, half = false): boolean {
+  const tol = half ? 2 ** -11 + 1e-7 : 4e-7;
   const n = Math.max(r.length, p.length);
   if ((r.length !== 1 && r.length !== n) || (p.length !== 1 && p.length !== n)) return false;
   for (let i = 0; i < n; i++) {
     const pi = p[p.length === 1 ? 0 : i];
     const ri = r[r.length === 1 ? 0 : i];
-    if (!(Math.abs(ri * pi - 1) <= 4e-7)) return false;
+    if (!(Math.abs(ri * pi - 1) <= tol)) return false;
   }
   return true;
 }
@@ -231,7 +233,7 @@ function matchPool(g: Graph, root: NodeProto, namer: Namer): Match {
   }
   const outRank = squeeze ? 2 : rank;
   const rv = alongAxis(r, outRank, 1, cdim);
-  if (!rv || !isReciprocal(rv, p)) return miss(`the root's exponent [${[...r.data].slice(0, 4).map((x) => x.toPrecision(6))}] is not 1/p for p = [${[...p].slice(0, 4)}]`);
+  if (!rv || !isReciprocal(rv, p, g.isHalf(root.input?.[1]))) return miss(`the root's exponent [${[...r.data].slice(0, 4).map((x) => x.toPrecision(6))}] is not 1/p for p = [${[...p].slice(0, 4)}]`);
   const m = magnitudeOf(g, base, p);
   if (typeof m === 'string') return miss(m);
   const mean = lpPoolScale === undefined ? 1 : 0;
@@ -341,13 +343,13 @@ function matchNorm(g: Graph, root: NodeProto, namer: Namer): Match {
   if (bad >= 0) return miss(`W[${Math.floor(bad / k)},${bad % k}] = ${w[bad]} is negative (LpNorm's weights are >= 0)`);
   const rr = g.rank(root.input?.[0] ?? '') ?? (g.rank(x) ?? 2);
   const rv = alongAxis(r, rr, rr - 1, m);
-  if (!rv || !isReciprocal(rv, p)) return miss(`the root's exponent is not 1/p`);
+  if (!rv || !isReciprocal(rv, p, g.isHalf(root.input?.[1]))) return miss(`the root's exponent is not 1/p`);
   const mag = magnitudeOf(g, x, p);
   if (typeof mag === 'string') return miss(mag);
   layer.push(...mag.nodes);
   const scope = scopeOf(root.name);
   const name = namer.fresh(`${scope}LpNorm`);
-  const wt = tensorToProto(makeTensor('float32', [m, k], Float32Array.from(w)), namer.fresh(`${scope}LpNorm.W`));
+  const wt = weightTensor(g, mag.x, [m, k], w, namer.fresh(`${scope}LpNorm.W`));
   const initializers = [wt];
   const inputs = [mag.x, wt.name ?? ''];
   const given: Record<string, number | string | number[]> = { eps: Math.fround(mag.eps), sum_eps: Math.fround(sumEps), mode: mag.mode };
@@ -402,7 +404,7 @@ function fuseRound(model: ModelProto, types: ReadonlyMap<string, ValueType>, rea
     }
     if (!match) continue;
     if ('why' in match) nearMisses.push(match);
-    else plans.push(match);
+    else plans.push(settleTypes(match, g, namer));
   }
   if (plans.length === 0) return { fused: [], nearMisses };
   // new nodes stand where their layer's last node stood (all their inputs come earlier)
@@ -418,6 +420,39 @@ function fuseRound(model: ModelProto, types: ReadonlyMap<string, ValueType>, rea
     return { ...p.fusion, replaced: mine.length };
   });
   return { fused, nearMisses };
+}
+
+/**
+ * The fused node's T is its layer's output type (ops.md: X, W, B and Y of one type). Where the
+ * matcher's X is of the other type (a float16 export upcasts before a reduction): a float16 value
+ * cast to float is read as it was (exact); else the node computes in its X's type and a Cast gives
+ * the layer's output type, as the export's own Cast did.
+ */
+function settleTypes(plan: Plan, g: Graph, namer: Namer): Plan {
+  const node = plan.nodes.find((n) => n.domain === 'com.lponnx');
+  const op = lpOp(node?.op_type ?? '');
+  if (!node || !op) return plan;
+  const x = node.input?.[0] ?? '';
+  const out = node.output?.[0] ?? '';
+  if (g.isHalf(out) === g.isHalf(x)) return plan;
+  const cast = g.producer.get(x);
+  const upcastOf = cast && g.passesOn(cast) && cast.op_type === 'Cast' && g.isHalf(cast.input?.[0]) ? cast.input?.[0] : undefined;
+  if (g.isHalf(out) && upcastOf) {
+    node.input = [upcastOf, ...(node.input ?? []).slice(1)];
+    // W and B follow X (their values are float16 ones: the export's float16 constants)
+    (node.input ?? []).forEach((name, i) => {
+      const t = plan.initializers.find((init) => init.name === name);
+      if (!t || (op.inputs[i]?.name !== 'W' && op.inputs[i]?.name !== 'B') || t.data_type !== 1) return;
+      const values = toFloat64(tensorFromProto(t));
+      Object.assign(t, tensorToProto(makeTensor('float16', protoDims(t), Uint16Array.from(values, (v) => floatToHalf(v))), t.name ?? ''));
+    });
+    return plan;
+  }
+  const inner = namer.fresh(`${out}_${g.isHalf(x) ? 'float16' : 'float32'}`);
+  node.output = [inner];
+  const to = g.isHalf(out) ? 10 : 1;
+  plan.nodes.push({ op_type: 'Cast', name: namer.fresh(`${node.name}_cast`), input: [inner], output: [out], attribute: [{ name: 'to', type: 2, i: to }] });
+  return plan;
 }
 
 /** Removes standard nodes nothing reads (and initializers nothing reads); returns the removed nodes. */
