@@ -11,7 +11,6 @@ import { isStdDomain } from '../graph/infer';
 import { nodeLabel } from '../graph/model';
 import { attrFloat, attrInt, attrInts, attrString, constantOf, STD_OPS, type StdNodeView } from '../graph/std-ops';
 import type { NodeProto } from '../onnx/proto';
-import { makeTensor, tensorToProto } from '../onnx/tensor';
 import { type Graph, isOp, type Match, type Namer, type NearMiss, lpAttributes, scalar, scopeOf, view, weightTensor } from './fuse-graph';
 
 /** A float64 tensor of the probe evaluator; `int` for integer element types (division truncates). */
