@@ -2,7 +2,7 @@
 """One Python runtime of the portability matrix (scripts/portability.ts): stock onnxruntime (CPU
 provider, no lp-onnx library) or onnx's reference evaluator runs every case's dual-path and lowered
 model; one JSON line per model: ok, wrong (the worst error as a fraction of the function bodies'
-tolerance, ops.md: 1e-5 + 1e-3 |ref|) or error. The first line names the runtime and its version.
+tolerance, ops.md: 1e-5 + 1e-3 |ref|, or the case's own `tol`) or error. The first line names the runtime and its version.
 Usage: python3 scripts/portability-check.py onnxruntime|reference CASES_DIR"""
 import json
 import os
@@ -11,7 +11,7 @@ import sys
 import numpy as np
 
 
-def body_error(got, want):
+def body_error(got, want, tol=None):
     got = np.asarray(got)
     if got.shape != want.shape:
         return float("inf")
@@ -19,7 +19,8 @@ def body_error(got, want):
     if not np.array_equal(nan, np.isnan(got)):
         return float("inf")
     err = np.abs(got[~nan].astype(np.float64) - want[~nan])
-    return float(np.max(err / (1e-5 + 1e-3 * np.abs(want[~nan])))) if err.size else 0.0
+    atol, rtol = (tol["atol"], tol["rtol"]) if tol else (1e-5, 1e-3)
+    return float(np.max(err / (atol + rtol * np.abs(want[~nan])))) if err.size else 0.0
 
 
 def runner(kind):
@@ -60,7 +61,7 @@ def main():
         for f in ("model.onnx", "lowered.onnx"):
             result = {"case": case, "file": f, "status": "ok"}
             try:
-                err = body_error(run(os.path.join(d, f), {info["input"]: x}), want)
+                err = body_error(run(os.path.join(d, f), {info["input"]: x}), want, info.get("tol"))
                 if not err <= 1:
                     result.update(status="wrong", detail="shape or NaN x the tolerance" if err == float("inf") else f"{err:.1f} x the tolerance")
             except Exception as e:  # a runtime's refusal is a result, not a crash

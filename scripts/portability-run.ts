@@ -22,7 +22,7 @@ export interface PortabilityResult {
 }
 
 /** the worst |got - want| / (1e-5 + 1e-3 |want|); Infinity where shapes or NaN positions differ */
-export function bodyError(got: ArrayLike<number>, gotDims: readonly number[], want: ArrayLike<number>, wantDims: readonly number[]): number {
+export function bodyError(got: ArrayLike<number>, gotDims: readonly number[], want: ArrayLike<number>, wantDims: readonly number[], tol = { atol: 1e-5, rtol: 1e-3 }): number {
   if (gotDims.length !== wantDims.length || gotDims.some((d, i) => d !== wantDims[i]) || got.length !== want.length) return Number.POSITIVE_INFINITY;
   let worst = 0;
   for (let i = 0; i < want.length; i++) {
@@ -32,7 +32,7 @@ export function bodyError(got: ArrayLike<number>, gotDims: readonly number[], wa
       if (Number.isNaN(w) !== Number.isNaN(g)) return Number.POSITIVE_INFINITY;
       continue;
     }
-    const r = Math.abs(g - w) / (1e-5 + 1e-3 * Math.abs(w));
+    const r = Math.abs(g - w) / (tol.atol + tol.rtol * Math.abs(w));
     if (!(r <= worst)) worst = r;
   }
   return worst;
@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const options = { executionProviders: [web ? 'wasm' : 'cpu'], logSeverityLevel: 4 };
   for (const name of readdirSync(cases).sort()) {
     const dir = join(cases, name);
-    const info = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { input: string; output: string; wrongBodies: boolean };
+    const info = JSON.parse(readFileSync(join(dir, 'case.json'), 'utf8')) as { input: string; output: string; wrongBodies: boolean; tol?: { atol: number; rtol: number } };
     if (info.wrongBodies) continue;
     const x = parseNpy(new Uint8Array(readFileSync(join(dir, 'input.npy'))), 'input.npy');
     const want = parseNpy(new Uint8Array(readFileSync(join(dir, 'reference.npy'))), 'reference.npy');
@@ -65,7 +65,7 @@ async function main(): Promise<void> {
         const out = await session.run({ [info.input]: new ort.Tensor('float32', x.data as Float32Array, x.dims) });
         const y = out[info.output];
         if (!y) throw new Error(`no output '${info.output}'`);
-        const err = bodyError(y.data as Float32Array, y.dims, want.data as Float64Array, want.dims);
+        const err = bodyError(y.data as Float32Array, y.dims, want.data as Float64Array, want.dims, info.tol);
         if (!(err <= 1)) Object.assign(result, { status: 'wrong', detail: `${err === Number.POSITIVE_INFINITY ? 'shape or NaN' : err.toFixed(1)} x the tolerance` });
         await session.release?.();
       } catch (e) {
