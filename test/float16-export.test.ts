@@ -198,8 +198,8 @@ describe.each(HALF_MODELS)('torch-half/%s: a float16 plain export', (name) => {
     const w = await web.InferenceSession.create(bytes);
     try {
       const out = await w.run({ x: new web.Tensor('float16', x.data as Uint16Array, x.dims) });
-      // onnxruntime-web's WebGPU provider computes the standard float16 ops (BatchNormalization, Add,
-      // Gemm) in float16 arithmetic: up to 1.2x the CPU rows' tolerance on adder-resnet
+      // onnxruntime-web's WebGPU provider runs the standard float16 ops (BatchNormalization, Add, Gemm)
+      // itself, where the CPU provider casts them to float32: up to 1.2x the CPU rows' tolerance on adder-resnet
       check(`lp-onnx/web (${w.mode})`, makeTensor('float16', [...out.y.dims], out.y.data as Uint16Array), { atol: 2 * WHOLE_MODEL.atol, rtol: 2 * WHOLE_MODEL.rtol });
     } finally {
       await w.release();
