@@ -122,10 +122,13 @@ export function seededWeights(seed: number): W {
   return (n, lo = -1, hi = 1) => Float32Array.from({ length: n }, () => lo + (hi - lo) * r());
 }
 
-/** The case as a dual-path model, input X and output Y: its lp layer, or its anchor. */
-export function benchModel(c: BenchCase, which: 'lp' | 'anchor', w: W): Uint8Array {
+/**
+ * The case as a dual-path model, input X and output Y: its lp layer, or its anchor; with float16,
+ * as `lp-onnx export --float16 --float16-io` writes it (X, W, B, Y float16; P float).
+ */
+export function benchModel(c: BenchCase, which: 'lp' | 'anchor', w: W, float16 = false): Uint8Array {
   const b = new GraphBuilder({ name: 'bench' });
   const x = b.input('X', 'float32', c.input);
   b.output((which === 'anchor' ? c.anchor : c.lp)(b, x, w), 'Y');
-  return encodeModel(exportDualPath(b.build()).model);
+  return encodeModel(exportDualPath(b.build(), float16 ? { float16: { io: true } } : {}).model);
 }

@@ -87,13 +87,15 @@ export async function measureInterleaved(
   sessions: Record<string, Session>,
   feeds: object,
   opts: { budgetMs: number; minRounds: number; maxRounds: number; block?: number; slowMs?: number },
+  /** a session's own feeds, where its input type differs (float16) */
+  feedsOf: Record<string, object> = {},
 ): Promise<void> {
   const names = Object.keys(sessions);
   const block = opts.block ?? 3, slowMs = opts.slowMs ?? 100;
   const once: Record<string, number> = {};
   for (const n of names) {
     const t0 = performance.now();
-    await sessions[n].run(feeds);
+    await sessions[n].run(feedsOf[n] ?? feeds);
     once[n] = performance.now() - t0;
   }
   const slow = (n: string) => once[n] > slowMs;
@@ -104,12 +106,12 @@ export async function measureInterleaved(
     // the order turns each round: no session always follows the same one
     for (let i = 0; i < names.length; i++) {
       const n = names[(r + i) % names.length];
-      if (!slow(n)) await sessions[n].run(feeds);
+      if (!slow(n)) await sessions[n].run(feedsOf[n] ?? feeds);
       collectGarbage();
       const runs: number[] = [];
       for (let k = 0; k < (slow(n) ? 1 : block); k++) {
         const t0 = performance.now();
-        await sessions[n].run(feeds);
+        await sessions[n].run(feedsOf[n] ?? feeds);
         runs.push(performance.now() - t0);
       }
       times[n].push(spread(runs).ms);

@@ -11,12 +11,16 @@
 //   (scripts/bench-bound.ts), and the fraction of it that the fused kernel and the anchor reach.
 // Ratios, measured side by side, are the figure of merit. LP_ONNX_CPU_ISA=avx2 (or plain) measures
 // the kernels' other instruction-set paths.
-// Usage: npm run bench [-- --only TEXT] [-- --rounds MAX] [-- --no-memory] [-- --no-torch] [-- --json FILE]
+// - float16: the fused kernels on each case's float16 model (export --float16 --float16-io) against
+//   the float32 one, and the float16 function bodies on stock onnxruntime-node, interleaved; each
+//   fused path's peak memory alone.
+// Usage: npm run bench [-- --only TEXT] [-- --rounds MAX] [-- --no-memory] [-- --no-torch] [-- --no-float16] [-- --json FILE]
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { measurePeaks, type NativePeaks } from '../src/node/binding';
+import { floatToHalf } from '../src/onnx/tensor';
 import { boundOf, caseWork, peaksLine } from './bench-bound';
 import { type BenchCase, benchCases, benchModel, NATIVE_SIZES, seededWeights } from './bench-cases';
 import { inChild, type Measured, measureInterleaved, measureSession, pairedRatio, type Spread } from './bench-process';
@@ -25,8 +29,10 @@ export const CASES: BenchCase[] = benchCases(NATIVE_SIZES);
 /** runs of a path alone in its own process (after one untimed run) */
 const ALONE_RUNS = 15;
 
-type Path = 'fused' | 'body' | 'anchor';
+type Path = 'fused' | 'body' | 'anchor' | 'fused16' | 'body16';
 const PATHS: Path[] = ['fused', 'body', 'anchor'];
+/** the float16 table: the fused kernels on a float16 model against the float32 one, and the float16 bodies */
+const PATHS16: Path[] = ['fused16', 'fused', 'body16'];
 const PYTHON = '/usr/bin/python3';
 const TORCH_SCRIPT = join(__dirname, '..', '..', 'scripts', 'bench-torch.py');
 
@@ -38,10 +44,15 @@ function caseNamed(name: string): BenchCase {
 
 /** A path's runtime (fused: lp-onnx/node; body and anchor: stock onnxruntime-node) and its model. */
 function pathOf(c: BenchCase, path: Path) {
-  const ort = path === 'fused' ? require('../src/node/index') : require('onnxruntime-node');
-  if (path === 'fused' && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
-  const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1));
-  const feeds = { X: new ort.Tensor('float32', seededWeights(2)(c.input.reduce((p: number, q: number) => p * q, 1)), c.input) };
+  const fused = path === 'fused' || path === 'fused16';
+  const half = path === 'fused16' || path === 'body16';
+  const ort = fused ? require('../src/node/index') : require('onnxruntime-node');
+  if (fused && !ort.nativeStatus().available) throw new Error(ort.nativeStatus().reason);
+  const bytes = benchModel(c, path === 'anchor' ? 'anchor' : 'lp', seededWeights(1), half);
+  const x = seededWeights(2)(c.input.reduce((p: number, q: number) => p * q, 1));
+  const bits = new Uint16Array(half ? x.length : 0);
+  for (let i = 0; i < bits.length; i++) bits[i] = floatToHalf(x[i]);
+  const feeds = { X: half ? new ort.Tensor('float16', bits, c.input) : new ort.Tensor('float32', x, c.input) };
   return { create: () => ort.InferenceSession.create(bytes, { executionProviders: ['cpu'] }), feeds };
 }
 
@@ -53,9 +64,11 @@ async function child(args: string[]): Promise<void> {
     await measureSession(p.create, p.feeds, Number(opt('--runs')) || 1);
     return;
   }
-  const paths = PATHS.map((p) => pathOf(c, p));
-  const sessions = Object.fromEntries(await Promise.all(PATHS.map(async (p, i) => [p, await paths[i].create()])));
-  await measureInterleaved(sessions, paths[0].feeds, { budgetMs: 6000, minRounds: 7, maxRounds: Number(opt('--rounds')) || 41 });
+  const names = args.includes('--float16') ? PATHS16 : PATHS;
+  const paths = names.map((p) => pathOf(c, p));
+  const sessions = Object.fromEntries(await Promise.all(names.map(async (p, i) => [p, await paths[i].create()])));
+  const feedsOf = Object.fromEntries(names.map((p, i) => [p, paths[i].feeds]));
+  await measureInterleaved(sessions, paths[0].feeds, { budgetMs: 6000, minRounds: 7, maxRounds: Number(opt('--rounds')) || 41 }, feedsOf);
 }
 
 function torchPeer(c: BenchCase, rounds: number): Spread | string {
@@ -75,6 +88,34 @@ function isaLine(): string {
   const best = bestIsa();
   const asked = process.env.LP_ONNX_CPU_ISA;
   return asked && asked !== 'auto' ? `${asked} (LP_ONNX_CPU_ISA; the CPU's best is ${best})` : `${best} (the CPU's best; LP_ONNX_CPU_ISA=avx2 or plain for the others)`;
+}
+
+/** The float16 rows: fused float16 / fused float32 (target: at most 1.2x where compute-bound), the float16 bodies, peak memory. */
+function float16Table(args: string[], only: string | undefined, rounds: string | undefined, json: Record<string, unknown>, out: (s: string) => void): void {
+  const ms = (s: Spread) => `${s.ms.toFixed(1)} (${s.lo.toFixed(1)}-${s.hi.toFixed(1)})`;
+  const peak = (m: Measured | string) => (typeof m === 'string' ? `n/a (${m})` : `${m.peak.toFixed(0)} (+${m.added.toFixed(0)})`);
+  out('');
+  out('float16: each case as `export --float16 --float16-io` writes it (X, W, Y float16, P float), fused (lp-onnx/node) against the float32 model fused, and its float16 function bodies (stock onnxruntime-node), interleaved as above; fused16 / fused32: the median (10th-90th) of the ratio within each round; peak memory of each fused path alone');
+  out('');
+  out('| case | fused float16 ms | fused float32 ms | fused16 / fused32 | float16 bodies ms | bodies16 / fused16 | fused float16 peak MiB (+run) | fused float32 peak MiB (+run) |');
+  out('|---|---|---|---|---|---|---|---|');
+  for (const c of CASES) {
+    if (only && !c.name.includes(only)) continue;
+    const r = spawnSync(process.execPath, ['--expose-gc', __filename, '--case', c.name, '--float16', ...(rounds ? ['--rounds', rounds] : [])], { encoding: 'utf8' });
+    if (r.status !== 0) {
+      out(`| ${c.name} | n/a (${(r.stderr || 'failed').trim().split('\n').pop()}) | | | | | | |`);
+      continue;
+    }
+    const t = JSON.parse(r.stdout.trim().split('\n').pop() as string) as Record<Path, Spread> & { times: Record<Path, number[]> };
+    const mem = (p: Path): Measured | string => (args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory', '--runs', '3']));
+    const [m16, m32] = [mem('fused16'), mem('fused')];
+    const paired = pairedRatio(t.times.fused16, t.times.fused);
+    const entry = (json[c.name] ?? (json[c.name] = {})) as Record<string, unknown>;
+    entry.float16 = { fused16: t.fused16, fused: t.fused, body16: t.body16, fused16OverFused: paired, memory: { fused16: m16, fused: m32 } };
+    out(
+      `| ${c.name} | ${ms(t.fused16)} | ${ms(t.fused)} | ${paired.ms.toFixed(2)}x (${paired.lo.toFixed(2)}-${paired.hi.toFixed(2)}) | ${ms(t.body16)} | ${(t.body16.ms / t.fused16.ms).toFixed(2)}x | ${peak(m16)} | ${peak(m32)} |`,
+    );
+  }
 }
 
 function main(): void {
@@ -129,6 +170,7 @@ function main(): void {
       `| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${pr} | ${alone(fm)} | ${alone(am)} | ${aloneRatio} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`,
     );
   }
+  if (!args.includes('--no-float16')) float16Table(args, only, rounds, json, out);
   // the bound table: the peaks measured after the timing, in this process (the children are done)
   // the kernels' instruction set (LP_ONNX_CPU_ISA, else the best), and the anchors' (onnxruntime's
   // own kernels take the CPU's best)

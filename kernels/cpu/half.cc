@@ -3,6 +3,7 @@
 
 #include <immintrin.h>
 
+#include <algorithm>
 #include <cstring>
 
 #include "../common/half_value.h"
@@ -25,6 +26,13 @@ __attribute__((target("avx2,f16c"))) void FloatToHalfF16c(const float* in, int64
 }
 }  // namespace
 
+std::vector<float>& RoleBuffer(Role role, size_t n) {
+  thread_local std::vector<float> buffers[5];
+  std::vector<float>& b = buffers[static_cast<int>(role)];
+  if (b.size() < n) b.resize(n);
+  return b;
+}
+
 void HalfToFloat(Isa isa, const uint16_t* in, int64_t n, float* out) {
   if (isa != Isa::kPlain) return HalfToFloatF16c(in, n, out);
   RawToFloats(in, static_cast<size_t>(n), true, out);
@@ -33,6 +41,27 @@ void HalfToFloat(Isa isa, const uint16_t* in, int64_t n, float* out) {
 void FloatToHalf(Isa isa, const float* in, int64_t n, uint16_t* out) {
   if (isa != Isa::kPlain) return FloatToHalfF16c(in, n, out);
   for (int64_t i = 0; i < n; ++i) out[i] = HalfBits(in[i]);
+}
+
+namespace {
+// chunks of 64 Ki values: a task's conversion costs more than scheduling it
+constexpr int64_t kConvertChunk = 65536;
+}  // namespace
+
+void HalfToFloat(OrtKernelContext* ctx, Isa isa, const uint16_t* in, int64_t n, float* out) {
+  if (ctx == nullptr || n <= kConvertChunk) return HalfToFloat(isa, in, n, out);
+  ParallelFor(ctx, static_cast<size_t>((n + kConvertChunk - 1) / kConvertChunk), [&](size_t t) {
+    const int64_t i = static_cast<int64_t>(t) * kConvertChunk;
+    HalfToFloat(isa, in + i, std::min(kConvertChunk, n - i), out + i);
+  });
+}
+
+void FloatToHalf(OrtKernelContext* ctx, Isa isa, const float* in, int64_t n, uint16_t* out) {
+  if (ctx == nullptr || n <= kConvertChunk) return FloatToHalf(isa, in, n, out);
+  ParallelFor(ctx, static_cast<size_t>((n + kConvertChunk - 1) / kConvertChunk), [&](size_t t) {
+    const int64_t i = static_cast<int64_t>(t) * kConvertChunk;
+    FloatToHalf(isa, in + i, std::min(kConvertChunk, n - i), out + i);
+  });
 }
 
 }  // namespace lp

@@ -157,12 +157,12 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   L1ConvPlan plan = PlanL1Conv(attrs_, node_, xs, ws, bv ? &bs : nullptr);
   const int64_t n = plan.n, cin = plan.cin, cout = plan.cout, cg = plan.cg, count = plan.count;
   const std::vector<Axis>& axes = plan.axes;
-  const FloatValues xf(isa_, xv), wf(isa_, wv), bf(isa_, bv);  // float16 inputs converted
+  const FloatValues xf(isa_, xv, Role::kX, ctx), wf(isa_, wv, Role::kW), bf(isa_, bv, Role::kB);  // float16 inputs converted
   const float* b = bf.data();
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (count == 0) return;
-  FloatOutput yo(isa_, yv);
+  FloatOutput yo(isa_, yv, ctx);
   float* y = yo.data();
   const float* x = xf.data();
   const float* w = wf.data();

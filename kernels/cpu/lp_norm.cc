@@ -200,10 +200,12 @@ LpNormKernel::LpNormKernel(const OrtKernelInfo* info) : gemm_(nullptr) {
   if (is_const) {
     const auto ws = w.GetTensorTypeAndShapeInfo().GetShape();
     CheckLpNormWeightRank(node_, ws);
-    const std::vector<float> wf = FloatsOf(w);  // float16 weights converted
+    std::vector<float> wf = FloatsOf(w);  // float16 weights converted
     z_constant_ = CheckWeights(wf.data(), ws[0], ws[1]);
     w_constant_ = true;
     if (isa_ == Isa::kAvx512) w_packed_ = PackPanels(wf.data(), ws[0], ws[1]);
+    // constant float16 weights: converted here once, not in every run
+    if (w.GetTensorTypeAndShapeInfo().GetElementType() == ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16) w_float_ = std::move(wf);
   }
   p_constant_ = CheckConstantExponents(ki, 2, kName, node_, "M");
 }
@@ -236,16 +238,17 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
   const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
   const LpNormPlan plan = PlanLpNorm(node_, xs, ShapeOf(wv), pv ? &ps : nullptr);
   const int64_t k = plan.k, m = plan.m, np = plan.np, rows = plan.rows;
-  const FloatValues xf(isa_, xv), wf(isa_, wv), pf(isa_, pv);  // float16 inputs converted
+  // float16 inputs converted (constant float16 W once, at creation)
+  const FloatValues xf(isa_, xv, Role::kX, ctx), wf(isa_, w_float_.empty() ? wv : nullptr, Role::kW), pf(isa_, pv, Role::kP);
   const float* x = xf.data();
-  const float* w = wf.data();
+  const float* w = w_float_.empty() ? wf.data() : w_float_.data();
   const float* p = pf.data();
   if (p && !p_constant_) CheckExponents(p, np, kName, node_);
   const std::vector<float> z = w_constant_ ? z_constant_ : CheckWeights(w, m, k);
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (plan.count == 0) return;
-  FloatOutput yo(isa_, yv);
+  FloatOutput yo(isa_, yv, ctx);
   float* y = yo.data();
 
   const bool shared = p == nullptr || np == 1;

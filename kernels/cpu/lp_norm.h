@@ -32,6 +32,8 @@ struct LpNormKernel {
   // W and P checked once when they are constant initializers (their values cannot change).
   bool w_constant_ = false, p_constant_ = false;
   std::vector<float> z_constant_;
+  // a constant float16 W as float32 (empty otherwise)
+  std::vector<float> w_float_;
   // constant W packed in 32-unit panels for the AVX-512 GEMM (empty: not packed)
   std::vector<float> w_packed_;
 };

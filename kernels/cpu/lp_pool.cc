@@ -105,7 +105,10 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const std::vector<int64_t> ps = pv ? ShapeOf(pv) : std::vector<int64_t>{};
   LpPoolPlan plan = PlanLpPool(attrs_, node_, xs, pv ? &ps : nullptr);
   const int64_t n = plan.n, c = plan.c, np = plan.np, count = plan.count;
-  const FloatValues xf(isa_, xv), pf(isa_, pv);  // float16 inputs converted
+  // X and Y float16: converted a group of planes at a time inside the tasks (2 bytes a value from
+  // memory); P converted once
+  const StoredFloats xs16(xv);
+  const FloatValues pf(isa_, pv, Role::kP);
   const float* p = pf.data();
   if (p && !p_constant_) CheckExponents(p, np, kName, node_);
   std::vector<Axis>& axes = plan.axes;
@@ -113,9 +116,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (count == 0) return;
-  FloatOutput yo(isa_, yv);
-  float* y = yo.data();
-  const float* x = xf.data();
+  const StoredOutput yo(yv);
   const int64_t plane = Product(spatial);
   const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
   const int64_t out_plane = A0.output * A1.output * A2.output;
@@ -140,29 +141,32 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const bool global = out_plane == 1 && plane > 0 && A0.kernel == A0.input && A1.kernel == A1.input && A2.kernel == A2.input &&
                       A0.pad_begin + A1.pad_begin + A2.pad_begin + A0.pad_end + A1.pad_end + A2.pad_end == 0;
   if (global) {
-    const auto global_plane = [&](int64_t q) {
+    const auto global_plane = [&](int64_t q, const float* xp, float* yq) {
       const int64_t ch = q % c;
       const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
-      const float* xp = x + q * plane;
       bool nan = false;
       const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
       if (nan) {
-        y[q] = std::numeric_limits<float>::quiet_NaN();
+        *yq = std::numeric_limits<float>::quiet_NaN();
       } else if (pc == inf || m == 0.0f) {
-        y[q] = m;  // the maximum (p = +inf), or an all-zero plane
+        *yq = m;  // the maximum (p = +inf), or an all-zero plane
       } else {
         const double s = LP_ISA_CALL(isa_, SumPowScaled)(xp, plane, abs_, attrs_.eps, 1.0f / m, pc);
         // the root by the fast log / exp (relative error about 3e-7; std::pow per plane cost more than
         // the plane's sum for GeM's 14 x 14 planes)
-        y[q] = m * FastExp2(FastLog(static_cast<float>(s / z[0])) * (1.44269504f / pc));
+        *yq = m * FastExp2(FastLog(static_cast<float>(s / z[0])) * (1.44269504f / pc));
       }
     };
     // planes in groups of some thousand elements per task: a GeM head has many small planes (512 of
     // 14 x 14 per image), and one task per plane would cost more in scheduling than in arithmetic
     const int64_t planes = n * c, group = std::max<int64_t>(1, 8192 / std::max<int64_t>(plane, 1));
     ParallelFor(ctx, static_cast<size_t>((planes + group - 1) / group), [&](size_t t) {
-      const int64_t q0 = static_cast<int64_t>(t) * group;
-      for (int64_t q = q0; q < std::min(planes, q0 + group); ++q) global_plane(q);
+      const int64_t q0 = static_cast<int64_t>(t) * group, q1 = std::min(planes, q0 + group);
+      std::vector<float> xbuf, ybuf;
+      const float* xg = xs16.Range(isa_, q0 * plane, (q1 - q0) * plane, xbuf);
+      float* yg = yo.Tile(q0, q1 - q0, ybuf);
+      for (int64_t q = q0; q < q1; ++q) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
+      yo.Done(isa_, q0, q1 - q0, ybuf);
     });
     return;
   }
@@ -185,17 +189,19 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   // planes in groups of about 10^5 elements per task, each group with its own padded plane
   const int64_t planes = n * c, group = std::max<int64_t>(1, 131072 / std::max<int64_t>(plane, 1));
   ParallelFor(ctx, static_cast<size_t>((planes + group - 1) / group), [&](size_t t) {
-    std::vector<float> padded(P[0] * P[1] * P[2], 0.0f), zeros(w.read[2], 0.0f), acc(w.read[2]), sums(out_plane);
+    std::vector<float> padded(P[0] * P[1] * P[2], 0.0f), zeros(w.read[2], 0.0f), acc(w.read[2]), sums(out_plane), xbuf, ybuf;
     const int64_t q0 = static_cast<int64_t>(t) * group;
     for (int64_t q = q0; q < std::min(planes, q0 + group); ++q) {
       const float pc = p ? p[np == 1 ? 0 : q % c] : attrs_.p;
-      const float* xp = x + q * plane;
-      float* yp = y + q * out_plane;
+      // a float16 plane converted here, while it is in cache for the two passes below
+      const float* xp = xs16.Range(isa_, q * plane, plane, xbuf);
+      float* yp = yo.Tile(q * out_plane, out_plane, ybuf);
       bool nan = false;
       const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
-      const float* next = q + 1 < planes ? xp + plane : nullptr;
+      const float* next = q + 1 < planes && xs16.f32 ? xp + plane : nullptr;
       if (LP_ISA_CALL(isa_, WindowPlane)(w, xp, next, pc, m, padded.data(), zeros.data(), acc.data(), sums.data(), yp))
         RecomputeTiny(w, xp, pc, sums.data(), yp);
+      yo.Done(isa_, q * out_plane, out_plane, ybuf);
     }
   });
 }
