@@ -10,7 +10,9 @@ import type { NdArray } from '../../ops/types';
 import { l1ConvProgram } from '../../kernels/webgpu/l1-conv';
 import { lpNormProgram } from '../../kernels/webgpu/lp-norm';
 import { lpPoolProgram } from '../../kernels/webgpu/lp-pool';
+import { floatToHalfProgram, halfToFloatProgram } from '../../kernels/webgpu/half';
 import { MAX_GROUPS, type Program, splitDispatch } from '../../kernels/webgpu/program';
+import { floatToHalf, halfToFloat } from '../onnx/tensor';
 
 export interface WebGpuContext {
   device: GPUDevice;
@@ -170,6 +172,32 @@ export function encodeProgram(ctx: WebGpuContext, enc: GPUCommandEncoder, prog: 
   return uniform;
 }
 
+/** A storage buffer of n float16 values, packed two to a u32 word (n / 2 floats' worth). */
+export function halfBuffer(device: GPUDevice, n: number, bits?: Uint16Array): GPUBuffer {
+  const words = Math.ceil(n / 2);
+  if (!bits) return storageBuffer(device, words);
+  const packed = new Uint16Array(words * 2);
+  packed.set(bits.subarray(0, n));
+  return storageBuffer(device, words, new Float32Array(packed.buffer));
+}
+
+/**
+ * Records the exact conversion of n float16 values (packed, `src`) to f32 (`dst`), or back
+ * (rounded once to nearest even); returns the uniform buffer to destroy once submitted.
+ */
+export async function encodeConversion(ctx: WebGpuContext, enc: GPUCommandEncoder, to: 'float32' | 'float16', n: number, src: GPUBuffer, dst: GPUBuffer): Promise<GPUBuffer> {
+  const prog = to === 'float32' ? halfToFloatProgram(n) : floatToHalfProgram(n);
+  prog.dispatch = splitDispatch(prog.dispatch[0] * prog.dispatch[1], ctx.maxGroups);
+  await compileProgram(ctx, prog);
+  return encodeProgram(ctx, enc, prog, [src], dst);
+}
+
+/** Copies n float16 values (packed) of a storage buffer back to the CPU, as their bits. */
+export async function readHalfBuffer(device: GPUDevice, buf: GPUBuffer, n: number): Promise<Uint16Array> {
+  const words = await readBuffer(device, buf, Math.ceil(n / 2));
+  return new Uint16Array(words.buffer, words.byteOffset, n).slice();
+}
+
 /** Copies `floats` floats of a storage buffer back to the CPU. */
 export async function readBuffer(device: GPUDevice, buf: GPUBuffer, floats: number): Promise<Float32Array> {
   const size = Math.max(16, Math.ceil((floats * 4) / 16) * 16);
@@ -243,12 +271,58 @@ function buildLpProgram(opType: string, attrs: Record<string, unknown>, dims: (r
 
 const f32 = (t: NdArray | undefined) => (t ? Float32Array.from(t.data) : undefined);
 
-/** One lp op on the WGSL kernels: the same checks as the other backends, geometry resolved here. */
-export async function runLpOpWebGpu(ctx: WebGpuContext, opType: string, attrs: Record<string, unknown>, inputs: (NdArray | undefined)[], node: string): Promise<NdArray> {
+/**
+ * One lp op on the WGSL kernels: the same checks as the other backends, geometry resolved here.
+ * `half[i]`: input i is float16 (its values must be float16 values): it goes to the GPU as float16
+ * and is converted there; Y is float16 (rounded on the GPU, read back as bits) where X is.
+ */
+export async function runLpOpWebGpu(
+  ctx: WebGpuContext,
+  opType: string,
+  attrs: Record<string, unknown>,
+  inputs: (NdArray | undefined)[],
+  node: string,
+  half: boolean[] = [],
+): Promise<NdArray> {
   const op = lpOp(opType);
   if (!op) throw new LpOpError(opType, node, `unknown op '${opType}'`);
-  op.validate(attrs as never, { node, inputs: inputs.map((t) => (t ? { elemType: 1, shape: t.dims } : undefined)), constants: inputs, present: inputs.map((t) => t !== undefined) });
+  op.validate(attrs as never, {
+    node,
+    inputs: inputs.map((t, i) => (t ? { elemType: half[i] ? 10 : 1, shape: t.dims } : undefined)),
+    constants: inputs,
+    present: inputs.map((t) => t !== undefined),
+  });
   const { prog, outDims } = lpProgram(opType, attrs, inputs.map((t) => t?.dims), node, ctx.maxGroups);
   const n = outDims.reduce((a, b) => a * b, 1);
-  return { dims: outDims, data: Float64Array.from(await runProgram(ctx, prog, inputs.map(f32), n)) };
+  if (!half.some(Boolean)) return { dims: outDims, data: Float64Array.from(await runProgram(ctx, prog, inputs.map(f32), n)) };
+  const { device } = ctx;
+  await compileProgram(ctx, prog);
+  const owned: GPUBuffer[] = [];
+  const keep = <B extends GPUBuffer>(b: B) => (owned.push(b), b);
+  try {
+    const enc = device.createCommandEncoder();
+    const ins: (GPUBuffer | undefined)[] = [];
+    for (const [i, t] of inputs.entries()) {
+      if (!t) ins.push(undefined);
+      else if (!half[i]) ins.push(keep(storageBuffer(device, t.data.length, Float32Array.from(t.data))));
+      else {
+        const src = keep(halfBuffer(device, t.data.length, Uint16Array.from(t.data, floatToHalf)));
+        const dst = keep(storageBuffer(device, t.data.length));
+        keep(await encodeConversion(ctx, enc, 'float32', t.data.length, src, dst));
+        ins.push(dst);
+      }
+    }
+    const out = keep(storageBuffer(device, n));
+    keep(encodeProgram(ctx, enc, prog, ins, out));
+    if (!half[0]) {
+      device.queue.submit([enc.finish()]);
+      return { dims: outDims, data: Float64Array.from(await readBuffer(device, out, n)) };
+    }
+    const y16 = keep(halfBuffer(device, n));
+    keep(await encodeConversion(ctx, enc, 'float16', n, out, y16));
+    device.queue.submit([enc.finish()]);
+    return { dims: outDims, data: Float64Array.from(await readHalfBuffer(device, y16, n), halfToFloat) };
+  } finally {
+    for (const b of owned) b.destroy();
+  }
 }

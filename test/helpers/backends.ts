@@ -182,7 +182,9 @@ async function runWgsl(c: OpCase, d: CaseData): Promise<NdArray> {
   const node = model.graph?.node?.find((n) => n.op_type === c.op);
   const attrs = op.parse(node?.attribute ?? [], c.name) as Record<string, unknown>;
   const ins = c.inputs.map((s, i) => (s ? { dims: s.dims, data: Float64Array.from(d.inputs[i] as Float32Array) } : undefined));
-  return runLpOpWebGpu(ctx, c.op, attrs, ins, c.name);
+  // float16 inputs go to the GPU as float16 (their values are float16 values) and Y comes back so
+  const half = c.inputs.map((s, i) => !!s && inputType(c, i) === 'float16');
+  return runLpOpWebGpu(ctx, c.op, attrs, ins, c.name, half);
 }
 
 /** The dual-path model through an lp-onnx/web session: the lp node must run on its WGSL kernel. */
@@ -193,9 +195,10 @@ async function runWebSession(c: OpCase, d: CaseData): Promise<NdArray> {
   try {
     if (session.mode !== 'webgpu-fused') throw new Error(`lp-onnx/web ran ${session.mode}: ${session.reason}`);
     const input: Record<string, lpWeb.Tensor> = {};
-    for (const [k, t] of Object.entries(feeds)) input[k] = new lpWeb.Tensor('float32', t.data as Float32Array, t.dims);
+    for (const [k, t] of Object.entries(feeds)) input[k] = t.dtype === 'float16' ? new lpWeb.Tensor('float16', t.data as Uint16Array, t.dims) : new lpWeb.Tensor('float32', t.data as Float32Array, t.dims);
     const out = await session.run(input);
-    return { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Float32Array) };
+    const y = out.Y;
+    return { dims: [...y.dims], data: y.type === 'float16' ? Float64Array.from(y.data as Uint16Array, halfToFloat) : Float64Array.from(y.data as Float32Array) };
   } finally {
     await session.release();
   }
@@ -224,9 +227,6 @@ function probe(mod: string): string | undefined {
 }
 
 type BackendSpec = Omit<Backend, 'unavailable'> & { probe: () => string | undefined };
-
-/** The kernels that do not take float16 yet (issue 25): lp-onnx/web runs float16 lp nodes on their bodies. */
-const KERNELS_FLOAT32_ONLY = 'its kernels take float32 only so far (float16 WGSL kernels: issue 25)';
 
 const SPECS: BackendSpec[] = [
   {
@@ -269,8 +269,8 @@ const SPECS: BackendSpec[] = [
     probe: () => nativeVariant(CUDA_EMULATION).reason && `${nativeVariant(CUDA_EMULATION).reason} (npm run build:cuda-emulation)`,
     run: (c, d) => runCudaEmulation(c, d, 75),
   },
-  { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, noFloat16: KERNELS_FLOAT32_ONLY, probe: probeWgsl, run: (c, d) => runWgsl(c, d) },
-  { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, noFloat16: KERNELS_FLOAT32_ONLY, probe: probeWgsl, run: (c, d) => runWebSession(c, d) },
+  { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWgsl(c, d) },
+  { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWebSession(c, d) },
   { name: 'function body on onnxruntime-node', tolerance: TOL.body, probe: () => probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
   { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, probe: () => probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
   {

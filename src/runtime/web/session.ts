@@ -6,12 +6,27 @@
 import * as ort from 'onnxruntime-web/webgpu';
 import { lpOp } from '../../../ops/index';
 import type { NdArray, ValueType } from '../../../ops/types';
-import { float16LpNodes, isLpNode, ModelError } from '../../graph/infer';
+import { isLpNode, ModelError } from '../../graph/infer';
 import { decodeModel, encodeModel } from '../../onnx/codec';
 import { checkExternalLocation, externalLocations, hasExternalData, internalizeExternalData, memoryReader } from '../../onnx/external';
 import type { ModelProto } from '../../onnx/proto';
-import { DataType, dtypeCodeOf, tensorFromProto } from '../../onnx/tensor';
-import { compileProgram, encodeProgram, importModule, isNode, lpProgram, NO_ADAPTER, nodeNavigatorGpu, readBuffer, shareWithWasm, storageBuffer, type WebGpuContext } from '../webgpu';
+import { DataType, dtypeCodeOf, halfToFloat, tensorFromProto } from '../../onnx/tensor';
+import {
+  compileProgram,
+  encodeConversion,
+  encodeProgram,
+  halfBuffer,
+  importModule,
+  isNode,
+  lpProgram,
+  NO_ADAPTER,
+  nodeNavigatorGpu,
+  readBuffer,
+  readHalfBuffer,
+  shareWithWasm,
+  storageBuffer,
+  type WebGpuContext,
+} from '../webgpu';
 import { type LpStep, type Plan, planModel, type Segment, segmentModel } from './partition';
 
 export type LpKernels = 'fused' | 'bodies';
@@ -246,11 +261,6 @@ export class InferenceSession {
       reason = 'lpKernels is "bodies"';
       return whole('webgpu-bodies', webgpu);
     }
-    const half = float16LpNodes(proto);
-    if (half.length > 0) {
-      reason = `lp node ${half[0]}${half.length > 1 ? ` and ${half.length - 1} more take` : ' takes'} float16 tensors, and the WGSL kernels take float32 only so far: the function bodies run on WebGPU`;
-      return whole('webgpu-bodies', webgpu);
-    }
     const hybrid = await Hybrid.create(proto, ctx, webgpu, ortOptions, what);
     const session = new InferenceSession('webgpu-fused', undefined, lpNodes, { inputs: hybrid.plan.graphInputs.map((i) => i.name ?? '').filter((n) => !hybrid.initializerInputs.has(n)), outputs: hybrid.plan.graphOutputs });
     session.hybrid = hybrid;
@@ -453,6 +463,9 @@ class Hybrid {
     const runtime: (NdArray | undefined)[] = [];
     const buffers: (GPUBuffer | undefined)[] = [];
     const uploads: GPUBuffer[] = [];
+    // float16 inputs: converted to f32 on the GPU, in the node's command encoder, before its kernel
+    const enc = device.createCommandEncoder();
+    const conversions: GPUBuffer[] = [];
     for (const [k, name] of st.inputs.entries()) {
       if (!name) {
         dims.push(undefined);
@@ -464,7 +477,8 @@ class Hybrid {
       const c = this.plan.constants.get(name);
       if (c) {
         dims.push(c.dims);
-        types.push({ elemType: DataType.FLOAT, shape: c.dims });
+        // a float16 constant's values (float16 ones) are uploaded as f32 at session creation
+        types.push({ elemType: this.plan.types.get(name)?.elemType ?? DataType.FLOAT, shape: c.dims });
         runtime.push(undefined);
         buffers.push(this.constantBuffers.get(name));
         continue;
@@ -472,6 +486,24 @@ class Hybrid {
       const t = (values.get(name) as Held).tensor;
       dims.push(t.dims);
       types.push({ elemType: dtypeCodeOf(t.type) ?? 0, shape: [...t.dims] });
+      if (t.type === 'float16') {
+        const n = t.dims.reduce((a, b) => a * b, 1);
+        let src: GPUBuffer;
+        let bits: Uint16Array | undefined;
+        if (t.location === 'gpu-buffer') src = t.gpuBuffer as GPUBuffer;
+        else {
+          bits = t.data as Uint16Array;
+          src = halfBuffer(device, n, bits);
+          uploads.push(src);
+        }
+        const dst = storageBuffer(device, n);
+        uploads.push(dst);
+        conversions.push(await encodeConversion(this.ctx, enc, 'float32', n, src, dst));
+        buffers.push(dst);
+        const values = k > 0 ? (bits ?? ((await t.getData()) as Uint16Array)) : undefined;
+        runtime.push(values ? { dims: [...t.dims], data: Float64Array.from(values, halfToFloat) } : undefined);
+        continue;
+      }
       if (t.type !== 'float32') {
         runtime.push(undefined);
         buffers.push(undefined);
@@ -490,38 +522,41 @@ class Hybrid {
         runtime.push(needsValues ? { dims: [...t.dims], data: Float64Array.from(data) } : undefined);
       }
     }
+    const release = () => {
+      for (const b of [...uploads, ...conversions]) b.destroy();
+    };
     try {
       op.validate(st.attrs as never, { node: st.label, inputs: types, constants: runtime, present: st.inputs.map((x) => x !== '') });
     } catch (e) {
-      for (const b of uploads) b.destroy();
+      release();
       throw new ModelError(`${this.what}: ${(e as Error).message}`);
     }
     const { prog, outDims } = lpProgram(st.opType, st.attrs, dims, st.label, this.ctx.maxGroups);
     try {
       await compileProgram(this.ctx, prog);
     } catch (e) {
-      for (const b of uploads) b.destroy();
+      release();
       throw new ModelError(`${this.what}: node '${st.label}': ${(e as Error).message}`);
     }
     const n = outDims.reduce((a, b) => a * b, 1);
     const out = storageBuffer(device, n);
-    const enc = device.createCommandEncoder();
-    let uniform: GPUBuffer;
+    // Y in the node's T: float16 where X is (ops.md), rounded once on the GPU
+    const half = types[0]?.elemType === DataType.FLOAT16;
+    const y16 = half ? halfBuffer(device, n) : undefined;
     try {
-      uniform = encodeProgram(this.ctx, enc, prog, buffers, out);
+      conversions.push(encodeProgram(this.ctx, enc, prog, buffers, out));
+      if (y16) conversions.push(await encodeConversion(this.ctx, enc, 'float16', n, out, y16));
     } catch (e) {
-      for (const b of [...uploads, out]) b.destroy();
+      release();
+      for (const b of [out, y16]) b?.destroy();
       throw new ModelError(`${this.what}: node '${st.label}': ${(e as Error).message}`);
     }
     device.queue.submit([enc.finish()]);
-    uniform.destroy();
-    for (const b of uploads) b.destroy();
-    const tensor = ort.Tensor.fromGpuBuffer(out, {
-      dataType: 'float32',
-      dims: outDims,
-      download: () => readBuffer(device, out, n),
-      dispose: () => out.destroy(),
-    });
+    release();
+    if (y16) out.destroy();
+    const tensor = y16
+      ? ort.Tensor.fromGpuBuffer(y16, { dataType: 'float16', dims: outDims, download: () => readHalfBuffer(device, y16, n) as never, dispose: () => y16.destroy() })
+      : ort.Tensor.fromGpuBuffer(out, { dataType: 'float32', dims: outDims, download: () => readBuffer(device, out, n), dispose: () => out.destroy() });
     values.set(st.output, { tensor, owned: true });
   }
 
