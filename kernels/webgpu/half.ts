@@ -3,21 +3,9 @@
 // every adapter (no shader-f16 needed). The conversions are written out in integer arithmetic:
 // WGSL leaves pack2x16float's rounding and its result beyond float16's range to the implementation,
 // and ops.md asks for round-to-nearest-even and +-inf.
-import { dispatchFor, PRELUDE, type Program, WORKGROUP } from './program';
+import { dispatchFor, F16_VALUE, PRELUDE, type Program, WORKGROUP } from './program';
 
-const CONVERSIONS = /* wgsl */ `
-// float16 bits -> f32, exact (subnormals as m * 2^-24, which f32 holds as normal numbers)
-fn f16_value(h: u32) -> f32 {
-  let sign = (h & 0x8000u) << 16u;
-  let e = (h >> 10u) & 0x1fu;
-  let m = h & 0x3ffu;
-  if (e == 0u) {
-    let v = f32(m) * 5.9604644775390625e-8;
-    return select(v, -v, sign != 0u);
-  }
-  if (e == 31u) { return bitcast<f32>(sign | 0x7f800000u | (m << 13u)); }
-  return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
-}
+const CONVERSIONS = /* wgsl */ `${F16_VALUE}
 // f32 -> float16 bits, rounded to nearest even; beyond the range +-inf; NaN stays NaN
 fn f16_bits(v: f32) -> u32 {
   let b = bitcast<u32>(v);

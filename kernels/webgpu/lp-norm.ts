@@ -6,7 +6,7 @@
 //   p = +inf:        a / rowmax (or its log2), and the inner loop keeps the maximum where w > 0.
 // Scaling by the row maximum (and by sum_eps^(1/p) when that is larger) keeps a^p finite; a unit
 // whose weighted inputs all lie far below it (its sum underflowed) is redone with its own maximum.
-import { PRELUDE, type Program, splitDispatch } from './program';
+import { PRELUDE, type Program, splitDispatch, xBinding } from './program';
 
 export interface LpNormShape {
   rows: number;
@@ -24,21 +24,21 @@ const TU = 16 * UPT;
 /** K per slice staged in workgroup memory */
 const KS = 32;
 
-export function lpNormProgram(s: LpNormShape, a: { p: number; eps: number; sum_eps: number; mean: number; mode: string }): Program {
+export function lpNormProgram(s: LpNormShape, a: { p: number; eps: number; sum_eps: number; mean: number; mode: string }, halfX = false): Program {
   const rowTiles = Math.ceil(s.rows / TR);
   const unitTiles = Math.ceil(s.m / TU);
   const tiles = Math.max(1, rowTiles * unitTiles);
   const units = [...Array(UPT).keys()];
   return {
     name: 'LpNorm',
-    cacheKey: `LpNorm/tiled${TR}x${TU}x${KS}`,
+    cacheKey: `LpNorm/tiled${TR}x${TU}x${KS}${halfX ? '/f16x' : ''}`,
     dispatch: splitDispatch(tiles),
     uniforms: { u32: [s.rows, s.k, s.m, s.pLength, a.mean, a.mode === 'abs' ? 0 : 1, unitTiles, tiles], f32: [a.p, a.eps, a.sum_eps] },
     inputs: 3,
     shaderSource: /* wgsl */ `${PRELUDE}
 struct U { rows: u32, k: u32, m: u32, p_len: u32, mean: u32, mode: u32, unit_tiles: u32, tiles: u32, p_attr: f32, eps: f32, sum_eps: f32 };
 @group(0) @binding(0) var<uniform> u: U;
-@group(0) @binding(1) var<storage, read> x: array<f32>;
+${xBinding(1, halfX)}
 @group(0) @binding(2) var<storage, read> w: array<f32>;
 @group(0) @binding(3) var<storage, read> pv: array<f32>;
 @group(0) @binding(4) var<storage, read_write> y: array<f32>;
@@ -69,7 +69,7 @@ fn main(@builtin(local_invocation_id) lid: vec3<u32>, @builtin(workgroup_id) wid
   var has_nan = 0u;
   if (r < u.rows) {
     for (var i = tc; i < u.k; i += 16u) {
-      let v = magnitude(x[r * u.k + i], u.mode, u.eps);
+      let v = magnitude(load_x(r * u.k + i), u.mode, u.eps);
       if (is_nan(v)) { has_nan = 1u; } else { mx = max(mx, v); }
     }
   }
@@ -105,7 +105,7 @@ ${units.map((c) => `    if (unit0 + tc + ${c * 16}u < u.m) { pj[${c}] = pv[unit0
       let kx = k0 + q;
       var xv = 0.0;
       if (r < u.rows && kx < u.k) {
-        let ratio = magnitude(x[r * u.k + kx], u.mode, u.eps) * inv;
+        let ratio = magnitude(load_x(r * u.k + kx), u.mode, u.eps) * inv;
         if (kind == 0u) {
           xv = pow_ratio(min(ratio, 1.0), p0);
         } else if (kind == 1u) {
@@ -173,13 +173,13 @@ ${units
       // this unit again, scaled by its own largest weighted magnitude
       base = 0.0;
       for (var i = 0u; i < u.k; i++) {
-        if (w[j * u.k + i] > 0.0) { base = max(base, magnitude(x[r * u.k + i], u.mode, u.eps)); }
+        if (w[j * u.k + i] > 0.0) { base = max(base, magnitude(load_x(r * u.k + i), u.mode, u.eps)); }
       }
       s = 0.0;
       if (base > 0.0) {
         for (var i = 0u; i < u.k; i++) {
           let wt = w[j * u.k + i];
-          if (wt > 0.0) { s += wt * pow_ratio(magnitude(x[r * u.k + i], u.mode, u.eps) / base, p); }
+          if (wt > 0.0) { s += wt * pow_ratio(magnitude(load_x(r * u.k + i), u.mode, u.eps) / base, p); }
         }
       }
     }

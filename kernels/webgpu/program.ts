@@ -55,3 +55,28 @@ fn pow_ratio(r: f32, p: f32) -> f32 {
   return exp2(p * log2(r));
 }
 `;
+
+/** float16 bits -> f32, exact (subnormals as m * 2^-24, which f32 holds as normal numbers). */
+export const F16_VALUE = /* wgsl */ `
+fn f16_value(h: u32) -> f32 {
+  let sign = (h & 0x8000u) << 16u;
+  let e = (h >> 10u) & 0x1fu;
+  let m = h & 0x3ffu;
+  if (e == 0u) {
+    let v = f32(m) * 5.9604644775390625e-8;
+    return select(v, -v, sign != 0u);
+  }
+  if (e == 31u) { return bitcast<f32>(sign | 0x7f800000u | (m << 13u)); }
+  return bitcast<f32>(sign | ((e + 112u) << 23u) | (m << 13u));
+}
+`;
+
+/**
+ * The binding of a program's input X and its reader load_x(i): f32, or float16 packed two to a
+ * u32 word (the low half first) and converted exactly as it is loaded, so that a float16 X is
+ * read once, as 2 bytes a value (ops.md "float16": computed as float32).
+ */
+export function xBinding(binding: number, half: boolean): string {
+  if (!half) return `@group(0) @binding(${binding}) var<storage, read> x: array<f32>;\nfn load_x(i: u32) -> f32 { return x[i]; }`;
+  return `@group(0) @binding(${binding}) var<storage, read> x: array<u32>;\n${F16_VALUE}\nfn load_x(i: u32) -> f32 { return f16_value((x[i >> 1u] >> ((i & 1u) * 16u)) & 0xffffu); }`;
+}

@@ -23,6 +23,7 @@ import {
   nodeNavigatorGpu,
   readBuffer,
   readHalfBuffer,
+  readsHalfX,
   shareWithWasm,
   storageBuffer,
   type WebGpuContext,
@@ -496,10 +497,13 @@ class Hybrid {
           src = halfBuffer(device, n, bits);
           uploads.push(src);
         }
-        const dst = storageBuffer(device, n);
-        uploads.push(dst);
-        conversions.push(await encodeConversion(this.ctx, enc, 'float32', n, src, dst));
-        buffers.push(dst);
+        if (k === 0 && readsHalfX(st.opType)) buffers.push(src); // X: read as float16 by the kernel itself
+        else {
+          const dst = storageBuffer(device, n);
+          uploads.push(dst);
+          conversions.push(await encodeConversion(this.ctx, enc, 'float32', n, src, dst));
+          buffers.push(dst);
+        }
         const values = k > 0 ? (bits ?? ((await t.getData()) as Uint16Array)) : undefined;
         runtime.push(values ? { dims: [...t.dims], data: Float64Array.from(values, halfToFloat) } : undefined);
         continue;
@@ -531,7 +535,7 @@ class Hybrid {
       release();
       throw new ModelError(`${this.what}: ${(e as Error).message}`);
     }
-    const { prog, outDims } = lpProgram(st.opType, st.attrs, dims, st.label, this.ctx.maxGroups);
+    const { prog, outDims } = lpProgram(st.opType, st.attrs, dims, st.label, this.ctx.maxGroups, types[0]?.elemType === DataType.FLOAT16 && readsHalfX(st.opType));
     try {
       await compileProgram(this.ctx, prog);
     } catch (e) {
