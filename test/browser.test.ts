@@ -167,6 +167,30 @@ d('onnxruntime-web in headless chromium', () => {
     await page.close();
   }, 180000);
 
+  test('the demo page takes a float16 model (export --float16 --float16-io): shows the type, feeds float16, the fused path runs its WGSL kernels, the paths agree', async () => {
+    const page = await browser.newPage();
+    await page.goto(server.url);
+    await page.waitForFunction('window.lpOnnxDemo?.ready');
+    const half = exportDualPath(adderCnn().build(), { float16: { io: true } }).model;
+    await page.setInputFiles('#file', { name: 'adder.f16.onnx', mimeType: 'application/octet-stream', buffer: Buffer.from(encodeModel(half)) });
+    await page.waitForFunction(`window.lpOnnxDemo?.loaded === 'adder.f16.onnx'`);
+    expect(await page.locator('#inputs').innerText()).toContain('float16');
+    expect(await page.locator('#model-info').innerText()).toMatch(/float16 \(5 float16 lp nodes; paths agree within atol 0.0003 \+ rtol 0.003\)/);
+    await page.fill('input.dim', '2');
+    await page.click('#run');
+    await page.waitForFunction('window.lpOnnxDemo?.done || window.lpOnnxDemo?.error', undefined, { timeout: 120000 });
+    const demo = (await page.evaluate('window.lpOnnxDemo')) as { error?: string; agree: boolean; results: { key: string; mode?: string; skipped?: string }[] };
+    expect(demo.error).toBeUndefined();
+    expect(demo.results[0]).toMatchObject({ key: 'fused', mode: 'webgpu-fused' });
+    const wasm = demo.results.find((r) => r.key === 'bodies-wasm');
+    expect(wasm?.mode).toBe('wasm-bodies');
+    // chromium's SwiftShader has no shader-f16: onnxruntime-web's WebGPU provider cannot run the float16 bodies, and the row says so
+    const webgpu = demo.results.find((r) => r.key === 'bodies-webgpu');
+    if (webgpu?.skipped) expect(webgpu.skipped).toMatch(/shader-f16/);
+    expect(demo.agree).toBe(true);
+    await page.close();
+  }, 180000);
+
   /** Files for the page's file input: name and bytes. */
   const file = (name: string, bytes: Uint8Array) => ({ name, mimeType: 'application/octet-stream', buffer: Buffer.from(bytes) });
   const demoState = (page: Page) => page.evaluate('window.lpOnnxDemo') as Promise<Record<string, unknown> & { error?: string; loaded?: string; done?: boolean }>;

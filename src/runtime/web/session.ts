@@ -317,6 +317,26 @@ function refusesGpuFeeds(device: GPUDevice): Promise<boolean> {
   return known;
 }
 
+/**
+ * A float16 tensor's data as its bits: onnxruntime-web holds float16 data as a Float16Array (values)
+ * where the browser has one, else as a Uint16Array (bits); the same memory either way.
+ */
+function halfBitsOf(data: unknown): Uint16Array {
+  const d = data as ArrayBufferView & { length: number };
+  return d instanceof Uint16Array ? d : new Uint16Array(d.buffer, d.byteOffset, d.length);
+}
+
+/** Whether a segment's model has a float16 value anywhere (inputs, outputs, weights, a Cast to float16). */
+function holdsFloat16(m: ModelProto): boolean {
+  const g = m.graph ?? {};
+  const half = (t: { type?: { tensor_type?: { elem_type?: number } } }) => t.type?.tensor_type?.elem_type === DataType.FLOAT16;
+  return (
+    [...(g.input ?? []), ...(g.output ?? []), ...(g.value_info ?? [])].some(half) ||
+    (g.initializer ?? []).some((t) => t.data_type === DataType.FLOAT16) ||
+    (g.node ?? []).some((n) => (n.attribute ?? []).some((a) => (a.name === 'to' && Number(a.i) === DataType.FLOAT16) || a.t?.data_type === DataType.FLOAT16))
+  );
+}
+
 /** Replaces the GPU tensors among the feeds with CPU copies. */
 async function feedsOnCpu(feeds: Feeds): Promise<void> {
   for (const [name, t] of Object.entries(feeds)) {
@@ -336,6 +356,12 @@ class Hybrid {
    * device (one the caller gave) refuses GPU inputs and cannot bind GPU outputs (refusesGpuFeeds).
    */
   private feedsViaCpu = false;
+  /**
+   * Segments with float16 tensors on a device without the shader-f16 feature: onnxruntime-web's
+   * WebGPU provider cannot run them ("requires f16 but the device does not support it"), so they
+   * run on wasm, their tensors on the CPU (the WGSL kernels take float16 on every device).
+   */
+  readonly wasmSegments = new Set<Segment>();
 
   private constructor(
     readonly plan: Plan,
@@ -379,11 +405,13 @@ class Hybrid {
     for (const st of plan.steps) {
       if (st.kind !== 'segment') continue;
       const sub = segmentModel(model, st, typeOf, plan.graphInputs, what);
-      const onCpu = (o: string) => h.feedsViaCpu || (plan.graphOutputs.includes(o) && !h.keepOnGpu(o, plan));
+      const onWasm = !ctx.device.features.has('shader-f16') && holdsFloat16(sub);
+      if (onWasm) h.wasmSegments.add(st);
+      const onCpu = (o: string) => onWasm || h.feedsViaCpu || (plan.graphOutputs.includes(o) && !h.keepOnGpu(o, plan));
       const preferredOutputLocation = Object.fromEntries(st.outputs.map((o) => [o, onCpu(o) ? 'cpu' : 'gpu-buffer'])) as Record<string, ort.Tensor.DataLocation>;
       let session: OrtSession;
       try {
-        session = await createOrtSession(encodeModel(sub), { ...options, executionProviders: webgpu, preferredOutputLocation });
+        session = await createOrtSession(encodeModel(sub), { ...options, executionProviders: onWasm ? ['wasm'] : webgpu, preferredOutputLocation });
       } catch (e) {
         throw new ModelError(`${what}: stage ${st.stage} (${st.nodes.length} standard nodes) does not load in onnxruntime-web: ${(e as Error).message}`);
       }
@@ -447,7 +475,7 @@ class Hybrid {
     for (const name of st.inputs) feeds[name] = (values.get(name) as Held).tensor;
     let out: Record<string, ort.Tensor>;
     try {
-      if (this.feedsViaCpu) await feedsOnCpu(feeds);
+      if (this.feedsViaCpu || this.wasmSegments.has(st)) await feedsOnCpu(feeds);
       out = await session.run(feeds);
     } catch (e) {
       throw new ModelError(`${this.what}: stage ${st.stage}: ${(e as Error).message}`);
@@ -493,7 +521,7 @@ class Hybrid {
         let bits: Uint16Array | undefined;
         if (t.location === 'gpu-buffer') src = t.gpuBuffer as GPUBuffer;
         else {
-          bits = t.data as Uint16Array;
+          bits = halfBitsOf(t.data);
           src = halfBuffer(device, n, bits);
           uploads.push(src);
         }
@@ -504,7 +532,7 @@ class Hybrid {
           conversions.push(await encodeConversion(this.ctx, enc, 'float32', n, src, dst));
           buffers.push(dst);
         }
-        const values = k > 0 ? (bits ?? ((await t.getData()) as Uint16Array)) : undefined;
+        const values = k > 0 ? (bits ?? halfBitsOf(await t.getData())) : undefined;
         runtime.push(values ? { dims: [...t.dims], data: Float64Array.from(values, halfToFloat) } : undefined);
         continue;
       }
