@@ -9,6 +9,7 @@
 // sub and abs), as is one the identity made NaN (a NaN input, or infinities of both signs).
 #include "l1_conv.h"
 
+#include "../common/half_value.h"
 #include "half.h"
 
 namespace lp {
@@ -157,14 +158,16 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   L1ConvPlan plan = PlanL1Conv(attrs_, node_, xs, ws, bv ? &bs : nullptr);
   const int64_t n = plan.n, cin = plan.cin, cout = plan.cout, cg = plan.cg, count = plan.count;
   const std::vector<Axis>& axes = plan.axes;
-  const FloatValues xf(isa_, xv, Role::kX, ctx), wf(isa_, wv, Role::kW), bf(isa_, bv, Role::kB);  // float16 inputs converted
+  // a float16 X is converted as it is copied into the padded planes below (read once, 2 bytes a
+  // value); float16 W and B converted whole (they are small)
+  const StoredFloats xs16(xv);
+  const FloatValues wf(isa_, wv, Role::kW), bf(isa_, bv, Role::kB);
   const float* b = bf.data();
   Ort::KernelContext kc(ctx);
   auto yv = kc.GetOutput(0, plan.ys);
   if (count == 0) return;
   FloatOutput yo(isa_, yv, ctx);
   float* y = yo.data();
-  const float* x = xf.data();
   const float* w = wf.data();
   const Axis &A0 = axes[0], &A1 = axes[1], &A2 = axes[2];
   const int64_t P0 = A0.input + A0.pad_begin + A0.pad_end, P1 = A1.input + A1.pad_begin + A1.pad_end,
@@ -268,20 +271,23 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
       if (in_plane > 0)
         ParallelFor(ctx, static_cast<size_t>(nb * cg), [&](size_t task) {
           const int64_t nn = n0 + static_cast<int64_t>(task) / cg, ci = static_cast<int64_t>(task) % cg;
-          const float* src = x + ((nn * cin) + g * cg + ci) * in_plane;
+          const int64_t src = ((nn * cin) + g * cg + ci) * in_plane;
           float* dst = padded.data() + static_cast<int64_t>(task) * pd.plane;
           for (int64_t i0 = 0; i0 < A0.input; ++i0)
             for (int64_t i1 = 0; i1 < A1.input; ++i1) {
-              const float* from = src + (i0 * A1.input + i1) * A2.input;
+              const int64_t from = src + (i0 * A1.input + i1) * A2.input;
               float* to = dst + ((i0 + A0.pad_begin) * P1 + i1 + A1.pad_begin) * pd.row;
               if (s2 == 1) {
-                std::memcpy(to + A2.pad_begin, from, sizeof(float) * A2.input);
+                if (xs16.f16)
+                  HalfToFloat(isa_, xs16.f16 + from, A2.input, to + A2.pad_begin);
+                else
+                  std::memcpy(to + A2.pad_begin, xs16.f32 + from, sizeof(float) * A2.input);
                 continue;
               }
               // position p2 = i2 + pad at phase p2 % s2, index p2 / s2 (counted, not divided)
               int64_t phase = A2.pad_begin % s2, idx = A2.pad_begin / s2;
               for (int64_t i2 = 0; i2 < A2.input; ++i2) {
-                to[phase * pd.r + idx] = from[i2];
+                to[phase * pd.r + idx] = xs16.f16 ? HalfValue(xs16.f16[from + i2]) : xs16.f32[from + i2];
                 if (++phase == s2) {
                   phase = 0;
                   ++idx;
