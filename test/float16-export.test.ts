@@ -119,10 +119,14 @@ describe.each(SOURCES)('%s: export --float16', (label, source, dir) => {
     }
   });
 
-  test('lp-onnx/web matches PyTorch', async () => {
+  // lp-onnx/web: its WGSL kernels with onnxruntime-web WebGPU segments; and with lpKernels
+  // 'bodies', the whole model (function bodies included) on onnxruntime-web's WebGPU provider
+  test.each(['fused', 'bodies'] as const)('lp-onnx/web (%s) matches PyTorch', async (kernels) => {
     if (webUnavailable) return console.warn(`skipped: ${webUnavailable}`);
-    const s = await web.InferenceSession.create(bytes);
+    const s = await web.InferenceSession.create(bytes, kernels === 'bodies' ? { lpKernels: 'bodies' } : {});
     try {
+      const lpNodes = (graph.node ?? []).filter((n) => n.domain === 'com.lponnx').length;
+      expect(s.mode).toBe(lpNodes === 0 ? 'onnxruntime-web' : kernels === 'bodies' ? 'webgpu-bodies' : 'webgpu-fused');
       const out = await s.run({ [inputName]: new web.Tensor('float32', feeds[inputName].data as Float32Array, x.dims) });
       compareArrays(`${label} lp-onnx/web (${s.mode})`, { dims: [...out[outputName].dims], data: Float64Array.from(out[outputName].data as Float32Array) }, wantArr, WHOLE_MODEL);
     } finally {
