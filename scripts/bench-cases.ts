@@ -37,10 +37,20 @@ export interface BenchSizes {
   conv3d: [number, number, number, number];
   /** N, C, H (= W): GeM over the whole plane (image retrieval's head) */
   gem: [number, number, number];
+  /** GeM at retrieval sizes: these batches at C 2048, 7x7 (ResNet-50's last map) */
+  gemRetrieval?: number[];
 }
 
 /** The native benchmark (issue 4). */
-export const NATIVE_SIZES: BenchSizes = { lpNorm: [64, 1024, 1024], lpPool: [8, 64, 112], conv2d: [8, 64, 64, 56], conv1d: [8, 64, 128, 4096], conv3d: [2, 16, 32, 32], gem: [32, 512, 14] };
+export const NATIVE_SIZES: BenchSizes = {
+  lpNorm: [64, 1024, 1024],
+  lpPool: [8, 64, 112],
+  conv2d: [8, 64, 64, 56],
+  conv1d: [8, 64, 128, 4096],
+  conv3d: [2, 16, 32, 32],
+  gem: [32, 512, 14],
+  gemRetrieval: [1, 8, 64],
+};
 
 const pool = { kernel_shape: [3, 3], strides: [2, 2] };
 const conv2 = { pads: [1, 1, 1, 1] };
@@ -56,6 +66,14 @@ export function benchCases(s: BenchSizes): BenchCase[] {
   const matmul = (b: GraphBuilder, x: Value, w: W) => x.matmul(b.initializer('W', w(K * M), [K, M]));
   const conv = (dims: number[], attrs?: object) => (b: GraphBuilder, x: Value, w: W) => b.conv(x, b.initializer('W', w(dims.reduce((a, c) => a * c, 1)), dims), undefined, attrs);
   const l1 = (dims: number[], attrs?: object) => (b: GraphBuilder, x: Value, w: W) => b.l1Conv(x, b.initializer('W', w(dims.reduce((a, c) => a * c, 1)), dims), undefined, attrs);
+  const gemCase = (n: number, c: number, h: number): BenchCase => ({
+    name: `GeM: LpPool global mean 1 clamp p 3, N${n} C${c} ${h}x${h}`,
+    input: [n, c, h, h],
+    lp: (b, x) => b.lpPool(x, undefined, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6, p: 3 }),
+    anchorName: 'GlobalAveragePool',
+    anchor: (b, x) => b.globalAveragePool(x),
+    torch: { form: 'gem', N: n, C: c, H: h, p: 3, eps: 1e-6 },
+  });
   return [
     {
       name: `LpNorm B${B} K${K} M${M} shared p`,
@@ -81,14 +99,7 @@ export function benchCases(s: BenchSizes): BenchCase[] {
       anchor: (b: GraphBuilder, x: Value) => b.averagePool(x, pool),
       torch: { form: 'lppool', N: pn, C: pc, H: ph, k: 3, s: 2, mean } as TorchForm,
     })),
-    {
-      name: `GeM: LpPool global mean 1 clamp p 3, N${gn} C${gc} ${gh}x${gh}`,
-      input: [gn, gc, gh, gh],
-      lp: (b, x) => b.lpPool(x, undefined, { global: 1, mean: 1, mode: 'clamp', eps: 1e-6, p: 3 }),
-      anchorName: 'GlobalAveragePool',
-      anchor: (b, x) => b.globalAveragePool(x),
-      torch: { form: 'gem', N: gn, C: gc, H: gh, p: 3, eps: 1e-6 },
-    },
+    gemCase(gn, gc, gh),
     {
       name: `L1Conv2d N${n2} ${ci2}->${co2} ${h2}x${h2} k3 pad 1`,
       input: [n2, ci2, h2, h2],
@@ -113,6 +124,8 @@ export function benchCases(s: BenchSizes): BenchCase[] {
       anchor: conv([co3, ci3, 3, 3, 3], conv3),
       torch: { form: 'l1conv', N: n3, Cin: ci3, Cout: co3, spatial: [d3, d3, d3], k: 3, pad: 1 },
     },
+    // after the others, so that bench:web's scaled cases (without these) pair with the native ones by index
+    ...(s.gemRetrieval ?? []).map((n) => gemCase(n, 2048, 7)),
   ];
 }
 

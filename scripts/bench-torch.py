@@ -1,10 +1,15 @@
-#!/usr/bin/python3
-"""The PyTorch eager peer of one `npm run bench` case (Debian's python3-torch, 2 threads).
+#!/usr/bin/env python3
+"""The PyTorch peer of one `npm run bench` case: eager and `torch.compile` (Inductor), 2 threads,
+each the fastest of the plain-PyTorch forms of the layer. Run with current PyTorch (2.13 from the
+wheels on disk, in the venv npm run bench makes: build/venv-torch).
 
 Usage: bench-torch.py '<TorchForm JSON>' ROUNDS
-Prints one JSON line: {"ms": median, "lo": 10th percentile, "hi": 90th percentile, "torch": version}.
-Forms: the seed's LpNormLayer (x.pow(p) broadcast against the weights) for LpNorm, avg_pool2d of
-powers for LpPool, mean of clamped powers for GeM, unfold + torch.cdist(p=1) for L1Conv.
+Prints one JSON line: {"torch": version, "eager": RESULT, "compiled": RESULT}, a RESULT being
+{"form": its name, "ms": median, "lo": 10th percentile, "hi": 90th percentile, "forms": {name: ms}}
+or {"error": why}.
+Forms: LpNorm: the seed's LpNormLayer (x.pow(p) broadcast against the weights), and for a shared p
+pow + matmul; LpPool: avg_pool2d of powers; GeM: mean of clamped powers; L1Conv: unfold +
+torch.cdist(p=1), and the broadcast |X_col - W| sum where it fits in 2 GiB.
 """
 import json
 import sys
@@ -19,12 +24,21 @@ def lpnorm(c):
     p = torch.full((c["M"],), float(c["p"])) if "p" in c else torch.rand(c["M"]) * 5 + 1
     x = torch.rand(c["B"], c["K"]) * 2 - 1
 
-    def run():
+    def seed_layer():
         a = torch.clamp(torch.abs(x), min=1e-6).unsqueeze(1)
         s = torch.sum(a.pow(p.view(1, -1, 1)) * w.unsqueeze(0), dim=-1)
         return s.pow(1.0 / p.unsqueeze(0))
 
-    return run
+    forms = {"seed layer (broadcast)": seed_layer}
+    if "p" in c:
+        q = float(c["p"])
+        wt = w.t().contiguous()
+
+        def pow_matmul():
+            return torch.matmul(torch.clamp(torch.abs(x), min=1e-6).pow(q), wt).pow(1.0 / q)
+
+        forms["pow + matmul"] = pow_matmul
+    return forms
 
 
 def lppool(c):
@@ -36,7 +50,7 @@ def lppool(c):
     def run():
         return (F.avg_pool2d(torch.abs(x).pow(p), k, s) * scale).pow(1.0 / p)
 
-    return run
+    return {"avg_pool2d of powers": run}
 
 
 def gem(c):
@@ -46,7 +60,7 @@ def gem(c):
     def run():
         return x.clamp(min=c["eps"]).pow(p).mean(dim=(2, 3), keepdim=True).pow(1.0 / p)
 
-    return run
+    return {"mean of clamped powers": run}
 
 
 def l1conv(c):
@@ -66,13 +80,50 @@ def l1conv(c):
         xp = xp.permute(*perm)
         return xp.reshape(n, -1, ci * k ** dims)
 
-    def run():
+    def cdist():
         return -torch.cdist(patches(), w.expand(n, -1, -1), p=1)
 
-    return run
+    forms = {"unfold + cdist": cdist}
+    positions = 1
+    for d in sp:
+        positions *= d + 2 * pad - k + 1
+    if n * positions * co * ci * k ** len(sp) * 4 <= 2 << 30:
+
+        def broadcast():
+            return -(patches().unsqueeze(2) - w.unsqueeze(0)).abs().sum(-1)
+
+        forms["broadcast |X_col - W|"] = broadcast
+    return forms
 
 
 FORMS = {"lpnorm": lpnorm, "lppool": lppool, "gem": gem, "l1conv": l1conv}
+
+
+def timed(run, rounds):
+    run()
+    times = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        run()
+        times.append((time.perf_counter() - t0) * 1000)
+    times.sort()
+    pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
+    return {"ms": pick(0.5), "lo": pick(0.1), "hi": pick(0.9)}
+
+
+def fastest(forms, rounds, compiled):
+    results, errors = {}, {}
+    for name, fn in forms.items():
+        try:
+            run = torch.compile(fn) if compiled else fn
+            run()  # compiles
+            results[name] = timed(run, rounds)
+        except Exception as e:  # noqa: BLE001 (a form that does not compile is reported, not fatal)
+            errors[name] = str(e).strip().splitlines()[0][:200] if str(e).strip() else type(e).__name__
+    if not results:
+        return {"error": "; ".join(f"{k}: {v}" for k, v in errors.items())}
+    best = min(results, key=lambda k: results[k]["ms"])
+    return {"form": best, **results[best], "forms": {k: v["ms"] for k, v in results.items()}}
 
 
 def main():
@@ -80,17 +131,11 @@ def main():
     rounds = int(sys.argv[2])
     torch.set_num_threads(2)
     torch.manual_seed(1)
-    run = FORMS[case["form"]](case)
+    forms = FORMS[case["form"]](case)
     with torch.no_grad():
-        run()
-        times = []
-        for _ in range(rounds):
-            t0 = time.perf_counter()
-            run()
-            times.append((time.perf_counter() - t0) * 1000)
-    times.sort()
-    pick = lambda q: times[min(len(times) - 1, int(q * len(times)))]
-    print(json.dumps({"ms": pick(0.5), "lo": pick(0.1), "hi": pick(0.9), "torch": torch.__version__}))
+        eager = fastest(forms, rounds, False)
+        compiled = fastest(forms, rounds, True)
+    print(json.dumps({"torch": torch.__version__, "eager": eager, "compiled": compiled}))
 
 
 if __name__ == "__main__":

@@ -5,8 +5,9 @@
 //   three (scripts/bench-process.ts); the median and the 10th-90th percentile spread over rounds;
 // - alone: each path in its own process, so that its peak resident memory (VmHWM) is its own, and
 //   (fused, anchor) the median of 15 runs with nothing else in the process;
-// - PyTorch: the same layer in eager mode on 2 threads (scripts/bench-torch.py), where Debian's
-//   python3-torch is installed;
+// - PyTorch: the same layer in current PyTorch (2.13 from the wheels on disk, in a venv made here
+//   if missing: build/venv-torch), eager and torch.compile, 2 threads, each the fastest of the
+//   layer's plain-PyTorch forms (scripts/bench-torch.py);
 // - bound: each case's work against the measured peaks of the instructions the kernels use
 //   (scripts/bench-bound.ts), and the fraction of it that the fused kernel and the anchor reach.
 // Ratios, measured side by side, are the figure of merit. LP_ONNX_CPU_ISA=avx2 (or plain) measures
@@ -33,7 +34,7 @@ type Path = 'fused' | 'body' | 'anchor' | 'fused16' | 'body16';
 const PATHS: Path[] = ['fused', 'body', 'anchor'];
 /** the float16 table: the fused kernels on a float16 model against the float32 one, and the float16 bodies */
 const PATHS16: Path[] = ['fused16', 'fused', 'body16'];
-const PYTHON = '/usr/bin/python3';
+const TORCH_VENV = join(__dirname, '..', '..', 'build', 'venv-torch');
 const TORCH_SCRIPT = join(__dirname, '..', '..', 'scripts', 'bench-torch.py');
 
 function caseNamed(name: string): BenchCase {
@@ -71,11 +72,34 @@ async function child(args: string[]): Promise<void> {
   await measureInterleaved(sessions, paths[0].feeds, { budgetMs: 6000, minRounds: 7, maxRounds: Number(opt('--rounds')) || 41 }, feedsOf);
 }
 
-function torchPeer(c: BenchCase, rounds: number): Spread | string {
-  if (!existsSync(PYTHON)) return 'no /usr/bin/python3';
-  const r = spawnSync(PYTHON, [TORCH_SCRIPT, JSON.stringify(c.torch), String(rounds)], { encoding: 'utf8' });
-  if (r.status !== 0) return /No module named 'torch'/.test(r.stderr) ? 'python3-torch is not installed' : (r.stderr || 'failed').trim().split('\n').pop() ?? 'failed';
-  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as Spread;
+/** One PyTorch measurement: the fastest form's spread, or why there is none. */
+type TorchResult = (Spread & { form: string; forms: Record<string, number> }) | { error: string };
+interface TorchPeer {
+  torch: string;
+  eager: TorchResult;
+  compiled: TorchResult;
+}
+
+let torchPython: string | undefined;
+/** The venv's python with current PyTorch (made once from the wheels on disk), or why there is none. */
+function torchVenv(): string {
+  if (torchPython) return torchPython;
+  const r = spawnSync('bash', [join(__dirname, '..', '..', 'scripts', 'python-venv.sh'), TORCH_VENV, 'torch', 'numpy'], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`no PyTorch venv: ${(r.stdout || r.stderr).trim()}`);
+  torchPython = join(TORCH_VENV, 'bin', 'python');
+  return torchPython;
+}
+
+function torchPeer(c: BenchCase, rounds: number): TorchPeer | string {
+  let python: string;
+  try {
+    python = torchVenv();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const r = spawnSync(python, [TORCH_SCRIPT, JSON.stringify(c.torch), String(rounds)], { encoding: 'utf8' });
+  if (r.status !== 0) return (r.stderr || 'failed').trim().split('\n').pop() ?? 'failed';
+  return JSON.parse(r.stdout.trim().split('\n').pop() as string) as TorchPeer;
 }
 
 /** The instruction-set path the kernels take: LP_ONNX_CPU_ISA, else the best of the CPU's flags. */
@@ -135,10 +159,10 @@ function main(): void {
   const ratio = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(2)}x`;
   const threads = cpus().length;
   out(`lp-onnx bench: onnxruntime-node CPU, ${threads} cores (${cpus()[0]?.model ?? '?'}); kernels' instruction set: ${isaLine()}`);
-  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case, in blocks (one untimed run, a garbage collection, then the median of 3); fused / anchor: the median (10th-90th) of the ratio within each round; alone: each path in its own process, the median (and the best) of 15 runs after one, and its peak memory; PyTorch eager on 2 threads');
+  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case, in blocks (one untimed run, a garbage collection, then the median of 3); fused / anchor: the median (10th-90th) of the ratio within each round; alone: each path in its own process, the median (and the best) of 15 runs after one, and its peak memory; PyTorch (current, from the wheels) eager and torch.compile on 2 threads, the fastest plain form of each layer; PyTorch / fused: the faster of the two over the fused median');
   out('');
-  out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | alone: fused ms | alone: anchor ms | alone: fused / anchor | PyTorch ms | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
-  out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
+  out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | alone: fused ms | alone: anchor ms | alone: fused / anchor | PyTorch eager ms (form) | PyTorch compiled ms (form) | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
+  out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const json: Record<string, unknown> = {};
   const timed: [BenchCase, Record<Path, Spread>, number | undefined, number | undefined][] = [];
   for (const c of CASES) {
@@ -154,7 +178,7 @@ function main(): void {
     const peak = (m: Measured | string) => (typeof m === 'string' ? `n/a (${m})` : `${m.peak.toFixed(0)} (+${m.added.toFixed(0)})`);
     if (typeof t !== 'object') {
       json[c.name] = { time: t, torch, memory: { fused: fm, body: bm, anchor: am } };
-      out(`| ${c.name} | n/a (${t}) | | | ${c.anchorName} | | | | | | | | | |`);
+      out(`| ${c.name} | n/a (${t}) | | | ${c.anchorName} | | | | | | | | | | |`);
       continue;
     }
     const { times, ...spreads } = t;
@@ -163,8 +187,10 @@ function main(): void {
     timed.push([c, spreads, typeof fm === 'object' ? fm.best : undefined, typeof am === 'object' ? am.best : undefined]);
     const alone = (m: Measured | string) => (typeof m === 'string' ? 'n/a' : `${m.ms.toFixed(1)} (${m.best.toFixed(1)})`);
     const aloneRatio = typeof fm === 'object' && typeof am === 'object' ? `${ratio(fm.ms, am.ms)} (${ratio(fm.best, am.best)})` : 'n/a';
-    const tc = typeof torch === 'string' ? `n/a (${torch})` : ms(torch);
-    const tr = typeof torch === 'string' ? 'n/a' : ratio(torch.ms, t.fused.ms);
+    const one = (r: TorchResult) => ('error' in r ? `n/a (${r.error})` : `${ms(r)} (${r.form})`);
+    const tc = typeof torch === 'string' ? `n/a (${torch}) | n/a` : `${one(torch.eager)} | ${one(torch.compiled)}`;
+    const best = typeof torch === 'string' ? undefined : Math.min(...[torch.eager, torch.compiled].map((r) => ('error' in r ? Number.POSITIVE_INFINITY : r.ms)));
+    const tr = best === undefined || !Number.isFinite(best) ? 'n/a' : ratio(best, t.fused.ms);
     const pr = `${paired.ms.toFixed(2)}x (${paired.lo.toFixed(2)}-${paired.hi.toFixed(2)})`;
     out(
       `| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${pr} | ${alone(fm)} | ${alone(am)} | ${aloneRatio} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`,
