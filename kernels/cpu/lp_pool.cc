@@ -144,6 +144,19 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
     const auto global_plane = [&](int64_t q, const float* xp, float* yq) {
       const int64_t ch = q % c;
       const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
+      if (pc != inf) {
+        // one pass where the plane needs no scaling: the unscaled sum is finite and far from
+        // underflow (a NaN, an inf, an all-zero or a tiny plane takes the scaled passes below, as
+        // ops.md's "no overflow or underflow" asks); the terms it loses to underflow are then as
+        // negligible as the scaled sum's
+        const float s1 = LP_ISA_CALL(isa_, SumPowScaled)(xp, plane, abs_, attrs_.eps, 1.0f, pc);
+        // log2 y, kept where 2^e is a normal float (p < 1 can take a representable mean beyond it)
+        const float e = s1 >= 1e-30f && s1 <= 3e38f ? FastLog(s1 / z[0]) * (1.44269504f / pc) : 1e30f;
+        if (e > -120.0f && e < 120.0f) {
+          *yq = FastExp2(e);
+          return;
+        }
+      }
       bool nan = false;
       const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
       if (nan) {

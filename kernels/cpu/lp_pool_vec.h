@@ -21,15 +21,22 @@ template <int kKind>
 LP_VEC_INLINE float SumPowScaled(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
   VF acc = Splat(0.0f);
   const int64_t body = n - n % kLanes;
-  for (int64_t i = 0; i < body; i += kLanes) acc += PowOf<kKind>(MagnitudeV(Load(x + i), abs_mode, eps) * inv_m, p);
+  // a NaN element makes the sum NaN (the one-pass GeM relies on it; a(NaN) alone would be eps)
+  for (int64_t i = 0; i < body; i += kLanes) {
+    const VF v = Load(x + i);
+    const VF t = PowOf<kKind>(MagnitudeV(v, abs_mode, eps) * inv_m, p);
+    acc += v != v ? v : t;
+  }
   double s = 0.0;
   for (int l = 0; l < kLanes; ++l) s += acc[l];
   if (body < n) {
     // the tail in one more vector; its lanes past n (a(0) = eps there) are left out of the sum
     float part[kLanes] = {};
     std::memcpy(part, x + body, sizeof(float) * (n - body));
-    const VF t = PowOf<kKind>(MagnitudeV(Load(part), abs_mode, eps) * inv_m, p);
-    for (int64_t l = 0; l < n - body; ++l) s += t[l];
+    const VF v = Load(part);
+    const VF t = PowOf<kKind>(MagnitudeV(v, abs_mode, eps) * inv_m, p);
+    const VF u = v != v ? v : t;
+    for (int64_t l = 0; l < n - body; ++l) s += u[l];
   }
   return static_cast<float>(s);
 }

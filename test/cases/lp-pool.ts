@@ -128,6 +128,18 @@ export const lpPoolCases: OpCase[] = [
     attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 },
   },
   { name: 'lppool global 14x14 p=2', op: 'LpPool', inputs: [X([3, 3, 14, 14])], attrs: { global: 1, p: 2 } },
+  // the CPU's one-pass global sum and the planes it must hand to the scaled passes: an unscaled sum
+  // that underflows (1e-14^3), one that overflows (1e14^3), a root near float's exponent range
+  // (p = 0.5 of 1e37: 2^(log2(mean) / p) about 2^123), and an ordinary plane
+  {
+    name: 'lppool global one-pass and scaled planes (tiny, huge, p=0.5 of 1e37)',
+    op: 'LpPool',
+    inputs: [
+      { dims: [1, 4, 2, 4], values: Array.from({ length: 32 }, (_, i) => [1e-14, 1e14, 1e37, 1][i >> 3] * (1 + 0.1 * (i % 8)) * (i % 3 === 0 ? -1 : 1)) },
+      { dims: [4], values: [3, 3, 0.5, 2.5] },
+    ],
+    attrs: { global: 1, mean: 1 },
+  },
 ];
 
 /** float16-specific cases (ops.md, "float16"), beside every case's float16 twin. */
