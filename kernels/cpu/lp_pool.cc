@@ -12,6 +12,9 @@
 namespace lp {
 
 namespace {
+// GeM planes up to this many terms are summed 16 at a time, one per vector lane (SumPowPlanes16)
+constexpr int64_t kSmallPlane = 64;
+
 // The resolved geometry of a windowed LpPool, as three axes (a 1D / 2D input has unit leading
 // axes): the input, its pads, the padded extent (pads plus the ceil_mode overhang, so that every tap
 // exists), the columns the windows read along the last axis, the outputs and their taps.
@@ -35,6 +38,8 @@ struct Windows {
 LP_LANES_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
 LP_LANES_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
                   (x, n, abs_mode, eps, inv_m, p))
+LP_LANES_VARIANTS(void, SumPowPlanes16, (const float* x, int64_t plane, bool abs_mode, float eps, float p, float* s),
+                  (x, plane, abs_mode, eps, p, s))
 LP_LANES_VARIANTS(bool, WindowPlane,
                   (const Windows& w, const float* x, const float* next, float p, float m, float* padded, const float* zeros, float* acc,
                    float* sums, float* y),
@@ -178,7 +183,24 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
       std::vector<float> xbuf, ybuf;
       const float* xg = xs16.Range(isa_, q0 * plane, (q1 - q0) * plane, xbuf);
       float* yg = yo.Tile(q0, q1 - q0, ybuf);
-      for (int64_t q = q0; q < q1; ++q) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
+      int64_t q = q0;
+      // small planes with one finite p: 16 at a time, one per lane, in one pass; a plane whose
+      // unscaled sum or root is out of range takes global_plane's scaled passes
+      if (plane <= kSmallPlane && np <= 1 && (p ? p[0] : attrs_.p) != inf) {
+        const float pc = p ? p[0] : attrs_.p;
+        float s16[16];
+        for (; q + 16 <= q1; q += 16) {
+          LP_ISA_CALL(isa_, SumPowPlanes16)(xg + (q - q0) * plane, plane, abs_, attrs_.eps, pc, s16);
+          for (int l = 0; l < 16; ++l) {
+            const float e = s16[l] >= 1e-30f && s16[l] <= 3e38f ? FastLog(s16[l] / z[0]) * (1.44269504f / pc) : 1e30f;
+            if (e > -120.0f && e < 120.0f)
+              yg[q - q0 + l] = FastExp2(e);
+            else
+              global_plane(q + l, xg + (q + l - q0) * plane, yg + (q + l - q0));
+          }
+        }
+      }
+      for (; q < q1; ++q) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
       yo.Done(isa_, q0, q1 - q0, ybuf);
     });
     return;

@@ -69,6 +69,28 @@ LP_VEC_INLINE float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, f
   });
 }
 
+// GeM's small planes (a 7 x 7 map: 49 terms, too few to fill vectors well one plane at a time):
+// 16 planes at once, one per lane, each lane gathering its plane's element i. The unscaled sums of
+// a(x)^p (a NaN element makes its plane's sum NaN) go to s[0..16).
+template <int kKind>
+LP_VEC_INLINE void SumPowPlanes16(const float* x, int64_t plane, bool abs_mode, float eps, float p, float* s) {
+  for (int g = 0; g < 16; g += kLanes) {
+    VF acc = Splat(0.0f);
+    const float* xg = x + g * plane;
+    for (int64_t i = 0; i < plane; ++i) {
+      VF v;
+      for (int l = 0; l < kLanes; ++l) v[l] = xg[l * plane + i];
+      const VF t = PowOf<kKind>(MagnitudeV(v, abs_mode, eps), p);
+      acc += v != v ? v : t;
+    }
+    Store(s + g, acc);
+  }
+}
+
+LP_VEC_INLINE void SumPowPlanes16Impl(const float* x, int64_t plane, bool abs_mode, float eps, float p, float* s) {
+  ByPowKind(PowKind(p), [&](auto kind) LP_VEC_INLINE_LAMBDA { SumPowPlanes16<kind() == 0 ? 5 : kind()>(x, plane, abs_mode, eps, p, s); });
+}
+
 // --- windowed pooling, one (n, c) plane at a time (Windows: lp_pool.cc) ---------------------------
 
 // The term of an element: a(x) for p = +inf (kKind 0), else (a(x) / m)^p (PowOf). A NaN stays NaN,

@@ -128,6 +128,26 @@ export const lpPoolCases: OpCase[] = [
     attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 },
   },
   { name: 'lppool global 14x14 p=2', op: 'LpPool', inputs: [X([3, 3, 14, 14])], attrs: { global: 1, p: 2 } },
+  // small planes summed 16 at a time on the CPU (one per vector lane), 40 of them: two full groups
+  // and a remainder; among them a NaN plane, an all-zero plane, a plane of 1e-14 (its sum
+  // underflows) and one of 1e14 (its sum overflows: both scaled), which must leave their
+  // neighbours in the group right
+  {
+    name: 'lppool global 7x7 40 planes shared p=3, NaN, zero, tiny and huge planes',
+    op: 'LpPool',
+    inputs: [
+      {
+        dims: [2, 20, 7, 7],
+        values: Array.from({ length: 40 * 49 }, (_, i) => {
+          const q = Math.floor(i / 49);
+          if (q === 5 && i % 49 === 17) return Number.NaN;
+          if (q === 18) return 0;
+          return (q === 21 ? 1e-14 : q === 30 ? 1e14 : 1) * (Math.sin(i * 0.37) + 0.2 * (i % 5));
+        }),
+      },
+    ],
+    attrs: { global: 1, mean: 1, p: 3 },
+  },
   // the CPU's one-pass global sum and the planes it must hand to the scaled passes: an unscaled sum
   // that underflows (1e-14^3), one that overflows (1e14^3), a root near float's exponent range
   // (p = 0.5 of 1e37: 2^(log2(mean) / p) about 2^123), and an ordinary plane
