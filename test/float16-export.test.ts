@@ -267,6 +267,19 @@ describe('export --float16: inputs and outputs, refusals, the CLI', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  test('a graph output that is also a weight the float16 nodes read is refused before anything is rewritten', () => {
+    const b = new GraphBuilder({ name: 'w-out', opset: 18 });
+    const xin = b.input('X', 'float32', [2, 3]);
+    const w = b.initializer('W', Float32Array.from([1, 2, 3, 4, 5, 6]), [2, 3]);
+    b.output(b.lpNorm(xin, w, undefined, { p: 2 }), 'Y');
+    const m = b.build();
+    const wt = m.graph?.initializer?.find((t) => t.name === 'W');
+    m.graph?.output?.push({ name: wt?.name, type: { tensor_type: { elem_type: FLOAT, shape: { dim: [{ dim_value: 2 }, { dim_value: 3 }] } } } });
+    const before = JSON.stringify(m);
+    expect(() => exportDualPath(m, { what: 'w-out.onnx', float16: {} })).toThrow(/w-out\.onnx: --float16: graph output 'W' is also a graph input or initializer; add an Identity node before converting/);
+    expect(JSON.stringify(m)).toBe(before); // the caller's model is untouched
+  });
+
   test('a model with subgraphs (If) is refused, naming the node', () => {
     const b = new GraphBuilder({ name: 'branchy', opset: 18 });
     const xin = b.input('X', 'float32', [1, 2, 4, 4]);

@@ -14,10 +14,11 @@ import { FLOAT, FLOAT16 } from '../../ops/common';
 import { lpOp } from '../../ops/index';
 import type { ValueType } from '../../ops/types';
 import { ModelError, isLpNode, isStdDomain } from '../graph/infer';
-import { declaredTypes, nodeLabel, opsetVersion, topologicalOrder, valueTypeOf } from '../graph/model';
+import { declaredTypes, nodeLabel, opsetVersion, topologicalOrder, valueInfo, valueTypeOf } from '../graph/model';
+import { constantOf, nodeView } from '../graph/std-ops';
 import type { AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto } from '../onnx/proto';
 import { int64ToNumber } from '../onnx/proto';
-import { type ExternalReader, floatToHalf, makeTensor, protoByteSize, protoDims, tensorFromProto, tensorToProto, toFloat32 } from '../onnx/tensor';
+import { DataType, type ExternalReader, floatToHalf, makeTensor, protoByteSize, protoDims, tensorFromProto, tensorToProto, toFloat32 } from '../onnx/tensor';
 
 type Signature = [number, number, string[], string[]];
 const PARAMS = TABLE.params as unknown as Record<string, Signature[]>;
@@ -64,7 +65,6 @@ function paramAt(params: string[], i: number): string | undefined {
 }
 
 const FIXED = /^tensor\((\w+)\)$/;
-const TYPE_CODES: Record<string, number> = { float: 1, uint8: 2, int8: 3, uint16: 4, int16: 5, int32: 6, int64: 7, string: 8, bool: 9, float16: 10, double: 11, uint32: 12, uint64: 13, bfloat16: 16 };
 
 /** Ops that move, select or describe data, and casts: they run in the type their inputs have. */
 const FOLLOWS_INPUTS = new Set([
@@ -72,9 +72,7 @@ const FOLLOWS_INPUTS = new Set([
   'ReverseSequence', 'DepthToSpace', 'SpaceToDepth', 'Pad', 'Shape', 'Size', 'Cast', 'CastLike',
 ]);
 
-function attr(n: NodeProto, name: string): AttributeProto | undefined {
-  return (n.attribute ?? []).find((a) => a.name === name);
-}
+const attr = (n: NodeProto, name: string): AttributeProto | undefined => nodeView(n, '').attr(name);
 
 /** The element type of each output a standard node has, from onnx's formal parameters and its inputs' types. */
 function stdOutputTypes(n: NodeProto, opset: number, inputTypes: (number | undefined)[]): (number | undefined)[] {
@@ -82,13 +80,7 @@ function stdOutputTypes(n: NodeProto, opset: number, inputTypes: (number | undef
   const outputs = n.output ?? [];
   if (op === 'Cast') return [int64ToNumber(attr(n, 'to')?.i ?? 0, 'Cast to')];
   if (op === 'CastLike') return [inputTypes[1]];
-  if (op === 'Constant') {
-    const a = (n.attribute ?? [])[0];
-    if (a?.t) return [a.t.data_type];
-    if (a?.name === 'value_float' || a?.name === 'value_floats') return [FLOAT];
-    if (a?.name === 'value_int' || a?.name === 'value_ints') return [7];
-    return [undefined];
-  }
+  if (op === 'Constant') return [constantOf(nodeView(n, ''))?.elemType];
   if (op === 'ConstantOfShape') return [attr(n, 'value')?.t?.data_type ?? FLOAT];
   const dtype = attr(n, 'dtype');
   const params = formalParams(op, opset);
@@ -102,7 +94,7 @@ function stdOutputTypes(n: NodeProto, opset: number, inputTypes: (number | undef
     const p = paramAt(params.outputs, i);
     if (!p) return undefined;
     const fixed = FIXED.exec(p);
-    if (fixed) return TYPE_CODES[fixed[1]];
+    if (fixed) return (DataType as Record<string, number>)[fixed[1].toUpperCase()];
     if (bound.has(p)) return bound.get(p);
     if (dtype) return int64ToNumber(dtype.i ?? 0, 'dtype'); // RandomNormal, EyeLike ...: the type the attribute names
     return undefined;
@@ -234,6 +226,14 @@ export function convertToFloat16(model: ModelProto, options: Float16Options = {}
     if (mode === FLOAT16) retypeAttributes(n, (n.output ?? []).some((o) => o && isFloat(o)));
   }
   const graphOutputs = (graph.output ?? []).map((o) => o.name ?? '');
+  // a graph output that is a graph input or an initializer cannot be renamed: refused, before
+  // anything is rewritten, where its type would have to change
+  for (const o of graphOutputs) {
+    const stays = graphInputs.has(o) ? home.get(o) : initializers.has(o) ? (storeHalf.has(o) || options.io ? FLOAT16 : FLOAT) : undefined;
+    if (isFloat(o) && stays !== undefined && stays !== (options.io ? FLOAT16 : FLOAT)) {
+      throw new ModelError(`${what}: --float16: graph output '${o}' is also a graph input or initializer; add an Identity node before converting`);
+    }
+  }
 
   // constants: float16 where any reader takes a value of its T (a float32 reader gets a Cast, which
   // onnxruntime folds at load): half the file; P and fixed-float parameters keep their float
@@ -309,12 +309,6 @@ export function convertToFloat16(model: ModelProto, options: Float16Options = {}
     out.push({ op_type: 'Cast', name: fresh(`cast_${o}`), input: [inner], output: [o], attribute: [{ name: 'to', type: 2, i: target }] });
     report.casts++;
   }
-  // graph outputs that are graph inputs or initializers cannot be renamed: refused if their type would change
-  for (const o of graphOutputs) {
-    if (isFloat(o) && (graphInputs.has(o) || initializers.has(o)) && home.get(o) !== (options.io ? FLOAT16 : FLOAT)) {
-      throw new ModelError(`${what}: --float16: graph output '${o}' is also a graph input or initializer; add an Identity node before converting`);
-    }
-  }
   graph.node = out;
 
   // declared types follow: inputs and outputs (with --float16-io), value_info of every float value
@@ -343,13 +337,13 @@ export function convertToFloat16(model: ModelProto, options: Float16Options = {}
   const shapeOf = (x: string) => known.get(x)?.shape;
   for (const [key, name] of casts) {
     const [x, to] = key.split('\u0000');
-    graph.value_info = [...(graph.value_info ?? []), valueInfoOf(name, Number(to), shapeOf(x))];
+    graph.value_info = [...(graph.value_info ?? []), valueInfo(name, { elemType: Number(to), shape: shapeOf(x) })];
   }
   // every float value an lp node reads or writes carries its type, as export's value_info does
   for (const [x, t] of home) {
     if (t !== FLOAT16 || graphInputs.has(x) || (graph.value_info ?? []).some((v) => v.name === rename(x))) continue;
     if (initializers.has(x)) continue;
-    graph.value_info = [...(graph.value_info ?? []), valueInfoOf(rename(x), FLOAT16, shapeOf(x))];
+    graph.value_info = [...(graph.value_info ?? []), valueInfo(rename(x), { elemType: FLOAT16, shape: shapeOf(x) })];
   }
   return report;
 }
@@ -368,12 +362,6 @@ function retypeAttributes(n: NodeProto, makesFloat: boolean): void {
     if (a) a.t = t;
     else (n.attribute ??= []).push({ name: 'value', type: ATTR_TENSOR, t });
   }
-}
-
-function valueInfoOf(name: string, elemType: number, shape: ValueType['shape']) {
-  const tensor: { elem_type: number; shape?: { dim: { dim_value?: number; dim_param?: string }[] } } = { elem_type: elemType };
-  if (shape) tensor.shape = { dim: shape.map((d) => (typeof d === 'number' ? { dim_value: d } : typeof d === 'string' ? { dim_param: d } : {})) };
-  return { name, type: { tensor_type: tensor } };
 }
 
 /** The report's lines (export prints them under its own). */
