@@ -20,32 +20,6 @@ const TOL32 = { atol: 1e-5, rtol: 1e-3 };
 const TOL16 = { atol: 3e-4, rtol: 3e-3 };
 let TOL = TOL32;
 
-/** float <-> float16 bits (round to nearest even), for float16 inputs and outputs. */
-const f32 = new Float32Array(1);
-const u32 = new Uint32Array(f32.buffer);
-function halfBits(v) {
-  f32[0] = v;
-  const b = u32[0];
-  const sign = (b >>> 16) & 0x8000;
-  const a = b & 0x7fffffff;
-  if (a > 0x7f800000) return sign | 0x7e00;
-  if (a >= 0x477ff000) return sign | 0x7c00;
-  if (a >= 0x38800000) {
-    const m = a - 0x38000000;
-    return sign | ((m + 0xfff + ((m >>> 13) & 1)) >>> 13);
-  }
-  if (a < 0x33000000) return sign;
-  const sh = 126 - (a >>> 23);
-  const mant = (a & 0x7fffff) | 0x800000;
-  return sign | Math.floor((mant + 2 ** (sh - 1) - 1 + (Math.floor(mant / 2 ** sh) & 1)) / 2 ** sh);
-}
-function halfValue(h) {
-  const e = (h >> 10) & 31;
-  const m = h & 1023;
-  const v = e === 0 ? m * 2 ** -24 : e === 31 ? (m ? NaN : Infinity) : (1 + m / 1024) * 2 ** (e - 15);
-  return h & 0x8000 ? -v : v;
-}
-
 function status(text, cls = '') {
   $('status').textContent = text;
   $('status').className = cls;
@@ -161,7 +135,7 @@ function makeFeeds() {
     const n = dims.reduce((a, b) => a * b, 1);
     let data;
     if (v.dtype === 'float32') data = Float32Array.from({ length: n }, r);
-    else if (v.dtype === 'float16') data = Uint16Array.from({ length: n }, () => halfBits(r()));
+    else if (v.dtype === 'float16') data = Uint16Array.from({ length: n }, () => lp.floatToHalf(r()));
     else if (v.dtype === 'int64') data = BigInt64Array.from({ length: n }, () => BigInt(Math.floor((r() + 1) * 2)));
     else if (v.dtype === 'int32') data = Int32Array.from({ length: n }, () => Math.floor((r() + 1) * 2));
     else if (v.dtype === 'bool') data = Uint8Array.from({ length: n }, () => (r() > 0 ? 1 : 0));
@@ -187,7 +161,7 @@ async function runPath(path, feeds, runs) {
     }
     const outputs = {};
     // float16 outputs come as their bits (a Uint16Array) where the browser has no Float16Array
-    for (const [k, v] of Object.entries(out)) outputs[k] = { dims: [...v.dims], data: v.type === 'float16' && v.data instanceof Uint16Array ? Array.from(v.data, halfValue) : Array.from(v.data, Number) };
+    for (const [k, v] of Object.entries(out)) outputs[k] = { dims: [...v.dims], data: v.type === 'float16' && v.data instanceof Uint16Array ? Array.from(v.data, lp.halfToFloat) : Array.from(v.data, Number) };
     return { key: path.key, label: path.label, mode: session.mode, reason: session.reason, first, median: median(times), outputs };
   } finally {
     await session.release();

@@ -8,3 +8,5 @@ export type { LpKernels, SessionMode, SessionOptions, WebGpuDevice } from './ses
 export { InferenceSession } from './session';
 export type { ModelDescription, ValueDescription } from './describe';
 export { describeModel } from './describe';
+/** float <-> float16 bits (round to nearest even), for float16 tensors where the browser has no Float16Array. */
+export { floatToHalf, halfToFloat } from '../../onnx/tensor';
