@@ -125,8 +125,8 @@ function elementTypes(graph: GraphProto, opset: number, what: string): Map<strin
   return types;
 }
 
-/** float32 TensorProto -> float16 TensorProto (raw_data), same name and dims. */
-function halfTensor(t: TensorProto, readExternal?: ExternalReader): TensorProto {
+/** float32 TensorProto -> float16 TensorProto (raw_data, each value rounded once), same name and dims. */
+export function halfTensor(t: TensorProto, readExternal?: ExternalReader): TensorProto {
   const src = toFloat32(tensorFromProto(t, readExternal));
   const bits = new Uint16Array(src.length);
   for (let i = 0; i < src.length; i++) bits[i] = floatToHalf(src[i]);

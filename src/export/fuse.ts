@@ -9,7 +9,8 @@ import { isStdDomain } from '../graph/infer';
 import { nodeLabel } from '../graph/model';
 import { attrFloat, attrInt, attrInts, attrString } from '../graph/std-ops';
 import type { ModelProto, NodeProto, TensorProto } from '../onnx/proto';
-import { type ExternalReader, floatToHalf, makeTensor, protoDims, tensorFromProto, tensorToProto, toFloat64 } from '../onnx/tensor';
+import { type ExternalReader, makeTensor, tensorToProto } from '../onnx/tensor';
+import { halfTensor } from './float16';
 import { lpOp } from '../../ops/index';
 import { matchL1 } from './fuse-l1';
 import { type FuseReport, type Fusion, Graph, isOp, type Match, Namer, type NearMiss, opOf, type Plan, lpAttributes, scalar, scopeOf, view, weightTensor } from './fuse-graph';
@@ -443,8 +444,7 @@ function settleTypes(plan: Plan, g: Graph, namer: Namer): Plan {
     (node.input ?? []).forEach((name, i) => {
       const t = plan.initializers.find((init) => init.name === name);
       if (!t || (op.inputs[i]?.name !== 'W' && op.inputs[i]?.name !== 'B') || t.data_type !== 1) return;
-      const values = toFloat64(tensorFromProto(t));
-      Object.assign(t, tensorToProto(makeTensor('float16', protoDims(t), Uint16Array.from(values, (v) => floatToHalf(v))), t.name ?? ''));
+      Object.assign(t, halfTensor(t));
     });
     return plan;
   }
