@@ -28,10 +28,10 @@ import { parseNpy } from '../src/runtime/npy';
 import { runOrt } from '../src/runtime/ort';
 import * as web from '../src/runtime/web/index';
 import { nodeWebGpu } from '../src/runtime/webgpu';
-import { compareArrays } from './helpers/compare';
+import { compareArrays, TOL } from './helpers/compare';
 
 const ROOT = join(__dirname, '..', 'fixtures');
-const WHOLE_MODEL = { atol: 3e-4, rtol: 3e-3 };
+const WHOLE_MODEL = TOL.model16;
 const npy = (p: string) => parseNpy(new Uint8Array(readFileSync(p)), p);
 const decode = (p: string) => decodeModel(new Uint8Array(readFileSync(p)), p);
 

@@ -104,7 +104,7 @@ describe('float16 nodes', () => {
       expect(out.Y.type).toBe('float16');
       const want = runReference(model, { X: { dims, data: Float64Array.from(bits, halfToFloat) } }).Y;
       // two float16 roundings (LpPool's Y, L1Conv's Y) as a whole model has them
-      compareArrays('float16 on lp-onnx/web', { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Uint16Array, halfToFloat) }, want, { atol: 3e-4, rtol: 3e-3 });
+      compareArrays('float16 on lp-onnx/web', { dims: [...out.Y.dims], data: Float64Array.from(out.Y.data as Uint16Array, halfToFloat) }, want, TOL.model16);
     } finally {
       await session.release();
     }

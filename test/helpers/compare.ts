@@ -17,6 +17,9 @@ export const TOL = {
   reference16: { atol: 1e-7, rtol: 2 ** -10 },
   body16: { atol: 1e-4, rtol: 2e-3 },
   kernel16: { atol: 1e-4, rtol: 1e-3 },
+  // a whole float16 model (export --float16, a model.half() export): each float16 activation is
+  // rounded, so its error grows with depth; 3x kernel16 (scripts/portable-cases.ts uses the same)
+  model16: { atol: 3e-4, rtol: 3e-3 },
 } satisfies Record<string, Tolerance>;
 
 /** The tolerance of a backend's float16 outputs, from its float32 one. */
