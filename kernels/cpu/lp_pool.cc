@@ -12,8 +12,12 @@
 namespace lp {
 
 namespace {
-// GeM planes up to this many terms are summed 16 at a time, one per vector lane (SumPowPlanes16)
-constexpr int64_t kSmallPlane = 64;
+// GeM planes up to this many terms take the one pass of GemPlanes (a vector lane of its partial sums
+// then holds at most 4096 / 32 terms); larger ones global_plane's, whose sum per plane costs less
+// than the plane itself
+constexpr int64_t kOnePassPlane = 4096;
+// a GeM task's planes: about this many elements, a multiple of 16 planes, at most kGroupPlanes
+constexpr int64_t kGroupElements = 16384, kGroupPlanes = 4096;
 
 // The resolved geometry of a windowed LpPool, as three axes (a 1D / 2D input has unit leading
 // axes): the input, its pads, the padded extent (pads plus the ceil_mode overhang, so that every tap
@@ -26,20 +30,24 @@ struct Windows {
   float eps;
 };
 
-// A window over the whole plane (global = 1, GeM): two passes over x and no copies. The first finds
-// the largest magnitude m and whether a NaN is there; the second sums (a / m)^p. Its largest term is
-// 1, so the sum cannot underflow. Other windows: the plane's terms (a / m)^p once each, into a
-// zero-padded copy, then the window sums row by row. Written with GCC vector types (lp_vec.h,
-// lp_pool_vec.h: one lane width per instruction set, lp_lanes.h): the scalar FastLog / FastExp2 do
-// not vectorise here.
+// A window over the whole plane (global = 1, GeM): planes of up to kOnePassPlane terms in one pass,
+// a vector's lanes at a time (GemPlanes: unscaled sums, reduced together, roots together); a plane
+// whose unscaled sum or root leaves float's range, and larger planes, take global_plane: the scaled
+// two passes (the largest magnitude m and whether a NaN is there, then the sum of (a / m)^p, whose
+// largest term is 1 and cannot underflow). Other windows: the plane's terms (a / m)^p once each,
+// into a zero-padded copy, then the window sums row by row. Written with GCC vector types
+// (lp_vec.h, lp_pool_vec.h: one lane width per instruction set, lp_lanes.h): the scalar FastLog /
+// FastExp2 do not vectorise here.
 #define LP_VEC_LOOPS "lp_pool_vec.h"
 #include "lp_lanes.h"
 
 LP_LANES_VARIANTS(float, PlaneMax, (const float* x, int64_t n, bool abs_mode, float eps, bool* nan), (x, n, abs_mode, eps, nan))
 LP_LANES_VARIANTS(float, SumPowScaled, (const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p),
                   (x, n, abs_mode, eps, inv_m, p))
-LP_LANES_VARIANTS(void, SumPowPlanes16, (const float* x, int64_t plane, bool abs_mode, float eps, float p, float* s),
-                  (x, plane, abs_mode, eps, p, s))
+LP_LANES_VARIANTS(int64_t, GemPlanes,
+                  (const float* x, int64_t q0, int64_t count, int64_t plane, bool abs_mode, float eps, const float* p, int64_t np,
+                   int64_t c, float z, int kind, float* y, uint8_t* redo),
+                  (x, q0, count, plane, abs_mode, eps, p, np, c, z, kind, y, redo))
 LP_LANES_VARIANTS(bool, WindowPlane,
                   (const Windows& w, const float* x, const float* next, float p, float m, float* padded, const float* zeros, float* acc,
                    float* sums, float* y),
@@ -175,32 +183,33 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
         *yq = m * FastExp2(FastLog(static_cast<float>(s / z[0])) * (1.44269504f / pc));
       }
     };
+    // GemPlanes' one pass: every exponent finite, of one pow kind (5, the general power, where they
+    // differ)
+    const float* pe = p ? p : &attrs_.p;
+    const int64_t npe = p ? np : 1;
+    int kind = PowKind(pe[0]);
+    for (int64_t i = 1; i < npe && kind != 0; ++i) {
+      const int k = PowKind(pe[i]);
+      kind = k == 0 ? 0 : k == kind ? kind : 5;
+    }
+    const bool one_pass = plane <= kOnePassPlane && kind != 0;
     // planes in groups of some thousand elements per task: a GeM head has many small planes (512 of
     // 14 x 14 per image), and one task per plane would cost more in scheduling than in arithmetic
-    const int64_t planes = n * c, group = std::max<int64_t>(1, 8192 / std::max<int64_t>(plane, 1));
+    const int64_t planes = n * c;
+    const int64_t group = std::min(kGroupPlanes, std::max<int64_t>(16, kGroupElements / std::max<int64_t>(plane, 1) / 16 * 16));
     ParallelFor(ctx, static_cast<size_t>((planes + group - 1) / group), [&](size_t t) {
       const int64_t q0 = static_cast<int64_t>(t) * group, q1 = std::min(planes, q0 + group);
       std::vector<float> xbuf, ybuf;
       const float* xg = xs16.Range(isa_, q0 * plane, (q1 - q0) * plane, xbuf);
       float* yg = yo.Tile(q0, q1 - q0, ybuf);
-      int64_t q = q0;
-      // small planes with one finite p: 16 at a time, one per lane, in one pass; a plane whose
-      // unscaled sum or root is out of range takes global_plane's scaled passes
-      if (plane <= kSmallPlane && np <= 1 && (p ? p[0] : attrs_.p) != inf) {
-        const float pc = p ? p[0] : attrs_.p;
-        float s16[16];
-        for (; q + 16 <= q1; q += 16) {
-          LP_ISA_CALL(isa_, SumPowPlanes16)(xg + (q - q0) * plane, plane, abs_, attrs_.eps, pc, s16);
-          for (int l = 0; l < 16; ++l) {
-            const float e = s16[l] >= 1e-30f && s16[l] <= 3e38f ? FastLog(s16[l] / z[0]) * (1.44269504f / pc) : 1e30f;
-            if (e > -120.0f && e < 120.0f)
-              yg[q - q0 + l] = FastExp2(e);
-            else
-              global_plane(q + l, xg + (q + l - q0) * plane, yg + (q + l - q0));
-          }
-        }
+      if (one_pass) {
+        uint8_t redo[kGroupPlanes];
+        if (LP_ISA_CALL(isa_, GemPlanes)(xg, q0, q1 - q0, plane, abs_, attrs_.eps, pe, npe, c, z[0], kind, yg, redo) > 0)
+          for (int64_t q = q0; q < q1; ++q)
+            if (redo[q - q0]) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
+      } else {
+        for (int64_t q = q0; q < q1; ++q) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
       }
-      for (; q < q1; ++q) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
       yo.Done(isa_, q0, q1 - q0, ybuf);
     });
     return;

@@ -17,6 +17,20 @@ LP_VEC_INLINE VF PowOf(VF r, float p) {
   return kKind == 1 ? r : kKind == 2 ? r * r : kKind == 3 ? r * r * r : kKind == 4 ? (r * r) * (r * r) : Exp2Term(p * Log2Term(r));
 }
 
+// r^p for the unscaled terms of GeM's one pass: r may exceed 1, and a term beyond float's range must
+// be +inf (a sum the caller then hands to the scaled passes), never wrapped exponent bits: the
+// general power's argument is capped at 128 (2^128 is +inf; AVX-512's vscalefps goes to +inf itself)
+template <int kKind>
+LP_VEC_INLINE VF PowUnscaled(VF r, float p) {
+#if !LP_VEC_AVX512
+  if (kKind == 5) {
+    const VF l = p * Log2Term(r);
+    return Exp2Term(l < 128.0f ? l : Splat(128.0f));
+  }
+#endif
+  return PowOf<kKind>(r, p);
+}
+
 template <int kKind>
 LP_VEC_INLINE float SumPowScaled(const float* x, int64_t n, bool abs_mode, float eps, float inv_m, float p) {
   VF acc = Splat(0.0f);
@@ -24,7 +38,7 @@ LP_VEC_INLINE float SumPowScaled(const float* x, int64_t n, bool abs_mode, float
   // a NaN element makes the sum NaN (the one-pass GeM relies on it; a(NaN) alone would be eps)
   for (int64_t i = 0; i < body; i += kLanes) {
     const VF v = Load(x + i);
-    const VF t = PowOf<kKind>(MagnitudeV(v, abs_mode, eps) * inv_m, p);
+    const VF t = PowUnscaled<kKind>(MagnitudeV(v, abs_mode, eps) * inv_m, p);
     acc += v != v ? v : t;
   }
   double s = 0.0;
@@ -34,7 +48,7 @@ LP_VEC_INLINE float SumPowScaled(const float* x, int64_t n, bool abs_mode, float
     float part[kLanes] = {};
     std::memcpy(part, x + body, sizeof(float) * (n - body));
     const VF v = Load(part);
-    const VF t = PowOf<kKind>(MagnitudeV(v, abs_mode, eps) * inv_m, p);
+    const VF t = PowUnscaled<kKind>(MagnitudeV(v, abs_mode, eps) * inv_m, p);
     const VF u = v != v ? v : t;
     for (int64_t l = 0; l < n - body; ++l) s += u[l];
   }
@@ -69,26 +83,111 @@ LP_VEC_INLINE float SumPowScaledImpl(const float* x, int64_t n, bool abs_mode, f
   });
 }
 
-// GeM's small planes (a 7 x 7 map: 49 terms, too few to fill vectors well one plane at a time):
-// 16 planes at once, one per lane, each lane gathering its plane's element i. The unscaled sums of
-// a(x)^p (a NaN element makes its plane's sum NaN) go to s[0..16).
-template <int kKind>
-LP_VEC_INLINE void SumPowPlanes16(const float* x, int64_t plane, bool abs_mode, float eps, float p, float* s) {
-  for (int g = 0; g < 16; g += kLanes) {
-    VF acc = Splat(0.0f);
-    const float* xg = x + g * plane;
-    for (int64_t i = 0; i < plane; ++i) {
-      VF v;
-      for (int l = 0; l < kLanes; ++l) v[l] = xg[l * plane + i];
-      const VF t = PowOf<kKind>(MagnitudeV(v, abs_mode, eps), p);
-      acc += v != v ? v : t;
-    }
-    Store(s + g, acc);
+// --- GeM: global windows, kLanes planes at a time in one pass -----------------------------------
+
+// The step of SumRows from m partial sums per row to m / 2: lane t of the result takes from the two
+// vectors' concatenation the first (hi = 0) or the second half of its row's sums. Each vector holds
+// kLanes / m rows, row i in lanes [i m, i m + m); the result holds the first vector's rows, then
+// the second's.
+constexpr int32_t RowLane(int m, int hi, int t) {
+  const int h = m / 2, k = kLanes / m, r = t / h, j = t % h;
+  return (r < k ? r * m : kLanes + (r - k) * m) + j + hi * h;
+}
+template <int kM, int kHi, size_t... I>
+LP_VEC_INLINE VI RowMask(std::index_sequence<I...>) {
+  return VI{RowLane(kM, kHi, static_cast<int>(I))...};
+}
+
+// v[0..kLanes): one vector, lane l the sum of the lanes of v[l] (called with kM = kLanes; v is
+// overwritten). A transposing tree: kLanes - 1 pairs of shuffles for kLanes sums, where a sum of
+// lanes each would take log2(kLanes) shuffles per vector.
+template <int kM>
+LP_VEC_INLINE VF SumRows(VF* v) {
+  if constexpr (kM == 1) {
+    return v[0];
+  } else {
+    const VI lo = RowMask<kM, 0>(std::make_index_sequence<kLanes>{}), hi = RowMask<kM, 1>(std::make_index_sequence<kLanes>{});
+    for (int j = 0; j < kM / 2; ++j) v[j] = __builtin_shuffle(v[2 * j], v[2 * j + 1], lo) + __builtin_shuffle(v[2 * j], v[2 * j + 1], hi);
+    return SumRows<kM / 2>(v);
   }
 }
 
-LP_VEC_INLINE void SumPowPlanes16Impl(const float* x, int64_t plane, bool abs_mode, float eps, float p, float* s) {
-  ByPowKind(PowKind(p), [&](auto kind) LP_VEC_INLINE_LAMBDA { SumPowPlanes16<kind() == 0 ? 5 : kind()>(x, plane, abs_mode, eps, p, s); });
+// The unscaled sum of a(x)^p over one plane, as a vector of partial sums (a NaN element makes it
+// NaN). The tail is read by a load that ends at the plane's end, its lanes already counted masked
+// off, so nothing outside the plane is read; a plane shorter than a vector is copied out.
+template <int kKind>
+LP_VEC_INLINE VF PlaneSum(const float* x, int64_t plane, bool abs_mode, float eps, float p) {
+  const auto term = [&](VF v) LP_VEC_INLINE_LAMBDA {
+    const VF t = PowUnscaled<kKind>(MagnitudeV(v, abs_mode, eps), p);
+    return v != v ? v : t;
+  };
+  VF a0 = Splat(0.0f), a1 = Splat(0.0f);
+  const int64_t body = plane - plane % kLanes;
+  int64_t i = 0;
+  for (; i + 2 * kLanes <= body; i += 2 * kLanes) {
+    a0 += term(Load(x + i));
+    a1 += term(Load(x + i + kLanes));
+  }
+  if (i < body) a0 += term(Load(x + i));
+  if (body < plane) {
+    VI lane;
+    for (int l = 0; l < kLanes; ++l) lane[l] = l;
+    const int32_t rem = static_cast<int32_t>(plane - body);
+    if (plane >= kLanes) {
+      // lanes [kLanes - rem, kLanes) of the last vector of the plane are the tail
+      a1 += lane >= kLanes - rem ? term(Load(x + plane - kLanes)) : Splat(0.0f);
+    } else {
+      float part[kLanes] = {};
+      std::memcpy(part, x, sizeof(float) * plane);
+      a1 += lane < rem ? term(Load(part)) : Splat(0.0f);
+    }
+  }
+  return a0 + a1;
+}
+
+// GeM's planes q0 .. q0 + count (a global window, finite p: one exponent, or per channel (np = c),
+// of one pow kind, kind 0 not allowed), kLanes at a time in one pass: each plane's unscaled sum
+// s = sum a(x)^p (PlaneSum), the kLanes sums reduced into one vector, and the roots
+// y = (s / z)^(1/p) taken together. A plane whose sum or root is out of float's range (a NaN, an
+// inf, an all-zero, a tiny or a huge plane) is left to the caller's scaled passes: redo[q - q0] is
+// set, and the count of those returned. The unscaled sum loses only terms below 2^-126 of a sum
+// of at least 1e-30, as negligible as the scaled sum's own losses.
+template <int kKind>
+LP_VEC_INLINE int64_t GemPlanes(const float* x, int64_t q0, int64_t count, int64_t plane, bool abs_mode, float eps, const float* p,
+                                int64_t np, int64_t c, float z, float* y, uint8_t* redo) {
+  int64_t redone = 0;
+  for (int64_t b = 0; b < count; b += kLanes) {
+    const int rows = static_cast<int>(std::min<int64_t>(kLanes, count - b));
+    VF s[kLanes];
+    VF pv = Splat(1.0f);
+    for (int l = 0; l < kLanes; ++l) {
+      if (l >= rows) {
+        s[l] = Splat(1.0f);
+        continue;
+      }
+      const float pl = p[np == 1 ? 0 : (q0 + b + l) % c];
+      pv[l] = pl;
+      s[l] = PlaneSum<kKind>(x + (b + l) * plane, plane, abs_mode, eps, pl);
+    }
+    const VF sum = SumRows<kLanes>(s);
+    const VF e = Log2V(sum * (1.0f / z)) / pv;
+    // log2 y, kept where 2^e is a normal float (p < 1 can take a representable mean beyond it)
+    const VI ok = (sum >= 1e-30f) & (sum <= 3e38f) & (e > -120.0f) & (e < 120.0f);
+    const VF r = Exp2V(ok ? e : Splat(0.0f));
+    for (int l = 0; l < rows; ++l) {
+      y[b + l] = r[l];
+      redo[b + l] = ok[l] == 0;
+      redone += ok[l] == 0;
+    }
+  }
+  return redone;
+}
+
+LP_VEC_INLINE int64_t GemPlanesImpl(const float* x, int64_t q0, int64_t count, int64_t plane, bool abs_mode, float eps, const float* p,
+                                    int64_t np, int64_t c, float z, int kind, float* y, uint8_t* redo) {
+  return ByPowKind(kind, [&](auto k) LP_VEC_INLINE_LAMBDA {
+    return GemPlanes < k() == 0 ? 5 : k() > (x, q0, count, plane, abs_mode, eps, p, np, c, z, y, redo);
+  });
 }
 
 // --- windowed pooling, one (n, c) plane at a time (Windows: lp_pool.cc) ---------------------------

@@ -160,6 +160,26 @@ export const lpPoolCases: OpCase[] = [
     ],
     attrs: { global: 1, mean: 1 },
   },
+  // GemPlanes' general power on unscaled terms: 1e6^7 and 1e6^64 are beyond float (+inf, so the
+  // plane is scaled; on AVX2 and plain x86-64 a wrapped exponent once dropped such a term silently),
+  // 2e5^7.5 is not; negatives in abs mode
+  {
+    name: 'lppool global per-channel p 7 to 64 of magnitudes up to 1e6',
+    op: 'LpPool',
+    inputs: [
+      { dims: [1, 4, 7, 7], values: Array.from({ length: 196 }, (_, i) => (i === 3 ? 1e6 : i === 54 ? -2e5 : i === 150 ? 1e6 : 1 + 0.5 * Math.sin(i))) },
+      { dims: [4], values: [7, 7.5, 64, 2.5] },
+    ],
+    attrs: { global: 1, mean: 1 },
+  },
+  // planes shorter than a vector (3 x 3), 37 of them (groups of 16, 8 and 4 lanes and a remainder),
+  // each channel its own p
+  {
+    name: 'lppool global 3x3 planes 37 channels per-channel p',
+    op: 'LpPool',
+    inputs: [X([2, 37, 3, 3]), { dims: [37], fill: 'exponents' }],
+    attrs: { global: 1, mean: 1, mode: 'clamp', eps: 1e-6 },
+  },
 ];
 
 /** float16-specific cases (ops.md, "float16"), beside every case's float16 twin. */
