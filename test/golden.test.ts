@@ -10,6 +10,9 @@ import { GraphBuilder, type Value } from '../src/graph/builder';
 import { encodeModel } from '../src/onnx/codec';
 import { makeTensor } from '../src/onnx/tensor';
 import { runOrt } from '../src/runtime/ort';
+import { l1ConvCases } from './cases/l1-conv';
+import { lpNormCases } from './cases/lp-norm';
+import { lpPoolCases } from './cases/lp-pool';
 import { compareArrays, TOL } from './helpers/compare';
 
 const DIR = join(__dirname, '..', 'fixtures', 'golden');
@@ -22,7 +25,10 @@ describe.each(GOLDEN)('golden %s', (file, op, cases) => {
   });
 
   const golden = JSON.parse(text).cases as GoldenCase[];
-  test.each(golden.map((g) => [g.name, g] as const))('function body on onnxruntime-node: %s', async (_n, g) => {
+  // cases the bodies are not held to (OpCase.kernelsOnly says why)
+  const kernelsOnly = new Map([...lpNormCases, ...lpPoolCases, ...l1ConvCases].filter((c) => c.kernelsOnly).map((c) => [c.name, c.kernelsOnly]));
+  for (const g of golden.filter((g) => kernelsOnly.has(g.name))) test.skip(`function body on onnxruntime-node: ${g.name} (kernels only: ${kernelsOnly.get(g.name)})`, () => undefined);
+  test.each(golden.filter((g) => !kernelsOnly.has(g.name)).map((g) => [g.name, g] as const))('function body on onnxruntime-node: %s', async (_n, g) => {
     const b = new GraphBuilder({ name: 'golden' });
     const names = (lpOp(op)?.inputs ?? []).map((i) => i.name);
     const values: (Value | undefined)[] = g.inputs.map((t, i) => {

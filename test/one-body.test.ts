@@ -62,7 +62,9 @@ async function check(cases: OpCase[], opType: string) {
   const bytes = encodeModel(dual);
   for (const backend of ['ort', 'ort-web'] as const) {
     const got = await runOrt(backend, bytes, feeds);
-    for (const [name, w] of Object.entries(want)) compareArrays(`${backend} ${name} (${cases[Number(name.slice(1))].name})`, { dims: got[name].dims, data: got[name].data as Float32Array }, w, TOL.body);
+    // a case the bodies are not held to (OpCase.kernelsOnly) is held to the fused kernels below only
+    for (const [name, w] of Object.entries(want))
+      if (!cases[Number(name.slice(1))].kernelsOnly) compareArrays(`${backend} ${name} (${cases[Number(name.slice(1))].name})`, { dims: got[name].dims, data: got[name].data as Float32Array }, w, TOL.body);
   }
   const native = require('../src/node/index') as typeof import('../src/node/index');
   if (!native.nativeStatus().available) {

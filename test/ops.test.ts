@@ -36,7 +36,8 @@ for (const backend of BACKENDS) {
     for (const [op, cases] of tables) {
       if (backend.ops && !backend.ops.includes(op)) continue;
       describe(op, () => {
-        const runs = cases.filter((c) => (c.dtype !== 'float16' && c.pType !== 'float16') || !backend.noFloat16);
+        const runs = cases.filter((c) => ((c.dtype !== 'float16' && c.pType !== 'float16') || !backend.noFloat16) && !(backend.body && c.kernelsOnly));
+        for (const c of cases) if (backend.body && c.kernelsOnly) test.skip(`${c.name} (kernels only: ${c.kernelsOnly})`, () => undefined);
         test.each(runs.map((c) => [c.name, c] as const))('%s', async (_name, c) => {
           const data = caseData(c, 1);
           const want = oracle(c, data.inputs);

@@ -27,7 +27,7 @@ __attribute__((target("avx2,f16c"))) void FloatToHalfF16c(const float* in, int64
 }  // namespace
 
 std::vector<float>& RoleBuffer(Role role, size_t n) {
-  thread_local std::vector<float> buffers[5];
+  thread_local std::vector<float> buffers[7];
   std::vector<float>& b = buffers[static_cast<int>(role)];
   if (b.size() < n) b.resize(n);
   return b;

@@ -65,7 +65,7 @@ struct StoredOutput {
 // the thread that runs the kernel: a run after the first finds them allocated and paged in (a fresh
 // buffer per run would cost a page fault per 4 KiB). A kernel's Compute runs on one thread at a
 // time and is not re-entered there, so a role's buffer has one user at a time.
-enum class Role { kX, kW, kB, kP, kY };
+enum class Role { kX, kW, kB, kP, kY, kTerms, kLogs };
 std::vector<float>& RoleBuffer(Role role, size_t n);
 
 // A float or float16 tensor's values as float32: its own data, or its values converted once

@@ -40,3 +40,24 @@ LP_VEC_INLINE void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int
 LP_VEC_INLINE float MagnitudeRowImpl(const float* x, int64_t k, bool abs_mode, float eps, float* a, bool* nan) {
   return MaxMagnitude<true>(x, k, abs_mode, eps, a, nan);
 }
+
+// y = s (y / z + e)^(1/p) along a row (0 stays 0, NaN stays NaN; a root beyond float's range is +inf:
+// the exponent is capped at 128 before Exp2V, whose bits would wrap)
+LP_VEC_INLINE VF RootOf(VF y, VF z, float e, float inv_p, float s) {
+  const VF q = y / z + e;
+  const VF l = inv_p * Log2V(q);
+  return q != q ? q : s * Exp2V(l < 128.0f ? l : Splat(128.0f));
+}
+
+LP_VEC_INLINE void RootRowImpl(float* y, const float* z, int64_t m, float e, float inv_p, float s) {
+  const int64_t body = m - m % kLanes;
+  for (int64_t i = 0; i < body; i += kLanes) Store(y + i, RootOf(Load(y + i), Load(z + i), e, inv_p, s));
+  if (body < m) {
+    float py[kLanes] = {}, pz[kLanes];
+    for (int l = 0; l < kLanes; ++l) pz[l] = 1.0f;
+    std::memcpy(py, y + body, sizeof(float) * (m - body));
+    std::memcpy(pz, z + body, sizeof(float) * (m - body));
+    Store(py, RootOf(Load(py), Load(pz), e, inv_p, s));
+    std::memcpy(y + body, py, sizeof(float) * (m - body));
+  }
+}

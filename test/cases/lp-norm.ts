@@ -62,6 +62,20 @@ export const lpNormCases: OpCase[] = [
   { name: 'lpnorm tiles shared p', op: 'LpNorm', inputs: [X([37, 70]), W(150, 70)], attrs: { p: 3 } },
   // more than one 64-row tile, a partial last one, and a fed P of one value
   { name: 'lpnorm tiles rows shared P [1] fed', op: 'LpNorm', inputs: [X([130, 21]), W(70, 21), { dims: [1], values: [2.5] }], attrs: {}, feedWeights: true },
+  // shared p: units whose weighted inputs are all far below their row's maximum (1e-2 against 1e6:
+  // their terms (1e-8)^8 underflow float when scaled by it), beside units that see the maximum;
+  // the kernels must recompute those sums (a CPU path that skips it gives 0)
+  {
+    name: 'lpnorm shared p units far below the row maximum',
+    op: 'LpNorm',
+    inputs: [
+      { dims: [3, 40], values: Array.from({ length: 120 }, (_, i) => (i % 40 === 7 ? 1e6 * (1 + (i % 3)) : 1e-2 * (1 + (i % 5)))) },
+      { dims: [20, 40], values: Array.from({ length: 800 }, (_, i) => (i % 40 === 7 && (i / 40) % 2 < 1 ? 0 : 0.25 + ((i * 7) % 11) / 11)) },
+    ],
+    attrs: { p: 8 },
+    kernelsOnly:
+      "the bodies scale each row by its largest magnitude (Pow then MatMul), so a unit whose weighted inputs are all 1e-8 of it sums underflowed terms to 0; ops.md's 'no underflow to 0' is met by the kernels only",
+  },
   { name: 'lpnorm tiles rows p=inf', op: 'LpNorm', inputs: [X([70, 19]), W(66, 19)], attrs: { p: inf } },
   {
     name: 'lpnorm tiles per-unit P mean sum_eps',

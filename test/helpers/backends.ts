@@ -79,6 +79,8 @@ export interface Backend {
   unavailable?: string;
   /** why the float16 cases are skipped on it (undefined: it runs them) */
   noFloat16?: string;
+  /** it runs the function bodies (not a kernel): cases marked kernelsOnly skip it */
+  body?: boolean;
   run(c: OpCase, d: CaseData): Promise<NdArray>;
 }
 
@@ -271,10 +273,11 @@ const SPECS: BackendSpec[] = [
   },
   { name: 'WGSL kernels (webgpu, Dawn for Node)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWgsl(c, d) },
   { name: 'lp-onnx/web session (WGSL kernels)', tolerance: TOL.kernel, probe: probeWgsl, run: (c, d) => runWebSession(c, d) },
-  { name: 'function body on onnxruntime-node', tolerance: TOL.body, probe: () => probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
-  { name: 'function body on onnxruntime-web wasm', tolerance: TOL.body, probe: () => probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
+  { name: 'function body on onnxruntime-node', body: true, tolerance: TOL.body, probe: () => probe('onnxruntime-node'), run: (c, d) => runBody('ort', c, d) },
+  { name: 'function body on onnxruntime-web wasm', body: true, tolerance: TOL.body, probe: () => probe('onnxruntime-web'), run: (c, d) => runBody('ort-web', c, d) },
   {
     name: 'function body on onnxruntime-node WebGPU',
+    body: true,
     tolerance: TOL.body,
     probe: probeWebGpu,
     run: (c, d) => runBody('ort', c, d, 18, { executionProviders: ['webgpu'] }),
@@ -282,6 +285,7 @@ const SPECS: BackendSpec[] = [
   // Bodies follow the model's opset (onnxruntime inlines them at it): the oldest, torch 1.13's and the newest.
   ...[13, 17, 23].map((opset) => ({
     name: `function body at opset ${opset} on onnxruntime-node`,
+    body: true,
     tolerance: TOL.body,
     probe: () => probe('onnxruntime-node'),
     run: (c: OpCase, d: CaseData) => runBody('ort', c, d, opset),
