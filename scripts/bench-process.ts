@@ -24,13 +24,20 @@ interface Session {
   run(feeds: object): Promise<unknown>;
 }
 
-/** In the child: one warm-up run, then the median of `runs`; printed as the child's last line. */
-export async function measureSession(create: () => Promise<Session>, feeds: object, runs: number): Promise<void> {
+/**
+ * In the child: warm-up runs (at least one, and for `minMs` / 4), then the median of `runs` and as
+ * many more as fit `minMs` (a short case runs hundreds of times, as PyTorch's peer does); printed
+ * as the child's last line.
+ */
+export async function measureSession(create: () => Promise<Session>, feeds: object, runs: number, minMs = 0): Promise<void> {
   const before = peakRssMiB();
   const session = await create();
-  await session.run(feeds);
+  const warm = performance.now();
+  do await session.run(feeds);
+  while (performance.now() - warm < minMs / 4);
   const times: number[] = [];
-  for (let i = 0; i < runs; i++) {
+  const start = performance.now();
+  for (let i = 0; i < runs || (performance.now() - start < minMs && i < 1000); i++) {
     const t0 = performance.now();
     await session.run(feeds);
     times.push(performance.now() - t0);

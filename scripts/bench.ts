@@ -4,7 +4,8 @@
 //   for as many rounds as fit a few seconds, each session's turn one untimed run and the median of
 //   three (scripts/bench-process.ts); the median and the 10th-90th percentile spread over rounds;
 // - alone: each path in its own process, so that its peak resident memory (VmHWM) is its own, and
-//   (fused, anchor) the median of 15 runs with nothing else in the process;
+//   (fused, anchor) the median of 15 runs or more (as many as fit 1 s, after 0.25 s of warm-up) with
+//   nothing else in the process;
 // - PyTorch: the same layer in current PyTorch (2.13 from the wheels on disk, in a venv made here
 //   if missing: build/venv-torch), eager and torch.compile, 2 threads, each the fastest of the
 //   layer's plain-PyTorch forms (scripts/bench-torch.py);
@@ -27,8 +28,9 @@ import { type BenchCase, benchCases, benchModel, NATIVE_SIZES, seededWeights } f
 import { inChild, type Measured, measureInterleaved, measureSession, pairedRatio, type Spread } from './bench-process';
 
 export const CASES: BenchCase[] = benchCases(NATIVE_SIZES);
-/** runs of a path alone in its own process (after one untimed run) */
+/** runs of a path alone in its own process (after warm-up runs), and more while they take less than ALONE_MS */
 const ALONE_RUNS = 15;
+const ALONE_MS = 1000;
 
 type Path = 'fused' | 'body' | 'anchor' | 'fused16' | 'body16';
 const PATHS: Path[] = ['fused', 'body', 'anchor'];
@@ -62,7 +64,7 @@ async function child(args: string[]): Promise<void> {
   const c = caseNamed(opt('--case'));
   if (args.includes('--memory')) {
     const p = pathOf(c, opt('--path') as Path);
-    await measureSession(p.create, p.feeds, Number(opt('--runs')) || 1);
+    await measureSession(p.create, p.feeds, Number(opt('--runs')) || 1, Number(opt('--min-ms')) || 0);
     return;
   }
   const names = args.includes('--float16') ? PATHS16 : PATHS;
@@ -159,9 +161,9 @@ function main(): void {
   const ratio = (a: number, b: number) => `${(a / Math.max(b, 1e-9)).toFixed(2)}x`;
   const threads = cpus().length;
   out(`lp-onnx bench: onnxruntime-node CPU, ${threads} cores (${cpus()[0]?.model ?? '?'}); kernels' instruction set: ${isaLine()}`);
-  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case, in blocks (one untimed run, a garbage collection, then the median of 3); fused / anchor: the median (10th-90th) of the ratio within each round; alone: each path in its own process, the median (and the best) of 15 runs after one, and its peak memory; PyTorch (current, from the wheels) eager and torch.compile on 2 threads, the fastest plain form of each layer; PyTorch / fused: the faster of the two over the fused median');
+  out('time: median (10th-90th percentile) ms of fused, body and anchor interleaved in one process per case, in blocks (one untimed run, a garbage collection, then the median of 3); fused / anchor: the median (10th-90th) of the ratio within each round; alone: each path in its own process, the median (and the best) of 15 runs or as many as fit 1 s, after 0.25 s of warm-up, and its peak memory; PyTorch (current, from the wheels) eager and torch.compile on 2 threads, the fastest plain form of each layer, in a process of its own; PyTorch / fused: the faster of the two over the fused median alone (over the interleaved median)');
   out('');
-  out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | alone: fused ms | alone: anchor ms | alone: fused / anchor | PyTorch eager ms (form) | PyTorch compiled ms (form) | PyTorch / fused | fused peak MiB (+run) | body peak MiB (+run) |');
+  out('| case | fused ms | body ms | body / fused | anchor | anchor ms | fused / anchor | alone: fused ms | alone: anchor ms | alone: fused / anchor | PyTorch eager ms (form) | PyTorch compiled ms (form) | PyTorch / fused alone (interleaved) | fused peak MiB (+run) | body peak MiB (+run) |');
   out('|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|');
   const json: Record<string, unknown> = {};
   const timed: [BenchCase, Record<Path, Spread>, number | undefined, number | undefined][] = [];
@@ -173,7 +175,7 @@ function main(): void {
     // each path alone in its own process: its peak memory, and (fused, anchor) the median of 15 runs
     // with nothing else in the process
     const mem = (p: Path, runs: number): Measured | string =>
-      args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory', '--runs', String(runs)]);
+      args.includes('--no-memory') ? 'not asked' : inChild(__filename, ['--case', c.name, '--path', p, '--memory', '--runs', String(runs), '--min-ms', String(runs > 1 ? ALONE_MS : 0)]);
     const [fm, bm, am] = [mem('fused', ALONE_RUNS), mem('body', 1), mem('anchor', ALONE_RUNS)];
     const peak = (m: Measured | string) => (typeof m === 'string' ? `n/a (${m})` : `${m.peak.toFixed(0)} (+${m.added.toFixed(0)})`);
     if (typeof t !== 'object') {
@@ -190,7 +192,10 @@ function main(): void {
     const one = (r: TorchResult) => ('error' in r ? `n/a (${r.error})` : `${ms(r)} (${r.form})`);
     const tc = typeof torch === 'string' ? `n/a (${torch}) | n/a` : `${one(torch.eager)} | ${one(torch.compiled)}`;
     const best = typeof torch === 'string' ? undefined : Math.min(...[torch.eager, torch.compiled].map((r) => ('error' in r ? Number.POSITIVE_INFINITY : r.ms)));
-    const tr = best === undefined || !Number.isFinite(best) ? 'n/a' : ratio(best, t.fused.ms);
+    // PyTorch is timed in a process of its own, hot: against the fused path alone (its median), and
+    // against the interleaved median in parentheses
+    const tr =
+      best === undefined || !Number.isFinite(best) ? 'n/a' : `${typeof fm === 'object' ? ratio(best, fm.ms) : 'n/a'} (${ratio(best, t.fused.ms)})`;
     const pr = `${paired.ms.toFixed(2)}x (${paired.lo.toFixed(2)}-${paired.hi.toFixed(2)})`;
     out(
       `| ${c.name} | ${ms(t.fused)} | ${ms(t.body)} | ${ratio(t.body.ms, t.fused.ms)} | ${c.anchorName} | ${ms(t.anchor)} | ${pr} | ${alone(fm)} | ${alone(am)} | ${aloneRatio} | ${tc} | ${tr} | ${peak(fm)} | ${peak(bm)} |`,
