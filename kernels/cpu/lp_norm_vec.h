@@ -41,13 +41,8 @@ LP_VEC_INLINE float MagnitudeRowImpl(const float* x, int64_t k, bool abs_mode, f
   return MaxMagnitude<true>(x, k, abs_mode, eps, a, nan);
 }
 
-// y = s (y / z + e)^(1/p) along a row (0 stays 0, NaN stays NaN; a root beyond float's range is +inf:
-// the exponent is capped at 128 before Exp2V, whose bits would wrap)
-LP_VEC_INLINE VF RootOf(VF y, VF z, float e, float inv_p, float s) {
-  const VF q = y / z + e;
-  const VF l = inv_p * Log2V(q);
-  return q != q ? q : s * Exp2V(l < 128.0f ? l : Splat(128.0f));
-}
+// y = s (y / z + e)^(1/p) along a row (RootV)
+LP_VEC_INLINE VF RootOf(VF y, VF z, float e, float inv_p, float s) { return RootV(y / z + e, inv_p, s); }
 
 LP_VEC_INLINE void RootRowImpl(float* y, const float* z, int64_t m, float e, float inv_p, float s) {
   const int64_t body = m - m % kLanes;

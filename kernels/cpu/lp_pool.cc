@@ -13,11 +13,15 @@ namespace lp {
 
 namespace {
 // GeM planes up to this many terms take the one pass of GemPlanes (a vector lane of its partial sums
-// then holds at most 4096 / 32 terms); larger ones global_plane's, whose sum per plane costs less
-// than the plane itself
+// then holds at most 4096 / (2 lanes) terms); larger ones global_plane's, whose sum per plane costs
+// less than the plane itself
 constexpr int64_t kOnePassPlane = 4096;
 // a GeM task's planes: about this many elements, a multiple of 16 planes, at most kGroupPlanes
 constexpr int64_t kGroupElements = 16384, kGroupPlanes = 4096;
+// GeM's one pass (GemPlanes, global_plane) keeps an unscaled sum s in [kOnePassMin, kOnePassMax] and a
+// root exponent log2 y within +-kOnePassExp (2^e a normal float; p < 1 can take a representable
+// mean beyond it); other planes take the scaled passes
+constexpr float kOnePassMin = 1e-30f, kOnePassMax = 3e38f, kOnePassExp = 120.0f;
 
 // The resolved geometry of a windowed LpPool, as three axes (a 1D / 2D input has unit leading
 // axes): the input, its pads, the padded extent (pads plus the ceil_mode overhang, so that every tap
@@ -154,18 +158,19 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
   const bool global = out_plane == 1 && plane > 0 && A0.kernel == A0.input && A1.kernel == A1.input && A2.kernel == A2.input &&
                       A0.pad_begin + A1.pad_begin + A2.pad_begin + A0.pad_end + A1.pad_end + A2.pad_end == 0;
   if (global) {
-    const auto global_plane = [&](int64_t q, const float* xp, float* yq) {
+    // one plane; `tried`: GemPlanes has tried its one pass already
+    const auto global_plane = [&](int64_t q, const float* xp, float* yq, bool tried) {
       const int64_t ch = q % c;
       const float pc = p ? p[np == 1 ? 0 : ch] : attrs_.p;
-      if (pc != inf) {
+      if (pc != inf && !tried) {
         // one pass where the plane needs no scaling: the unscaled sum is finite and far from
         // underflow (a NaN, an inf, an all-zero or a tiny plane takes the scaled passes below, as
         // ops.md's "no overflow or underflow" asks); the terms it loses to underflow are then as
         // negligible as the scaled sum's
         const float s1 = LP_ISA_CALL(isa_, SumPowScaled)(xp, plane, abs_, attrs_.eps, 1.0f, pc);
         // log2 y, kept where 2^e is a normal float (p < 1 can take a representable mean beyond it)
-        const float e = s1 >= 1e-30f && s1 <= 3e38f ? FastLog(s1 / z[0]) * (1.44269504f / pc) : 1e30f;
-        if (e > -120.0f && e < 120.0f) {
+        const float e = s1 >= kOnePassMin && s1 <= kOnePassMax ? FastLog(s1 / z[0]) * (1.44269504f / pc) : 1e30f;
+        if (e > -kOnePassExp && e < kOnePassExp) {
           *yq = FastExp2(e);
           return;
         }
@@ -206,9 +211,9 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
         uint8_t redo[kGroupPlanes];
         if (LP_ISA_CALL(isa_, GemPlanes)(xg, q0, q1 - q0, plane, abs_, attrs_.eps, pe, npe, c, z[0], kind, yg, redo) > 0)
           for (int64_t q = q0; q < q1; ++q)
-            if (redo[q - q0]) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
+            if (redo[q - q0]) global_plane(q, xg + (q - q0) * plane, yg + (q - q0), true);
       } else {
-        for (int64_t q = q0; q < q1; ++q) global_plane(q, xg + (q - q0) * plane, yg + (q - q0));
+        for (int64_t q = q0; q < q1; ++q) global_plane(q, xg + (q - q0) * plane, yg + (q - q0), false);
       }
       yo.Done(isa_, q0, q1 - q0, ybuf);
     });

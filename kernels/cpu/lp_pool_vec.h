@@ -171,8 +171,7 @@ LP_VEC_INLINE int64_t GemPlanes(const float* x, int64_t q0, int64_t count, int64
     }
     const VF sum = SumRows<kLanes>(s);
     const VF e = Log2V(sum * (1.0f / z)) / pv;
-    // log2 y, kept where 2^e is a normal float (p < 1 can take a representable mean beyond it)
-    const VI ok = (sum >= 1e-30f) & (sum <= 3e38f) & (e > -120.0f) & (e < 120.0f);
+    const VI ok = (sum >= kOnePassMin) & (sum <= kOnePassMax) & (e > -kOnePassExp) & (e < kOnePassExp);
     const VF r = Exp2V(ok ? e : Splat(0.0f));
     for (int l = 0; l < rows; ++l) {
       y[b + l] = r[l];
@@ -268,17 +267,15 @@ LP_VEC_INLINE void WindowSums(const Windows& w, const float* padded, const float
     }
 }
 
-// y = scale * q^(1/p) with q = s / z (s = 0 gives 0; NaN stays NaN). Returns whether a sum is so
-// small (below 1e-25) that its terms may have underflowed.
-LP_VEC_INLINE VF WindowRoot(VF q, float inv_p, float scale) { return q != q ? q : scale * Exp2V(inv_p * Log2V(q)); }
-
+// y = scale * q^(1/p) with q = s / z (RootV). Returns whether a sum is so small (below 1e-25) that
+// its terms may have underflowed.
 LP_VEC_INLINE bool WindowRoots(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
   const int64_t body = n - n % kLanes;
   VI tiny = VI{};
   for (int64_t i = 0; i < body; i += kLanes) {
     const VF v = Load(s + i);
     tiny |= v < 1e-25f;
-    Store(y + i, WindowRoot(v / Load(z + i), inv_p, scale));
+    Store(y + i, RootV(v / Load(z + i), inv_p, scale));
   }
   bool any = false;
   for (int l = 0; l < kLanes; ++l) any |= tiny[l] != 0;
@@ -288,7 +285,7 @@ LP_VEC_INLINE bool WindowRoots(const float* s, const float* z, int64_t n, float 
     for (int l = 0; l < kLanes; ++l) pz[l] = 1.0f;
     std::memcpy(ps, s + body, sizeof(float) * (n - body));
     std::memcpy(pz, z + body, sizeof(float) * (n - body));
-    Store(ps, WindowRoot(Load(ps) / Load(pz), inv_p, scale));
+    Store(ps, RootV(Load(ps) / Load(pz), inv_p, scale));
     std::memcpy(y + body, ps, sizeof(float) * (n - body));
   }
   return any;

@@ -81,6 +81,15 @@ LP_VEC_INLINE VF Log2V(VF x) {
   return x > 0.0f ? r : Splat(-std::numeric_limits<float>::infinity());
 }
 
+// scale q^(1/p) for q >= 0 (0 gives 0, NaN stays NaN): the roots of LpPool's windows and LpNorm's
+// units. A root beyond float's range is +inf: its exponent is capped at 128 before Exp2V, whose bits
+// would wrap (p < 1 only; the cap comes before the scale, so a scale below 1 can make +inf of a
+// result just inside the range)
+LP_VEC_INLINE VF RootV(VF q, float inv_p, float scale) {
+  const VF l = inv_p * Log2V(q);
+  return q != q ? q : scale * Exp2V(l < 128.0f ? l : Splat(128.0f));
+}
+
 // --- the terms of a sum that a root of degree p finishes ------------------------------------------
 // A term's relative error e reaches (sum)^(1/p) as e / p, and log2's absolute error d reaches it as
 // d ln 2 (whatever p), so these are shorter than Exp2V / Log2V: degree-4 and degree-5 least-squares
