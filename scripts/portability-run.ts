@@ -32,7 +32,9 @@ export function bodyError(got: ArrayLike<number>, gotDims: readonly number[], wa
       if (Number.isNaN(w) !== Number.isNaN(g)) return Number.POSITIVE_INFINITY;
       continue;
     }
-    const r = Math.abs(g - w) / (tol.atol + tol.rtol * Math.abs(w));
+    if (g === w) continue;
+    // an infinity on one side only is beyond any tolerance (inf / inf would be NaN)
+    const r = Number.isFinite(w) && Number.isFinite(g) ? Math.abs(g - w) / (tol.atol + tol.rtol * Math.abs(w)) : Number.POSITIVE_INFINITY;
     if (!(r <= worst)) worst = r;
   }
   return worst;

@@ -81,6 +81,22 @@ inline float FastExp2(float x) {
   return x < -126.0f ? 0.0f : p * scale;
 }
 
+// scale q^(1/p) for q >= 0, scale > 0 (q = 0 gives 0, NaN stays NaN, q = +inf gives +inf), over the
+// whole float range: where log2 of the root leaves +-120 its power of two is applied by ldexp, so a
+// result beyond float is +inf and one below it a subnormal or 0, whatever the scale (the vector
+// roots hand such lanes here). `fast_log` is FastLog, defined below.
+inline float FastLog(float x);
+inline float Root(float q, float inv_p, float scale) {
+  if (q != q) return q;
+  if (q == 0.0f || scale == 0.0f) return 0.0f;
+  const float l = FastLog(q) * 1.44269504f * inv_p;  // log2 of the root
+  if (l > -120.0f && l < 120.0f) return scale * FastExp2(l);
+  if (!(l < 400.0f)) return std::numeric_limits<float>::infinity();
+  if (!(l > -400.0f)) return 0.0f;
+  const float n = std::floor(l);
+  return std::ldexp(scale * FastExp2(l - n), static_cast<int>(n));
+}
+
 // log for x > 0 (normal floats): x = 2^e * m, m in [sqrt(1/2), sqrt(2)), atanh series in
 // t = (m - 1) / (m + 1) (|abs err| < 1e-7). x = 0 gives -inf, NaN stays NaN.
 inline float FastLog(float x) {

@@ -59,13 +59,13 @@ __attribute__((always_inline)) inline void PowRowImpl(float* a, int64_t k, float
     for (int64_t i = 0; i < k; ++i) a[i] = FastExp(p * FastLog(a[i] * inv));
   }
 }
-// y = scale (s / z)^(1/p) for a row's units as scale 2^(kp ln(s / z)), kp = log2(e) / p per unit (s = 0 gives 0)
-__attribute__((always_inline)) inline void RootUnitsImpl(const float* s, const float* z, const float* kp, int64_t n, float scale,
+// y = scale (s / z)^(1/p) for a row's units (Root), inv_p = 1 / p per unit (s = 0 gives 0)
+__attribute__((always_inline)) inline void RootUnitsImpl(const float* s, const float* z, const float* inv_p, int64_t n, float scale,
                                                          float* y) {
-  for (int64_t j = 0; j < n; ++j) y[j] = scale * FastExp2(kp[j] * FastLog(s[j] / z[j]));
+  for (int64_t j = 0; j < n; ++j) y[j] = Root(s[j] / z[j], inv_p[j], scale);
 }
-LP_ISA_VARIANTS(void, RootUnits, (const float* s, const float* z, const float* kp, int64_t n, float scale, float* y),
-                (s, z, kp, n, scale, y))
+LP_ISA_VARIANTS(void, RootUnits, (const float* s, const float* z, const float* inv_p, int64_t n, float scale, float* y),
+                (s, z, inv_p, n, scale, y))
 LP_LANES_VARIANTS(float, MagnitudeRow, (const float* x, int64_t k, bool abs_mode, float eps, float* a, bool* nan),
                   (x, k, abs_mode, eps, a, nan))
 // ExpDotRows (lp_norm_vec.h) on AVX-512's own exp2 (lp_avx512.h). kClamp: p is outside [kClampFreeP0, kClampFreeP1], so p l is
@@ -392,10 +392,10 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
     float sums[kRowBlock];
     if (attrs_.sum_eps == 0) {
       // the block's sums first, then the roots of each row's units in one vectorised pass
-      float block[kRowBlock][64], kp[64];
+      float block[kRowBlock][64], inv_p[64];
       for (int64_t jj = 0; jj < nj; ++jj) {
         const float pj = p[j0 + jj];
-        kp[jj] = pj == inf ? 0.0f : 1.44269504f / pj;
+        inv_p[jj] = pj == inf ? 0.0f : 1.0f / pj;
         if (pj == inf) {
           for (int64_t q = 0; q < nr; ++q) block[q][jj] = 0.0f;  // its output is the maximum, below
           continue;
@@ -406,7 +406,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
       for (int64_t q = 0; q < nr; ++q) {
         const int64_t r = r0 + q;
         float* yr = y + r * m + j0;
-        if (rmax[r] > 0) root_units(block[q], z.data() + j0, kp, nj, rmax[r], yr);
+        if (rmax[r] > 0) root_units(block[q], z.data() + j0, inv_p, nj, rmax[r], yr);
         for (int64_t jj = 0; jj < nj; ++jj) {
           const int64_t j = j0 + jj;
           if (p[j] == inf)
@@ -447,7 +447,7 @@ void LpNormKernel::Compute(OrtKernelContext* ctx) {
             s += attrs_.sum_eps / std::pow(mx, pj);
           }
         }
-        y[r * m + j] = rmax[r] > 0 || attrs_.sum_eps > 0 ? scale * FastExp2(FastLog(s) * (1.44269504f / pj)) : 0.0f;
+        y[r * m + j] = rmax[r] > 0 || attrs_.sum_eps > 0 ? Root(s, 1.0f / pj, scale) : 0.0f;
         if (rmax[r] > 0 && sums[q] < kUnderflow) y[r * m + j] = ExactUnit(x + r * k, w + j * k, k, pj, z[j]);
       }
     }

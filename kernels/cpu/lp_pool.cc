@@ -1,9 +1,10 @@
-// LpPool on the CPU (ops.md). Per (n, c) plane: each input element is powered once, relative to
-// the plane maximum M (u = (a / M)^p, vectorised), into a zero-padded copy of the plane; each output
-// row combines the rows of its windows column by column, then sums along the row, and finishes as
-// y = M (sum / Z)^(1/p). A window whose sum is so small that its terms may have underflowed (its
-// maximum far below M) is recomputed exactly, scaled by its own maximum. p = +inf takes the same
-// steps with max.
+// LpPool on the CPU (ops.md). Per (n, c) plane: each input element is powered once (u = a^p,
+// vectorised) into a zero-padded copy of the plane; each output row combines the rows of its windows
+// column by column, then sums along the row, and finishes as y = (sum / Z)^(1/p). A plane whose sums
+// or roots leave float's comfortable range is redone with its terms relative to the plane maximum M
+// (u = (a / M)^p, y = M (sum / Z)^(1/p)); a window whose sum is then still so small that its terms
+// may have underflowed (its maximum far below M) is recomputed exactly, scaled by its own maximum.
+// p = +inf takes the same steps with max.
 #include "lp_pool.h"
 
 #include "half.h"
@@ -22,6 +23,8 @@ constexpr int64_t kGroupElements = 16384, kGroupPlanes = 4096;
 // root exponent log2 y within +-kOnePassExp (2^e a normal float; p < 1 can take a representable
 // mean beyond it); other planes take the scaled passes
 constexpr float kOnePassMin = 1e-30f, kOnePassMax = 3e38f, kOnePassExp = 120.0f;
+// a window sum below this may have lost terms to underflow: recomputed, scaled by its own maximum
+constexpr float kTinySum = 1e-25f;
 
 // The resolved geometry of a windowed LpPool, as three axes (a 1D / 2D input has unit leading
 // axes): the input, its pads, the padded extent (pads plus the ceil_mode overhang, so that every tap
@@ -76,7 +79,7 @@ std::vector<float> AxisCounts(const Axis& a, bool include_pad) {
 void RecomputeTiny(const Windows& w, const float* x, float p, const float* sums, float* y) {
   const int64_t out_plane = w.out[0] * w.out[1] * w.out[2];
   for (int64_t o = 0; o < out_plane; ++o) {
-    if (!(sums[o] < 1e-25f)) continue;
+    if (!(sums[o] < kTinySum)) continue;
     const int64_t o0 = o / (w.out[1] * w.out[2]), o1 = (o / w.out[2]) % w.out[1], o2 = o % w.out[2];
     std::vector<float> window;
     for (int64_t k0 = 0; k0 < w.kernel[0]; ++k0) {
@@ -185,7 +188,7 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
         const double s = LP_ISA_CALL(isa_, SumPowScaled)(xp, plane, abs_, attrs_.eps, 1.0f / m, pc);
         // the root by the fast log / exp (relative error about 3e-7; std::pow per plane cost more than
         // the plane's sum for GeM's 14 x 14 planes)
-        *yq = m * FastExp2(FastLog(static_cast<float>(s / z[0])) * (1.44269504f / pc));
+        *yq = Root(static_cast<float>(s / z[0]), 1.0f / pc, m);
       }
     };
     // GemPlanes' one pass: every exponent finite, of one pow kind (5, the general power, where they
@@ -245,11 +248,15 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
       // a float16 plane converted here, while it is in cache for the two passes below
       const float* xp = xs16.Range(isa_, q * plane, plane, xbuf);
       float* yp = yo.Tile(q * out_plane, out_plane, ybuf);
-      bool nan = false;
-      const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
       const float* next = q + 1 < planes && xs16.f32 ? xp + plane : nullptr;
-      if (LP_ISA_CALL(isa_, WindowPlane)(w, xp, next, pc, m, padded.data(), zeros.data(), acc.data(), sums.data(), yp))
-        RecomputeTiny(w, xp, pc, sums.data(), yp);
+      // one pass, unscaled; a plane whose sums or roots leave its range is redone scaled by its
+      // largest magnitude, and then only windows too small for that are recomputed one by one
+      if (LP_ISA_CALL(isa_, WindowPlane)(w, xp, next, pc, 0.0f, padded.data(), zeros.data(), acc.data(), sums.data(), yp)) {
+        bool nan = false;
+        const float m = LP_ISA_CALL(isa_, PlaneMax)(xp, plane, abs_, attrs_.eps, &nan);
+        if (!(m > 0.0f) || LP_ISA_CALL(isa_, WindowPlane)(w, xp, nullptr, pc, m, padded.data(), zeros.data(), acc.data(), sums.data(), yp))
+          RecomputeTiny(w, xp, pc, sums.data(), yp);
+      }
       yo.Done(isa_, q * out_plane, out_plane, ybuf);
     }
   });

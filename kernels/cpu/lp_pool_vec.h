@@ -191,12 +191,13 @@ LP_VEC_INLINE int64_t GemPlanesImpl(const float* x, int64_t q0, int64_t count, i
 
 // --- windowed pooling, one (n, c) plane at a time (Windows: lp_pool.cc) ---------------------------
 
-// The term of an element: a(x) for p = +inf (kKind 0), else (a(x) / m)^p (PowOf). A NaN stays NaN,
-// so that it reaches every window holding it.
+// The term of an element: a(x) for p = +inf (kKind 0), else (a(x) / m)^p (PowUnscaled: the
+// unscaled pass, inv_m = 1, can meet terms beyond float's range). A NaN stays NaN, so that it reaches
+// every window holding it.
 template <int kKind>
 LP_VEC_INLINE VF WindowTerm(VF v, bool abs_mode, float eps, float inv_m, float p) {
   const VF a = MagnitudeV(v, abs_mode, eps);
-  const VF t = kKind == 0 ? a : PowOf<kKind>(a * inv_m, p);
+  const VF t = kKind == 0 ? a : PowUnscaled<kKind>(a * inv_m, p);
   return v != v ? v : t;
 }
 
@@ -267,33 +268,41 @@ LP_VEC_INLINE void WindowSums(const Windows& w, const float* padded, const float
     }
 }
 
-// y = scale * q^(1/p) with q = s / z (RootV). Returns whether a sum is so small (below 1e-25) that
-// its terms may have underflowed.
-LP_VEC_INLINE bool WindowRoots(const float* s, const float* z, int64_t n, float inv_p, float scale, float* y) {
+// y = scale * q^(1/p) with q = s / z (RootV). Returns whether a window needs more: a sum so small
+// (below kTinySum) that its terms may have underflowed, and, for the unscaled pass (`unscaled`), a
+// sum or root outside GeM's one-pass range (kOnePassMax, kOnePassExp), which the scaled pass redoes.
+LP_VEC_INLINE bool WindowRoots(const float* s, const float* z, int64_t n, float inv_p, float scale, bool unscaled, float* y) {
+  const float hi = unscaled ? kOnePassMax : std::numeric_limits<float>::infinity();
+  const float y_lo = unscaled ? std::exp2(-kOnePassExp) : 0.0f, y_hi = unscaled ? std::exp2(kOnePassExp) : hi;
+  const auto flag = [&](VF v, VF r) LP_VEC_INLINE_LAMBDA { return (v < kTinySum) | (v > hi) | (r < y_lo) | (r > y_hi); };
   const int64_t body = n - n % kLanes;
-  VI tiny = VI{};
+  VI bad = VI{};
   for (int64_t i = 0; i < body; i += kLanes) {
-    const VF v = Load(s + i);
-    tiny |= v < 1e-25f;
-    Store(y + i, RootV(v / Load(z + i), inv_p, scale));
+    const VF v = Load(s + i), r = RootV(v / Load(z + i), inv_p, scale);
+    bad |= flag(v, r);
+    Store(y + i, r);
   }
-  bool any = false;
-  for (int l = 0; l < kLanes; ++l) any |= tiny[l] != 0;
-  for (int64_t i = body; i < n; ++i) any |= s[i] < 1e-25f;
   if (body < n) {
     float ps[kLanes] = {}, pz[kLanes];
     for (int l = 0; l < kLanes; ++l) pz[l] = 1.0f;
     std::memcpy(ps, s + body, sizeof(float) * (n - body));
     std::memcpy(pz, z + body, sizeof(float) * (n - body));
-    Store(ps, RootV(Load(ps) / Load(pz), inv_p, scale));
+    const VF v = Load(ps), r = RootV(v / Load(pz), inv_p, scale);
+    const VI f = flag(v, r);
+    for (int64_t l = 0; l < n - body; ++l) bad[l] |= f[l];
+    Store(ps, r);
     std::memcpy(y + body, ps, sizeof(float) * (n - body));
   }
+  bool any = false;
+  for (int l = 0; l < kLanes; ++l) any |= bad[l] != 0;
   return any;
 }
 
-// One plane: terms, window sums into `sums` and y. `padded` has the padded plane's size with its
-// pads 0; `acc` holds one row of it and `zeros` as many zeros. Returns whether a window sum is tiny
-// (WindowRoots): the caller recomputes those.
+// One plane: terms, window sums into `sums` and y. m > 0: the terms are scaled by the plane's largest
+// magnitude m; m = 0: unscaled, one pass over X (an all-zero plane is the same either way). `padded`
+// has the padded plane's size with its pads 0; `acc` holds one row of it and `zeros` as many zeros.
+// Returns whether a window needs more (WindowRoots): after the unscaled pass the caller redoes the
+// plane scaled, after the scaled pass it recomputes the tiny windows.
 LP_VEC_INLINE bool WindowPlaneImpl(const Windows& w, const float* x, const float* next, float p, float m, float* padded, const float* zeros,
                                    float* acc, float* sums, float* y) {
   const bool finite = p != std::numeric_limits<float>::infinity();
@@ -310,5 +319,5 @@ LP_VEC_INLINE bool WindowPlaneImpl(const Windows& w, const float* x, const float
   st == 1   ? WindowSums<false, 1>(w, padded, zeros, acc, sums)
   : st == 2 ? WindowSums<false, 2>(w, padded, zeros, acc, sums)
             : WindowSums<false, 0>(w, padded, zeros, acc, sums);
-  return WindowRoots(sums, w.z, w.out[0] * w.out[1] * w.out[2], 1.0f / p, m > 0.0f ? m : 1.0f, y);
+  return WindowRoots(sums, w.z, w.out[0] * w.out[1] * w.out[2], 1.0f / p, m > 0.0f ? m : 1.0f, !(m > 0.0f), y);
 }

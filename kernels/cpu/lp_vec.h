@@ -81,13 +81,31 @@ LP_VEC_INLINE VF Log2V(VF x) {
   return x > 0.0f ? r : Splat(-std::numeric_limits<float>::infinity());
 }
 
+// whether any lane of a mask is set
+LP_VEC_INLINE bool AnyLane(VI m) {
+#if LP_VEC_AVX512
+  __m512i v;
+  std::memcpy(&v, &m, sizeof v);
+  return _mm512_test_epi32_mask(v, v) != 0;
+#else
+  int32_t any = 0;
+  for (int l = 0; l < kLanes; ++l) any |= m[l];
+  return any != 0;
+#endif
+}
+
 // scale q^(1/p) for q >= 0 (0 gives 0, NaN stays NaN): the roots of LpPool's windows and LpNorm's
-// units. A root beyond float's range is +inf: its exponent is capped at 128 before Exp2V, whose bits
-// would wrap (p < 1 only; the cap comes before the scale, so a scale below 1 can make +inf of a
-// result just inside the range)
+// units. A lane whose log2 root leaves +-120 (q = 0 included) is taken by the scalar Root, which
+// gives +inf beyond float's range and subnormals below it whatever the scale (Exp2V alone would wrap
+// its exponent bits above 2^128 and flush below 2^-126).
 LP_VEC_INLINE VF RootV(VF q, float inv_p, float scale) {
   const VF l = inv_p * Log2V(q);
-  return q != q ? q : scale * Exp2V(l < 128.0f ? l : Splat(128.0f));
+  VF y = scale * Exp2V(l < 120.0f ? l : Splat(120.0f));
+  const VI wide = ((l < -120.0f) & (q > 0.0f)) | (l > 120.0f) | (q > std::numeric_limits<float>::max());
+  if (AnyLane(wide))
+    for (int i = 0; i < kLanes; ++i)
+      if (wide[i]) y[i] = Root(q[i], inv_p, scale);
+  return q != q ? q : q > 0.0f ? y : Splat(0.0f);
 }
 
 // --- the terms of a sum that a root of degree p finishes ------------------------------------------

@@ -3,6 +3,8 @@ import type { Fill, OpCase } from './types';
 const X = (dims: number[], fill: Fill = 'mixed') => ({ dims, fill });
 const W = (m: number, k: number) => ({ dims: [m, k], fill: 'weights' as const });
 const inf = Number.POSITIVE_INFINITY;
+/** n values in [0.5, 0.6] */
+const NEAR_ONE_HALF = (n: number) => Array.from({ length: n }, (_, i) => 0.55 + 0.05 * Math.sin(i));
 const nan = Number.NaN;
 /** rows with a NaN first, in the middle and last */
 const NAN_ROWS = { dims: [3, 5], values: [nan, 1, 2, 3, 4, 1, -2, nan, 3, 4, 1, 2, -3, 4, nan] };
@@ -75,6 +77,21 @@ export const lpNormCases: OpCase[] = [
     attrs: { p: 8 },
     kernelsOnly:
       "the bodies scale each row by its largest magnitude (Pow then MatMul), so a unit whose weighted inputs are all 1e-8 of it sums underflowed terms to 0; ops.md's 'no underflow to 0' is met by the kernels only",
+  },
+  // p < 1 (inside the op, outside the tolerance domain): 16 inputs of 0.5 - 0.6 with unit weights
+  // put the root of p = 1/31.9 at about 2^127 (just inside float: its log2 root leaves +-120 before
+  // the row's scale brings it back) and that of p = 0.01 at 2^400 (+inf)
+  {
+    name: 'lpnorm per-unit p below 1 roots near and beyond float range',
+    op: 'LpNorm',
+    inputs: [{ dims: [2, 16], values: NEAR_ONE_HALF(32) }, { dims: [3, 16], values: new Array<number>(48).fill(1) }, { dims: [3], values: [1 / 31.9, 0.01, 2] }],
+    attrs: {},
+  },
+  {
+    name: 'lpnorm shared p below 1 root near float range',
+    op: 'LpNorm',
+    inputs: [{ dims: [2, 16], values: NEAR_ONE_HALF(32) }, { dims: [3, 16], values: new Array<number>(48).fill(1) }],
+    attrs: { p: 1 / 31.9 },
   },
   { name: 'lpnorm tiles rows p=inf', op: 'LpNorm', inputs: [X([70, 19]), W(66, 19)], attrs: { p: inf } },
   {

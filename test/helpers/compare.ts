@@ -46,7 +46,9 @@ export function compareArrays(
       continue;
     }
     if (g === w) continue;
-    const ratio = Math.abs(g - w) / (tol.atol + tol.rtol * Math.abs(w));
+    // an infinity on one side only is an error beyond any tolerance (inf / inf would be NaN, which
+    // would compare as no error at all)
+    const ratio = Number.isFinite(w) && Number.isFinite(g) ? Math.abs(g - w) / (tol.atol + tol.rtol * Math.abs(w)) : Number.POSITIVE_INFINITY;
     if (!(ratio <= worstRatio)) {
       worstRatio = ratio;
       worst = i;
