@@ -1,5 +1,6 @@
 #!/usr/bin/env node
-// Part of `npm run lint`: the C++ under kernels/ must be as clang-format (.clang-format) writes it.
+// Part of `npm run lint`: the C++ under kernels/ and scripts/error-bounds/ must be as clang-format
+// (.clang-format) writes it.
 // `node scripts/check-format.js --fix` rewrites the files.
 'use strict';
 const { spawnSync } = require('node:child_process');
@@ -8,13 +9,15 @@ const path = require('node:path');
 
 const root = path.join(__dirname, '..');
 const files = [];
-(function walk(dir) {
+function walk(dir) {
   for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
     const p = path.join(dir, e.name);
     if (e.isDirectory()) walk(p);
     else if (/\.(cc|h|cu|cuh)$/.test(e.name)) files.push(p);
   }
-})(path.join(root, 'kernels'));
+}
+walk(path.join(root, 'kernels'));
+walk(path.join(root, 'scripts', 'error-bounds'));
 
 if (spawnSync('clang-format', ['--version']).status !== 0) {
   process.stdout.write('clang-format is not installed (apt-get install clang-format): the C++ format check is skipped\n');

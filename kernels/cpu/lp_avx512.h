@@ -2,7 +2,7 @@
 // vrndscaleps rounds, vscalefps multiplies by 2^n (and goes to 0 below the float range, no clamp of
 // the exponent bits), vgetexpps / vgetmantps split a float into exponent and mantissa in [0.75, 1.5).
 // Same polynomials as lp_vec.h's Exp2Term / Log2Term (same accuracy), fewer steps: 2^(p l) is 8
-// vector steps here against 12 there. Intrinsics in LP_TARGET_AVX512 functions only: they inline into
+// vector steps here against 12 there (7 and 11 at degree 3). Intrinsics in LP_TARGET_AVX512 functions only: they inline into
 // the AVX-512 variants and nowhere else.
 #pragma once
 
@@ -28,17 +28,24 @@ LP_AVX512_INLINE float SumLanes(__m512 v) {
   return s;
 }
 
-// 2^x for x <= 0 (0 below -150); kClamp: x may be -inf, which would make f NaN (vscalefps alone
-// takes any finite x below -150 to 0)
-template <bool kClamp = true>
+// 2^x for x <= 0 (0 below -150), by lp_vec.h's polynomial of degree kDegree (4, or 3 for p >= 2);
+// kClamp: x may be -inf, which would make f NaN (vscalefps alone takes any finite x below -150 to 0)
+template <bool kClamp = true, int kDegree = 4>
 LP_AVX512_INLINE __m512 Exp2Term(__m512 x) {
   if (kClamp) x = _mm512_mask_max_ps(x, kAll, x, _mm512_set1_ps(-150.0f));
   const __m512 n = _mm512_mask_roundscale_ps(x, kAll, x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 f = _mm512_sub_ps(x, n);
-  __m512 q = _mm512_fmadd_ps(f, _mm512_set1_ps(0.00956051021f), _mm512_set1_ps(0.0559170392f));
-  q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.240249811f));
-  q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.693121968f));
-  q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.999999191f));
+  __m512 q;
+  if (kDegree == 3) {
+    q = _mm512_fmadd_ps(f, _mm512_set1_ps(0.0551716708f), _mm512_set1_ps(0.242611125f));
+    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.693260968f));
+    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.999928057f));
+  } else {
+    q = _mm512_fmadd_ps(f, _mm512_set1_ps(0.00956051021f), _mm512_set1_ps(0.0559170392f));
+    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.240249811f));
+    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.693121968f));
+    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.999999191f));
+  }
   return _mm512_mask_scalef_ps(q, kAll, q, n);
 }
 

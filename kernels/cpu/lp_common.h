@@ -36,10 +36,26 @@ inline void ParallelFor(OrtKernelContext* ctx, size_t n, const std::function<voi
 }
 
 // a(x) of ops.md.
-// p's kind for LpPool's terms: 0 for +inf, p itself for 1..4 (products), 5 for any other p
+// p's kind for LpPool's terms: 0 for +inf, p itself for 1..4 (products), 6 for any other p >= 2
+// (exp2 of degree 3, lp_vec.h), 5 for any other p
 inline int PowKind(float p) {
   if (p == std::numeric_limits<float>::infinity()) return 0;
-  return p == 1.0f || p == 2.0f || p == 3.0f || p == 4.0f ? static_cast<int>(p) : 5;
+  if (p == 1.0f || p == 2.0f || p == 3.0f || p == 4.0f) return static_cast<int>(p);
+  return p >= 2.0f ? 6 : 5;
+}
+// the kind of a set of exponents: 0 where one is +inf, theirs where they share one, else the general
+// power's (6 where each is >= 2, 5 otherwise)
+inline int PowKindOf(const float* p, int64_t n) {
+  int kind = PowKind(p[0]);
+  if (kind == 0) return 0;
+  bool from2 = p[0] >= 2.0f;
+  for (int64_t i = 1; i < n; ++i) {
+    const int k = PowKind(p[i]);
+    if (k == 0) return 0;
+    from2 = from2 && p[i] >= 2.0f;
+    if (k != kind) kind = -1;
+  }
+  return kind >= 0 ? kind : from2 ? 6 : 5;
 }
 
 inline float Magnitude(float x, bool abs_mode, float eps) {

@@ -70,7 +70,7 @@ LP_LANES_VARIANTS(float, MagnitudeRow, (const float* x, int64_t k, bool abs_mode
                   (x, k, abs_mode, eps, a, nan))
 // ExpDotRows (lp_norm_vec.h) on AVX-512's own exp2 (lp_avx512.h). kClamp: p is outside [kClampFreeP0, kClampFreeP1], so p l is
 // clamped (it may be -inf) and a zero magnitude's term is set to 0 by a test.
-template <bool kClamp>
+template <bool kClamp, int kDegree>
 LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const float* w, const float* l, int64_t k, int64_t rows, float p,
                                                                           float* s) {
   const int64_t body = k - k % 16;
@@ -85,7 +85,7 @@ LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const 
   // w 2^(p l) of 16 elements
   const auto term = [&](const float* lr, int64_t i, __m512 wv) LP_TARGET_AVX512 __attribute__((always_inline)) {
     const __m512 lv = _mm512_loadu_ps(lr + i);
-    const __m512 t = _mm512_mul_ps(wv, avx512::Exp2Term<kClamp>(_mm512_mul_ps(pv, lv)));
+    const __m512 t = _mm512_mul_ps(wv, avx512::Exp2Term<kClamp, kDegree>(_mm512_mul_ps(pv, lv)));
     return kClamp ? _mm512_maskz_mov_ps(_mm512_cmp_ps_mask(lv, _mm512_set1_ps(kLogZero), _CMP_GT_OQ), t) : t;
   };
   int64_t r = 0;
@@ -101,10 +101,10 @@ LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const 
         a3 = _mm512_add_ps(a3, term(l0 + 3 * k, i, wv));
         continue;
       }
-      a0 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + i))), a0);
-      a1 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + k + i))), a1);
-      a2 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 2 * k + i))), a2);
-      a3 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 3 * k + i))), a3);
+      a0 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false, kDegree>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + i))), a0);
+      a1 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false, kDegree>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + k + i))), a1);
+      a2 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false, kDegree>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 2 * k + i))), a2);
+      a3 = _mm512_fmadd_ps(wv, avx512::Exp2Term<false, kDegree>(_mm512_mul_ps(pv, _mm512_loadu_ps(l0 + 3 * k + i))), a3);
     }
     s[r] = avx512::SumLanes(a0) + tail(l0);
     s[r + 1] = avx512::SumLanes(a1) + tail(l0 + k);
@@ -119,10 +119,12 @@ LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const 
   }
 }
 LP_TARGET_AVX512 void ExpDotRowsAvx512(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
-  if (p >= kClampFreeP0 && p <= kClampFreeP1)
-    ExpDotRows512<false>(w, l, k, rows, p, s);
+  // exp2 of degree 3 for p >= 2 (lp_vec.h)
+  const bool clamp_free = p >= kClampFreeP0 && p <= kClampFreeP1;
+  if (p >= 2.0f)
+    clamp_free ? ExpDotRows512<false, 3>(w, l, k, rows, p, s) : ExpDotRows512<true, 3>(w, l, k, rows, p, s);
   else
-    ExpDotRows512<true>(w, l, k, rows, p, s);
+    clamp_free ? ExpDotRows512<false, 4>(w, l, k, rows, p, s) : ExpDotRows512<true, 4>(w, l, k, rows, p, s);
 }
 LP_TARGET_AVX2 void ExpDotRowsAvx2(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
   lanes8::ExpDotRowsImpl(w, l, k, rows, p, s);

@@ -191,15 +191,11 @@ void LpPoolKernel::Compute(OrtKernelContext* ctx) {
         *yq = Root(static_cast<float>(s / z[0]), 1.0f / pc, m);
       }
     };
-    // GemPlanes' one pass: every exponent finite, of one pow kind (5, the general power, where they
+    // GemPlanes' one pass: every exponent finite, of one pow kind (the general power's where they
     // differ)
     const float* pe = p ? p : &attrs_.p;
     const int64_t npe = p ? np : 1;
-    int kind = PowKind(pe[0]);
-    for (int64_t i = 1; i < npe && kind != 0; ++i) {
-      const int k = PowKind(pe[i]);
-      kind = k == 0 ? 0 : k == kind ? kind : 5;
-    }
+    const int kind = PowKindOf(pe, npe);
     const bool one_pass = plane <= kOnePassPlane && kind != 0;
     // planes in groups of some thousand elements per task: a GeM head has many small planes (512 of
     // 14 x 14 per image), and one task per plane would cost more in scheduling than in arithmetic

@@ -12,9 +12,14 @@ LP_VEC_INLINE float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float
 template <int kKind>
 LP_VEC_INLINE VF PowOf(VF r, float p) {
 #if LP_VEC_AVX512
-  if (kKind == 5) return avx512::Exp2Term(_mm512_mul_ps(_mm512_set1_ps(p), avx512::Log2Term(r)));
+  if (kKind >= 5) return avx512::Exp2Term < true, kKind == 6 ? 3 : 4 > (_mm512_mul_ps(_mm512_set1_ps(p), avx512::Log2Term(r)));
 #endif
-  return kKind == 1 ? r : kKind == 2 ? r * r : kKind == 3 ? r * r * r : kKind == 4 ? (r * r) * (r * r) : Exp2Term(p * Log2Term(r));
+  return kKind == 1              ? r
+         : kKind == 2            ? r * r
+         : kKind == 3            ? r * r * r
+         : kKind == 4            ? (r * r) * (r * r)
+         : Exp2Term < kKind == 6 ? 3
+                                 : 4 > (p * Log2Term(r));
 }
 
 // r^p for the unscaled terms of GeM's one pass: r may exceed 1, and a term beyond float's range must
@@ -23,9 +28,9 @@ LP_VEC_INLINE VF PowOf(VF r, float p) {
 template <int kKind>
 LP_VEC_INLINE VF PowUnscaled(VF r, float p) {
 #if !LP_VEC_AVX512
-  if (kKind == 5) {
+  if (kKind >= 5) {
     const VF l = p * Log2Term(r);
-    return Exp2Term(l < 128.0f ? l : Splat(128.0f));
+    return Exp2Term < kKind == 6 ? 3 : 4 > (l < 128.0f ? l : Splat(128.0f));
   }
 #endif
   return PowOf<kKind>(r, p);
@@ -71,6 +76,8 @@ LP_VEC_INLINE auto ByPowKind(int kind, F f) {
       return f(std::integral_constant<int, 3>{});
     case 4:
       return f(std::integral_constant<int, 4>{});
+    case 6:
+      return f(std::integral_constant<int, 6>{});
     default:
       return f(std::integral_constant<int, 5>{});
   }

@@ -109,20 +109,29 @@ LP_VEC_INLINE VF RootV(VF q, float inv_p, float scale) {
 }
 
 // --- the terms of a sum that a root of degree p finishes ------------------------------------------
-// A term's relative error e reaches (sum)^(1/p) as e / p, and log2's absolute error d reaches it as
-// d ln 2 (whatever p), so these are shorter than Exp2V / Log2V: degree-4 and degree-5 least-squares
-// fits on Chebyshev nodes, |rel err| < 3e-6 and |abs err| < 3e-6, several times inside the kernels'
-// tolerance of 1e-4.
+// A term's relative error e reaches (sum)^(1/p) as at most e / p, and log2's absolute error d reaches
+// it as d ln 2 (whatever p), so these are shorter than Exp2V / Log2V: least-squares fits on Chebyshev
+// nodes, refined towards the least maximum relative error. Worst errors over every float of the
+// domain (npm run error-bounds: x in [-126, 127.5), r in [2^-126, 2.5e38]): Exp2Term degree 4 |rel|
+// 2.75e-6, degree 3 |rel| 7.5e-5, Log2Term |abs| 6.5e-6 (most of it the float rounding of the
+// exponent added last). Degree 3 (3 multiply-adds where degree 4 takes 4; 7 vector steps for
+// 2^(p l) on AVX-512 where 8) is for p >= 2 only: its root is then within 4.2e-5, while at p = 1 it
+// would be within 8e-5 of the kernels' rtol of 1e-4.
+template <int kDegree>
+LP_VEC_INLINE VF Exp2Poly(VF f) {
+  if (kDegree == 3) return 0.999928057f + f * (0.693260968f + f * (0.242611125f + f * 0.0551716708f));
+  return 0.999999191f + f * (0.693121968f + f * (0.240249811f + f * (0.0559170392f + f * 0.00956051021f)));
+}
 
-// 2^x for x <= 0 or -inf (2^-126 below -126)
+// 2^x for x <= 0 or -inf (2^-126 below -126), by a polynomial of degree kDegree (4 or 3, see above)
+template <int kDegree = 4>
 LP_VEC_INLINE VF Exp2Term(VF x) {
   const VF xc = x < -126.0f ? Splat(-126.0f) : x;
   const VF magic = Splat(12582912.0f);  // 1.5 * 2^23: adding and subtracting it rounds to an integer
   const VF n = (xc + magic) - magic;
   const VF f = xc - n;
-  const VF q = 0.999999191f + f * (0.693121968f + f * (0.240249811f + f * (0.0559170392f + f * 0.00956051021f)));
   // below -126 the term stays at 2^-126: callers recompute sums that small exactly
-  return q * reinterpret_cast<VF>((__builtin_convertvector(n, VI) + 127) << 23);
+  return Exp2Poly<kDegree>(f) * reinterpret_cast<VF>((__builtin_convertvector(n, VI) + 127) << 23);
 }
 
 // log2(r) for r in [0, 1]: r = 2^e m with m in [0.75, 1.5), log2(m) = u P(u), u = m - 1 (0 gives
