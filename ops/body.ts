@@ -1,5 +1,5 @@
 // Building function bodies from standard ONNX ops (default domain, opsets 13 and up).
-import type { AttributeProto, FunctionProto, NodeProto } from '../src/onnx/proto';
+import type { AttributeProto, FunctionProto, GraphProto, NodeProto } from '../src/onnx/proto';
 import { AttributeType } from '../src/onnx/proto';
 import { attributeProto } from './attributes';
 import { FLOAT, FLOAT16 } from './common';
@@ -20,14 +20,19 @@ export const attr = {
 export class BodyBuilder {
   readonly nodes: NodeProto[] = [];
   private count = 0;
+  private branches = 0;
 
-  constructor(readonly opset: number) {
+  /** prefix: of the value names, so that a branch's names differ from its parent's */
+  constructor(
+    readonly opset: number,
+    private readonly prefix = 't',
+  ) {
     if (opset < MIN_BODY_OPSET) throw new RangeError(`function bodies need ONNX opset >= ${MIN_BODY_OPSET}, got ${opset}`);
   }
 
   /** One node; returns its output name. */
   op(type: string, inputs: readonly string[], attrs: AttributeProto[] = []): string {
-    const out = `t${this.count++}_${type}`;
+    const out = `${this.prefix}${this.count++}_${type}`;
     this.nodes.push({ input: [...inputs], output: [out], op_type: type, attribute: attrs });
     return out;
   }
@@ -128,6 +133,31 @@ export class BodyBuilder {
    */
   nanAware(max: string, nans: string): string {
     return this.op('Where', [this.op('Greater', [nans, this.float([0])]), this.float([Number.NaN]), max]);
+  }
+
+  /**
+   * If(cond): the float tensor `then` builds in a branch of its own, else `otherwise` (a value of
+   * this body). A branch reads this body's values by name; its own names carry a prefix of their own.
+   */
+  ifElse(cond: string, then: (branch: BodyBuilder) => string, otherwise: string): string {
+    const graph = (name: string, build: (branch: BodyBuilder) => string): GraphProto => {
+      const branch = new BodyBuilder(this.opset, `${this.prefix}${this.count}_${name}${this.branches++}_`);
+      const out = build(branch);
+      for (const r of branch.referenced) this.referenced.add(r);
+      return { name, node: branch.nodes, output: [{ name: out, type: { tensor_type: { elem_type: FLOAT } } }] };
+    };
+    const yes = graph('then', then);
+    const no = graph('else', (branch) => branch.op('Identity', [otherwise]));
+    return this.op('If', [cond], [
+      { name: 'then_branch', type: AttributeType.GRAPH, g: yes },
+      { name: 'else_branch', type: AttributeType.GRAPH, g: no },
+    ]);
+  }
+
+  /** Whether any element of x is true, a bool scalar. */
+  any(x: string): string {
+    const max = this.op('ReduceMax', [this.op('Cast', [x], [attr.i('to', FLOAT)])], [attr.i('keepdims', 0)]);
+    return this.op('Greater', [max, this.float([0])]);
   }
 
   /** x where x > 0, else 1: a safe divisor for the max-scaling. */

@@ -147,8 +147,42 @@ function emitWeightedMax(b: BodyBuilder, am: string): string {
 }
 
 /**
- * Shared exponent: Pow then MatMul (no [..., M, K] intermediate). Per-unit exponents: a broadcast
- * [..., M, K] power. Both scale by the row maximum of a(x) (and by sum_eps^(1/p) when that is larger).
+ * The per-unit form: a broadcast [..., M, K] power, each unit scaled by its own largest weighted
+ * magnitude (the largest a(x) with W > 0, or sum_eps^(1/p) where that is larger; 1 where both are
+ * 0), so that no unit's terms underflow where its result is representable. p: [M], [1] or a scalar.
+ * Returns the unscaled-root sum (before mean and sum_eps) and the scale, [..., M] each.
+ */
+function perUnitSum(b: BodyBuilder, am: string, p: string, sumEps: string | undefined): { sum: string; safe: string } {
+  const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
+  const largest = b.reduce('ReduceMax', b.op('Where', [b.op('Greater', ['W', b.float([0])]), a3, b.float([0])]), [-1], false);
+  const safe = b.positiveOrOne(sumEps ? b.op('Max', [largest, b.op('Pow', [sumEps, b.op('Reciprocal', [p])])]) : largest);
+  // an input the unit does not weight may be far above its scale: capped at 1, its term stays finite
+  // (times its weight 0: 0, where inf would give NaN); a NaN stays NaN (ops.md: it reaches every unit)
+  const ratio = b.op('Div', [a3, b.op('Unsqueeze', [safe, b.ints([-1])])]);
+  const capped = b.op('Where', [b.op('Greater', [ratio, b.float([1])]), b.float([1]), ratio]);
+  const powered = b.pow(capped, b.op('Unsqueeze', [p, b.ints([-1])]), true);
+  return { sum: b.reduce('ReduceSum', b.op('Mul', [powered, 'W']), [-1], false), safe };
+}
+
+/**
+ * The shared form: Pow then MatMul (no [..., M, K] intermediate), every unit of a row scaled by the
+ * row's largest a(x) (or sum_eps^(1/p) where larger). Returns the sum, the scale ([..., 1]) and
+ * whether some unit's terms all underflowed: a raw sum below 1e-25 where the row has a positive
+ * magnitude and the unit a positive weight (its weighted inputs are all far below the row maximum;
+ * the caller then takes the per-unit form, whose scale is the unit's own).
+ */
+function sharedSum(b: BodyBuilder, am: string, p: string, sumEps: string | undefined): { sum: string; safe: string; lost: string } {
+  const m = b.reduce('ReduceMax', am, [-1], true);
+  const safe = b.positiveOrOne(sumEps ? b.op('Max', [m, b.op('Pow', [sumEps, b.op('Reciprocal', [p])])]) : m);
+  const sum = b.op('MatMul', [b.op('Pow', [b.op('Div', [am, safe]), p]), b.op('Transpose', ['W'], [attr.is('perm', [1, 0])])]);
+  const weighted = b.op('Greater', [b.reduce('ReduceMax', 'W', [1], false), b.float([0])]);
+  const reached = b.op('And', [b.op('Greater', [m, b.float([0])]), weighted]);
+  return { sum, safe, lost: b.any(b.op('And', [b.op('Less', [sum, b.float([1e-25])]), reached])) };
+}
+
+/**
+ * Shared exponent: the shared form, and the per-unit form only where a unit's terms all underflowed
+ * there (an If). Per-unit exponents: the per-unit form.
  */
 function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions): FunctionProto {
   const b = new BodyBuilder(o.opset);
@@ -166,24 +200,24 @@ function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions):
   let p = src === 'attr' ? b.float([a.p]) : b.op('Reshape', ['P', b.ints([-1])]);
   const isInf = mayBeInf ? b.op('IsInf', [p], [attr.i('detect_negative', 0)]) : undefined;
   if (isInf) p = b.op('Where', [isInf, b.float([1]), p]);
-  const m = b.reduce('ReduceMax', am, [-1], true);
-  let scale = m;
-  if (a.sum_eps > 0) scale = b.op('Max', [m, b.op('Pow', [b.float([a.sum_eps]), b.op('Reciprocal', [p])])]);
-  const safe = b.positiveOrOne(scale);
-  let sum: string;
+  // y from a sum and its scale: mean, sum_eps, the root
+  const root = (bb: BodyBuilder, sum: string, safe: string) => {
+    if (a.mean === 1) sum = bb.op('Div', [sum, bb.reduce('ReduceSum', 'W', [1], false)]);
+    if (a.sum_eps > 0) sum = bb.op('Add', [sum, bb.op('Div', [bb.float([a.sum_eps]), bb.op('Pow', [safe, p])])]);
+    return bb.op('Mul', [safe, bb.pow(sum, bb.op('Reciprocal', [p]), !shared)]);
+  };
+  const sumEps = (bb: BodyBuilder) => (a.sum_eps > 0 ? bb.float([a.sum_eps]) : undefined);
+  const perUnit = (bb: BodyBuilder) => {
+    const u = perUnitSum(bb, am, p, sumEps(bb));
+    return root(bb, u.sum, u.safe);
+  };
+  let y: string;
   if (shared) {
-    const powered = b.op('Pow', [b.op('Div', [am, safe]), p]);
-    sum = b.op('MatMul', [powered, b.op('Transpose', ['W'], [attr.is('perm', [1, 0])])]);
+    const s = sharedSum(b, am, p, sumEps(b));
+    y = b.ifElse(s.lost, perUnit, root(b, s.sum, s.safe));
   } else {
-    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
-    const safe3 = b.op('Unsqueeze', [safe, b.ints([-1])]);
-    const pc = b.op('Unsqueeze', [p, b.ints([-1])]);
-    const powered = b.pow(b.op('Div', [a3, safe3]), pc, true);
-    sum = b.reduce('ReduceSum', b.op('Mul', [powered, 'W']), [-1], false);
+    y = perUnit(b);
   }
-  if (a.mean === 1) sum = b.op('Div', [sum, b.reduce('ReduceSum', 'W', [1], false)]);
-  if (a.sum_eps > 0) sum = b.op('Add', [sum, b.op('Div', [b.float([a.sum_eps]), b.op('Pow', [safe, p])])]);
-  let y = b.op('Mul', [safe, b.op('Pow', [sum, b.op('Reciprocal', [p])])]);
   if (isInf) y = b.op('Where', [isInf, maxPath(), y]);
   b.op('Identity', [y]);
   return finish(b, o, inputs);
@@ -192,8 +226,9 @@ function functionBody(a: LpNormAttrs, ctx: NodeContext, o: FunctionBodyOptions):
 /**
  * One body for every LpNorm node, given P (the exporter gives a node without one P = [p]): eps,
  * sum_eps, mean and mode come from the node's attributes by reference, or are baked in where every
- * node has the same (`same`). `shared`: every node's P holds one exponent (Pow then MatMul); otherwise the
- * per-unit form, which is right for a shared P too.
+ * node has the same (`same`). `shared`: every node's P holds one exponent (the shared form, the
+ * per-unit form where a unit's terms all underflowed there); otherwise the per-unit form, which is
+ * right for a shared P too.
  */
 export function lpNormBodyByReference(o: FunctionBodyOptions & { same: Partial<LpNormAttrs>; shared: boolean; mayBeInf: boolean }): FunctionProto {
   const { same } = o;
@@ -203,29 +238,31 @@ export function lpNormBodyByReference(o: FunctionBodyOptions & { same: Partial<L
   const isInf = o.mayBeInf ? b.op('IsInf', [p], [attr.i('detect_negative', 0)]) : undefined;
   if (isInf) p = b.op('Where', [isInf, b.float([1]), p]);
   const withSumEps = same.sum_eps !== 0;
-  const sumEps = withSumEps ? b.ref('value_float', 'sum_eps') : undefined;
-  const m = b.reduce('ReduceMax', am, [-1], true);
-  // scaled by the row maximum, or by sum_eps^(1/p) where that is larger
-  const safe = b.positiveOrOne(sumEps ? b.op('Max', [m, b.op('Pow', [sumEps, b.op('Reciprocal', [p])])]) : m);
-  let sum: string;
+  const sumEps = (bb: BodyBuilder) => (withSumEps ? bb.ref('value_float', 'sum_eps') : undefined);
+  const root = (bb: BodyBuilder, sum: string, safe: string) => {
+    if (same.mean !== 0) {
+      const mean = bb.op('Div', [sum, bb.reduce('ReduceSum', 'W', [1], false)]);
+      sum = same.mean === 1 ? mean : bb.op('Where', [bb.flag('mean'), mean, sum]);
+    }
+    const e = sumEps(bb);
+    if (e) {
+      // + sum_eps / safe^p only where sum_eps > 0 (0 / safe^p would be NaN where safe^p underflows)
+      const hasSumEps = bb.op('Greater', [e, bb.float([0])]);
+      sum = bb.op('Add', [sum, bb.op('Where', [hasSumEps, bb.op('Div', [e, bb.pow(safe, p, !o.shared)]), bb.float([0])])]);
+    }
+    return bb.op('Mul', [safe, bb.pow(sum, bb.op('Reciprocal', [p]), !o.shared)]);
+  };
+  const perUnit = (bb: BodyBuilder) => {
+    const u = perUnitSum(bb, am, p, sumEps(bb));
+    return root(bb, u.sum, u.safe);
+  };
+  let y: string;
   if (o.shared) {
-    sum = b.op('MatMul', [b.op('Pow', [b.op('Div', [am, safe]), p]), b.op('Transpose', ['W'], [attr.is('perm', [1, 0])])]);
+    const s = sharedSum(b, am, p, sumEps(b));
+    y = b.ifElse(s.lost, perUnit, root(b, s.sum, s.safe));
   } else {
-    const a3 = b.op('Unsqueeze', [am, b.ints([-2])]);
-    const safe3 = b.op('Unsqueeze', [safe, b.ints([-1])]);
-    const powered = b.pow(b.op('Div', [a3, safe3]), b.op('Unsqueeze', [p, b.ints([-1])]), true);
-    sum = b.reduce('ReduceSum', b.op('Mul', [powered, 'W']), [-1], false);
+    y = perUnit(b);
   }
-  if (same.mean !== 0) {
-    const mean = b.op('Div', [sum, b.reduce('ReduceSum', 'W', [1], false)]);
-    sum = same.mean === 1 ? mean : b.op('Where', [b.flag('mean'), mean, sum]);
-  }
-  if (sumEps) {
-    // + sum_eps / safe^p only where sum_eps > 0 (0 / safe^p would be NaN where safe^p underflows)
-    const hasSumEps = b.op('Greater', [sumEps, b.float([0])]);
-    sum = b.op('Add', [sum, b.op('Where', [hasSumEps, b.op('Div', [sumEps, b.pow(safe, p, !o.shared)]), b.float([0])])]);
-  }
-  let y = b.op('Mul', [safe, b.pow(sum, b.op('Reciprocal', [p]), !o.shared)]);
   if (isInf) y = b.op('Where', [isInf, emitWeightedMax(b, am), y]);
   b.op('Identity', [y]);
   return finish(b, o, ['X', 'W', 'P']);

@@ -19,7 +19,7 @@ import { floatToHalf, makeTensor, toFloat64 } from '../src/onnx/tensor';
 import { formatNpy, parseNpy } from '../src/runtime/npy';
 import { runReference } from '../src/runtime/reference';
 import { adderCnn, lpMlp } from './make-examples';
-import { STRESS_CHANNELS, STRESS_WIDTH, stressL1Conv, stressLpNorm, stressLpPool } from './stress-models';
+import { STRESS_CHANNELS, STRESS_WIDTH, stressL1Conv, stressLpNorm, stressLpNormShared, stressLpPool } from './stress-models';
 
 const ROOT = join(__dirname, '..', '..');
 
@@ -107,7 +107,7 @@ export function writePortableCases(dir: string): string[] {
   addHalf('float16-fused-adder-resnet', exportDualPath(decodeModel(new Uint8Array(readFileSync(join(plain, 'adder-resnet', 'model.onnx')))), { float16: {} }).model, npy(join(plain, 'adder-resnet', 'input.npy')));
   // many nodes of one op that need different specialised bodies, symbolic dims, opsets 13 and 23
   for (const opset of [13, 23]) {
-    for (const make of [stressLpPool, stressL1Conv, stressLpNorm]) {
+    for (const make of [stressLpPool, stressL1Conv, stressLpNorm, stressLpNormShared]) {
       const source = make(opset);
       add(source.graph?.name ?? 'stress', exportDualPath(source).model, wave([2, STRESS_CHANNELS, 11, STRESS_WIDTH], 0.23));
     }

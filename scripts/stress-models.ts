@@ -95,5 +95,36 @@ export function stressLpNorm(opset: number) {
   add(x2, 3, { p: inf });
   add(x, 4, { mode: 'clamp', sum_eps: 1e-2, p: 2.5 });
   add(x2, 3, { mean: 1 }, 'scalar');
+  // units whose weighted inputs are all far below their row's maximum (the per-unit form scales each
+  // unit by its own)
+  const spread = spreadRows(b, x2);
+  outputs.push(b.lpNorm(spread, farApart(b, 'apart.weight'), b.initializer('apart.p', [8, 9, 10, 11], [4]), {}, `norm${++k}`));
+  return finish();
+}
+
+/** Rows of x whose first column is 1e6 times the input and the others 1e-2 times. */
+function spreadRows(b: GraphBuilder, x: Value): Value {
+  return x.mul(b.initializer('spread', Float32Array.from({ length: STRESS_WIDTH }, (_, i) => (i === 0 ? 1e6 : 1e-2)), [STRESS_WIDTH]));
+}
+
+/** 4 units over STRESS_WIDTH inputs, the first two with no weight on the first column. */
+function farApart(b: GraphBuilder, label: string): Value {
+  const K = STRESS_WIDTH;
+  return b.initializer(label, Float32Array.from({ length: 4 * K }, (_, i) => (i % K === 0 && i < 2 * K ? 0 : 0.25 + ((i * 7) % 11) / 11)), [4, K]);
+}
+
+/**
+ * LpNorm with shared exponents only (the model's one body is then the shared form, Pow then
+ * MatMul, with an If to the per-unit form): p attribute and P [1], mean, sum_eps, and units whose
+ * weighted inputs are all 1e-8 of their row's maximum (p = 8: their terms underflow in the shared
+ * form, so the If's branch runs).
+ */
+export function stressLpNormShared(opset: number) {
+  const { b, x, init, outputs, finish } = start(`stress-lpnorm-shared-op${opset}`, opset);
+  const K = STRESS_WIDTH;
+  const x2 = b.reshape(x, [-1, K]);
+  outputs.push(b.lpNorm(x, init('shared1.weight', [6, K], 0.05, 1), undefined, { p: 3 }, 'shared1'));
+  outputs.push(b.lpNorm(x2, init('shared2.weight', [5, K], 0.05, 1), b.initializer('shared2.p', [2.5], [1]), { mean: 1, sum_eps: 1e-3 }, 'shared2'));
+  outputs.push(b.lpNorm(spreadRows(b, x2), farApart(b, 'apart.weight'), undefined, { p: 8 }, 'apart'));
   return finish();
 }

@@ -9,7 +9,7 @@ import { GraphBuilder } from '../src/graph/builder';
 import { writeModelFile } from '../src/onnx/model-file';
 import type { Browser } from 'playwright-core';
 import { adderCnn, lpMlp } from '../scripts/make-examples';
-import { STRESS_CHANNELS, STRESS_WIDTH, stressL1Conv, stressLpNorm, stressLpPool } from '../scripts/stress-models';
+import { STRESS_CHANNELS, STRESS_WIDTH, stressL1Conv, stressLpNorm, stressLpNormShared, stressLpPool } from '../scripts/stress-models';
 import { exportDualPath } from '../src/export/dual-path';
 import { decodeModel, encodeModel } from '../src/onnx/codec';
 import type { ModelProto } from '../src/onnx/proto';
@@ -32,6 +32,8 @@ const MODELS: [string, () => ModelProto, number[]][] = [
   ['stress-lppool-op13', () => stressLpPool(13), [2, STRESS_CHANNELS, 11, STRESS_WIDTH]],
   ['stress-l1conv-op18', () => stressL1Conv(18), [2, STRESS_CHANNELS, 11, STRESS_WIDTH]],
   ['stress-lpnorm-op23', () => stressLpNorm(23), [2, STRESS_CHANNELS, 11, STRESS_WIDTH]],
+  // the shared form's If to the per-unit form, taken
+  ['stress-lpnorm-shared-op13', () => stressLpNormShared(13), [2, STRESS_CHANNELS, 11, STRESS_WIDTH]],
 ];
 
 function torchModel(name: string): ModelProto {

@@ -66,7 +66,8 @@ export const lpNormCases: OpCase[] = [
   { name: 'lpnorm tiles rows shared P [1] fed', op: 'LpNorm', inputs: [X([130, 21]), W(70, 21), { dims: [1], values: [2.5] }], attrs: {}, feedWeights: true },
   // shared p: units whose weighted inputs are all far below their row's maximum (1e-2 against 1e6:
   // their terms (1e-8)^8 underflow float when scaled by it), beside units that see the maximum;
-  // the kernels must recompute those sums (a CPU path that skips it gives 0)
+  // the kernels must recompute those sums (a CPU path that skips it gives 0), the bodies take their
+  // per-unit form (an If) for them
   {
     name: 'lpnorm shared p units far below the row maximum',
     op: 'LpNorm',
@@ -75,8 +76,18 @@ export const lpNormCases: OpCase[] = [
       { dims: [20, 40], values: Array.from({ length: 800 }, (_, i) => (i % 40 === 7 && (i / 40) % 2 < 1 ? 0 : 0.25 + ((i * 7) % 11) / 11)) },
     ],
     attrs: { p: 8 },
-    kernelsOnly:
-      "the bodies scale each row by its largest magnitude (Pow then MatMul), so a unit whose weighted inputs are all 1e-8 of it sums underflowed terms to 0; ops.md's 'no underflow to 0' is met by the kernels only",
+  },
+  // the same units with a per-unit P: the per-unit form scales each unit by its own largest weighted
+  // magnitude (a body scaled by the row's underflows there)
+  {
+    name: 'lpnorm per-unit p units far below the row maximum',
+    op: 'LpNorm',
+    inputs: [
+      { dims: [3, 40], values: Array.from({ length: 120 }, (_, i) => (i % 40 === 7 ? 1e6 * (1 + (i % 3)) : 1e-2 * (1 + (i % 5)))) },
+      { dims: [20, 40], values: Array.from({ length: 800 }, (_, i) => (i % 40 === 7 && (i / 40) % 2 < 1 ? 0 : 0.25 + ((i * 7) % 11) / 11)) },
+      { dims: [20], values: Array.from({ length: 20 }, (_, j) => 8 + (j % 4)) },
+    ],
+    attrs: {},
   },
   // p < 1 (inside the op, outside the tolerance domain): 16 inputs of 0.5 - 0.6 with unit weights
   // put the root of p = 1/31.9 at about 2^127 (just inside float: its log2 root leaves +-120 before
