@@ -81,33 +81,6 @@ LP_VEC_INLINE VF Log2V(VF x) {
   return x > 0.0f ? r : Splat(-std::numeric_limits<float>::infinity());
 }
 
-// whether any lane of a mask is set
-LP_VEC_INLINE bool AnyLane(VI m) {
-#if LP_VEC_AVX512
-  __m512i v;
-  std::memcpy(&v, &m, sizeof v);
-  return _mm512_test_epi32_mask(v, v) != 0;
-#else
-  int32_t any = 0;
-  for (int l = 0; l < kLanes; ++l) any |= m[l];
-  return any != 0;
-#endif
-}
-
-// scale q^(1/p) for q >= 0 (0 gives 0, NaN stays NaN): the roots of LpPool's windows and LpNorm's
-// units. A lane whose log2 root leaves +-120 (q = 0 included) is taken by the scalar Root, which
-// gives +inf beyond float's range and subnormals below it whatever the scale (Exp2V alone would wrap
-// its exponent bits above 2^128 and flush below 2^-126).
-LP_VEC_INLINE VF RootV(VF q, float inv_p, float scale) {
-  const VF l = inv_p * Log2V(q);
-  VF y = scale * Exp2V(l < 120.0f ? l : Splat(120.0f));
-  const VI wide = ((l < -120.0f) & (q > 0.0f)) | (l > 120.0f) | (q > std::numeric_limits<float>::max());
-  if (AnyLane(wide))
-    for (int i = 0; i < kLanes; ++i)
-      if (wide[i]) y[i] = Root(q[i], inv_p, scale);
-  return q != q ? q : q > 0.0f ? y : Splat(0.0f);
-}
-
 // --- the terms of a sum that a root of degree p finishes ------------------------------------------
 // A term's relative error e reaches (sum)^(1/p) as at most e / p, and log2's absolute error d reaches
 // it as d ln 2 (whatever p), so these are shorter than Exp2V / Log2V: least-squares fits on Chebyshev
@@ -148,4 +121,43 @@ LP_VEC_INLINE VF Log2Term(VF r) {
   const VF l =
       u * (1.44267063f + u * (-0.72110953f + u * (0.482102965f + u * (-0.371157287f + u * (0.288162719f + u * -0.138730899f))))) + e;
   return r > 0.0f ? l : Splat(-std::numeric_limits<float>::infinity());
+}
+
+// whether any lane of a mask is set
+LP_VEC_INLINE bool AnyLane(VI m) {
+#if LP_VEC_AVX512
+  __m512i v;
+  std::memcpy(&v, &m, sizeof v);
+  return _mm512_test_epi32_mask(v, v) != 0;
+#else
+  int32_t any = 0;
+  for (int l = 0; l < kLanes; ++l) any |= m[l];
+  return any != 0;
+#endif
+}
+
+// scale q^(1/p) for q >= 0 (0 gives 0, NaN stays NaN): the roots of LpPool's windows and LpNorm's
+// units, by the terms' log2 and exp2 of degree 4 (their errors reach y as d ln 2 / p and e: below
+// 1e-5 together, where Log2V / Exp2V's 2e-7 cost twice the steps). A lane whose log2 root leaves
+// +-120 (or q = +inf) is taken by the scalar Root, which gives +inf beyond float's range and
+// subnormals below it whatever the scale.
+LP_VEC_INLINE VF RootV(VF q, float inv_p, float scale) {
+#if LP_VEC_AVX512
+  __m512 qm;
+  std::memcpy(&qm, &q, sizeof qm);
+  const __m512 lm = _mm512_mul_ps(_mm512_set1_ps(inv_p), avx512::Log2Term(qm));
+  const __m512 ym =
+      _mm512_mul_ps(_mm512_set1_ps(scale), avx512::Exp2Term<true, 4>(_mm512_mask_min_ps(lm, avx512::kAll, lm, _mm512_set1_ps(120.0f))));
+  VF l, y;
+  std::memcpy(&l, &lm, sizeof l);
+  std::memcpy(&y, &ym, sizeof y);
+#else
+  const VF l = inv_p * Log2Term(q);
+  VF y = scale * Exp2Term<4>(l < 120.0f ? l : Splat(120.0f));
+#endif
+  const VI wide = ((l < -120.0f) & (q > 0.0f)) | (l > 120.0f) | (q > std::numeric_limits<float>::max());
+  if (AnyLane(wide))
+    for (int i = 0; i < kLanes; ++i)
+      if (wide[i]) y[i] = Root(q[i], inv_p, scale);
+  return q != q ? q : q > 0.0f ? y : Splat(0.0f);
 }
