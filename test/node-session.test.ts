@@ -12,7 +12,7 @@ import { readWeights } from '../src/export/weights/index';
 import { GraphBuilder } from '../src/graph/builder';
 import { cudaBuildStatus, measurePeaks, native } from '../src/node/binding';
 import * as lpNode from '../src/node/index';
-import { encodeModel } from '../src/onnx/codec';
+import { decodeModel, encodeModel } from '../src/onnx/codec';
 import { toFloat64 } from '../src/onnx/tensor';
 import { parseNpy } from '../src/runtime/npy';
 import { runReference } from '../src/runtime/reference';
@@ -166,6 +166,37 @@ d('lp-onnx/node', () => {
     const session = binding.createSession(fedLpNorm(), {});
     expect(() => binding.run(session, ['X'], ['float32'], [[2, 4]], [new Float32Array(3)], ['Y'])).toThrow("input 'X': its data has 12 bytes, its dims need 32");
     binding.release(session);
+  });
+
+  test("pre-allocated outputs (onnxruntime-common's fetches): the run writes into the caller's tensor and returns it; a tensor of the wrong shape or type, or too short, is one clear error", async () => {
+    const s = await lpNode.InferenceSession.create(fedLpNorm());
+    const feeds = { X: T([1, 2, 3, 4, 5, 6, 7, 8], [2, 4]), W: T(new Array(12).fill(0.5), [3, 4]), P: T([1, 2, 3], [3]) };
+    const plain = (await s.run(feeds)).Y.data as Float32Array;
+    const own = new lpNode.Tensor('float32', new Float32Array(6).fill(-7), [2, 3]);
+    for (let i = 0; i < 3; i++) {
+      const out = await s.run(feeds, { Y: own });
+      expect(out.Y).toBe(own);
+      expect(Array.from(own.data as Float32Array)).toEqual(Array.from(plain));
+    }
+    // and against the float64 reference
+    const ref = runReference(decodeModel(fedLpNorm()), {
+      X: { dims: [2, 4], data: Float64Array.from(feeds.X.data as Float32Array) },
+      W: { dims: [3, 4], data: Float64Array.from(feeds.W.data as Float32Array) },
+      P: { dims: [3], data: Float64Array.from(feeds.P.data as Float32Array) },
+    }).Y;
+    compareArrays('pre-allocated Y', { dims: [...own.dims], data: own.data as Float32Array }, ref, TOL.kernel);
+    await expect(s.run(feeds, { Y: new lpNode.Tensor('float32', new Float32Array(8), [2, 4]) })).rejects.toThrow(/Y|shape|dimension/i);
+    await expect(s.run(feeds, { Y: new lpNode.Tensor('float64', new Float64Array(6), [2, 3]) })).rejects.toThrow(/type/i);
+    const binding = native().binding as NonNullable<ReturnType<typeof native>['binding']>;
+    const session = binding.createSession(fedLpNorm(), {});
+    const x = feeds.X.data as Float32Array;
+    expect(() =>
+      binding.run(session, ['X', 'W', 'P'], ['float32', 'float32', 'float32'], [[2, 4], [3, 4], [3]], [x, feeds.W.data, feeds.P.data], ['Y'], [{ type: 'float32', dims: [2, 3], data: new Float32Array(2) }]),
+    ).toThrow("output 'Y': its data has 8 bytes, its dims need 24");
+    binding.release(session);
+    // still usable, and onnxruntime allocates where no tensor is given
+    expect(Array.from((await s.run(feeds, { Y: null })).Y.data as Float32Array)).toEqual(Array.from(plain));
+    await s.release();
   });
 
   test('concurrent runs on one session give each caller its own correct result', async () => {

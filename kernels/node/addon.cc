@@ -347,7 +347,8 @@ napi_value Release(napi_env env, napi_callback_info info) {
   return nullptr;
 }
 
-// run(handle, names, types, dims, buffers, outputNames): Promise<[{name, type, dims, data}]>
+// run(handle, names, types, dims, buffers, outputNames, given?): Promise<[{name, type, dims, data}]>; given:
+// per output null, or the caller's tensor {type, dims, data} that the run writes into (returned as data)
 struct RunJob {
   Session* session;
   napi_ref session_ref;
@@ -359,6 +360,16 @@ struct RunJob {
   std::vector<void*> data;
   std::vector<size_t> bytes;
   std::vector<napi_ref> buffers;
+  // the caller's own output tensors, written in place (no allocation, no fresh pages per run): per
+  // output its bytes, or none where onnxruntime allocates it
+  struct Given {
+    const TypeInfo* type = nullptr;
+    std::vector<int64_t> dims;
+    void* data = nullptr;
+    size_t bytes = 0;
+    napi_ref array = nullptr;
+  };
+  std::vector<Given> given;
   std::vector<Ort::Value> results;
   std::string error;
   napi_deferred deferred;
@@ -376,9 +387,16 @@ void Execute(napi_env, void* p) {
           Ort::Value::CreateTensor(mem, job->data[i], job->bytes[i], job->dims[i].data(), job->dims[i].size(), job->types[i]->ort));
       in_names.push_back(job->in_names[i].c_str());
     }
-    for (const auto& n : job->out_names) out_names.push_back(n.c_str());
-    job->results = job->session->session->Run(Ort::RunOptions{nullptr}, in_names.data(), inputs.data(), inputs.size(), out_names.data(),
-                                              out_names.size());
+    std::vector<Ort::Value> outputs;
+    for (size_t i = 0; i < job->out_names.size(); ++i) {
+      out_names.push_back(job->out_names[i].c_str());
+      const auto& g = job->given[i];
+      outputs.push_back(g.data ? Ort::Value::CreateTensor(mem, g.data, g.bytes, g.dims.data(), g.dims.size(), g.type->ort)
+                               : Ort::Value{nullptr});
+    }
+    job->session->session->Run(Ort::RunOptions{nullptr}, in_names.data(), inputs.data(), inputs.size(), out_names.data(), outputs.data(),
+                               outputs.size());
+    job->results = std::move(outputs);
   } catch (const Ort::Exception& e) {
     job->error = e.what();
   } catch (const std::exception& e) {
@@ -390,6 +408,13 @@ void Complete(napi_env env, napi_status, void* p) {
   std::unique_ptr<RunJob> job(static_cast<RunJob*>(p));
   napi_delete_reference(env, job->session_ref);
   for (napi_ref r : job->buffers) napi_delete_reference(env, r);
+  // the caller's output arrays, taken before their references go
+  std::vector<napi_value> given(job->given.size(), nullptr);
+  for (size_t i = 0; i < job->given.size(); ++i)
+    if (job->given[i].array) {
+      napi_get_reference_value(env, job->given[i].array, &given[i]);
+      napi_delete_reference(env, job->given[i].array);
+    }
   napi_delete_async_work(env, job->work);
   if (!job->error.empty()) {
     napi_value msg, err;
@@ -427,6 +452,12 @@ void Complete(napi_env env, napi_status, void* p) {
     }
     napi_set_named_property(env, o, "dims", dims);
     const size_t count = ti.GetElementCount();
+    if (given[i] != nullptr) {
+      // written in place: the caller's own array
+      napi_set_named_property(env, o, "data", given[i]);
+      napi_set_element(env, arr, i, o);
+      continue;
+    }
     if (count > 0) {
       // The output's own memory, not a copy: the array buffer holds the OrtValue (which holds its
       // allocator) until the JS side lets go of it; V8 is told of the bytes so that its collector
@@ -459,14 +490,40 @@ void Complete(napi_env env, napi_status, void* p) {
 }
 
 napi_value Run(napi_env env, napi_callback_info info) {
-  size_t argc = 6;
-  napi_value argv[6];
+  size_t argc = 7;
+  napi_value argv[7];
   NAPI(napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr));
   Session* s = Unwrap(env, argv[0]);
   if (s == nullptr) return nullptr;
   auto job = std::make_unique<RunJob>();
   job->session = s;
   std::vector<napi_value> arrays;
+  // a tensor's type, dims and bytes from JS (what: "input 'X'"); the error text where they do not fit
+  const auto tensor = [&](const std::string& what, napi_value type, napi_value dims, napi_value buf, RunJob::Given* g) -> std::string {
+    g->type = ByName(GetString(env, type));
+    if (g->type == nullptr) return what + ": unsupported element type " + GetString(env, type);
+    uint32_t rank = 0;
+    napi_get_array_length(env, dims, &rank);
+    g->dims.assign(rank, 0);
+    for (uint32_t k = 0; k < rank; ++k) {
+      napi_value dv;
+      napi_get_element(env, dims, k, &dv);
+      napi_get_value_int64(env, dv, &g->dims[k]);
+    }
+    napi_typedarray_type tt;
+    size_t len, off;
+    napi_value ab;
+    if (napi_get_typedarray_info(env, buf, &tt, &len, &g->data, &ab, &off) != napi_ok) return what + ": its data is not a typed array";
+    size_t elem = 1;
+    for (auto v : g->dims) {
+      if (v < 0) return what + ": negative dimension";
+      elem *= static_cast<size_t>(v);
+    }
+    g->bytes = elem * g->type->bytes;
+    if (len * TypedArrayElementBytes(tt) < g->bytes)
+      return what + ": its data has " + std::to_string(len * TypedArrayElementBytes(tt)) + " bytes, its dims need " + std::to_string(g->bytes);
+    return "";
+  };
   uint32_t n = 0;
   NAPI(napi_get_array_length(env, argv[1], &n));
   for (uint32_t i = 0; i < n; ++i) {
@@ -476,45 +533,46 @@ napi_value Run(napi_env env, napi_callback_info info) {
     napi_get_element(env, argv[3], i, &dims);
     napi_get_element(env, argv[4], i, &buf);
     job->in_names.push_back(GetString(env, name));
-    const TypeInfo* t = ByName(GetString(env, type));
-    if (t == nullptr) return Throw(env, "input '" + job->in_names.back() + "': unsupported element type " + GetString(env, type));
-    job->types.push_back(t);
-    uint32_t rank = 0;
-    napi_get_array_length(env, dims, &rank);
-    std::vector<int64_t> d(rank);
-    for (uint32_t k = 0; k < rank; ++k) {
-      napi_value dv;
-      napi_get_element(env, dims, k, &dv);
-      napi_get_value_int64(env, dv, &d[k]);
-    }
-    job->dims.push_back(d);
-    napi_typedarray_type tt;
-    size_t len;
-    void* data;
-    napi_value ab;
-    size_t off;
-    NAPI(napi_get_typedarray_info(env, buf, &tt, &len, &data, &ab, &off));
-    size_t elem = 1;
-    for (auto v : d) {
-      if (v < 0) return Throw(env, "input '" + job->in_names.back() + "': negative dimension");
-      elem *= static_cast<size_t>(v);
-    }
-    const size_t bytes = elem * t->bytes;
-    if (len * TypedArrayElementBytes(tt) < bytes) {
-      return Throw(env, "input '" + job->in_names.back() + "': its data has " + std::to_string(len * TypedArrayElementBytes(tt)) +
-                            " bytes, its dims need " + std::to_string(bytes));
-    }
-    job->data.push_back(data);
-    job->bytes.push_back(bytes);
+    RunJob::Given t;
+    const std::string bad = tensor("input '" + job->in_names.back() + "'", type, dims, buf, &t);
+    if (!bad.empty()) return Throw(env, bad);
+    job->types.push_back(t.type);
+    job->dims.push_back(t.dims);
+    job->data.push_back(t.data);
+    job->bytes.push_back(t.bytes);
     arrays.push_back(buf);
   }
   uint32_t no = 0;
   NAPI(napi_get_array_length(env, argv[5], &no));
+  // argv[6] (optional): per output, null or the caller's own tensor {type, dims, data} to write into
+  bool with_given = false;
+  if (argc > 6) {
+    napi_valuetype vt;
+    napi_typeof(env, argv[6], &vt);
+    with_given = vt == napi_object;
+  }
+  job->given.resize(no);
+  std::vector<napi_value> given_arrays(no, nullptr);
   for (uint32_t i = 0; i < no; ++i) {
     napi_value name;
     napi_get_element(env, argv[5], i, &name);
     job->out_names.push_back(GetString(env, name));
+    if (!with_given) continue;
+    napi_value g;
+    napi_valuetype gt;
+    napi_get_element(env, argv[6], i, &g);
+    napi_typeof(env, g, &gt);
+    if (gt != napi_object) continue;
+    napi_value type, dims, buf;
+    napi_get_named_property(env, g, "type", &type);
+    napi_get_named_property(env, g, "dims", &dims);
+    napi_get_named_property(env, g, "data", &buf);
+    const std::string bad = tensor("output '" + job->out_names.back() + "'", type, dims, buf, &job->given[i]);
+    if (!bad.empty()) return Throw(env, bad);
+    given_arrays[i] = buf;
   }
+  for (uint32_t i = 0; i < no; ++i)
+    if (given_arrays[i]) NAPI(napi_create_reference(env, given_arrays[i], 1, &job->given[i].array));
   NAPI(napi_create_reference(env, argv[0], 1, &job->session_ref));
   for (napi_value a : arrays) {
     napi_ref r;

@@ -69,7 +69,16 @@ interface Binding {
   init(libonnxruntime: string): string;
   createSession(model: Uint8Array | string, options: NativeSessionOptions): NativeSession;
   sessionInfo(session: NativeSession): NativeSessionInfo;
-  run(session: NativeSession, names: string[], types: string[], dims: number[][], data: ArrayBufferView[], outputs: string[]): Promise<NativeOutput[]>;
+  /** given: per output, null or the caller's own tensor, written in place and returned as its data */
+  run(
+    session: NativeSession,
+    names: string[],
+    types: string[],
+    dims: number[][],
+    data: ArrayBufferView[],
+    outputs: string[],
+    given?: ({ type: string; dims: readonly number[]; data: ArrayBufferView } | null)[],
+  ): Promise<NativeOutput[]>;
   release(session: NativeSession): void;
   peaks(isa: string, threads: number): NativePeaks;
   quietStderr(on: boolean): void;

@@ -80,16 +80,30 @@ class NativeSessionHandler {
     for (const [i, t] of tensors.entries()) {
       if (t.location !== undefined && t.location !== 'cpu') throw new TypeError(`input '${names[i]}': only CPU tensors are supported, got location '${t.location}'`);
     }
+    // fetches: an output given as a tensor (onnxruntime-common's pre-allocated output) is written in
+    // place, with no allocation and no fresh pages per run; null lets onnxruntime allocate it
+    const outNames = Object.keys(fetches);
+    const given = outNames.map((n) => {
+      const v = fetches[n];
+      if (v === null || v === undefined) return null;
+      if (!(v instanceof ort.Tensor)) throw new TypeError(`output '${n}': a pre-allocated output must be a Tensor, got ${typeof v}`);
+      if (v.location !== 'cpu') throw new TypeError(`output '${n}': only CPU tensors can be pre-allocated outputs, got location '${v.location}'`);
+      return { type: v.type, dims: v.dims, data: v.data as ArrayBufferView };
+    });
     const outputs = await binding.run(
       this.session,
       names,
       tensors.map((t) => t.type),
       tensors.map((t) => [...t.dims]),
       tensors.map((t) => t.data as ArrayBufferView),
-      Object.keys(fetches),
+      outNames,
+      given.some((g) => g) ? given : undefined,
     );
     const result: SessionHandlerResult = {};
-    for (const o of outputs) result[o.name] = new ort.Tensor(o.type as 'float32', o.data as Float32Array, o.dims);
+    for (const [i, o] of outputs.entries()) {
+      const own = fetches[outNames[i]];
+      result[o.name] = given[i] && own instanceof ort.Tensor ? own : new ort.Tensor(o.type as 'float32', o.data as Float32Array, o.dims);
+    }
     return result;
   }
 
