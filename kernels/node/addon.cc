@@ -521,7 +521,8 @@ napi_value Run(napi_env env, napi_callback_info info) {
     }
     g->bytes = elem * g->type->bytes;
     if (len * TypedArrayElementBytes(tt) < g->bytes)
-      return what + ": its data has " + std::to_string(len * TypedArrayElementBytes(tt)) + " bytes, its dims need " + std::to_string(g->bytes);
+      return what + ": its data has " + std::to_string(len * TypedArrayElementBytes(tt)) + " bytes, its dims need " +
+             std::to_string(g->bytes);
     return "";
   };
   uint32_t n = 0;
