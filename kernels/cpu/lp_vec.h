@@ -137,24 +137,14 @@ LP_VEC_INLINE bool AnyLane(VI m) {
 }
 
 // scale q^(1/p) for q >= 0 (0 gives 0, NaN stays NaN): the roots of LpPool's windows and LpNorm's
-// units, by the terms' log2 and exp2 of degree 4 (their errors reach y as d ln 2 / p and e: below
-// 1e-5 together, where Log2V / Exp2V's 2e-7 cost twice the steps). A lane whose log2 root leaves
-// +-120 (or q = +inf) is taken by the scalar Root, which gives +inf beyond float's range and
-// subnormals below it whatever the scale.
+// units, by Log2V / Exp2V (about 2e-7 each: ops.md's special cases, p = 1 against AveragePool and
+// integer p against LpPool, then agree with onnxruntime's own ops to a few float steps; the terms'
+// shorter sequences would put 3e-6 there). A lane whose log2 root leaves +-120 (or q = +inf) is
+// taken by the scalar Root, which gives +inf beyond float's range and subnormals below it whatever
+// the scale.
 LP_VEC_INLINE VF RootV(VF q, float inv_p, float scale) {
-#if LP_VEC_AVX512
-  __m512 qm;
-  std::memcpy(&qm, &q, sizeof qm);
-  const __m512 lm = _mm512_mul_ps(_mm512_set1_ps(inv_p), avx512::Log2Term(qm));
-  const __m512 ym =
-      _mm512_mul_ps(_mm512_set1_ps(scale), avx512::Exp2Term<true, 4>(_mm512_mask_min_ps(lm, avx512::kAll, lm, _mm512_set1_ps(120.0f))));
-  VF l, y;
-  std::memcpy(&l, &lm, sizeof l);
-  std::memcpy(&y, &ym, sizeof y);
-#else
-  const VF l = inv_p * Log2Term(q);
-  VF y = scale * Exp2Term<4>(l < 120.0f ? l : Splat(120.0f));
-#endif
+  const VF l = inv_p * Log2V(q);
+  VF y = scale * Exp2V(l < 120.0f ? l : Splat(120.0f));
   const VI wide = ((l < -120.0f) & (q > 0.0f)) | (l > 120.0f) | (q > std::numeric_limits<float>::max());
   if (AnyLane(wide))
     for (int i = 0; i < kLanes; ++i)
