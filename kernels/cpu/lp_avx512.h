@@ -1,14 +1,15 @@
 // The terms' exp2 and log2 on AVX-512's own instructions, where the instruction set has them:
 // vrndscaleps rounds, vscalefps multiplies by 2^n (and goes to 0 below the float range, no clamp of
 // the exponent bits), vgetexpps / vgetmantps split a float into exponent and mantissa in [0.75, 1.5).
-// Same polynomials as lp_vec.h's Exp2Term / Log2Term (same accuracy), fewer steps: 2^(p l) is 8
-// vector steps here against 12 there (7 and 11 at degree 3). Intrinsics in LP_TARGET_AVX512 functions only: they inline into
-// the AVX-512 variants and nowhere else.
+// Same polynomials as lp_vec.h's Exp2Term / Log2Term (lp_terms.h), fewer steps: 2^(p l) is 8 vector
+// steps here against 12 there (7 and 11 at degree 3). Intrinsics in LP_TARGET_AVX512 functions
+// only: they inline into the AVX-512 variants and nowhere else.
 #pragma once
 
 #include <immintrin.h>
 
 #include "cpu_isa.h"
+#include "lp_terms.h"
 
 namespace lp {
 namespace avx512 {
@@ -28,24 +29,17 @@ LP_AVX512_INLINE float SumLanes(__m512 v) {
   return s;
 }
 
-// 2^x for x <= 0 (0 below -150), by lp_vec.h's polynomial of degree kDegree (4, or 3 for p >= 2);
+// 2^x for x <= 0 (0 below -150), by the polynomial of degree kDegree (lp_terms.h: 4, or 3 for p >= 2);
 // kClamp: x may be -inf, which would make f NaN (vscalefps alone takes any finite x below -150 to 0)
 template <bool kClamp = true, int kDegree = 4>
 LP_AVX512_INLINE __m512 Exp2Term(__m512 x) {
   if (kClamp) x = _mm512_mask_max_ps(x, kAll, x, _mm512_set1_ps(-150.0f));
   const __m512 n = _mm512_mask_roundscale_ps(x, kAll, x, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
   const __m512 f = _mm512_sub_ps(x, n);
-  __m512 q;
-  if (kDegree == 3) {
-    q = _mm512_fmadd_ps(f, _mm512_set1_ps(0.0551716708f), _mm512_set1_ps(0.242611125f));
-    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.693260968f));
-    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.999928057f));
-  } else {
-    q = _mm512_fmadd_ps(f, _mm512_set1_ps(0.00956051021f), _mm512_set1_ps(0.0559170392f));
-    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.240249811f));
-    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.693121968f));
-    q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(0.999999191f));
-  }
+  const float* c = Exp2Coefficients<kDegree>();
+  __m512 q = _mm512_set1_ps(c[0]);
+#pragma GCC unroll 4
+  for (int i = 1; i <= kDegree; ++i) q = _mm512_fmadd_ps(f, q, _mm512_set1_ps(c[i]));
   return _mm512_mask_scalef_ps(q, kAll, q, n);
 }
 
@@ -55,11 +49,9 @@ LP_AVX512_INLINE __m512 Log2Term(__m512 r) {
   const __m512 e = _mm512_mask_getexp_ps(s, kAll, s);  // the exponent of r / 0.75: m's exponent
   const __m512 m = _mm512_mask_getmant_ps(r, kAll, r, _MM_MANT_NORM_p75_1p5, _MM_MANT_SIGN_src);
   const __m512 u = _mm512_sub_ps(m, _mm512_set1_ps(1.0f));
-  __m512 l = _mm512_fmadd_ps(u, _mm512_set1_ps(-0.138730899f), _mm512_set1_ps(0.288162719f));
-  l = _mm512_fmadd_ps(u, l, _mm512_set1_ps(-0.371157287f));
-  l = _mm512_fmadd_ps(u, l, _mm512_set1_ps(0.482102965f));
-  l = _mm512_fmadd_ps(u, l, _mm512_set1_ps(-0.72110953f));
-  l = _mm512_fmadd_ps(u, l, _mm512_set1_ps(1.44267063f));
+  __m512 l = _mm512_set1_ps(kLog2Term[0]);
+#pragma GCC unroll 5
+  for (int i = 1; i < 6; ++i) l = _mm512_fmadd_ps(u, l, _mm512_set1_ps(kLog2Term[i]));
   return _mm512_fmadd_ps(u, l, e);
 }
 

@@ -18,6 +18,7 @@
 
 #include "../common/custom_op.h"
 #include "cpu_isa.h"
+#include "lp_terms.h"
 
 namespace lp {
 
@@ -41,18 +42,18 @@ inline void ParallelFor(OrtKernelContext* ctx, size_t n, const std::function<voi
 inline int PowKind(float p) {
   if (p == std::numeric_limits<float>::infinity()) return 0;
   if (p == 1.0f || p == 2.0f || p == 3.0f || p == 4.0f) return static_cast<int>(p);
-  return p >= 2.0f ? 6 : 5;
+  return p >= kExp2Degree3From ? 6 : 5;
 }
 // the kind of a set of exponents: 0 where one is +inf, theirs where they share one, else the general
 // power's (6 where each is >= 2, 5 otherwise)
 inline int PowKindOf(const float* p, int64_t n) {
   int kind = PowKind(p[0]);
   if (kind == 0) return 0;
-  bool from2 = p[0] >= 2.0f;
+  bool from2 = p[0] >= kExp2Degree3From;
   for (int64_t i = 1; i < n; ++i) {
     const int k = PowKind(p[i]);
     if (k == 0) return 0;
-    from2 = from2 && p[i] >= 2.0f;
+    from2 = from2 && p[i] >= kExp2Degree3From;
     if (k != kind) kind = -1;
   }
   return kind >= 0 ? kind : from2 ? 6 : 5;
@@ -97,22 +98,6 @@ inline float FastExp2(float x) {
   return x < -126.0f ? 0.0f : p * scale;
 }
 
-// scale q^(1/p) for q >= 0, scale > 0 (q = 0 gives 0, NaN stays NaN, q = +inf gives +inf), over the
-// whole float range: where log2 of the root leaves +-120 its power of two is applied by ldexp, so a
-// result beyond float is +inf and one below it a subnormal or 0, whatever the scale (the vector
-// roots hand such lanes here). `fast_log` is FastLog, defined below.
-inline float FastLog(float x);
-inline float Root(float q, float inv_p, float scale) {
-  if (q != q) return q;
-  if (q == 0.0f || scale == 0.0f) return 0.0f;
-  const float l = FastLog(q) * 1.44269504f * inv_p;  // log2 of the root
-  if (l > -120.0f && l < 120.0f) return scale * FastExp2(l);
-  if (!(l < 400.0f)) return std::numeric_limits<float>::infinity();
-  if (!(l > -400.0f)) return 0.0f;
-  const float n = std::floor(l);
-  return std::ldexp(scale * FastExp2(l - n), static_cast<int>(n));
-}
-
 // log for x > 0 (normal floats): x = 2^e * m, m in [sqrt(1/2), sqrt(2)), atanh series in
 // t = (m - 1) / (m + 1) (|abs err| < 1e-7). x = 0 gives -inf, NaN stays NaN.
 inline float FastLog(float x) {
@@ -131,6 +116,21 @@ inline float FastLog(float x) {
   float lm = 2.0f * t * (1.0f + t2 * (0.333333333f + t2 * (0.2f + t2 * (0.142857143f + t2 * 0.111111111f))));
   float r = lm + static_cast<float>(e) * 0.693147181f;
   return x > 0.0f ? r : (x == 0.0f ? -std::numeric_limits<float>::infinity() : std::numeric_limits<float>::quiet_NaN());
+}
+
+// scale q^(1/p) for q >= 0, scale > 0 (q = 0 gives 0, NaN stays NaN, q = +inf gives +inf), over the
+// whole float range: where log2 of the root leaves +-120 its power of two is applied by ldexp, so a
+// result beyond float is +inf and one below it a subnormal or 0, whatever the scale (the vector
+// roots hand such lanes here).
+inline float Root(float q, float inv_p, float scale) {
+  if (q != q) return q;
+  if (q == 0.0f || scale == 0.0f) return 0.0f;
+  const float l = FastLog(q) * 1.44269504f * inv_p;  // log2 of the root
+  if (l > -120.0f && l < 120.0f) return scale * FastExp2(l);
+  if (!(l < 400.0f)) return std::numeric_limits<float>::infinity();
+  if (!(l > -400.0f)) return 0.0f;
+  const float n = std::floor(l);
+  return std::ldexp(scale * FastExp2(l - n), static_cast<int>(n));
 }
 
 }  // namespace lp

@@ -121,7 +121,7 @@ LP_TARGET_AVX512 __attribute__((always_inline)) inline void ExpDotRows512(const 
 LP_TARGET_AVX512 void ExpDotRowsAvx512(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
   // exp2 of degree 3 for p >= 2 (lp_vec.h)
   const bool clamp_free = p >= kClampFreeP0 && p <= kClampFreeP1;
-  if (p >= 2.0f)
+  if (p >= kExp2Degree3From)
     clamp_free ? ExpDotRows512<false, 3>(w, l, k, rows, p, s) : ExpDotRows512<true, 3>(w, l, k, rows, p, s);
   else
     clamp_free ? ExpDotRows512<false, 4>(w, l, k, rows, p, s) : ExpDotRows512<true, 4>(w, l, k, rows, p, s);

@@ -39,7 +39,7 @@ LP_VEC_INLINE void ExpDotRowsDeg(const float* w, const float* l, int64_t k, int6
 
 // exp2 of degree 3 for p >= 2 (lp_vec.h)
 LP_VEC_INLINE void ExpDotRowsImpl(const float* w, const float* l, int64_t k, int64_t rows, float p, float* s) {
-  if (p >= 2.0f)
+  if (p >= kExp2Degree3From)
     ExpDotRowsDeg<3>(w, l, k, rows, p, s);
   else
     ExpDotRowsDeg<4>(w, l, k, rows, p, s);

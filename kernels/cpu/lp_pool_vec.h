@@ -12,14 +12,10 @@ LP_VEC_INLINE float PlaneMaxImpl(const float* x, int64_t n, bool abs_mode, float
 template <int kKind>
 LP_VEC_INLINE VF PowOf(VF r, float p) {
 #if LP_VEC_AVX512
-  if (kKind >= 5) return avx512::Exp2Term < true, kKind == 6 ? 3 : 4 > (_mm512_mul_ps(_mm512_set1_ps(p), avx512::Log2Term(r)));
+  if (kKind >= 5) return avx512::Exp2Term<true, Exp2DegreeOf(kKind)>(_mm512_mul_ps(_mm512_set1_ps(p), avx512::Log2Term(r)));
 #endif
-  return kKind == 1              ? r
-         : kKind == 2            ? r * r
-         : kKind == 3            ? r * r * r
-         : kKind == 4            ? (r * r) * (r * r)
-         : Exp2Term < kKind == 6 ? 3
-                                 : 4 > (p * Log2Term(r));
+  constexpr int kDegree = Exp2DegreeOf(kKind);
+  return kKind == 1 ? r : kKind == 2 ? r * r : kKind == 3 ? r * r * r : kKind == 4 ? (r * r) * (r * r) : Exp2Term<kDegree>(p * Log2Term(r));
 }
 
 // r^p for the unscaled terms of GeM's one pass: r may exceed 1, and a term beyond float's range must
@@ -30,7 +26,7 @@ LP_VEC_INLINE VF PowUnscaled(VF r, float p) {
 #if !LP_VEC_AVX512
   if (kKind >= 5) {
     const VF l = p * Log2Term(r);
-    return Exp2Term < kKind == 6 ? 3 : 4 > (l < 128.0f ? l : Splat(128.0f));
+    return Exp2Term<Exp2DegreeOf(kKind)>(l < 128.0f ? l : Splat(128.0f));
   }
 #endif
   return PowOf<kKind>(r, p);
@@ -300,9 +296,7 @@ LP_VEC_INLINE bool WindowRoots(const float* s, const float* z, int64_t n, float 
     Store(ps, r);
     std::memcpy(y + body, ps, sizeof(float) * (n - body));
   }
-  bool any = false;
-  for (int l = 0; l < kLanes; ++l) any |= bad[l] != 0;
-  return any;
+  return AnyLane(bad);
 }
 
 // One plane: terms, window sums into `sums` and y. m > 0: the terms are scaled by the plane's largest

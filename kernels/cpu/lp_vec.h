@@ -84,7 +84,7 @@ LP_VEC_INLINE VF Log2V(VF x) {
 // --- the terms of a sum that a root of degree p finishes ------------------------------------------
 // A term's relative error e reaches (sum)^(1/p) as at most e / p, and log2's absolute error d reaches
 // it as d ln 2 (whatever p), so these are shorter than Exp2V / Log2V: least-squares fits on Chebyshev
-// nodes, refined towards the least maximum relative error. Worst errors over every float of the
+// nodes, refined towards the least maximum relative error (coefficients: lp_terms.h). Worst errors over every float of the
 // domain (npm run error-bounds: x in [-126, 127.5), r in [2^-126, 2.5e38]): Exp2Term degree 4 |rel|
 // 2.75e-6, degree 3 |rel| 7.5e-5, Log2Term |abs| 6.5e-6 (most of it the float rounding of the
 // exponent added last). Degree 3 (3 multiply-adds where degree 4 takes 4; 7 vector steps for
@@ -92,8 +92,11 @@ LP_VEC_INLINE VF Log2V(VF x) {
 // would be within 8e-5 of the kernels' rtol of 1e-4.
 template <int kDegree>
 LP_VEC_INLINE VF Exp2Poly(VF f) {
-  if (kDegree == 3) return 0.999928057f + f * (0.693260968f + f * (0.242611125f + f * 0.0551716708f));
-  return 0.999999191f + f * (0.693121968f + f * (0.240249811f + f * (0.0559170392f + f * 0.00956051021f)));
+  const float* c = Exp2Coefficients<kDegree>();
+  VF q = Splat(c[0]);
+#pragma GCC unroll 4
+  for (int i = 1; i <= kDegree; ++i) q = q * f + c[i];
+  return q;
 }
 
 // 2^x for x <= 0 or -inf (2^-126 below -126), by a polynomial of degree kDegree (4 or 3, see above)
@@ -118,8 +121,10 @@ LP_VEC_INLINE VF Log2Term(VF r) {
   ei = ei - big;  // big is -1 where true
   const VF e = __builtin_convertvector(ei, VF);
   const VF u = m - 1.0f;
-  const VF l =
-      u * (1.44267063f + u * (-0.72110953f + u * (0.482102965f + u * (-0.371157287f + u * (0.288162719f + u * -0.138730899f))))) + e;
+  VF poly = Splat(kLog2Term[0]);
+#pragma GCC unroll 5
+  for (int i = 1; i < 6; ++i) poly = poly * u + kLog2Term[i];
+  const VF l = u * poly + e;
   return r > 0.0f ? l : Splat(-std::numeric_limits<float>::infinity());
 }
 

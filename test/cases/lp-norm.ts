@@ -1,10 +1,8 @@
-import type { Fill, OpCase } from './types';
+import { type Fill, nearOneHalf, type OpCase } from './types';
 
 const X = (dims: number[], fill: Fill = 'mixed') => ({ dims, fill });
 const W = (m: number, k: number) => ({ dims: [m, k], fill: 'weights' as const });
 const inf = Number.POSITIVE_INFINITY;
-/** n values in [0.5, 0.6] */
-const NEAR_ONE_HALF = (n: number) => Array.from({ length: n }, (_, i) => 0.55 + 0.05 * Math.sin(i));
 const nan = Number.NaN;
 /** rows with a NaN first, in the middle and last */
 const NAN_ROWS = { dims: [3, 5], values: [nan, 1, 2, 3, 4, 1, -2, nan, 3, 4, 1, 2, -3, 4, nan] };
@@ -95,13 +93,13 @@ export const lpNormCases: OpCase[] = [
   {
     name: 'lpnorm per-unit p below 1 roots near and beyond float range',
     op: 'LpNorm',
-    inputs: [{ dims: [2, 16], values: NEAR_ONE_HALF(32) }, { dims: [3, 16], values: new Array<number>(48).fill(1) }, { dims: [3], values: [1 / 31.9, 0.01, 2] }],
+    inputs: [{ dims: [2, 16], values: nearOneHalf(32) }, { dims: [3, 16], values: new Array<number>(48).fill(1) }, { dims: [3], values: [1 / 31.9, 0.01, 2] }],
     attrs: {},
   },
   {
     name: 'lpnorm shared p below 1 root near float range',
     op: 'LpNorm',
-    inputs: [{ dims: [2, 16], values: NEAR_ONE_HALF(32) }, { dims: [3, 16], values: new Array<number>(48).fill(1) }],
+    inputs: [{ dims: [2, 16], values: nearOneHalf(32) }, { dims: [3, 16], values: new Array<number>(48).fill(1) }],
     attrs: { p: 1 / 31.9 },
   },
   { name: 'lpnorm tiles rows p=inf', op: 'LpNorm', inputs: [X([70, 19]), W(66, 19)], attrs: { p: inf } },

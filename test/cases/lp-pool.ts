@@ -1,4 +1,4 @@
-import type { OpCase } from './types';
+import { nearOneHalf, type OpCase } from './types';
 
 const inf = Number.POSITIVE_INFINITY;
 const nan = Number.NaN;
@@ -6,8 +6,6 @@ const nan = Number.NaN;
 const NAN_WINDOWS = { dims: [1, 2, 6], values: [nan, 1, 2, 3, -4, 5, 1, 2, 3, 4, -5, nan] };
 /** global planes of 3: NaN first, last, in the middle, and none */
 const NAN_PLANES = { dims: [2, 2, 3], values: [nan, 1, 2, 1, -2, nan, 1, nan, 2, 1, 2, 3] };
-/** n values in [0.5, 0.6] */
-const NEAR_ONE_HALF = (n: number) => Array.from({ length: n }, (_, i) => 0.55 + 0.05 * Math.sin(i));
 const X = (dims: number[], fill: 'mixed' | 'positive' | 'negative' | 'zeros' | 'huge' | 'tiny' = 'mixed') => ({ dims, fill });
 
 export const lpPoolCases: OpCase[] = [
@@ -188,13 +186,13 @@ export const lpPoolCases: OpCase[] = [
   {
     name: 'lppool p below 1 roots near and beyond float range',
     op: 'LpPool',
-    inputs: [{ dims: [1, 3, 4, 5], values: NEAR_ONE_HALF(60) }, { dims: [3], values: [1 / 31.9, 0.01, 2] }],
+    inputs: [{ dims: [1, 3, 4, 5], values: nearOneHalf(60) }, { dims: [3], values: [1 / 31.9, 0.01, 2] }],
     attrs: { kernel_shape: [4, 4] },
   },
   {
     name: 'lppool global p below 1 roots near and beyond float range',
     op: 'LpPool',
-    inputs: [{ dims: [1, 3, 4, 4], values: NEAR_ONE_HALF(48) }, { dims: [3], values: [1 / 31.9, 0.01, 2] }],
+    inputs: [{ dims: [1, 3, 4, 4], values: nearOneHalf(48) }, { dims: [3], values: [1 / 31.9, 0.01, 2] }],
     attrs: { global: 1 },
   },
 ];

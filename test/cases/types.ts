@@ -32,6 +32,11 @@ export interface OpCase {
 }
 
 /** The nearest float16 value (round to nearest even; beyond the range: +-inf). */
+/** n values in [0.5, 0.6] (p < 1 cases: 16 of them put the root of p = 1/31.9 near 2^127) */
+export function nearOneHalf(n: number): number[] {
+  return Array.from({ length: n }, (_, i) => 0.55 + 0.05 * Math.sin(i));
+}
+
 export function roundHalf(v: number): number {
   return halfToFloat(floatToHalf(v));
 }
