@@ -3,10 +3,12 @@
 // which accumulates min(x, w) only: one min and one add per tap where sub, abs and add were three.
 // Per (n, group) the group's input channels are copied once, zero-padded, with each row split into
 // `stride` phases so that a tap's inputs along the last axis are contiguous for any stride and
-// dilation. A task takes CB output channels and one output row; its tile of CB x NV vectors stays in
-// registers over all (channel, tap) pairs. The identity cancels where |x| and |w| are large and
-// close: an output whose magnitude sums exceed 4 |sum |x - w|| + 1 is recomputed exactly (double,
-// sub and abs), as is one the identity made NaN (a NaN input, or infinities of both signs).
+// dilation (float32 X without padding, stride 1 along rows of whole register tiles, is read in
+// place). A task takes CB output channels and one output row; its tile of CB x NV vectors stays in
+// registers over all (channel, tap) pairs and is combined into outputs there (float). The identity
+// cancels where |x| and |w| are large and close: an output whose magnitude sums exceed
+// 4 |sum |x - w|| + 1 is recomputed exactly (double, sub and abs), as is one the identity made NaN
+// (a NaN input, or infinities of both signs).
 #include "l1_conv.h"
 
 #include "../common/half_value.h"
@@ -29,14 +31,27 @@ struct Padded {
 
 #pragma GCC diagnostic ignored "-Wpsabi"  // vector types only cross always-inline functions here
 
-// M[c][o2] = sum over the group's channels and the taps of min(x, w) for kCb filters along one
-// output row; x0 points at channel 0 of the row's first tap position, `off` holds each tap's offset.
-// wp: the filters packed [C_g][taps][kCb]. Written with GCC vector types of L lanes, NV vectors wide.
+// The combination of a tile's min sums into outputs, per filter c of the block and position o:
+// out = bias - d, d = sx + ws - 2 m (float). sx, sabs: the window sums of x and |x| at the tile's
+// positions (zero past the row); ws, wa, bias: the block's kCb filter sums, magnitude sums and biases.
+struct Combine {
+  const float *sx, *sabs, *ws, *wa, *bias;
+};
+
+// Y tile of kCb filters along one output row, by M[c][o2] = sum over the group's channels and the
+// taps of min(x, w), combined in registers (Combine) and stored at out + c * out_stride + o2. x0
+// points at channel 0 of the row's first tap position, `off` holds each tap's offset. wp: the filters
+// packed [C_g][taps][kCb]. Returns whether any output may have cancelled (sabs + wa > 4 |d| + 1) or
+// is NaN: the caller then checks them one by one. Written with GCC vector types of L lanes, NV
+// vectors wide.
 template <int L, int NV>
-__attribute__((always_inline)) inline void MinRowImpl(const float* x0, int64_t plane, int64_t cg, const int64_t* off, int64_t taps,
-                                                      const float* wp, int64_t count, float* m, int64_t m_stride) {
+__attribute__((always_inline)) inline bool MinRowImpl(const float* x0, int64_t plane, int64_t cg, const int64_t* off, int64_t taps,
+                                                      const float* wp, int64_t count, const Combine& k, float* out, int64_t out_stride) {
   typedef float V __attribute__((vector_size(L * sizeof(float))));
   constexpr int64_t kChunk = int64_t{L} * NV;
+  // per lane: the least margin 4 |d| + 1 - (sabs + wa) met, and 0 * margin summed, which turns NaN
+  // where a margin is NaN or infinite (a comparison's mask kept across the loop made GCC scalarise it)
+  V worst = V{}, probe = V{};
   for (int64_t o2 = 0; o2 < count; o2 += kChunk) {
     V acc[kCb][NV];
 #pragma GCC unroll 4
@@ -59,47 +74,49 @@ __attribute__((always_inline)) inline void MinRowImpl(const float* x0, int64_t p
         }
       }
     }
+    V sx[NV], sabs[NV];
 #pragma GCC unroll 4
-    for (int c = 0; c < kCb; ++c)
+    for (int v = 0; v < NV; ++v) {
+      std::memcpy(&sx[v], k.sx + o2 + v * L, sizeof(V));
+      std::memcpy(&sabs[v], k.sabs + o2 + v * L, sizeof(V));
+    }
 #pragma GCC unroll 4
-      for (int v = 0; v < NV; ++v) std::memcpy(m + c * m_stride + o2 + v * L, &acc[c][v], sizeof(V));
+    for (int c = 0; c < kCb; ++c) {
+      const V ws = k.ws[c] - V{}, wa = k.wa[c] - V{}, bias = k.bias[c] - V{};
+#pragma GCC unroll 4
+      for (int v = 0; v < NV; ++v) {
+        const V d = sx[v] + ws - (acc[c][v] + acc[c][v]);
+        const V mag = d < 0 ? -d : d;
+        const V margin = static_cast<float>(kCancel) * mag + 1.0f - (sabs[v] + wa);
+        worst = margin < worst ? margin : worst;
+        probe += margin * 0.0f;
+        const V y = bias - d;
+        std::memcpy(out + c * out_stride + o2 + v * L, &y, sizeof(V));
+      }
+    }
   }
+  float least[L], probes[L];  // (GCC does not index a vector type here, in a template)
+  std::memcpy(least, &worst, sizeof(worst));
+  std::memcpy(probes, &probe, sizeof(probe));
+  bool check = false;
+  for (int i = 0; i < L; ++i) check |= least[i] < 0 || probes[i] != 0;
+  return check;
 }
 
-#define LP_MIN_ROW_PARAMS \
-  (const float* x0, int64_t plane, int64_t cg, const int64_t* off, int64_t taps, const float* wp, int64_t count, float* m, int64_t m_stride)
-#define LP_MIN_ROW_ARGS (x0, plane, cg, off, taps, wp, count, m, m_stride)
+#define LP_MIN_ROW_PARAMS                                                                                                          \
+  (const float* x0, int64_t plane, int64_t cg, const int64_t* off, int64_t taps, const float* wp, int64_t count, const Combine& k, \
+   float* out, int64_t out_stride)
+#define LP_MIN_ROW_ARGS (x0, plane, cg, off, taps, wp, count, k, out, out_stride)
 // AVX-512: 4 x 4 vectors of 16 (16 of the 32 registers hold the tile); AVX2: 4 x 2 of 8 (8 of 16);
 // plain SSE: 4 x 2 of 4.
-LP_TARGET_AVX512 void MinRowAvx512 LP_MIN_ROW_PARAMS {
+LP_TARGET_AVX512 bool MinRowAvx512 LP_MIN_ROW_PARAMS {
   // rows of 32 or fewer (3D volumes of 32^3) would leave half of a 64-wide tile idle
-  if (count <= 32)
-    MinRowImpl<16, 2> LP_MIN_ROW_ARGS;
-  else
-    MinRowImpl<16, 4> LP_MIN_ROW_ARGS;
+  if (count <= 32) return MinRowImpl<16, 2> LP_MIN_ROW_ARGS;
+  return MinRowImpl<16, 4> LP_MIN_ROW_ARGS;
 }
-LP_TARGET_AVX2 void MinRowAvx2 LP_MIN_ROW_PARAMS { MinRowImpl<8, 2> LP_MIN_ROW_ARGS; }
-void MinRowPlain LP_MIN_ROW_PARAMS { MinRowImpl<4, 2> LP_MIN_ROW_ARGS; }
-constexpr void(*MinRowVariants[]) LP_MIN_ROW_PARAMS = {MinRowPlain, MinRowAvx2, MinRowAvx512};
-
-// out = bias - d, d = sx + ws - 2 m, along a segment (double, vectorised); redo flags the positions
-// where the identity cancelled or turned NaN. Returns whether any did.
-__attribute__((always_inline)) inline bool CombineImpl(const double* sx, const double* sabs, double ws, double wa, double bias,
-                                                       const float* m, int64_t n, float* out, unsigned char* redo) {
-  unsigned char any = 0;
-  for (int64_t i = 0; i < n; ++i) {
-    const double d = sx[i] + ws - 2.0 * m[i];
-    const unsigned char bad = !(sabs[i] + wa <= kCancel * std::fabs(d) + 1.0);
-    out[i] = static_cast<float>(bias - d);
-    redo[i] = bad;
-    any |= bad;
-  }
-  return any != 0;
-}
-LP_ISA_VARIANTS(bool, Combine,
-                (const double* sx, const double* sabs, double ws, double wa, double bias, const float* m, int64_t n, float* out,
-                 unsigned char* redo),
-                (sx, sabs, ws, wa, bias, m, n, out, redo))
+LP_TARGET_AVX2 bool MinRowAvx2 LP_MIN_ROW_PARAMS { return MinRowImpl<8, 2> LP_MIN_ROW_ARGS; }
+bool MinRowPlain LP_MIN_ROW_PARAMS { return MinRowImpl<4, 2> LP_MIN_ROW_ARGS; }
+constexpr bool(*MinRowVariants[]) LP_MIN_ROW_PARAMS = {MinRowPlain, MinRowAvx2, MinRowAvx512};
 
 // sum and mag at positions [i0, i0 + n) of a plane: the sums over cg channel planes of x and of |x|
 // (double), 16 positions at a time held in registers over all channels
@@ -191,10 +208,16 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   // the flat positions, from the first output's to the last one's
   const int64_t flat_count = ((A0.output - 1) * P1 + A1.output - 1) * P2 + A2.output;
   const bool flat = strides_1 && rows > 1 && (flat_count + chunk - 1) / chunk * chunk < rows * span;
+  // X read where it lies, without the padded copy: float32, no padding, stride 1 along the rows and
+  // rows of whole register tiles (a tile then reads no further than its row's last tap)
+  bool unpadded = true;
+  for (const Axis& a : axes) unpadded = unpadded && a.pad_begin == 0 && a.pad_end == 0;
+  const bool in_place = xs16.f32 != nullptr && unpadded && s2 == 1 && !flat && A2.output % kMaxChunk == 0;
 
   Padded pd;
-  pd.r = flat ? P2
-              : std::max((P2 + s2 - 1) / s2, (A2.output + kMaxChunk - 1) / kMaxChunk * kMaxChunk + (A2.kernel - 1) * A2.dilation / s2 + 1);
+  pd.r = flat || in_place
+             ? P2
+             : std::max((P2 + s2 - 1) / s2, (A2.output + kMaxChunk - 1) / kMaxChunk * kMaxChunk + (A2.kernel - 1) * A2.dilation / s2 + 1);
   pd.row = s2 * pd.r;
   pd.plane = P0 * P1 * pd.row;
   // each tap's offset from the row's first position: rows of axes 0 and 1, phase and index on axis 2
@@ -209,9 +232,10 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   // flat tiles read up to a whole tile past the last position
   if (flat) pd.plane = std::max(pd.plane, (flat_count + kMaxChunk - 1) / kMaxChunk * kMaxChunk + off[taps - 1]);
   // the filters packed per block of kCb: [block][C_g][taps][kCb] (zero beyond the group), with their
-  // sums and magnitude sums
+  // sums and magnitude sums, and the same sums and the biases packed [block][kCb] (float) for Combine
   std::vector<float> wp(group_ * blocks * cg * taps * kCb, 0.0f);
   std::vector<double> wsum(cout), wabs(cout);
+  std::vector<float> ws_packed(group_ * blocks * kCb, 0.0f), wa_packed(ws_packed.size(), 0.0f), bias_packed(ws_packed.size(), 0.0f);
   for (int64_t co = 0; co < cout; ++co) {
     const int64_t g = co / per_group, blk = (co % per_group) / kCb, c = (co % per_group) % kCb;
     double sum = 0, mag = 0;
@@ -224,9 +248,12 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
       }
     wsum[co] = sum;
     wabs[co] = mag;
+    const int64_t at = (g * blocks + blk) * kCb + c;
+    ws_packed[at] = static_cast<float>(sum);
+    wa_packed[at] = static_cast<float>(mag);
+    bias_packed[at] = b ? b[co] : 0.0f;
   }
   const auto min_row = LP_ISA_CALL(isa_, MinRow);
-  const auto combine = LP_ISA_CALL(isa_, Combine);
 
   // A task's outputs: a stretch of positions [q0, q0 + len) of the padded plane (flat) or of one
   // row, and the pieces of it that are outputs: at `at` in the stretch, `len` long, output index `out`.
@@ -266,9 +293,13 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   for (int64_t n0 = 0; n0 < n; n0 += batch) {
     const int64_t nb = std::min(batch, n - n0);
     for (int64_t g = 0; g < group_; ++g) {
+      // channel 0 of the group's input for plane j of the batch, each channel pd.plane further
+      const auto group_x = [&](int64_t j) {
+        return in_place ? xs16.f32 + ((n0 + j) * cin + g * cg) * in_plane : padded.data() + j * cg * pd.plane;
+      };
       // the group's input channels, zero-padded and phase-split, one task per (plane, channel)
-      padded.assign(nb * cg * pd.plane, 0.0f);
-      if (in_plane > 0)
+      if (!in_place) padded.assign(nb * cg * pd.plane, 0.0f);
+      if (in_plane > 0 && !in_place)
         ParallelFor(ctx, static_cast<size_t>(nb * cg), [&](size_t task) {
           const int64_t nn = n0 + static_cast<int64_t>(task) / cg, ci = static_cast<int64_t>(task) % cg;
           const int64_t src = ((nn * cin) + g * cg + ci) * in_plane;
@@ -301,7 +332,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
       cabs.resize(nb * pd.plane);
       ParallelFor(ctx, static_cast<size_t>(nb * stretches), [&](size_t task) {
         const int64_t j = static_cast<int64_t>(task) / stretches, i0 = static_cast<int64_t>(task) % stretches * kStretch;
-        channel_sums(padded.data() + j * cg * pd.plane, pd.plane, cg, i0, std::min(kStretch, pd.plane - i0), csum.data() + j * pd.plane,
+        channel_sums(group_x(j), pd.plane, cg, i0, std::min(kStretch, pd.plane - i0), csum.data() + j * pd.plane,
                      cabs.data() + j * pd.plane);
       });
       // a task: a stretch of positions of one plane, for every block of filters in turn, so the input
@@ -311,22 +342,24 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         int64_t q0 = 0, len = 0;
         std::vector<Piece> pieces;
         task_of(static_cast<int64_t>(task) % tasks_per_plane, q0, len, pieces);
-        const float* xp = padded.data() + j * cg * pd.plane;
+        const float* xp = group_x(j);
         const double* cs = csum.data() + j * pd.plane;
         const double* ca = cabs.data() + j * pd.plane;
         const int64_t len_span = (len + kMaxChunk - 1) / kMaxChunk * kMaxChunk;
-        std::vector<float> m(kCb * len_span);
-        std::vector<unsigned char> redo(len);
-        // per position: the window sums of x and of |x| over the group's channels
-        std::vector<double> sx(len), sabs(len);
+        std::vector<float> yt(kCb * len_span);
+        // per position: the window sums of x and of |x| over the group's channels (double, and float
+        // for Combine, zero past len)
+        std::vector<double> sabs(len);
+        std::vector<float> sx_f(len_span, 0.0f), sabs_f(len_span, 0.0f);
         for (int64_t i = 0; i < len; ++i) {
           double sum = 0, mag = 0;
           for (int64_t t = 0; t < taps; ++t) {
             sum += cs[q0 + off[t] + i];
             mag += ca[q0 + off[t] + i];
           }
-          sx[i] = sum;
           sabs[i] = mag;
+          sx_f[i] = static_cast<float>(sum);
+          sabs_f[i] = static_cast<float>(mag);
         }
         // sum |x - w| in double, straight from the padded input: the exact path for one output
         const auto exact = [&](int64_t co, int64_t q) {
@@ -341,16 +374,23 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         for (int64_t blk = 0; blk < blocks; ++blk) {
           const int64_t co0 = g * per_group + blk * kCb;
           const int64_t nco = std::min(kCb, g * per_group + per_group - co0);
-          min_row(xp + q0, pd.plane, cg, off.data(), taps, wp.data() + (g * blocks + blk) * cg * taps * kCb, len, m.data(), len_span);
+          const int64_t at = (g * blocks + blk) * kCb;
+          const Combine k{sx_f.data(), sabs_f.data(), ws_packed.data() + at, wa_packed.data() + at, bias_packed.data() + at};
+          const bool check = min_row(xp + q0, pd.plane, cg, off.data(), taps, wp.data() + (g * blocks + blk) * cg * taps * kCb, len, k,
+                                     yt.data(), len_span);
           for (int64_t c = 0; c < nco; ++c) {
             const int64_t co = co0 + c;
             const double bias = b ? b[co] : 0.0;
             for (const Piece& pc : pieces) {
               float* out = y + (nn * cout + co) * out_plane + pc.out;
-              if (combine(sx.data() + pc.at, sabs.data() + pc.at, wsum[co], wabs[co], bias, m.data() + c * len_span + pc.at, pc.len, out,
-                          redo.data()))
-                for (int64_t i = 0; i < pc.len; ++i)
-                  if (redo[i]) out[i] = static_cast<float>(bias - exact(co, q0 + pc.at + i));
+              const float* from = yt.data() + c * len_span + pc.at;
+              std::memcpy(out, from, sizeof(float) * pc.len);
+              if (!check) continue;
+              // the tile cancelled or met a NaN somewhere: each output whose d = bias - out cancelled
+              // (or is NaN) again, in double, from the input
+              for (int64_t i = 0; i < pc.len; ++i)
+                if (!(sabs[pc.at + i] + wabs[co] <= kCancel * std::fabs(bias - from[i]) + 1.0))
+                  out[i] = static_cast<float>(bias - exact(co, q0 + pc.at + i));
             }
           }
         }

@@ -4,6 +4,10 @@ const X = (dims: number[], fill: 'mixed' | 'positive' | 'negative' | 'zeros' | '
 const W = (dims: number[], fill: 'mixed' | 'huge' | 'tiny' | 'near-million' = 'mixed') => ({ dims, fill });
 const B = (n: number) => ({ dims: [n], fill: 'mixed' as const });
 
+/** n mixed values with NaN, +inf and -inf at the given indices */
+const special = (n: number, nans: number[], pos: number[], neg: number[]) =>
+  Array.from({ length: n }, (_, i) => (nans.includes(i) ? Number.NaN : pos.includes(i) ? Infinity : neg.includes(i) ? -Infinity : 3 * Math.sin(0.7 * i)));
+
 export const l1ConvCases: OpCase[] = [
   { name: 'l1conv 1d k1 point cloud', op: 'L1Conv', inputs: [X([2, 3, 20]), W([5, 3, 1])], attrs: {} },
   { name: 'l1conv 1d k3 pads bias', op: 'L1Conv', inputs: [X([2, 3, 12]), W([4, 3, 3]), B(4)], attrs: { pads: [1, 1] } },
@@ -39,6 +43,20 @@ export const l1ConvCases: OpCase[] = [
   { name: 'l1conv 2d group 2 of 34 channels', op: 'L1Conv', inputs: [X([1, 6, 6, 6]), W([68, 3, 3, 3]), B(68)], attrs: { group: 2 } },
   { name: 'l1conv 3d 18 channels dilated', op: 'L1Conv', inputs: [X([1, 2, 5, 4, 5]), W([18, 2, 2, 2, 2])], attrs: { dilations: [2, 1, 2] } },
   { name: 'l1conv 1d point cloud 64 channels', op: 'L1Conv', inputs: [X([2, 8, 50]), W([64, 8, 1]), B(64)], attrs: {} },
+  // rows of whole register tiles without padding: the CPU kernels read X where it lies (no padded copy)
+  { name: 'l1conv 1d k1 rows of whole tiles', op: 'L1Conv', inputs: [X([2, 5, 128]), W([6, 5, 1]), B(6)], attrs: {} },
+  { name: 'l1conv 2d unpadded rows of 64', op: 'L1Conv', inputs: [X([1, 2, 3, 66]), W([5, 2, 2, 3])], attrs: { strides: [2, 1] } },
+  { name: 'l1conv 1d large and close (cancellation) rows of whole tiles', op: 'L1Conv', inputs: [X([1, 3, 66], 'near-million'), W([5, 3, 3], 'near-million'), B(5)], attrs: {} },
+  // NaN reaches every output whose window holds it; an infinity gives -inf (both signs in one window too)
+  { name: 'l1conv NaN, padded', op: 'L1Conv', inputs: [{ dims: [1, 2, 5, 6], values: special(60, [7, 40], [], []) }, W([3, 2, 3, 3]), B(3)], attrs: { pads: [1, 1, 1, 1] } },
+  {
+    name: 'l1conv NaN and infinities, padded',
+    op: 'L1Conv',
+    inputs: [{ dims: [1, 2, 5, 6], values: special(60, [7, 40], [20, 50], [21]) }, W([3, 2, 3, 3]), B(3)],
+    attrs: { pads: [1, 1, 1, 1] },
+    kernelsOnly: "the body unfolds windows with a one-hot Conv, where an infinite input times a 0 tap is NaN (ops.md's tolerances are for finite inputs)",
+  },
+  { name: 'l1conv NaN and infinities, rows of whole tiles', op: 'L1Conv', inputs: [{ dims: [2, 3, 64], values: special(384, [5, 200], [70, 300], [71, 301]) }, W([4, 3, 1]), B(4)], attrs: {} },
   {
     name: 'l1conv weights fed at run time',
     op: 'L1Conv',
