@@ -289,6 +289,9 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   const auto channel_sums = LP_ISA_CALL(isa_, ChannelSums);
   constexpr int64_t kStretch = 4096;
   const int64_t stretches = (pd.plane + kStretch - 1) / kStretch;
+  // every tap along the rows, a few positions apart: a task's channel sums are its own (its windows
+  // reach little beyond its outputs), taken where it reads X anyway
+  const bool local_sums = A0.kernel == 1 && A1.kernel == 1 && off[taps - 1] <= kSegment / 4;
 
   for (int64_t n0 = 0; n0 < n; n0 += batch) {
     const int64_t nb = std::min(batch, n - n0);
@@ -327,14 +330,16 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
             }
         });
       // the sums over the group's channels of x and of |x| at each padded position (double), in
-      // stretches of each plane; each task below adds them up over its outputs' windows
-      csum.resize(nb * pd.plane);
-      cabs.resize(nb * pd.plane);
-      ParallelFor(ctx, static_cast<size_t>(nb * stretches), [&](size_t task) {
-        const int64_t j = static_cast<int64_t>(task) / stretches, i0 = static_cast<int64_t>(task) % stretches * kStretch;
-        channel_sums(group_x(j), pd.plane, cg, i0, std::min(kStretch, pd.plane - i0), csum.data() + j * pd.plane,
-                     cabs.data() + j * pd.plane);
-      });
+      // stretches of each plane; each task below adds them up over its outputs' windows (or, with
+      // local_sums, takes them itself over the positions it reads, while they are in cache)
+      csum.resize(local_sums ? 0 : nb * pd.plane);
+      cabs.resize(csum.size());
+      if (!local_sums)
+        ParallelFor(ctx, static_cast<size_t>(nb * stretches), [&](size_t task) {
+          const int64_t j = static_cast<int64_t>(task) / stretches, i0 = static_cast<int64_t>(task) % stretches * kStretch;
+          channel_sums(group_x(j), pd.plane, cg, i0, std::min(kStretch, pd.plane - i0), csum.data() + j * pd.plane,
+                       cabs.data() + j * pd.plane);
+        });
       // a task: a stretch of positions of one plane, for every block of filters in turn, so the input
       // it reads stays in cache while the blocks' filters stream past
       ParallelFor(ctx, static_cast<size_t>(nb * tasks_per_plane), [&](size_t task) {
@@ -343,8 +348,15 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         std::vector<Piece> pieces;
         task_of(static_cast<int64_t>(task) % tasks_per_plane, q0, len, pieces);
         const float* xp = group_x(j);
-        const double* cs = csum.data() + j * pd.plane;
-        const double* ca = cabs.data() + j * pd.plane;
+        std::vector<double> own_sum, own_abs;
+        if (local_sums) {
+          own_sum.resize(len + off[taps - 1]);
+          own_abs.resize(own_sum.size());
+          channel_sums(xp + q0, pd.plane, cg, 0, static_cast<int64_t>(own_sum.size()), own_sum.data(), own_abs.data());
+        }
+        // the channel sums at position q0 + i: cs[i], ca[i]
+        const double* cs = local_sums ? own_sum.data() : csum.data() + j * pd.plane + q0;
+        const double* ca = local_sums ? own_abs.data() : cabs.data() + j * pd.plane + q0;
         const int64_t len_span = (len + kMaxChunk - 1) / kMaxChunk * kMaxChunk;
         std::vector<float> yt(kCb * len_span);
         // per position: the window sums of x and of |x| over the group's channels (double, and float
@@ -354,8 +366,8 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         for (int64_t i = 0; i < len; ++i) {
           double sum = 0, mag = 0;
           for (int64_t t = 0; t < taps; ++t) {
-            sum += cs[q0 + off[t] + i];
-            mag += ca[q0 + off[t] + i];
+            sum += cs[off[t] + i];
+            mag += ca[off[t] + i];
           }
           sabs[i] = mag;
           sx_f[i] = static_cast<float>(sum);
@@ -376,15 +388,19 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
           const int64_t nco = std::min(kCb, g * per_group + per_group - co0);
           const int64_t at = (g * blocks + blk) * kCb;
           const Combine k{sx_f.data(), sabs_f.data(), ws_packed.data() + at, wa_packed.data() + at, bias_packed.data() + at};
-          const bool check = min_row(xp + q0, pd.plane, cg, off.data(), taps, wp.data() + (g * blocks + blk) * cg * taps * kCb, len, k,
-                                     yt.data(), len_span);
+          // a row's segment of whole tiles for a whole block is written straight into Y
+          const bool direct = !flat && len == len_span && nco == kCb;
+          float* tile = direct ? y + (nn * cout + co0) * out_plane + pieces[0].out : yt.data();
+          const int64_t tile_stride = direct ? out_plane : len_span;
+          const bool check =
+              min_row(xp + q0, pd.plane, cg, off.data(), taps, wp.data() + (g * blocks + blk) * cg * taps * kCb, len, k, tile, tile_stride);
           for (int64_t c = 0; c < nco; ++c) {
             const int64_t co = co0 + c;
             const double bias = b ? b[co] : 0.0;
             for (const Piece& pc : pieces) {
               float* out = y + (nn * cout + co) * out_plane + pc.out;
-              const float* from = yt.data() + c * len_span + pc.at;
-              std::memcpy(out, from, sizeof(float) * pc.len);
+              const float* from = tile + c * tile_stride + pc.at;
+              if (!direct) std::memcpy(out, from, sizeof(float) * pc.len);
               if (!check) continue;
               // the tile cancelled or met a NaN somewhere: each output whose d = bias - out cancelled
               // (or is NaN) again, in double, from the input
