@@ -16,6 +16,8 @@ export interface ValueType {
 export interface NdArray {
   dims: number[];
   data: Float64Array;
+  /** the ONNX element type where the values come from a typed tensor (an initializer, a quantiser's output) */
+  elemType?: number;
 }
 
 export interface IoSpec {

@@ -88,7 +88,7 @@ export function declaredTypes(graph: GraphProto): Map<string, ValueType> {
 
 export function toNdArray(t: TensorProto, readExternal?: ExternalReader): NdArray {
   const tensor = tensorFromProto(t, readExternal);
-  return { dims: tensor.dims, data: toFloat64(tensor) };
+  return { dims: tensor.dims, data: toFloat64(tensor), elemType: t.data_type ?? 0 };
 }
 
 /** Nodes in an order where every input is produced before use; throws on a cycle. */

@@ -109,6 +109,49 @@ const CAST_ROUNDING: Record<number, (x: number) => number> = {
   7: truncate,
 };
 
+/** The integer types QuantizeLinear writes and DequantizeLinear reads here, with their ranges. */
+const QUANT_RANGES: Record<number, [number, number]> = {
+  2: [0, 255], // uint8
+  3: [-128, 127], // int8
+  4: [0, 65535], // uint16
+  5: [-32768, 32767], // int16
+  6: [-(2 ** 31), 2 ** 31 - 1], // int32 (DequantizeLinear only)
+  21: [0, 15], // uint4
+  22: [-8, 7], // int4
+};
+
+/** Round half to even (QuantizeLinear's rounding, as std::nearbyint). */
+const roundHalfEven = (x: number) => {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+};
+
+/**
+ * The scale and zero point of each element of x: one pair (a scalar or [1]), or one per index along
+ * `axis` (1-D of that length). The blocked form (block_size > 0) is refused, naming the node.
+ */
+function quantParams(v: StdNodeView, x: NdArray, scale: NdArray, zero: NdArray | undefined): (k: number) => [number, number] {
+  if (attrInt(v, 'block_size', 0) !== 0) throw new StdOpError(`${v.label}: ${v.op} with block_size (blocked quantisation) is not evaluated here`);
+  const zeroAt = (i: number) => (zero ? zero.data[zero.data.length === 1 ? 0 : i] : 0);
+  if (scale.data.length === 1 && scale.dims.length <= 1) {
+    if (zero && zero.data.length !== 1) throw new StdOpError(`${v.label}: the zero point has ${zero.data.length} values, the scale 1`);
+    return () => [scale.data[0], zeroAt(0)];
+  }
+  const axis = normAxis(attrInt(v, 'axis', 1), x.dims.length, v.label);
+  if (scale.dims.length !== 1 || scale.dims[0] !== x.dims[axis]) {
+    throw new StdOpError(`${v.label}: the scale must be a scalar, [1] or [${x.dims[axis]}] (axis ${axis}), got [${scale.dims}]`);
+  }
+  if (zero && (zero.dims.length !== 1 || zero.dims[0] !== scale.dims[0])) {
+    throw new StdOpError(`${v.label}: the zero point must have the scale's shape [${scale.dims}], got [${zero.dims}]`);
+  }
+  const inner = size(x.dims.slice(axis + 1));
+  const n = x.dims[axis];
+  return (k) => {
+    const i = Math.floor(k / inner) % n;
+    return [scale.data[i], zeroAt(i)];
+  };
+}
+
 const unary = (f: (x: number) => number): StdOp => ({
   infer: (_v, [x]) => [x ?? { elemType: 0 }],
   evaluate: (_v, [x]) => [{ dims: [...(x as NdArray).dims], data: (x as NdArray).data.map(f) }],
@@ -610,6 +653,37 @@ export const STD_OPS: Record<string, StdOp> = {
       const round = CAST_ROUNDING[to];
       if (!round) throw new StdOpError(`${v.label}: the reference evaluates Cast to float, float16, double and the integer types, not to type ${to}`);
       return [{ dims: [...(x as NdArray).dims], data: (x as NdArray).data.map(round) }];
+    },
+  },
+  // y = (x - zero_point) * scale, in the scale's type (or output_dtype)
+  DequantizeLinear: {
+    infer: (v, [x, scale]) => [{ ...(x?.shape ? { shape: x.shape } : {}), elemType: attrInt(v, 'output_dtype', 0) || scale?.elemType || 1 }],
+    evaluate: (v, [x, scale, zero]) => {
+      const X = x as NdArray;
+      const at = quantParams(v, X, scale as NdArray, zero);
+      const to = CAST_ROUNDING[attrInt(v, 'output_dtype', 0) || 1];
+      return [{ dims: [...X.dims], data: X.data.map((q, k) => {
+        const [s, z] = at(k);
+        return to((q - z) * s);
+      }) }];
+    },
+  },
+  // y = saturate(round_half_even(x / scale) + zero_point), in the zero point's type (or output_dtype,
+  // or uint8); x / scale in float, as onnxruntime divides
+  QuantizeLinear: {
+    infer: (v, [x, , zero]) => [{ ...(x?.shape ? { shape: x.shape } : {}), elemType: zero?.elemType || attrInt(v, 'output_dtype', 0) || 2 }],
+    evaluate: (v, [x, scale, zero]) => {
+      const X = x as NdArray;
+      const at = quantParams(v, X, scale as NdArray, zero);
+      // the zero point's type (an initializer's), else output_dtype, else uint8
+      const type = zero?.elemType || attrInt(v, 'output_dtype', 0) || 2;
+      const range = QUANT_RANGES[type];
+      if (!range || type === 6) throw new StdOpError(`${v.label}: QuantizeLinear to type ${type} is not evaluated here (uint8, int8, uint16, int16, uint4, int4 are)`);
+      return [{ dims: [...X.dims], data: X.data.map((r, k) => {
+        const [s, z] = at(k);
+        const q = roundHalfEven(Math.fround(r / s)) + z;
+        return Number.isNaN(q) ? z : Math.min(range[1], Math.max(range[0], q));
+      }), elemType: type }];
     },
   },
   Constant: {
