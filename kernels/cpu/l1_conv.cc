@@ -291,7 +291,9 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   const int64_t stretches = (pd.plane + kStretch - 1) / kStretch;
   // every tap along the rows, a few positions apart: a task's channel sums are its own (its windows
   // reach little beyond its outputs), taken where it reads X anyway
-  const bool local_sums = A0.kernel == 1 && A1.kernel == 1 && off[taps - 1] <= kSegment / 4;
+  // (the furthest tap: with a stride along the rows, a later tap's phase may lie before an earlier one's)
+  const int64_t reach = *std::max_element(off.begin(), off.end());
+  const bool local_sums = A0.kernel == 1 && A1.kernel == 1 && reach <= kSegment / 4;
 
   for (int64_t n0 = 0; n0 < n; n0 += batch) {
     const int64_t nb = std::min(batch, n - n0);
@@ -350,7 +352,7 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         const float* xp = group_x(j);
         std::vector<double> own_sum, own_abs;
         if (local_sums) {
-          own_sum.resize(len + off[taps - 1]);
+          own_sum.resize(len + reach);
           own_abs.resize(own_sum.size());
           channel_sums(xp + q0, pd.plane, cg, 0, static_cast<int64_t>(own_sum.size()), own_sum.data(), own_abs.data());
         }

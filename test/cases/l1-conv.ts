@@ -45,6 +45,9 @@ export const l1ConvCases: OpCase[] = [
   { name: 'l1conv 1d point cloud 64 channels', op: 'L1Conv', inputs: [X([2, 8, 50]), W([64, 8, 1]), B(64)], attrs: {} },
   // rows of whole register tiles without padding: the CPU kernels read X where it lies (no padded copy)
   { name: 'l1conv 1d k1 rows of whole tiles', op: 'L1Conv', inputs: [X([2, 5, 128]), W([6, 5, 1]), B(6)], attrs: {} },
+  // taps along the rows only, with a stride: the phases put the second tap a row's phase away
+  { name: 'l1conv 1d k3 stride 2', op: 'L1Conv', inputs: [X([2, 3, 13]), W([4, 3, 3]), B(4)], attrs: { strides: [2] } },
+  { name: 'l1conv 1d k2 stride 3 dilation 2 pads', op: 'L1Conv', inputs: [X([1, 2, 20]), W([5, 2, 2])], attrs: { strides: [3], dilations: [2], pads: [1, 2] } },
   { name: 'l1conv 2d unpadded rows of 64', op: 'L1Conv', inputs: [X([1, 2, 3, 66]), W([5, 2, 2, 3])], attrs: { strides: [2, 1] } },
   { name: 'l1conv 1d large and close (cancellation) rows of whole tiles', op: 'L1Conv', inputs: [X([1, 3, 66], 'near-million'), W([5, 3, 3], 'near-million'), B(5)], attrs: {} },
   // NaN reaches every output whose window holds it; an infinity gives -inf (both signs in one window too)
