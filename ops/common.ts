@@ -6,9 +6,11 @@ import type { NdArray, NodeContext, ValueType } from './types';
 export const FLOAT = 1;
 export const FLOAT16 = 10;
 
-/** T of ops.md (X, W, B, Y): float32 or float16, by ONNX element type code. */
-function typeName(code: number): string {
-  return code === FLOAT ? 'float32' : code === FLOAT16 ? 'float16' : `element type ${code}`;
+const TYPE_NAMES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 10: 'float16', 11: 'float64' };
+
+/** An ONNX element type's name, by code. */
+export function typeName(code: number): string {
+  return TYPE_NAMES[code] ?? `element type ${code}`;
 }
 
 export function formatIndex(idx: readonly number[]): string {

@@ -12,6 +12,8 @@ const attributes = {
 } as const satisfies AttrSchema;
 
 export type L1ConvAttrs = AttrValues<typeof attributes>;
+/** L1Conv's attribute schema: QLinearL1Conv's too (ops.md: "as L1Conv"). */
+export const l1ConvAttributes = attributes;
 
 const doc = `l1-distance ("adder") convolution with the geometry of ONNX Conv (1 to 3 spatial dims): the
 multiply-accumulate is replaced by the negative l1 distance between each input patch and each filter.
@@ -20,20 +22,20 @@ Padded positions have value 0, so they contribute |W|.
 
 const OP = 'L1Conv';
 
-function windowAttrs(a: L1ConvAttrs, kernel: number[]): WindowAttrs {
+export function windowAttrs(a: L1ConvAttrs, kernel: number[]): WindowAttrs {
   return { kernel_shape: kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, auto_pad: a.auto_pad };
 }
 
 /** Kernel shape: the attribute, checked against W; or W's spatial dims. */
-function kernelOf(a: L1ConvAttrs, wShape: readonly Dim[] | undefined, node: string): number[] | undefined {
+function kernelOf(a: L1ConvAttrs, wShape: readonly Dim[] | undefined, node: string, op = OP): number[] | undefined {
   const fromW = wShape?.slice(2);
   if (a.kernel_shape) {
     if (fromW && fromW.length !== a.kernel_shape.length) {
-      throw new LpOpError(OP, node, `kernel_shape [${a.kernel_shape}] has ${a.kernel_shape.length} dims but W has ${fromW.length} spatial dims`);
+      throw new LpOpError(op, node, `kernel_shape [${a.kernel_shape}] has ${a.kernel_shape.length} dims but W has ${fromW.length} spatial dims`);
     }
     fromW?.forEach((d, i) => {
       if (typeof d === 'number' && d !== a.kernel_shape?.[i]) {
-        throw new LpOpError(OP, node, `kernel_shape [${a.kernel_shape}] disagrees with W's spatial dims [${fromW}]`);
+        throw new LpOpError(op, node, `kernel_shape [${a.kernel_shape}] disagrees with W's spatial dims [${fromW}]`);
       }
     });
     return a.kernel_shape;
@@ -51,47 +53,61 @@ function inferShape(a: L1ConvAttrs, ctx: NodeContext): ValueType {
   const [x, w, bias] = ctx.inputs;
   if (!ctx.present[0] || !ctx.present[1]) throw new LpOpError(OP, node, 'inputs X and W are required');
   const elemType = nodeElemType(OP, node, [['X', x], ['W', w], ['B', ctx.present[2] ? bias : undefined]]) || FLOAT;
-  checkAttributeValues(attributes, a, OP, node);
-  const xs = x?.shape;
-  const ws = w?.shape;
+  const shape = convShape(OP, a, node, x?.shape, w?.shape, ctx.present[2], bias?.shape);
+  return shape ? { elemType, shape } : { elemType };
+}
+
+/**
+ * The checks of X's, W's and B's shapes against the attributes and each other, and Y's shape
+ * (undefined while X's is unknown): L1Conv's and QLinearL1Conv's geometry, errors named by `op`.
+ */
+export function convShape(
+  op: string,
+  a: L1ConvAttrs,
+  node: string,
+  xs: readonly Dim[] | undefined,
+  ws: readonly Dim[] | undefined,
+  hasBias: boolean,
+  bs: readonly Dim[] | undefined,
+): Dim[] | undefined {
+  checkAttributeValues(attributes, a, op, node);
   if (xs && (xs.length < 3 || xs.length > 5)) {
-    throw new LpOpError(OP, node, `X must be [N, C_in, D1 (, D2 (, D3))], got rank ${xs.length}`);
+    throw new LpOpError(op, node, `X must be [N, C_in, D1 (, D2 (, D3))], got rank ${xs.length}`);
   }
   if (ws && (ws.length < 3 || ws.length > 5)) {
-    throw new LpOpError(OP, node, `W must be [C_out, C_in / group, k1 (, k2 (, k3))], got rank ${ws.length}`);
+    throw new LpOpError(op, node, `W must be [C_out, C_in / group, k1 (, k2 (, k3))], got rank ${ws.length}`);
   }
   if (xs && ws && xs.length !== ws.length) {
-    throw new LpOpError(OP, node, `rank mismatch: X has rank ${xs.length}, W has rank ${ws.length}`);
+    throw new LpOpError(op, node, `rank mismatch: X has rank ${xs.length}, W has rank ${ws.length}`);
   }
   if (ws && typeof ws[0] === 'number' && ws[0] % a.group !== 0) {
-    throw new LpOpError(OP, node, `C_out = ${ws[0]} is not divisible by group = ${a.group}`);
+    throw new LpOpError(op, node, `C_out = ${ws[0]} is not divisible by group = ${a.group}`);
   }
   if (xs && typeof xs[1] === 'number') {
-    if (xs[1] % a.group !== 0) throw new LpOpError(OP, node, `C_in = ${xs[1]} is not divisible by group = ${a.group}`);
+    if (xs[1] % a.group !== 0) throw new LpOpError(op, node, `C_in = ${xs[1]} is not divisible by group = ${a.group}`);
     if (ws && typeof ws[1] === 'number' && ws[1] * a.group !== xs[1]) {
-      throw new LpOpError(OP, node, `channel mismatch: X has C_in = ${xs[1]} but W has ${ws[1]} channels per group x group ${a.group}`);
+      throw new LpOpError(op, node, `channel mismatch: X has C_in = ${xs[1]} but W has ${ws[1]} channels per group x group ${a.group}`);
     }
   }
   const spatialRank = xs ? xs.length - 2 : ws ? ws.length - 2 : undefined;
-  if (spatialRank !== undefined) checkAttributeLengths(attributes, a, OP, node, spatialRank);
-  const bs = bias?.shape;
-  if (ctx.present[2] && bs && (bs.length !== 1 || !sameDim(bs[0], ws?.[0]))) {
-    throw new LpOpError(OP, node, `B must be [C_out] = [${ws?.[0] ?? '?'}], got [${bs}]`);
+  if (spatialRank !== undefined) checkAttributeLengths(attributes, a, op, node, spatialRank);
+  if (hasBias && bs && (bs.length !== 1 || !sameDim(bs[0], ws?.[0]))) {
+    throw new LpOpError(op, node, `B must be [C_out] = [${ws?.[0] ?? '?'}], got [${bs}]`);
   }
-  const kernel = kernelOf(a, ws, node);
+  const kernel = kernelOf(a, ws, node, op);
   const rank = xs ? xs.length - 2 : ws ? ws.length - 2 : kernel?.length;
   if (kernel && rank !== undefined && kernel.length !== rank) {
-    throw new LpOpError(OP, node, `kernel_shape has ${kernel.length} dims but X has ${rank} spatial dims`);
+    throw new LpOpError(op, node, `kernel_shape has ${kernel.length} dims but X has ${rank} spatial dims`);
   }
-  if (!xs) return { elemType };
+  if (!xs) return undefined;
   let out: Dim[];
   try {
     out = kernel ? outputDims('conv', xs.slice(2), windowAttrs(a, kernel)) : xs.slice(2).map(() => null);
   } catch (e) {
-    if (e instanceof GeometryError) throw new LpOpError(OP, node, e.message);
+    if (e instanceof GeometryError) throw new LpOpError(op, node, e.message);
     throw e;
   }
-  return { elemType, shape: [xs[0], ws ? ws[0] : null, ...out] };
+  return [xs[0], ws ? ws[0] : null, ...out];
 }
 
 function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string): NdArray {
@@ -196,24 +212,33 @@ function functionBody(a: L1ConvAttrs, ctx: NodeContext, o: FunctionBodyOptions):
  */
 export function l1ConvBodyByReference(o: FunctionBodyOptions & { bias: boolean; autoPad?: string }): FunctionProto {
   const b = new BodyBuilder(o.opset);
-  const w = emitWindowByReference(b, 'X', 'conv', o.autoPad);
-  const padded = b.op('Pad', ['X', w.pads, b.float([0])]);
-  const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
-  const windows = b.op('Conv', [flat, w.oneHot], w.convAttrs);
-  const taps = b.reduce('ReduceProd', w.kernel, [0], true);
-  // [N*C_in, taps, O...] -> [N, group, 1, C_in/group * taps, L]
-  const cgTaps = b.op('Mul', [b.shape('W', 1, 2), taps]);
-  const n = b.shape('X', 0, 1);
-  const g = b.op('Reshape', [b.ref('value_int', 'group'), b.ints([1])]);
-  const grouped = b.op('Reshape', [windows, b.concat([n, g, b.ints([1]), cgTaps, b.ints([-1])])]);
-  // W [C_out, C_in/group, k...] -> [group, C_out/group, C_in/group * taps, 1]
-  const filters = b.op('Reshape', ['W', b.concat([g, b.ints([-1]), cgTaps, b.ints([1])])]);
-  const dist = b.reduce('ReduceL1', b.op('Sub', [grouped, filters]), [3], false);
-  let y = b.op('Reshape', [b.op('Neg', [dist]), b.concat([n, b.ints([-1]), b.shape(windows, 2)])]);
-  if (o.bias) y = b.op('Add', [y, b.op('Reshape', ['B', b.concat([b.ints([-1]), w.ones])])]);
+  const d = emitNegDistanceByReference(b, 'X', 'W', o.autoPad);
+  let y = d.y;
+  if (o.bias) y = b.op('Add', [y, b.op('Reshape', ['B', b.concat([b.ints([-1]), d.ones])])]);
   b.op('Identity', [y]);
   b.nodes[b.nodes.length - 1].output = ['Y'];
   return b.finish(o.name, o.overload, o.bias ? ['X', 'W', 'B'] : ['X', 'W'], ['Y'], 'Function body of com.lponnx L1Conv: every attribute by reference');
+}
+
+/**
+ * -sum |Xpadded - W| over each window, [N, C_out, O...], of the float values x and w, with every
+ * attribute of the calling node by reference; `ones` is a 1 per spatial axis (to shape a bias).
+ */
+export function emitNegDistanceByReference(b: BodyBuilder, x: string, w: string, autoPad: string | undefined): { y: string; ones: string } {
+  const win = emitWindowByReference(b, x, 'conv', autoPad);
+  const padded = b.op('Pad', [x, win.pads, b.float([0])]);
+  const flat = b.op('Reshape', [padded, b.concat([b.ints([-1, 1]), b.shape(padded, 2)])]);
+  const windows = b.op('Conv', [flat, win.oneHot], win.convAttrs);
+  const taps = b.reduce('ReduceProd', win.kernel, [0], true);
+  // [N*C_in, taps, O...] -> [N, group, 1, C_in/group * taps, L]
+  const cgTaps = b.op('Mul', [b.shape(w, 1, 2), taps]);
+  const n = b.shape(x, 0, 1);
+  const g = b.op('Reshape', [b.ref('value_int', 'group'), b.ints([1])]);
+  const grouped = b.op('Reshape', [windows, b.concat([n, g, b.ints([1]), cgTaps, b.ints([-1])])]);
+  // W [C_out, C_in/group, k...] -> [group, C_out/group, C_in/group * taps, 1]
+  const filters = b.op('Reshape', [w, b.concat([g, b.ints([-1]), cgTaps, b.ints([1])])]);
+  const dist = b.reduce('ReduceL1', b.op('Sub', [grouped, filters]), [3], false);
+  return { y: b.op('Reshape', [b.op('Neg', [dist]), b.concat([n, b.ints([-1]), b.shape(windows, 2)])]), ones: win.ones };
 }
 
 /**

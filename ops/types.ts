@@ -47,7 +47,7 @@ export interface FunctionBodyOptions {
 }
 
 export interface OpDefinition<S extends AttrSchema> {
-  opType: 'LpNorm' | 'LpPool' | 'L1Conv';
+  opType: 'LpNorm' | 'LpPool' | 'L1Conv' | 'QLinearL1Conv';
   doc: string;
   inputs: IoSpec[];
   outputs: IoSpec[];
