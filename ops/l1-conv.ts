@@ -260,6 +260,20 @@ export function l1ConvExplicitAttributes(a: L1ConvAttrs, ctx: NodeContext): Attr
   ];
 }
 
+/**
+ * The one body of L1Conv or QLinearL1Conv nodes (`biasIndex`: where B is): their B present or absent
+ * alike (a body cannot give an absent B a length), auto_pad the same string where they agree.
+ */
+export function sharedConvBody(
+  nodes: readonly { attrs: L1ConvAttrs; ctx: NodeContext }[],
+  biasIndex: number,
+  make: (bias: boolean, autoPad: string | undefined) => FunctionProto,
+): FunctionProto | string {
+  const bias = nodes.map((n) => n.ctx.present[biasIndex]);
+  if (bias.some((x) => x !== bias[0])) return 'some nodes have a bias B and others none, and the length of B is unknown';
+  return make(bias[0], sameValue(nodes.map((n) => n.attrs.auto_pad)));
+}
+
 export const l1Conv: OpDefinition<typeof attributes> = {
   opType: 'L1Conv',
   doc,
@@ -279,10 +293,6 @@ export const l1Conv: OpDefinition<typeof attributes> = {
   functionBody,
   shared: {
     explicitAttributes: l1ConvExplicitAttributes,
-    body(nodes, o) {
-      const bias = nodes.map((n) => n.ctx.present[2]);
-      if (bias.some((x) => x !== bias[0])) return 'some nodes have a bias B and others none, and the length of B is unknown';
-      return l1ConvBodyByReference({ ...o, bias: bias[0], autoPad: sameValue(nodes.map((n) => n.attrs.auto_pad)) });
-    },
+    body: (nodes, o) => sharedConvBody(nodes, 2, (bias, autoPad) => l1ConvBodyByReference({ ...o, bias, autoPad })),
   },
 };

@@ -1,9 +1,9 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { BodyBuilder } from './body';
-import { product, sameValue, typeName } from './common';
+import { product, typeName } from './common';
 import type { Dim } from './geometry';
-import { convShape, emitNegDistanceByReference, l1Conv, l1ConvAttributes, type L1ConvAttrs, l1ConvExplicitAttributes } from './l1-conv';
+import { convShape, emitNegDistanceByReference, l1Conv, l1ConvAttributes, type L1ConvAttrs, l1ConvExplicitAttributes, sharedConvBody } from './l1-conv';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
 
 const attributes = l1ConvAttributes;
@@ -155,10 +155,6 @@ export const qLinearL1Conv: OpDefinition<typeof attributes> = {
   functionBody: (a, ctx, o) => qLinearL1ConvBody({ ...o, bias: ctx.present[7], autoPad: a.auto_pad }),
   shared: {
     explicitAttributes: (a, ctx) => l1ConvExplicitAttributes(a, { ...ctx, inputs: [ctx.inputs[0], ctx.inputs[3]], constants: [ctx.constants[0], ctx.constants[3]] }),
-    body(nodes, o) {
-      const bias = nodes.map((n) => n.ctx.present[7]);
-      if (bias.some((x) => x !== bias[0])) return 'some nodes have a bias B and others none, and the length of B is unknown';
-      return qLinearL1ConvBody({ ...o, bias: bias[0], autoPad: sameValue(nodes.map((n) => n.attrs.auto_pad)) });
-    },
+    body: (nodes, o) => sharedConvBody(nodes, 7, (bias, autoPad) => qLinearL1ConvBody({ ...o, bias, autoPad })),
   },
 };
