@@ -8,6 +8,23 @@ export const FLOAT16 = 10;
 
 const TYPE_NAMES: Record<number, string> = { 1: 'float32', 2: 'uint8', 3: 'int8', 6: 'int32', 7: 'int64', 10: 'float16', 11: 'float64' };
 
+/** The integer types of quantised tensors, by ONNX element type code, with their ranges. */
+export const INTEGER_RANGES: Record<number, readonly [number, number]> = {
+  2: [0, 255], // uint8
+  3: [-128, 127], // int8
+  4: [0, 65535], // uint16
+  5: [-32768, 32767], // int16
+  6: [-(2 ** 31), 2 ** 31 - 1], // int32
+  21: [0, 15], // uint4
+  22: [-8, 7], // int4
+};
+
+/** Round half to even (QuantizeLinear's and QLinearL1Conv's rounding, as std::nearbyint). */
+export function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+}
+
 /** An ONNX element type's name, by code. */
 export function typeName(code: number): string {
   return TYPE_NAMES[code] ?? `element type ${code}`;

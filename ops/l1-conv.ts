@@ -22,7 +22,7 @@ Padded positions have value 0, so they contribute |W|.
 
 const OP = 'L1Conv';
 
-export function windowAttrs(a: L1ConvAttrs, kernel: number[]): WindowAttrs {
+function windowAttrs(a: L1ConvAttrs, kernel: number[]): WindowAttrs {
   return { kernel_shape: kernel, strides: a.strides, pads: a.pads, dilations: a.dilations, auto_pad: a.auto_pad };
 }
 

@@ -1,7 +1,7 @@
 import type { AttributeProto, FunctionProto } from '../src/onnx/proto';
 import { checkAttributeValues, LpOpError, parseAttributes } from './attributes';
 import { BodyBuilder } from './body';
-import { product, typeName } from './common';
+import { INTEGER_RANGES, product, roundHalfEven, typeName } from './common';
 import type { Dim } from './geometry';
 import { convShape, emitNegDistanceByReference, l1Conv, l1ConvAttributes, type L1ConvAttrs, l1ConvExplicitAttributes, sharedConvBody } from './l1-conv';
 import type { FunctionBodyOptions, NdArray, NodeContext, OpDefinition, ValueType } from './types';
@@ -21,7 +21,6 @@ const INT8 = 3;
 const INT32 = 6;
 /** the int32 accumulator is exact while C_in / group * k1 * k2 * k3 (x 255 at most each) stays within 2^22 */
 export const MAX_TAPS = 2 ** 22;
-const RANGE: Record<number, [number, number]> = { [UINT8]: [0, 255], [INT8]: [-128, 127] };
 
 const INPUTS = ['X', 'x_scale', 'x_zero_point', 'W', 'w_zero_point', 'y_scale', 'y_zero_point', 'B'] as const;
 const is8Bit = (t: number) => t === UINT8 || t === INT8;
@@ -90,20 +89,15 @@ function reference(a: L1ConvAttrs, inputs: (NdArray | undefined)[], node: string
     present: inputs.map((t) => t !== undefined),
   };
   validate(a, ctx);
-  const { t2 } = checkTypes(ctx);
+  const t2 = (yZero as NdArray).elemType || UINT8;
   const shift = (t: NdArray, z: NdArray): NdArray => ({ dims: t.dims, data: t.data.map((v) => v - z.data[0]) });
   const acc = l1Conv.reference(a, [shift(X as NdArray, xZero as NdArray), shift(W as NdArray, wZero as NdArray), B], node);
-  const [lo, hi] = RANGE[t2 || UINT8];
+  const [lo, hi] = INTEGER_RANGES[t2];
   const ratio = (xScale as NdArray).data[0];
   const ys = (yScale as NdArray).data[0];
   const yz = (yZero as NdArray).data[0];
   const data = acc.data.map((v) => Math.min(hi, Math.max(lo, roundHalfEven((v * ratio) / ys) + yz)));
-  return { dims: acc.dims, data, elemType: t2 || UINT8 };
-}
-
-function roundHalfEven(x: number): number {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
+  return { dims: acc.dims, data, elemType: t2 };
 }
 
 /**
@@ -151,7 +145,8 @@ export const qLinearL1Conv: OpDefinition<typeof attributes> = {
   inferShape,
   reference,
   bodyKey,
-  // one body for every node: the attributes by reference (written onto the node explicitly)
+  // one body for every node: the attributes by reference, so the node must carry them explicitly
+  // (shared.explicitAttributes), as the shared body's nodes do
   functionBody: (a, ctx, o) => qLinearL1ConvBody({ ...o, bias: ctx.present[7], autoPad: a.auto_pad }),
   shared: {
     explicitAttributes: (a, ctx) => l1ConvExplicitAttributes(a, { ...ctx, inputs: [ctx.inputs[0], ctx.inputs[3]], constants: [ctx.constants[0], ctx.constants[3]] }),

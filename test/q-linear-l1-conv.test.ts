@@ -65,16 +65,21 @@ function opInputs(c: QCase) {
 
 /** The oracle: the brute-force L1Conv on X - x_zero, W - w_zero (exact in float64), requantised. */
 function oracle(c: QCase): number[] {
+  return oracleWithDims(c).data;
+}
+
+function oracleWithDims(c: QCase): { dims: number[]; data: number[] } {
   const { X, W, B } = inputs(c);
   const [xz, wz, yz] = c.zeros;
   const shift = (t: NdArray, z: number) => ({ dims: t.dims, data: t.data.map((v) => v - z) });
   const acc = l1ConvOracle(shift(X, xz), shift(W, wz), B, { kernel_shape: c.w.slice(2), ...c.attrs });
   const [lo, hi] = RANGE[c.t2];
-  return Array.from(acc.data, (v) => {
+  const data = Array.from(acc.data, (v) => {
     const q = (v * c.xScale) / c.yScale;
     const r = Math.round(q) - (Math.abs(q % 1) === 0.5 && Math.round(q) % 2 !== 0 ? 1 : 0);
     return Math.min(hi, Math.max(lo, r + yz));
   });
+  return { dims: acc.dims, data };
 }
 
 /** A model of one QLinearL1Conv node (its attributes written explicitly) and its function body. */
@@ -86,7 +91,6 @@ function bodyModel(c: QCase): ModelProto {
   const a = { ...qLinearL1Conv.parse([], 'n'), ...c.attrs } as L1ConvAttrs;
   const attribute = l1ConvExplicitAttributes(a, { node: 'n', inputs: [{ elemType: 1, shape: c.x }, { elemType: 1, shape: c.w }], constants: [], present: [true, true] });
   if (typeof attribute === 'string') throw new Error(attribute);
-  const y = qLinearL1Conv.inferShape(a, { node: 'n', inputs: ins.map((t) => (t ? { elemType: t.elemType ?? 0, shape: t.dims } : undefined)), constants: [], present: ins.map((t) => t !== undefined) });
   const vi = (name: string, elem: number, dims: readonly (number | string | null)[]) => ({
     name,
     type: { tensor_type: { elem_type: elem, shape: { dim: dims.map((d) => ({ dim_value: d as number })) } } },
@@ -99,7 +103,8 @@ function bodyModel(c: QCase): ModelProto {
       node: [{ name: 'n', op_type: 'QLinearL1Conv', domain: 'com.lponnx', input: names.filter((_, i) => ins[i]), output: ['Y'], attribute }],
       initializer: inits,
       input: [vi('X', CODE[c.t1], c.x)],
-      output: [vi('Y', y.elemType, y.shape ?? [])],
+      // Y's type and dims from the case and the oracle, not from the module's shape inference
+      output: [vi('Y', CODE[c.t2], oracleWithDims(c).dims)],
     },
     functions: [qLinearL1ConvBody({ opset: 17, name: 'QLinearL1Conv', overload: '', bias: !!c.bias, autoPad: a.auto_pad })],
   };

@@ -45,18 +45,18 @@ async function agree(dims: number[], values: Float32Array, scale: number[], zero
 }
 
 describe('QuantizeLinear and DequantizeLinear: the reference against onnxruntime', () => {
-  test('uint8 per tensor: ties to even, saturation at 0 and 255', async () => {
+  test('uint8 per tensor: ties to even, saturation at 0 and 255, NaN and infinities', async () => {
     // x / 0.5 = k + 0.5 for k from -4: every kind of tie, then values far outside the range
-    const ties = Float32Array.from([...Array.from({ length: 12 }, (_, k) => (k - 4 + 0.5) * 0.5), -1000, 1000, 63.75, 64.25]);
+    const ties = Float32Array.from([...Array.from({ length: 12 }, (_, k) => (k - 4 + 0.5) * 0.5), -1000, 1000, 63.75, 64.25, Number.NaN, Infinity, -Infinity]);
     const ref = await agree([ties.length], ties, [0.5], [3], 'uint8');
     expect(ref.Q.data[0]).toBe(0); // round(-3.5) = -4, + 3 = -1: saturated
     expect(ref.Q.data[13]).toBe(255);
   });
 
   test('int8 per tensor with the zero point at the ends of the range', async () => {
-    const x = uniform(64, -40, 40);
-    await agree([64], x, [0.25], [-128], 'int8');
-    await agree([64], x, [0.25], [127], 'int8');
+    const x = Float32Array.from([...uniform(64, -40, 40), Number.NaN, Infinity, -Infinity]);
+    await agree([67], x, [0.25], [-128], 'int8');
+    await agree([67], x, [0.25], [127], 'int8');
   });
 
   test('per axis: one scale and zero point per channel (axis 1 and axis 0)', async () => {

@@ -232,9 +232,10 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
   // flat tiles read up to a whole tile past the last position
   if (flat) pd.plane = std::max(pd.plane, (flat_count + kMaxChunk - 1) / kMaxChunk * kMaxChunk + off[taps - 1]);
   // the filters packed per block of kCb: [block][C_g][taps][kCb] (zero beyond the group), with their
-  // sums and magnitude sums, and the same sums and the biases packed [block][kCb] (float) for Combine
+  // magnitude sums (double, for the exact check), and their sums, magnitude sums and biases packed
+  // [block][kCb] (float) for Combine
   std::vector<float> wp(group_ * blocks * cg * taps * kCb, 0.0f);
-  std::vector<double> wsum(cout), wabs(cout);
+  std::vector<double> wabs(cout);
   std::vector<float> ws_packed(group_ * blocks * kCb, 0.0f), wa_packed(ws_packed.size(), 0.0f), bias_packed(ws_packed.size(), 0.0f);
   for (int64_t co = 0; co < cout; ++co) {
     const int64_t g = co / per_group, blk = (co % per_group) / kCb, c = (co % per_group) % kCb;
@@ -246,7 +247,6 @@ void L1ConvKernel::Compute(OrtKernelContext* ctx) {
         sum += v;
         mag += std::fabs(v);
       }
-    wsum[co] = sum;
     wabs[co] = mag;
     const int64_t at = (g * blocks + blk) * kCb + c;
     ws_packed[at] = static_cast<float>(sum);

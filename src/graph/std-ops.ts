@@ -1,5 +1,6 @@
 // Standard ONNX ops that the graph builder emits and the reference runtime evaluates:
 // shape inference and a float64 evaluator per op, for the forms of opset 18+.
+import { INTEGER_RANGES, roundHalfEven } from '../../ops/common';
 import { type Dim, outputDims, resolveWindow, TAP_PAD, type WindowAttrs, windowOffsets } from '../../ops/geometry';
 import type { NdArray, ValueType } from '../../ops/types';
 import type { AttributeProto, NodeProto } from '../onnx/proto';
@@ -107,23 +108,6 @@ const CAST_ROUNDING: Record<number, (x: number) => number> = {
   11: (x) => x,
   6: truncate,
   7: truncate,
-};
-
-/** The integer types QuantizeLinear writes and DequantizeLinear reads here, with their ranges. */
-const QUANT_RANGES: Record<number, [number, number]> = {
-  2: [0, 255], // uint8
-  3: [-128, 127], // int8
-  4: [0, 65535], // uint16
-  5: [-32768, 32767], // int16
-  6: [-(2 ** 31), 2 ** 31 - 1], // int32 (DequantizeLinear only)
-  21: [0, 15], // uint4
-  22: [-8, 7], // int4
-};
-
-/** Round half to even (QuantizeLinear's rounding, as std::nearbyint). */
-const roundHalfEven = (x: number) => {
-  const r = Math.round(x);
-  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 };
 
 /**
@@ -661,7 +645,9 @@ export const STD_OPS: Record<string, StdOp> = {
     evaluate: (v, [x, scale, zero]) => {
       const X = x as NdArray;
       const at = quantParams(v, X, scale as NdArray, zero);
-      const to = CAST_ROUNDING[attrInt(v, 'output_dtype', 0) || 1];
+      const type = attrInt(v, 'output_dtype', 0) || (scale as NdArray).elemType || 1;
+      const to = CAST_ROUNDING[type];
+      if (!to) throw new StdOpError(`${v.label}: DequantizeLinear to type ${type} is not evaluated here (float, float16 and double are)`);
       return [{ dims: [...X.dims], data: X.data.map((q, k) => {
         const [s, z] = at(k);
         return to((q - z) * s);
@@ -677,12 +663,14 @@ export const STD_OPS: Record<string, StdOp> = {
       const at = quantParams(v, X, scale as NdArray, zero);
       // the zero point's type (an initializer's), else output_dtype, else uint8
       const type = zero?.elemType || attrInt(v, 'output_dtype', 0) || 2;
-      const range = QUANT_RANGES[type];
+      const range = INTEGER_RANGES[type];
       if (!range || type === 6) throw new StdOpError(`${v.label}: QuantizeLinear to type ${type} is not evaluated here (uint8, int8, uint16, int16, uint4, int4 are)`);
       return [{ dims: [...X.dims], data: X.data.map((r, k) => {
         const [s, z] = at(k);
         const q = roundHalfEven(Math.fround(r / s)) + z;
-        return Number.isNaN(q) ? z : Math.min(range[1], Math.max(range[0], q));
+        // NaN: the low end, as onnxruntime's kernels give on x86 (the conversion's integer
+        // indefinite, saturated)
+        return Number.isNaN(q) ? range[0] : Math.min(range[1], Math.max(range[0], q));
       }), elemType: type }];
     },
   },
